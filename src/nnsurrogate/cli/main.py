@@ -1,0 +1,70 @@
+"""Entry point ``nnsurrogate``: command groups, and the one place where errors become one line.
+
+User errors (a bad file, a missing column, NaN, a tampered model) print ``error: <what> (<where>)``
+to stderr and exit with code 2, without a traceback. Warnings print as ``warning: …``.
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+
+import typer
+
+from nnsurrogate import __version__
+from nnsurrogate.cli import data, demo, table
+
+app = typer.Typer(help="Neural-network surrogates for expensive physics.", no_args_is_help=True,
+                  add_completion=False, pretty_exceptions_enable=False)
+app.add_typer(data.app, name="data")
+app.add_typer(table.app, name="table")
+app.command("demo")(demo.demo)
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", help="Print the version and exit.")) -> None:
+    if version:
+        typer.echo(f"nnsurrogate {__version__}")
+        raise typer.Exit()
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def _error(text: str) -> int:
+    print("error: " + " ".join(str(text).split()), file=sys.stderr)
+    return 2
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the command line with *argv* (default ``sys.argv[1:]``); returns the exit code."""
+    from nnsurrogate.core.errors import UserInputError
+
+    command = typer.main.get_command(app)
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        try:
+            code = command.main(args=argv, prog_name="nnsurrogate", standalone_mode=False)
+        except typer.Exit as exc:
+            code = exc.exit_code
+        except typer.TyperException as exc:  # usage errors: missing option, bad value, unknown option
+            ctx = getattr(exc, "ctx", None)
+            return _error(f"{exc.format_message()} ({ctx.command_path if ctx is not None else 'nnsurrogate'})")
+        except typer.Abort:
+            code = 130
+        except UserInputError as exc:
+            return _error(exc.one_line())
+        except ValueError as exc:
+            return _error(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        except OSError as exc:
+            return _error(f"{exc.strerror or exc} ({exc.filename})" if exc.filename else str(exc))
+    if code == 130:
+        print("error: interrupted (training resumes with --resume)", file=sys.stderr)
+    return code if isinstance(code, int) else 0
+    return 0
+
+
+def main() -> None:
+    """Console-script entry point."""
+    sys.exit(run())

@@ -1,0 +1,1 @@
+"""Shared machinery used by every pillar: networks, training, uncertainty, metrics, splits, files."""

@@ -1,0 +1,48 @@
+"""Figures written to files (matplotlib's Agg backend: no screen needed)."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from nnsurrogate.core.files import atomic_path
+
+
+def parity_plot(path: str | os.PathLike, y_true: np.ndarray, y_pred: np.ndarray, y_std: np.ndarray | None = None,
+                label: str = "target", log: bool = False, title: str = "") -> None:
+    """Predicted vs true values with ±1σ error bars and the y = x line, saved as PNG.
+
+    Parameters
+    ----------
+    path : path-like
+        Output ``.png``.
+    y_true, y_pred : numpy.ndarray, shape (n,)
+    y_std : numpy.ndarray, shape (n,), optional
+        Predicted standard deviations, drawn as error bars.
+    label : str
+        Axis label (name and unit).
+    log : bool
+        Logarithmic axes (positive data).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    y_true, y_pred = np.asarray(y_true, float), np.asarray(y_pred, float)
+    fig, ax = plt.subplots(figsize=(4.6, 4.4), dpi=120)
+    ax.errorbar(y_true, y_pred, yerr=y_std, fmt="o", ms=2.5, alpha=0.6, elinewidth=0.6, color="tab:blue")
+    lo, hi = float(min(y_true.min(), y_pred.min())), float(max(y_true.max(), y_pred.max()))
+    ax.plot([lo, hi], [lo, hi], "k--", lw=1)
+    if log and lo > 0:
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+    ax.set_xlabel(f"true {label}")
+    ax.set_ylabel(f"predicted {label}")
+    if title:
+        ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)

@@ -1,0 +1,127 @@
+"""train → save → load → predict / evaluate through the command line, on real generator data."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from nnsurrogate.cli.main import run
+from nnsurrogate.core import metrics as M
+from nnsurrogate.tabular.table_model import TableModel
+from nnsurrogate.tabular.thin_film import kappa_film
+
+FAST = ["--ensemble", "3", "--epochs", "120", "--quiet"]
+KEYS = {"mae", "rmse", "r2", "max_error", "spearman", "coverage_1sigma", "coverage_2sigma", "n_train", "n_test"}
+
+
+def _cli(*argv) -> int:
+    return run([str(a) for a in argv])
+
+
+def test_data_command_writes_the_generator_table(tmp_path):
+    out = tmp_path / "films.csv"
+    assert _cli("data", "thin-film", "--n", "40", "--seed", "0", "--out", out) == 0
+    frame = pd.read_csv(out)
+    assert list(frame.columns) == ["thickness_nm", "roughness_nm", "temperature_K", "kappa_W_mK"]
+    expected = kappa_film(frame["thickness_nm"], frame["roughness_nm"], frame["temperature_K"])
+    np.testing.assert_allclose(frame["kappa_W_mK"], expected, rtol=1e-9)
+
+
+def test_train_predict_evaluate_round_trip(tmp_path, films_csv):
+    out = tmp_path / "run"
+    assert _cli("table", "train", films_csv, "--target", "kappa_W_mK", "--log-target", "--out", out, *FAST) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert KEYS <= metrics.keys() and metrics["n_train"] + metrics["n_test"] == 60
+    assert metrics["units"] == {"thickness_nm": "nm", "roughness_nm": "nm", "temperature_K": "K", "kappa_W_mK": "W/(m·K)"}
+    assert (out / "plots" / "parity.png").read_bytes()[:4] == b"\x89PNG"
+    header = json.loads((out / "model" / "model.json").read_text())
+    assert header["package_version"] and header["params"]["ensemble"] == 3
+    assert [i["unit"] for i in header["inputs"]] == ["nm", "nm", "K"]
+
+    pred_path = tmp_path / "pred.csv"
+    assert _cli("table", "predict", out, films_csv, "--out", pred_path) == 0
+    pred = pd.read_csv(pred_path)
+    assert list(pred.columns) == ["thickness_nm", "roughness_nm", "temperature_K", "kappa_W_mK_pred", "kappa_W_mK_std", "in_domain"]
+    assert (pred["kappa_W_mK_std"] > 0).all() and (pred["kappa_W_mK_pred"] > 0).all()
+
+    # loading the saved model gives exactly the predictions the CLI wrote
+    model = TableModel.load(out / "model")
+    again = model.regressor.predict(pred[model.inputs].to_numpy())
+    np.testing.assert_allclose(pred["kappa_W_mK_pred"], again, rtol=1e-12)
+
+    # evaluate reports the metrics of those same predictions
+    assert _cli("table", "evaluate", out, films_csv, "--out", tmp_path / "eval") == 0
+    ev = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    truth = pd.read_csv(films_csv)["kappa_W_mK"]
+    assert ev["mae"] == pytest.approx(M.mae(truth, pred["kappa_W_mK_pred"]), rel=1e-9)
+    assert ev["coverage_1sigma"] == pytest.approx(M.coverage(truth, pred["kappa_W_mK_pred"], pred["kappa_W_mK_std"]), abs=1e-12)
+
+
+def test_predict_flags_rows_outside_the_training_box(tmp_path, films_csv):
+    out = tmp_path / "run"
+    assert _cli("table", "train", films_csv, "--target", "kappa_W_mK", "--log-target", "--out", out, *FAST) == 0
+    new = pd.DataFrame({"thickness_nm": [300.0, 2.0, 300.0], "roughness_nm": [0.8, 0.8, 9.0], "temperature_K": [400.0, 400.0, 400.0]})
+    new.to_parquet(tmp_path / "new.parquet")
+    assert _cli("table", "predict", out, tmp_path / "new.parquet", "--out", tmp_path / "pred.parquet") == 0
+    flags = pd.read_parquet(tmp_path / "pred.parquet")["in_domain"].tolist()
+    assert flags == [True, False, False]
+
+
+@pytest.mark.parametrize("split", ["kfold:3", "group:batch", "time:day"])
+def test_other_splits(tmp_path, smooth_csv, split):
+    frame = pd.read_csv(smooth_csv)
+    frame["batch"] = np.arange(len(frame)) % 12
+    frame["day"] = np.arange(len(frame))
+    data = tmp_path / "d.csv"
+    frame.to_csv(data, index=False)
+    out = tmp_path / "run"
+    assert _cli("table", "train", data, "--target", "y", "--inputs", "x1,x2", "--split", split, "--out", out, *FAST) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["r2"] > 0.8
+    if split.startswith("kfold"):
+        assert metrics["n_test"] == len(frame)  # every row is predicted out of fold once
+    if split.startswith("time"):
+        assert metrics["n_test"] == 24
+
+
+def test_interrupted_training_resumes_to_the_same_model(tmp_path, films_csv, monkeypatch):
+    import nnsurrogate.tabular.regressor as reg
+
+    args = ["table", "train", films_csv, "--target", "kappa_W_mK", "--log-target", "--ensemble", "2", "--epochs", "60", "--seed", "4"]
+    assert _cli(*args, "--quiet", "--out", tmp_path / "straight") == 0
+
+    @contextlib.contextmanager
+    def interrupting_bar(description, enabled=True):
+        def progress(epoch, max_epochs, train_loss, val_loss):
+            if epoch == 25:
+                raise KeyboardInterrupt
+
+        yield progress
+
+    monkeypatch.setattr(reg, "epoch_bar", interrupting_bar)
+    assert _cli(*args, "--out", tmp_path / "resumed") == 130
+    assert not (tmp_path / "resumed" / "model").exists() and not (tmp_path / "resumed" / "metrics.json").exists()
+    assert (tmp_path / "resumed" / ".checkpoint" / "holdout.pt").is_file()
+    monkeypatch.undo()
+    assert _cli(*args, "--quiet", "--resume", "--out", tmp_path / "resumed") == 0
+    assert not (tmp_path / "resumed" / ".checkpoint").exists()
+    a = TableModel.load(tmp_path / "straight" / "model").regressor
+    b = TableModel.load(tmp_path / "resumed" / "model").regressor
+    X = pd.read_csv(films_csv)[["thickness_nm", "roughness_nm", "temperature_K"]].to_numpy()
+    np.testing.assert_allclose(a.predict(X), b.predict(X), rtol=1e-6)
+
+
+def test_demo_runs_end_to_end(tmp_path):
+    from nnsurrogate.tabular.demo import run_demo
+
+    result = run_demo(tmp_path / "demo", verbose=0, epochs=40)
+    for name in ("films.csv", "metrics.json", "plots/parity.png", "model/model.json", "new_films.csv"):
+        assert (tmp_path / "demo" / name).is_file()
+    assert result.metrics["n_test"] == 400 and result.metrics["n_train"] == 1600
+    assert not result.films["in_domain"].iloc[-1]  # the 5-nm film lies below the 10-nm training range
+    again = run_demo(tmp_path / "demo", verbose=0, epochs=5)
+    assert again.data_reused
