@@ -39,6 +39,6 @@ def _films_table(result) -> Table:
     for row in result.films.itertuples(index=False):
         flag = "yes" if row.in_domain else "[red]no: extrapolation[/]"
         table.add_row(f"{row.thickness_nm:g}", f"{row.roughness_nm:g}", f"{row.temperature_K:g}",
-                      f"{row.kappa_W_mK_pred:.1f} ± {row.kappa_W_mK_std:.1f}", f"{row.kappa_physics_W_mK:.1f}",
+                      f"{row.kappa_W_mK_pred:.1f} ± {row.kappa_W_mK_std:.2g}", f"{row.kappa_physics_W_mK:.1f}",
                       f"{row.error_percent:+.1f} %", flag)
     return table

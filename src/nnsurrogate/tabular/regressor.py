@@ -26,7 +26,7 @@ from nnsurrogate.core.errors import ModelFileError
 from nnsurrogate.core.nn import EnsembleMLP, check_activation
 from nnsurrogate.core.progress import epoch_bar
 from nnsurrogate.core.scaling import Standardizer
-from nnsurrogate.core.training import TrainConfig, train_ensemble
+from nnsurrogate.core.training import TrainConfig, torch_threads, train_ensemble
 from nnsurrogate.core.uncertainty import DomainCheck, VarianceCalibration, fit_variance_calibration
 
 _CHUNK = 8192  # rows per forward pass when predicting (cache-sized blocks are fastest on CPU)
@@ -84,6 +84,9 @@ class SurrogateRegressor(RegressorMixin, BaseEstimator):
         Stochastic passes per member when ``dropout > 0``.
     bootstrap : bool, default=False
         Train each member on a bootstrap resample of the training rows.
+    n_threads : int or None, default=1
+        PyTorch threads during ``fit`` and ``predict`` (restored afterwards). Small networks run
+        fastest on one thread; ``None`` keeps PyTorch's own setting.
     random_state : int, RandomState or None
     verbose : int, default=0
         1 shows a progress bar with live losses on stderr.
@@ -102,7 +105,7 @@ class SurrogateRegressor(RegressorMixin, BaseEstimator):
     def __init__(self, hidden=(64, 64), activation="tanh", ensemble=5, max_epochs=1500, batch_size=64,
                  learning_rate=3e-3, weight_decay=0.0, validation_fraction=0.1, patience=150,
                  log_target=False, log_inputs="auto", dropout=0.0, mc_samples=20, bootstrap=False,
-                 random_state=None, verbose=0):
+                 n_threads=1, random_state=None, verbose=0):
         self.hidden = hidden
         self.activation = activation
         self.ensemble = ensemble
@@ -117,6 +120,7 @@ class SurrogateRegressor(RegressorMixin, BaseEstimator):
         self.dropout = dropout
         self.mc_samples = mc_samples
         self.bootstrap = bootstrap
+        self.n_threads = n_threads
         self.random_state = random_state
         self.verbose = verbose
 
@@ -145,7 +149,7 @@ class SurrogateRegressor(RegressorMixin, BaseEstimator):
         z = self._latent_target(y)
         self.y_scaler_ = Standardizer.fit(z[train, None])
         # dropout masks come from torch's global generator: seed it from random_state, restore it afterwards
-        with torch.random.fork_rng(devices=[]):
+        with torch.random.fork_rng(devices=[]), torch_threads(self.n_threads):
             torch.manual_seed(int(rng.randint(2**31 - 1)))
             self.model_ = self._train(X, z, train, val, generator, checkpoint)
             self._calibrate(X, z, train, val)
@@ -261,7 +265,7 @@ class SurrogateRegressor(RegressorMixin, BaseEstimator):
         passes = int(self.mc_samples) if float(self.dropout) > 0 else 1
         self.model_.train(passes > 1)
         means, variances = [], []
-        with torch.random.fork_rng(devices=[]):
+        with torch.random.fork_rng(devices=[]), torch_threads(self.n_threads):
             torch.manual_seed(0)  # fixed MC-dropout masks: the same X always gives the same prediction
             for start in range(0, Xs.shape[0], _CHUNK):
                 chunk = Xs[start : start + _CHUNK]
