@@ -1,0 +1,1 @@
+"""Atoms → energies and forces: machine-learned interatomic potentials, MD, audit, reference labelers."""
