@@ -1,0 +1,158 @@
+"""Labelled structures from extended XYZ, checked before any training sees them.
+
+:func:`read_frames` reads with ASE and checks every frame: energy and forces present, no NaN or
+infinity, only elements the model knows, a usable cell. Non-periodic frames (molecules, clusters)
+are placed in a vacuum box wider than the cutoff, so no atom sees a periodic image. Labels end up
+in a ``SinglePointCalculator`` (ASE's convention): energy (eV), forces (eV/Å), stress (eV/Å³, Voigt)
+when the file has a ``stress`` or a GPUMD ``virial`` (W = −V σ, eV).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from ase import Atoms
+from ase.calculators.singlepoint import SinglePointCalculator
+from ase.stress import full_3x3_to_voigt_6_stress, voigt_6_to_full_3x3_stress
+
+from nnsurrogate.atomistic import keys
+from nnsurrogate.core.errors import UserInputError
+
+#: Vacuum added beyond the cutoff around a non-periodic frame, Å.
+VACUUM_MARGIN = 1.0
+
+
+def read_frames(path: str | os.PathLike, *, species: Sequence[str] | None = None, cutoff: float | None = None,
+                require_energy: bool = True, require_forces: bool = True, index: str = ":") -> list[Atoms]:
+    """Read and check labelled frames from an (extended) XYZ file.
+
+    Parameters
+    ----------
+    path : path-like
+        Extended XYZ (or any format ASE reads).
+    species : sequence of str, optional
+        Elements the model knows; a frame with any other element is an error.
+    cutoff : float, optional
+        Model cutoff, Å; non-periodic frames get a box at least ``extent + cutoff + 1 Å`` wide.
+    require_energy, require_forces : bool
+        Whether a frame without an energy / forces is an error.
+    index : str
+        ASE index expression for a subset of frames.
+
+    Returns
+    -------
+    list of ase.Atoms
+        Each with a ``SinglePointCalculator`` holding ``energy`` (eV), ``forces`` (n_atoms, 3) eV/Å
+        and, when given, ``stress`` (6,) eV/Å³.
+
+    Raises
+    ------
+    UserInputError
+        One line naming the file and the frame (0-based) for each problem.
+    """
+    path = Path(path)
+    where = str(path)
+    if not path.is_file():
+        raise UserInputError("no such file", where)
+    frames = _read(path, index)
+    if not frames:
+        raise UserInputError("no frames in the file", where)
+    known = set(species) if species is not None else None
+    return [check_frame(atoms, f"{where}, frame {k}", known, cutoff, require_energy, require_forces)
+            for k, atoms in enumerate(frames)]
+
+
+def _read(path: Path, index: str) -> list[Atoms]:
+    import ase.io
+
+    try:
+        frames = ase.io.read(path, index=index)
+    except Exception as exc:  # ASE raises many types for malformed files
+        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise UserInputError(f"cannot read structures: {text}", str(path)) from None
+    return frames if isinstance(frames, list) else [frames]
+
+
+def _labels(atoms: Atoms) -> dict:
+    """Energy, forces, stress from the calculator results or the info/arrays dictionaries."""
+    results = dict(atoms.calc.results) if atoms.calc is not None else {}
+    labels = {}
+    for key, source in ((keys.ENERGY, atoms.info), (keys.FORCES, atoms.arrays), (keys.STRESS, atoms.info)):
+        value = results.get(key, source.get(key))
+        if value is not None:
+            labels[key] = np.asarray(value, dtype=np.float64)
+    if keys.STRESS not in labels and keys.VIRIAL in atoms.info and atoms.cell.volume > 0:
+        virial = np.asarray(atoms.info[keys.VIRIAL], dtype=np.float64).reshape(3, 3)
+        labels[keys.STRESS] = -virial / atoms.cell.volume
+    if keys.STRESS in labels:
+        stress = labels[keys.STRESS]
+        labels[keys.STRESS] = full_3x3_to_voigt_6_stress(stress.reshape(3, 3)) if stress.size == 9 else stress.reshape(6)
+    return labels
+
+
+def check_frame(atoms: Atoms, where: str, species: set[str] | None = None, cutoff: float | None = None,
+                require_energy: bool = True, require_forces: bool = True) -> Atoms:
+    """Validate one frame and return a clean copy with a ``SinglePointCalculator`` (see :func:`read_frames`)."""
+    labels = _labels(atoms)
+    if len(atoms) == 0:
+        raise UserInputError("frame has no atoms", where)
+    if require_energy and keys.ENERGY not in labels:
+        raise UserInputError("frame has no energy", where)
+    if require_forces and keys.FORCES not in labels:
+        raise UserInputError("frame has no forces", where)
+    if keys.FORCES in labels and labels[keys.FORCES].shape != (len(atoms), 3):
+        raise UserInputError(f"forces have shape {labels[keys.FORCES].shape}, expected ({len(atoms)}, 3)", where)
+    for key, value in [(keys.POSITIONS, atoms.positions), (keys.CELL, np.asarray(atoms.cell)), *labels.items()]:
+        if not np.all(np.isfinite(value)):
+            raise UserInputError(f"{key} contains NaN or infinity", where)
+    if species is not None:
+        unknown = sorted(set(atoms.get_chemical_symbols()) - species)
+        if unknown:
+            raise UserInputError(f"element {', '.join(unknown)} is not in the model ({', '.join(sorted(species))})", where)
+    clean = Atoms(numbers=atoms.numbers, positions=atoms.positions, cell=atoms.cell, pbc=atoms.pbc)
+    clean.info.update({k: v for k, v in atoms.info.items() if k not in (keys.ENERGY, keys.STRESS, keys.VIRIAL)})
+    _check_cell(clean, where)
+    if not clean.pbc.any():
+        place_in_vacuum(clean, cutoff or 0.0)
+    if keys.STRESS in labels and not clean.pbc.all():
+        labels.pop(keys.STRESS)
+    clean.calc = SinglePointCalculator(clean, **labels)
+    return clean
+
+
+def _check_cell(atoms: Atoms, where: str) -> None:
+    if atoms.pbc.any() and atoms.cell.rank < 3:
+        raise UserInputError("periodic frame without a full 3-D cell (set pbc to false or give a Lattice)", where)
+    if atoms.pbc.all() and atoms.cell.volume <= 1e-6:
+        raise UserInputError("periodic frame with a zero-volume cell", where)
+
+
+def place_in_vacuum(atoms: Atoms, cutoff: float) -> None:
+    """Give a non-periodic frame an orthorhombic box at least ``extent + cutoff + 1 Å`` along each axis
+    (kept if the frame's own cell is already that wide), with the atoms centred."""
+    extent = np.ptp(atoms.positions, axis=0)
+    need = extent + cutoff + VACUUM_MARGIN
+    lengths = atoms.cell.lengths() if atoms.cell.rank == 3 and atoms.cell.orthorhombic else np.zeros(3)
+    if np.any(lengths < need):
+        atoms.set_cell(np.diag(np.maximum(lengths, need)))
+        atoms.center()
+
+
+def frame_labels(atoms: Atoms) -> dict[str, np.ndarray]:
+    """``energy`` (), ``forces`` (n_atoms, 3) and ``virial`` (3, 3) (eV, only with a stress) of a checked frame."""
+    results = atoms.calc.results if atoms.calc is not None else {}
+    out = {k: np.asarray(results[k], dtype=np.float64) for k in (keys.ENERGY, keys.FORCES) if k in results}
+    if keys.STRESS in results:
+        out[keys.VIRIAL] = -atoms.cell.volume * voigt_6_to_full_3x3_stress(np.asarray(results[keys.STRESS]))
+    return out
+
+
+def species_of(frames: Sequence[Atoms]) -> tuple[str, ...]:
+    """Elements present in *frames*, ordered by atomic number."""
+    from ase.data import atomic_numbers
+
+    present = {s for atoms in frames for s in atoms.get_chemical_symbols()}
+    return tuple(sorted(present, key=lambda s: atomic_numbers[s]))

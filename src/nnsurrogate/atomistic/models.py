@@ -1,0 +1,119 @@
+"""Potential models behind one small interface, and their model files.
+
+Every potential is a ``torch.nn.Module`` with
+
+- ``kind`` (e.g. ``"atomistic.nep"``), ``species`` (tuple of symbols), ``cutoff`` (Å),
+  ``reference_energies`` (eV per element, added outside the network);
+- ``featurize(frames, dtype, widths, where) -> list[dict]``: per-frame geometry, computed once;
+  ``neighbor_widths(frames)``; ``collate(list[dict]) -> batch`` (a dict with at least ``types``
+  (A,), ``frame`` (A,), ``n_atoms`` (F,));
+- ``forward(batch, forces, virial, create_graph) -> {"energies", "energy", "forces", "virial"}``
+  without the reference energies (forces and virial from pair gradients,
+  :mod:`nnsurrogate.atomistic.forces`);
+- ``reset_parameters(generator)``, ``initialize(batch, target_energy_per_atom)``;
+- ``to_saved() -> (tensors, header)`` and ``from_saved(tensors, header)`` for model files.
+
+The trainer (:mod:`~nnsurrogate.atomistic.training`), the ASE calculator, ``potential test`` and
+the metrics use only this interface, so other models (Behler–Parrinello, committees) plug in by
+adding their class to :func:`model_classes`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Protocol
+
+import torch
+
+from nnsurrogate.core.errors import ModelFileError, UserInputError
+from nnsurrogate.core.modelio import HEADER_FILE, load_model, save_model
+
+
+class Potential(Protocol):
+    """What every potential model provides (see the module docstring)."""
+
+    kind: str
+    species: tuple[str, ...]
+    cutoff: float
+    reference_energies: tuple[float, ...]
+
+    def featurize(self, frames, dtype=torch.float32, widths=None, where: str = "") -> list[dict]: ...
+    def neighbor_widths(self, frames) -> tuple[int, ...]: ...
+    def collate(self, frames: list[dict]) -> dict: ...
+    def __call__(self, batch: dict, forces: bool = True, virial: bool = False, create_graph: bool = False) -> dict: ...
+    def to_saved(self) -> tuple[dict, dict]: ...
+
+
+def model_classes() -> dict[str, Any]:
+    """Model kind → class with ``from_saved``; the one place new kinds are registered."""
+    from nnsurrogate.atomistic.nep.model import NEPModel
+
+    return {NEPModel.kind: NEPModel}
+
+
+def save_potential(model, directory: str | os.PathLike, extra: dict | None = None) -> None:
+    """Write *model* to a model folder (safetensors + model.json, atomically)."""
+    tensors, header = model.to_saved()
+    save_model(directory, model.kind, tensors, {**header, **(extra or {})})
+
+
+def _peek_kind(directory: Path) -> str:
+    try:
+        header = json.loads((directory / HEADER_FILE).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+        raise ModelFileError(f"no readable {HEADER_FILE}", str(directory)) from None
+    return str(header.get("kind", "")) if isinstance(header, dict) else ""
+
+
+def load_potential(path: str | os.PathLike, dtype: str | torch.dtype = "float64", device: str = "cpu"):
+    """Load a potential from a model folder, a run folder (``DIR/model``) or a ``nep.txt``.
+
+    Parameters
+    ----------
+    path : path-like
+    dtype : str or torch.dtype
+        ``"float64"`` (default) or ``"float32"``.
+    device : str
+        ``"cpu"`` or ``"cuda"``.
+    """
+    path = Path(path)
+    dtype = resolve_dtype(dtype)
+    if path.is_file():
+        from nnsurrogate.atomistic.nep.nepfile import read_nep
+
+        model = read_nep(path)
+    else:
+        if (path / "model" / HEADER_FILE).is_file():
+            path = path / "model"
+        if not path.is_dir():
+            raise UserInputError("no such model folder or nep.txt", str(path))
+        kind = _peek_kind(path)
+        classes = model_classes()
+        if kind not in classes:
+            raise ModelFileError(f"not a potential model (kind '{kind}')", str(path))
+        tensors, header = load_model(path, kind)
+        model = classes[kind].from_saved(tensors, header)
+    return model.to(device=resolve_device(device), dtype=dtype).eval()
+
+
+def resolve_dtype(dtype: str | torch.dtype) -> torch.dtype:
+    """``"float32"``/``"float64"`` (or a torch dtype) → torch dtype; anything else is a UserInputError."""
+    if isinstance(dtype, torch.dtype) and dtype in (torch.float32, torch.float64):
+        return dtype
+    table = {"float32": torch.float32, "float64": torch.float64}
+    if str(dtype) not in table:
+        raise UserInputError(f"dtype must be float32 or float64, got '{dtype}'", "--dtype")
+    return table[str(dtype)]
+
+
+def resolve_device(device: str) -> torch.device:
+    """A torch device; ``cuda`` without a GPU is a one-line UserInputError."""
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        raise UserInputError(f"unknown device '{device}' (use cpu or cuda)", "--device") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise UserInputError("CUDA was requested but no GPU is available", "--device")
+    return dev

@@ -1,0 +1,323 @@
+"""The NEP4 potential as a PyTorch module (Fan et al., Phys. Rev. B 104, 104309 (2021); NEP4:
+Song et al., Nat. Commun. 15, 10208 (2024)).
+
+Site energy of atom i of type t (one network per element)::
+
+    U_i = Σ_μ w1[t]_μ tanh(Σ_ν w0[t]_μν q_ν(i) s_ν − b0[t]_μ) − b1,      E = Σ_i U_i
+
+with q the descriptors (:mod:`~nnsurrogate.atomistic.nep.features`) and s the per-component
+``q_scaler``. Forces and the virial use the chain rule at the pair level: automatic
+differentiation gives ∂E/∂q (radial) and ∂E/∂s_nlm (angular sums) per atom, and
+:func:`pair_gradients` contracts them with the stored basis derivatives. The graph stays
+differentiable, so force and virial errors can be trained on (``create_graph=True``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+import torch
+from torch import nn
+
+from nnsurrogate.atomistic.forces import forces_from_pairs, frame_sum, virial_from_pairs
+from nnsurrogate.atomistic.nep.basis import five_body, four_body, three_body
+from nnsurrogate.atomistic.nep.features import collate, frame_features
+from nnsurrogate.atomistic.nep.spec import NEPSpec
+from nnsurrogate.atomistic.neighbors import Pairs, atoms_pairs, max_neighbors
+from nnsurrogate.core.errors import UserInputError
+
+
+class NEPModel(nn.Module):
+    """NEP4 potential: descriptor coefficients, one tanh network per element, a shared bias.
+
+    Parameters
+    ----------
+    spec : NEPSpec
+        Architecture.
+    reference_energies : sequence of float, optional
+        Per-element energy (eV) added to every site energy of that element, outside the network
+        (default 0). Training fits the network to E − Σ_i e_{t_i}.
+
+    Parameters (torch): ``w0`` (T, H, D), ``b0`` (T, H), ``w1`` (T, H), ``b1`` (), ``c_radial``
+    (T, T, K_R, N_R) indexed [t_i, t_j, k, n], ``c_angular`` (T, T, K_A, N_A); buffer ``q_scaler`` (D,).
+    """
+
+    kind = "atomistic.nep"
+
+    def __init__(self, spec: NEPSpec, reference_energies=None) -> None:
+        super().__init__()
+        t, h, d = spec.n_types, spec.neurons, spec.n_descriptors
+        (kr, ka), nr, na = spec.n_basis, spec.n_radial, spec.n_angular
+        self.spec = spec
+        self.reference_energies = tuple(float(v) for v in (reference_energies or [0.0] * t))
+        if len(self.reference_energies) != t:
+            raise ValueError(f"{len(self.reference_energies)} reference energies for {t} species")
+        self.w0 = nn.Parameter(torch.zeros(t, h, d, dtype=torch.float64))
+        self.b0 = nn.Parameter(torch.zeros(t, h, dtype=torch.float64))
+        self.w1 = nn.Parameter(torch.zeros(t, h, dtype=torch.float64))
+        self.b1 = nn.Parameter(torch.zeros((), dtype=torch.float64))
+        self.c_radial = nn.Parameter(torch.zeros(t, t, kr, nr, dtype=torch.float64))
+        self.c_angular = nn.Parameter(torch.zeros(t, t, ka, na, dtype=torch.float64))
+        self.register_buffer("q_scaler", torch.ones(d, dtype=torch.float64))
+
+    # ----------------------------------------------------------------------------- interface
+    @property
+    def species(self) -> tuple[str, ...]:
+        return self.spec.species
+
+    @property
+    def cutoff(self) -> float:
+        """Neighbour-list cutoff the model needs, Å."""
+        return max(self.spec.cutoff)
+
+    def featurize(self, frames, dtype: torch.dtype = torch.float32, widths=None, where: str = "") -> list[dict]:
+        """Per-frame geometry (see :func:`featurize`)."""
+        return featurize(self, frames, dtype, widths, where)
+
+    def neighbor_widths(self, frames) -> tuple[int, int]:
+        """Radial / angular neighbour slots that fit every atom of *frames*."""
+        return neighbor_counts(self.spec, frames)
+
+    @staticmethod
+    def collate(frames: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+        """Concatenate featurized frames into a batch."""
+        return collate(frames)
+
+    def initialize(self, batch: dict[str, torch.Tensor], target_energy_per_atom: float) -> None:
+        """Data-dependent initialisation (see :func:`initialize_from_data`)."""
+        initialize_from_data(self, batch, target_energy_per_atom)
+
+    def set_max_neighbors(self, widths: tuple[int, int]) -> None:
+        """Record the training data's neighbour counts (written to ``nep.txt``)."""
+        self.spec = replace(self.spec, max_neighbors=(int(widths[0]), int(widths[1])))
+
+    @torch.no_grad()
+    def shift_energy(self, delta: float) -> None:
+        """Add *delta* (eV) to every site energy (through the shared bias b1)."""
+        self.b1.sub_(delta)
+
+    def to_saved(self) -> tuple[dict[str, torch.Tensor], dict]:
+        """Weights and header for :func:`nnsurrogate.core.modelio.save_model`."""
+        tensors = {k: v.detach().double().cpu() for k, v in self.state_dict().items()}
+        header = {"spec": self.spec.to_json(), "reference_energies_eV": list(self.reference_energies),
+                  "units": {"energy": "eV", "forces": "eV/Å", "stress": "eV/Å³"}}
+        return tensors, header
+
+    @classmethod
+    def from_saved(cls, tensors: dict, header: dict) -> "NEPModel":
+        """Rebuild a model from :meth:`to_saved` output."""
+        model = cls(NEPSpec.from_json(header["spec"]), header.get("reference_energies_eV"))
+        state = {k: torch.as_tensor(v, dtype=torch.float64) for k, v in tensors.items()}
+        model.load_state_dict(state)
+        return model
+
+    def reset_parameters(self, generator: torch.Generator | None = None) -> None:
+        """Random start: c ~ U(−1, 1), w0 ~ N(0, 1/D), w1 ~ N(0, 1/H)·0.1, biases 0."""
+        with torch.no_grad():
+            for p in (self.c_radial, self.c_angular):
+                p.copy_(torch.rand(p.shape, generator=generator, dtype=torch.float64) * 2.0 - 1.0)
+            d, h = self.spec.n_descriptors, self.spec.neurons
+            self.w0.copy_(torch.randn(self.w0.shape, generator=generator, dtype=torch.float64) / math.sqrt(d))
+            self.w1.copy_(torch.randn(self.w1.shape, generator=generator, dtype=torch.float64) * 0.1 / math.sqrt(h))
+            self.b0.zero_()
+            self.b1.zero_()
+
+    # ----------------------------------------------------------------------------- evaluation
+    def descriptors(self, batch: dict[str, torch.Tensor]):
+        """Unscaled descriptors and intermediates.
+
+        Returns
+        -------
+        q_r : (A, N_R) radial descriptors;  s : (A, LM, N_A) angular sums s_nlm;
+        c_r : (A, T·K_R, N_R) and c_a : (A, T·K_A, N_A) the coefficients of each atom's type.
+        """
+        t = batch["types"]
+        nt = self.spec.n_types
+        c_r = self.c_radial.reshape(nt, -1, self.spec.n_radial)[t]
+        c_a = self.c_angular.reshape(nt, -1, self.spec.n_angular)[t]
+        q_r = torch.bmm(batch["Fsum"].unsqueeze(1), c_r).squeeze(1)
+        s = torch.bmm(batch["Phi"], c_a)
+        return q_r, s, c_r, c_a
+
+    def angular_invariants(self, s: torch.Tensor) -> torch.Tensor:
+        """(A, LM, N_A) sums → (A, N_A · n_lterms) descriptors, ordered l-major as in GPUMD."""
+        st = s.transpose(1, 2)
+        parts = [three_body(st, self.spec.l_max[0])]
+        if self.spec.l_max[1]:
+            parts.append(four_body(st).unsqueeze(-1))
+        if self.spec.l_max[2]:
+            parts.append(five_body(st).unsqueeze(-1))
+        q = torch.cat(parts, dim=-1)
+        return q.transpose(1, 2).reshape(s.shape[0], -1)
+
+    def full_descriptors(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Unscaled descriptors q (A, D) in GPUMD's order (radial n, then angular by l and n)."""
+        q_r, s, _, _ = self.descriptors(batch)
+        return torch.cat([q_r, self.angular_invariants(s)], dim=1)
+
+    def site_energies(self, q_scaled: torch.Tensor, types: torch.Tensor) -> torch.Tensor:
+        """U_i (A,) from scaled descriptors (A, D): each atom through its element's network."""
+        if self.spec.n_types == 1:
+            return torch.tanh(q_scaled @ self.w0[0].T - self.b0[0]) @ self.w1[0] - self.b1
+        order = torch.argsort(types, stable=True)
+        counts = torch.bincount(types, minlength=self.spec.n_types).tolist()
+        chunks = torch.split(q_scaled[order], counts)
+        parts = [torch.tanh(c @ self.w0[k].T - self.b0[k]) @ self.w1[k] for k, c in enumerate(chunks)]
+        sorted_u = torch.cat(parts)
+        return sorted_u.new_zeros(sorted_u.shape).index_copy(0, order, sorted_u) - self.b1
+
+    def forward(self, batch: dict[str, torch.Tensor], forces: bool = True, virial: bool = False,
+                create_graph: bool = False) -> dict[str, torch.Tensor]:
+        """Energies (without the reference energies), forces and virials of a collated batch.
+
+        Parameters
+        ----------
+        batch : dict
+            From :func:`~nnsurrogate.atomistic.nep.features.collate`.
+        forces, virial : bool
+            What to compute besides the energies.
+        create_graph : bool
+            Keep the graph of the forces / virial (needed to train on them).
+
+        Returns
+        -------
+        dict with ``energies`` (A,) eV, ``energy`` (F,) eV, and if asked ``forces`` (A, 3) eV/Å,
+        ``virial`` (F, 3, 3) eV.
+        """
+        n_frames = int(batch["n_atoms"].shape[0])
+        with torch.enable_grad():
+            q_r, s, c_r, c_a = self.descriptors(batch)
+            if (forces or virial) and not q_r.requires_grad:  # frozen parameters
+                q_r, s = q_r.detach().requires_grad_(), s.detach().requires_grad_()
+            q = torch.cat([q_r, self.angular_invariants(s)], dim=1)
+            energies = self.site_energies(q * self.q_scaler, batch["types"])
+            out = {"energies": energies, "energy": frame_sum(energies, batch["frame"], n_frames)}
+            if not (forces or virial):
+                return out
+            g_r, g_s = torch.autograd.grad(energies.sum(), (q_r, s), create_graph=create_graph)
+        G_r, G_a = pair_gradients(batch, c_r, c_a, g_r, g_s)
+        if forces:
+            out["forces"] = forces_from_pairs([(G_r, batch["r_j"]), (G_a, batch["a_j"])], energies.shape[0])
+        if virial:
+            out["virial"] = virial_from_pairs([(G_r, batch["r_vec"]), (G_a, batch["a_vec"])], batch["frame"], n_frames)
+        return out
+
+
+def pair_gradients(batch: dict[str, torch.Tensor], c_r: torch.Tensor, c_a: torch.Tensor, g_r: torch.Tensor,
+                   g_s: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """G_p = ∂E/∂r_p for the radial and angular neighbour slots, shapes (A, M_R, 3) and (A, M_A, 3).
+
+    With h = ∂E/∂Fsum = c_r·g_r and H = ∂E/∂Φ = c_a·g_sᵀ (per atom)::
+
+        G_p(radial)  = r̂_p Σ_tk h_tk f'_tk(r_p)
+        G_p(angular) = r̂_p Σ_lm Y_lm Σ_tk H_tk,lm f'_tk + Σ_lm ∇Y_lm Σ_tk H_tk,lm f_tk
+
+    with ∇Y_lm = (I − r̂r̂ᵀ) ∂Y_lm/∂û / r, the projection applied once to Σ_lm u_lm ∂Y_lm/∂û.
+    """
+    h = torch.bmm(c_r, g_r.unsqueeze(-1))  # (A, T·K_R, 1)
+    H = torch.bmm(c_a, g_s.transpose(1, 2))  # (A, T·K_A, LM)
+    beta = torch.bmm(batch["r_df"], h)  # (A, M_R, 1)
+    G_r = beta * batch["r_hat"]
+    hat = batch["a_hat"]
+    u = torch.bmm(batch["a_f"], H)  # (A, M_A, LM)
+    v = torch.bmm(batch["a_df"], H)
+    w = torch.einsum("aml,amlx->amx", u, batch["a_dY"])  # Σ_lm u_lm ∂Y_lm/∂û
+    tangential = (w - (w * hat).sum(-1, keepdim=True) * hat) * batch["a_rinv"].unsqueeze(-1)
+    G_a = (v * batch["a_Y"]).sum(-1, keepdim=True) * hat + tangential
+    return G_r, G_a
+
+
+# --------------------------------------------------------------------------------- data plumbing
+def type_indices(species: tuple[str, ...], atoms, where: str = "") -> np.ndarray:
+    """Model type index of each atom (n_atoms,); an unknown element is a :class:`UserInputError`."""
+    index = {s: k for k, s in enumerate(species)}
+    symbols = atoms.get_chemical_symbols()
+    unknown = sorted(set(symbols) - set(index))
+    if unknown:
+        raise UserInputError(f"element {', '.join(unknown)} is not in the model ({', '.join(species)})",
+                             where or "structure")
+    return np.array([index[s] for s in symbols], dtype=np.int64)
+
+
+def featurize(model: NEPModel, frames, dtype: torch.dtype = torch.float32,
+              widths: tuple[int, int] | None = None, where: str = "",
+              chunk_atoms: int = 20000) -> list[dict[str, torch.Tensor]]:
+    """Geometry features of each frame, padded to common neighbour-slot widths.
+
+    Frames are processed in groups of about *chunk_atoms* atoms: their neighbour lists are joined
+    (atom indices offset) so the basis functions and harmonics are evaluated in one vectorised
+    call, and the result is split back into frames.
+
+    Parameters
+    ----------
+    model : NEPModel
+    frames : sequence of ase.Atoms
+    dtype : torch.dtype
+        Storage type of the float features.
+    widths : (int, int), optional
+        Radial / angular slots per atom; default: the largest counts among *frames*.
+    where : str
+        Prefix for error messages (e.g. the file name).
+    """
+    spec = model.spec
+    label = (lambda k: f"{where}, frame {k}") if where else (lambda k: f"frame {k}")  # noqa: E731
+    types = [type_indices(spec.species, a, label(k)) for k, a in enumerate(frames)]
+    pairs = [atoms_pairs(a, max(spec.cutoff), label(k)) for k, a in enumerate(frames)]
+    if widths is None:
+        widths = neighbor_counts(spec, frames, pairs)
+    out: list[dict[str, torch.Tensor]] = []
+    start = 0
+    while start < len(frames):
+        stop, atoms = start, 0
+        while stop < len(frames) and (stop == start or atoms + len(frames[stop]) <= chunk_atoms):
+            atoms += len(frames[stop])
+            stop += 1
+        out += _featurize_chunk(spec, types[start:stop], pairs[start:stop], dtype, widths)
+        start = stop
+    return out
+
+
+def _featurize_chunk(spec: NEPSpec, types: list[np.ndarray], pairs: list, dtype, widths) -> list[dict]:
+    """Join several frames into one neighbour list, featurize once, split per frame."""
+    sizes = [len(t) for t in types]
+    offsets = np.cumsum([0] + sizes[:-1])
+    joined = Pairs(np.concatenate([p.i + o for p, o in zip(pairs, offsets)]),
+                   np.concatenate([p.j + o for p, o in zip(pairs, offsets)]),
+                   np.concatenate([p.shifts for p in pairs]), np.concatenate([p.vectors for p in pairs]),
+                   np.concatenate([p.distances for p in pairs]))
+    whole = frame_features(spec, np.concatenate(types), joined, dtype, widths)
+    frames = []
+    for k, (offset, size) in enumerate(zip(offsets.tolist(), sizes)):
+        part = {key: value[offset : offset + size] for key, value in whole.items()}
+        for key in ("r_j", "a_j"):
+            part[key] = torch.where(part[key] >= 0, part[key] - offset, part[key])
+        frames.append(part)
+    return frames
+
+
+def neighbor_counts(spec: NEPSpec, frames, pairs=None) -> tuple[int, int]:
+    """Largest radial and angular neighbour counts of any atom in *frames*."""
+    if pairs is None:
+        pairs = [atoms_pairs(a, max(spec.cutoff)) for a in frames]
+    radial = angular = 1
+    for a, p in zip(frames, pairs):
+        radial = max(radial, max_neighbors(p.select(p.distances < spec.cutoff[0]), len(a)))
+        angular = max(angular, max_neighbors(p.select(p.distances < spec.cutoff[1]), len(a)))
+    return radial, angular
+
+
+@torch.no_grad()
+def initialize_from_data(model: NEPModel, batch: dict[str, torch.Tensor], target_energy_per_atom: float) -> None:
+    """Data-dependent start: q_scaler = 1/(max q − min q) over *batch* (as GPUMD), each hidden
+    neuron's threshold b0 centred on its mean input, b1 = −(mean target energy per atom)."""
+    q = model.full_descriptors(batch).double()
+    span = q.max(0).values - q.min(0).values
+    model.q_scaler.copy_(torch.where(span > 1e-12, 1.0 / span.clamp_min(1e-12), torch.ones_like(span)))
+    scaled = q * model.q_scaler.double()
+    for t in range(model.spec.n_types):
+        rows = scaled[batch["types"] == t]
+        if rows.shape[0]:
+            model.b0[t].copy_(model.w0[t].double() @ rows.mean(0))
+    model.b1.fill_(-float(target_energy_per_atom))

@@ -1,0 +1,422 @@
+"""Training loop for any potential model (see :mod:`~nnsurrogate.atomistic.models`).
+
+Loss, as in NEP (Fan et al. 2021, Eq. 9; GPUMD's fitness)::
+
+    L = λ_e RMSE(E/N) + λ_f RMSE(F) + λ_v RMSE(W/N) + λ_1 mean|z| + λ_2 √(mean z²)
+
+over a mini-batch of frames (forces over all 3N components, virials over the six independent
+components per frame that has one). The optimiser is Adam (AMSGrad) with the learning rate
+halved when the validation loss stalls, or L-BFGS on the full training set. The geometry of every
+frame is featurized once; each epoch only re-evaluates the trainable part. After every epoch the
+full state is checkpointed, so a killed run resumes with ``resume=True``; the weights with the
+lowest validation loss are the result.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from nnsurrogate.atomistic import distributed
+from nnsurrogate.atomistic.data import frame_labels
+from nnsurrogate.atomistic.models import resolve_device, resolve_dtype
+from nnsurrogate.core.errors import UserInputError
+from nnsurrogate.core.files import atomic_path
+
+ProgressFn = Callable[[int, int, dict], None]
+_SUMS = 6  # squared-error sums and counts: energy, forces, virial
+
+
+@dataclass(frozen=True)
+class PotentialTrainConfig:
+    """Settings of one training run (units: eV, Å, s).
+
+    Attributes
+    ----------
+    epochs : int
+        Passes over the training frames (an upper bound when ``time_limit`` is set).
+    time_limit : float or None
+        Stop after this much training wall time, seconds (checked after every batch).
+    batch_size : int
+        Frames per mini-batch.
+    learning_rate, min_learning_rate : float
+        Initial Adam step and the floor of the plateau schedule.
+    lr_patience : int
+        Epochs without a better validation loss before the step halves.
+    lambda_e, lambda_f, lambda_v, lambda_1, lambda_2 : float
+        Weights of the energy, force, virial, L1 and L2 terms.
+    optimizer : {"adam", "lbfgs"}
+    dtype : {"float32", "float64"}
+        Training precision.
+    device : str
+        ``"cpu"`` or ``"cuda"``.
+    seed : int
+        Initial weights and batch order.
+    checkpoint : str or None
+        File for the resumable state, written after every epoch.
+    resume : bool
+        Continue from ``checkpoint`` when it exists.
+    """
+
+    epochs: int = 100
+    time_limit: float | None = None
+    batch_size: int = 8
+    learning_rate: float = 1e-2
+    min_learning_rate: float = 1e-5
+    lr_patience: int = 5
+    lambda_e: float = 1.0
+    lambda_f: float = 1.0
+    lambda_v: float = 0.1
+    lambda_1: float = 0.0
+    lambda_2: float = 0.0
+    optimizer: str = "adam"
+    dtype: str = "float32"
+    device: str = "cpu"
+    seed: int = 0
+    checkpoint: str | None = None
+    resume: bool = False
+
+    def __post_init__(self) -> None:
+        if self.optimizer not in ("adam", "lbfgs"):
+            raise UserInputError(f"unknown optimizer '{self.optimizer}' (adam or lbfgs)", "--optimizer")
+        if self.epochs < 1 or self.batch_size < 1:
+            raise UserInputError("epochs and batch size must be at least 1", "--epochs/--batch")
+        if self.time_limit is not None and self.time_limit <= 0:
+            raise UserInputError("the time limit must be positive", "--time-limit")
+        if min(self.lambda_e, self.lambda_f, self.lambda_v, self.lambda_1, self.lambda_2) < 0:
+            raise UserInputError("loss weights must be non-negative", "--lambda-*")
+
+
+@dataclass
+class FrameSet:
+    """Featurized frames with their targets (energies already minus the reference energies)."""
+
+    features: list[dict]
+    energy: torch.Tensor  # (F,) float64, eV
+    forces: list[torch.Tensor]  # each (n_atoms, 3) float64, eV/Å
+    virial: torch.Tensor  # (F, 3, 3) float64, eV (zeros where absent)
+    has_virial: torch.Tensor  # (F,) bool
+    n_atoms: torch.Tensor  # (F,) int64
+
+    def __len__(self) -> int:
+        return len(self.features)
+
+    def subset(self, indices) -> "FrameSet":
+        """The frames at *indices* (features shared, not copied)."""
+        idx = list(indices)
+        index = torch.as_tensor(idx, dtype=torch.long)
+        return FrameSet([self.features[k] for k in idx], self.energy[index], [self.forces[k] for k in idx],
+                        self.virial[index], self.has_virial[index], self.n_atoms[index])
+
+    def max_neighbors(self) -> tuple[int, ...]:
+        """Largest neighbour count of any atom, per neighbour list (``*_j`` fields; −1 marks empty slots)."""
+        keys = sorted(k for k in self.features[0] if k.endswith("_j")) if self.features else []
+        keys = sorted(keys, key=lambda k: (k != "r_j", k))
+        return tuple(max(int((f[k] >= 0).sum(1).max()) for f in self.features) for k in keys)
+
+
+@dataclass
+class TrainResult:
+    """History rows: (epoch, elapsed_s, lr, train E/F/V RMSE, valid E/F/V RMSE, valid loss)."""
+
+    epochs_run: int
+    best_epoch: int
+    best_loss: float
+    elapsed_s: float
+    history: list[tuple[float, ...]] = field(default_factory=list)
+
+    HISTORY_COLUMNS = ("epoch", "elapsed_s", "learning_rate", "train_energy_rmse", "train_force_rmse",
+                       "train_virial_rmse", "valid_energy_rmse", "valid_force_rmse", "valid_virial_rmse",
+                       "valid_loss")
+
+
+def prepare_frames(model, frames: Sequence, widths=None, dtype: torch.dtype = torch.float32, where: str = "") -> FrameSet:
+    """Featurize labelled frames (from :func:`~nnsurrogate.atomistic.data.read_frames`) for *model*."""
+    refs = dict(zip(model.species, model.reference_energies))
+    labels = [frame_labels(a) for a in frames]
+    energy = torch.tensor([lab["energy"] - sum(refs[s] for s in a.get_chemical_symbols())
+                           for lab, a in zip(labels, frames)], dtype=torch.float64)
+    virial = torch.zeros(len(frames), 3, 3, dtype=torch.float64)
+    has_virial = torch.zeros(len(frames), dtype=torch.bool)
+    for k, lab in enumerate(labels):
+        if "virial" in lab:
+            virial[k], has_virial[k] = torch.from_numpy(lab["virial"]), True
+    return FrameSet(model.featurize(frames, dtype, widths, where), energy,
+                    [torch.from_numpy(lab["forces"]) for lab in labels], virial, has_virial,
+                    torch.tensor([len(a) for a in frames]))
+
+
+def make_batch(model, data: FrameSet, idx: Sequence[int], device: torch.device, dtype: torch.dtype):
+    """Collated inputs and targets of frames *idx*, on *device* with float tensors in *dtype*."""
+    batch = model.collate([data.features[i] for i in idx])
+    batch = {k: v.to(device=device, dtype=dtype if v.is_floating_point() else v.dtype) for k, v in batch.items()}
+    index = torch.as_tensor(list(idx), dtype=torch.long)
+    targets = {"energy": data.energy[index], "forces": torch.cat([data.forces[i] for i in idx]),
+               "virial": data.virial[index], "has_virial": data.has_virial[index], "n_atoms": data.n_atoms[index]}
+    targets = {k: v.to(device=device, dtype=dtype if v.is_floating_point() else v.dtype) for k, v in targets.items()}
+    return batch, targets
+
+
+_VOIGT = ((0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1))
+
+
+def error_sums(pred: dict, targets: dict) -> torch.Tensor:
+    """[Σ(ΔE/N)², n_frames, Σ ΔF², 3·n_atoms, Σ (ΔW/N)² over 6 components, 6·n_virial_frames] (6,)."""
+    n = targets["n_atoms"].to(pred["energy"].dtype)
+    de = (pred["energy"] - targets["energy"]) / n
+    df = pred["forces"] - targets["forces"]
+    parts = [(de * de).sum(), de.new_tensor(float(de.numel())), (df * df).sum(), de.new_tensor(float(df.numel()))]
+    mask = targets["has_virial"]
+    if "virial" in pred and bool(mask.any()):
+        dw = (pred["virial"] - targets["virial"])[mask] / n[mask, None, None]
+        comps = torch.stack([dw[:, a, b] for a, b in _VOIGT], dim=1)
+        parts += [(comps * comps).sum(), de.new_tensor(float(comps.numel()))]
+    else:
+        parts += [de.new_zeros(()), de.new_zeros(())]
+    return torch.stack(parts)
+
+
+def rmse_from_sums(sums: torch.Tensor) -> tuple[float, float, float]:
+    """Energy (eV/atom), force (eV/Å) and virial (eV/atom) RMSE; NaN where a count is zero."""
+    s = sums.detach().double().cpu().tolist()
+    return tuple(math.sqrt(s[k] / s[k + 1]) if s[k + 1] > 0 else float("nan") for k in (0, 2, 4))
+
+
+def weighted_loss(rmses: Sequence[float], config: PotentialTrainConfig) -> float:
+    """λ_e RMSE_E + λ_f RMSE_F + λ_v RMSE_V (terms with no data count as 0)."""
+    lams = (config.lambda_e, config.lambda_f, config.lambda_v)
+    return float(sum(lam * r for lam, r in zip(lams, rmses) if lam > 0 and math.isfinite(r)))
+
+
+def surrogate(local: torch.Tensor, total: torch.Tensor, config: PotentialTrainConfig, world: int) -> torch.Tensor:
+    """A loss whose gradient, summed over ranks, is the gradient of Σ λ √(S/N) for the whole batch.
+
+    d√(S/N) = dS / (2√(S·N)); each rank weights its local sums S_r by the global 1/(2√(S·N)).
+    """
+    out = local.new_zeros(())
+    for k, lam in zip((0, 2, 4), (config.lambda_e, config.lambda_f, config.lambda_v)):
+        s, n = float(total[k]), float(total[k + 1])
+        if lam > 0 and n > 0:
+            out = out + lam * local[k] / (2.0 * math.sqrt(max(s, 1e-30) * n))
+    return out * world
+
+
+def regularization(model: torch.nn.Module, config: PotentialTrainConfig) -> torch.Tensor | None:
+    """λ_1 mean|z| + λ_2 √(mean z²) over all trainable parameters z (None when both are 0)."""
+    if config.lambda_1 == 0 and config.lambda_2 == 0:
+        return None
+    z = torch.cat([p.reshape(-1) for p in model.parameters() if p.requires_grad])
+    return config.lambda_1 * z.abs().mean() + config.lambda_2 * torch.sqrt((z * z).mean() + 1e-30)
+
+
+def evaluate_sums(model, data: FrameSet, batch_size: int, device, dtype, virial: bool) -> torch.Tensor:
+    """Error sums of *model* over all frames of *data* (no graph kept)."""
+    total = torch.zeros(_SUMS, dtype=torch.float64)
+    for start in range(0, len(data), batch_size):
+        idx = list(range(start, min(start + batch_size, len(data))))
+        batch, targets = make_batch(model, data, idx, device, dtype)
+        pred = model(batch, forces=True, virial=virial)
+        total += error_sums({k: v.detach() for k, v in pred.items()}, targets).double().cpu()
+    return total
+
+
+class _Run:
+    """Mutable state of one run (kept out of the model; saved in checkpoints)."""
+
+    def __init__(self, model: torch.nn.Module, config: PotentialTrainConfig) -> None:
+        params = [p for p in model.parameters() if p.requires_grad]
+        if config.optimizer == "lbfgs":
+            self.optimizer = torch.optim.LBFGS(params, lr=1.0, max_iter=20, history_size=20,
+                                               line_search_fn="strong_wolfe")
+        else:
+            self.optimizer = torch.optim.Adam(params, lr=config.learning_rate, amsgrad=True)
+        self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            self.optimizer, factor=0.5, patience=config.lr_patience, min_lr=config.min_learning_rate)
+        self.epoch, self.elapsed, self.best_epoch, self.best_loss = 0, 0.0, 0, float("inf")
+        self.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        self.history: list[tuple[float, ...]] = []
+
+    def out_of_time(self, config: PotentialTrainConfig) -> bool:
+        return config.time_limit is not None and self.elapsed >= config.time_limit
+
+    def record(self, model, train_rmse, valid_rmse, config: PotentialTrainConfig) -> float:
+        """Append a history row, keep the best weights, step the schedule; returns the valid loss."""
+        self.epoch += 1
+        loss = weighted_loss(valid_rmse, config)
+        if loss < self.best_loss:
+            self.best_loss, self.best_epoch = loss, self.epoch
+            self.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        if config.optimizer == "adam" and math.isfinite(loss):
+            self.scheduler.step(loss)
+        lr = float(self.optimizer.param_groups[0]["lr"])
+        self.history.append((self.epoch, self.elapsed, lr, *train_rmse, *valid_rmse, loss))
+        return loss
+
+    def save(self, path: Path, model, generator: torch.Generator, signature: str) -> None:
+        blob = {"signature": signature, "model": model.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict(), "epoch": self.epoch, "elapsed": self.elapsed,
+                "best_loss": self.best_loss, "best_epoch": self.best_epoch, "best_state": self.best_state,
+                "history": torch.tensor(self.history, dtype=torch.float64).reshape(-1, len(TrainResult.HISTORY_COLUMNS)),
+                "generator": generator.get_state()}
+        with atomic_path(path) as tmp:
+            torch.save(blob, tmp)
+
+    def load(self, path: Path, model, generator: torch.Generator, signature: str) -> None:
+        """Resume from *path* (``weights_only`` loading: tensors and plain containers, never code)."""
+        try:
+            blob = torch.load(os.fspath(path), weights_only=True)
+        except Exception as exc:  # a truncated or foreign file
+            raise UserInputError(f"unreadable checkpoint ({type(exc).__name__})", str(path)) from None
+        if blob.get("signature") != signature:
+            raise UserInputError("the checkpoint belongs to a different model, data or settings; "
+                                 "delete it or run without --resume", str(path))
+        model.load_state_dict(blob["model"])
+        self.optimizer.load_state_dict(blob["optimizer"])
+        self.scheduler.load_state_dict(blob["scheduler"])
+        self.epoch, self.elapsed = int(blob["epoch"]), float(blob["elapsed"])
+        self.best_loss, self.best_epoch = float(blob["best_loss"]), int(blob["best_epoch"])
+        self.best_state = blob["best_state"]
+        self.history = [tuple(row) for row in blob["history"].tolist()]
+        generator.set_state(blob["generator"])
+
+
+def _step_adam(net, model, data: FrameSet, frames: list[int], run: _Run, config, ctx, env) -> torch.Tensor:
+    """One Adam step on the batch *frames* (this rank's share); returns the global error sums."""
+    device, dtype, virial = env
+    run.optimizer.zero_grad(set_to_none=True)
+    mine = ctx.share(frames)
+    batch, targets = make_batch(model, data, mine, device, dtype)
+    pred = net(batch, forces=True, virial=virial, create_graph=True)
+    local = error_sums(pred, targets)
+    total = ctx.all_reduce(local.detach())
+    loss = surrogate(local, total, config, ctx.world)
+    reg = regularization(model, config)
+    (loss if reg is None else loss + reg).backward()
+    run.optimizer.step()
+    return total.double().cpu()
+
+
+def _epoch_adam(net, model, data, run, config, ctx, env, generator, deadline) -> torch.Tensor:
+    order = torch.randperm(len(data), generator=generator).tolist()
+    total = torch.zeros(_SUMS, dtype=torch.float64)
+    for start in range(0, len(order), config.batch_size):
+        frames = order[start : start + config.batch_size]
+        if len(frames) < ctx.world:  # a remainder too small to give every rank a frame
+            continue
+        total += _step_adam(net, model, data, frames, run, config, ctx, env)
+        late = torch.tensor([float(deadline is not None and time.perf_counter() > deadline)])
+        if float(ctx.all_reduce(late)[0]) > 0:
+            break
+    return total
+
+
+def _epoch_lbfgs(net, model, data, run, config, ctx, env) -> torch.Tensor:
+    """One L-BFGS step (up to 20 iterations with line search) on the full training set."""
+    device, dtype, virial = env
+    batches = [list(range(s, min(s + config.batch_size, len(data)))) for s in range(0, len(data), config.batch_size)]
+    batches = [ctx.share(b) for b in batches if len(b) >= ctx.world]
+    state = {}
+
+    def closure():
+        run.optimizer.zero_grad(set_to_none=True)
+        total = torch.zeros(_SUMS, dtype=torch.float64)
+        for idx in batches:
+            batch, targets = make_batch(model, data, idx, device, dtype)
+            pred = model(batch, forces=True, virial=virial)
+            total += error_sums({k: v.detach() for k, v in pred.items()}, targets).double().cpu()
+        total = ctx.all_reduce(total)
+        for idx in batches:
+            batch, targets = make_batch(model, data, idx, device, dtype)
+            surrogate(error_sums(net(batch, forces=True, virial=virial, create_graph=True), targets),
+                      total, config, ctx.world).backward()
+        reg = regularization(model, config)
+        if reg is not None:
+            reg.backward()
+        state["total"] = total
+        return torch.tensor(weighted_loss(rmse_from_sums(total), config) + (float(reg) if reg is not None else 0.0))
+
+    run.optimizer.step(closure)
+    return state["total"]
+
+
+def _signature(model, train: FrameSet, config: PotentialTrainConfig) -> str:
+    spec = getattr(model, "spec", None)
+    fields = (model.kind, spec.to_json() if spec is not None else "", len(train), float(train.energy.sum()),
+              config.batch_size, config.optimizer, config.dtype, config.seed, config.lambda_e, config.lambda_f,
+              config.lambda_v, config.lambda_1, config.lambda_2, config.learning_rate)
+    return repr(fields)
+
+
+def train_potential(model, train: FrameSet, valid: FrameSet | None, config: PotentialTrainConfig,
+                    progress: ProgressFn | None = None) -> TrainResult:
+    """Fit *model* (already initialized) to *train*; keep the weights best on *valid* (or on *train*).
+
+    Parameters
+    ----------
+    model : potential model (see :mod:`~nnsurrogate.atomistic.models`)
+    train, valid : FrameSet
+        From :func:`prepare_frames`; *valid* may be ``None``.
+    config : PotentialTrainConfig
+    progress : callable, optional
+        Called after every epoch as ``progress(epoch, max_epochs, info)``; *info* has ``train`` and
+        ``valid`` (E, F, V RMSE in eV/atom, eV/Å, eV/atom), ``elapsed_s`` and ``lr``.
+
+    Returns
+    -------
+    TrainResult
+        The model holds the best weights afterwards (in the training dtype).
+    """
+    device, dtype = resolve_device(config.device), resolve_dtype(config.dtype)
+    ctx = distributed.context(device)
+    model.to(device=device, dtype=dtype)
+    generator = torch.Generator().manual_seed(config.seed)
+    run, signature = _Run(model, config), _signature(model, train, config)
+    checkpoint = Path(config.checkpoint) if config.checkpoint else None
+    if checkpoint is not None and config.resume and checkpoint.is_file():
+        run.load(checkpoint, model, generator, signature)
+    net = distributed.wrap(model, ctx, device)
+    virial = config.lambda_v > 0 and bool(train.has_virial.any())
+    env = (device, dtype, virial)
+    while run.epoch < config.epochs and not run.out_of_time(config):
+        started = time.perf_counter()
+        deadline = None if config.time_limit is None else started + config.time_limit - run.elapsed
+        if config.optimizer == "lbfgs":
+            sums = _epoch_lbfgs(net, model, train, run, config, ctx, env)
+        else:
+            sums = _epoch_adam(net, model, train, run, config, ctx, env, generator, deadline)
+        train_rmse = rmse_from_sums(sums)
+        valid_rmse = (rmse_from_sums(evaluate_sums(model, valid, 4 * config.batch_size, device, dtype, virial))
+                      if valid is not None and len(valid) else train_rmse)
+        run.elapsed += time.perf_counter() - started
+        loss = run.record(model, train_rmse, valid_rmse, config)
+        if checkpoint is not None and ctx.is_main:
+            run.save(checkpoint, model, generator, signature)
+        if progress is not None and ctx.is_main:
+            progress(run.epoch, config.epochs, {"train": train_rmse, "valid": valid_rmse, "elapsed_s": run.elapsed,
+                                                "lr": run.history[-1][2], "loss": loss})
+        if not math.isfinite(loss):
+            break
+    model.load_state_dict(run.best_state)
+    if hasattr(model, "shift_energy") and config.lambda_e > 0:
+        _solve_energy_shift(model, train, config.batch_size, device, dtype)
+    return TrainResult(run.epoch, run.best_epoch, run.best_loss, run.elapsed, run.history)
+
+
+@torch.no_grad()
+def _solve_energy_shift(model, data: FrameSet, batch_size: int, device, dtype) -> None:
+    """Remove the mean per-atom energy error on the training frames (exact least squares for a
+    constant added to every site energy)."""
+    residual = 0.0
+    for start in range(0, len(data), 4 * batch_size):
+        idx = list(range(start, min(start + 4 * batch_size, len(data))))
+        batch, targets = make_batch(model, data, idx, device, dtype)
+        pred = model(batch, forces=False)
+        residual += float(((pred["energy"] - targets["energy"]) / targets["n_atoms"]).double().sum())
+    model.shift_energy(-residual / len(data))

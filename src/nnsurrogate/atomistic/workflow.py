@@ -1,0 +1,173 @@
+"""Train and test workflows behind ``nnsurrogate potential train`` / ``test``.
+
+``train_workflow`` reads and checks the data, builds (or loads, to fine-tune) a NEP model, trains
+it with checkpoints, and writes ``OUT/model/``, ``OUT/nep.txt``, ``OUT/metrics.json`` and
+``OUT/plots/{parity_energy,parity_force,loss}.png``; ``test_workflow`` writes the same metrics and
+parity plots for any labelled file.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from nnsurrogate.atomistic.data import read_frames, species_of
+from nnsurrogate.atomistic.evaluation import error_metrics, loss_plot, parity_plots, predict_frames
+from nnsurrogate.atomistic.models import load_potential, save_potential
+from nnsurrogate.atomistic.references import reference_energies
+from nnsurrogate.atomistic.training import (PotentialTrainConfig, TrainResult, make_batch, prepare_frames,
+                                            train_potential)
+from nnsurrogate.core.errors import UserInputError
+from nnsurrogate.core.files import write_json
+from nnsurrogate.core.training import torch_threads
+
+
+@dataclass(frozen=True)
+class TrainInputs:
+    """What to train on and what to build.
+
+    Attributes
+    ----------
+    train : path
+        Labelled extended XYZ.
+    valid : path or None
+        Validation file; when ``None``, ``valid_fraction`` of the training frames are held out.
+    valid_fraction : float
+        Fraction held out (0 trains on everything and selects on the training loss).
+    hyper : dict
+        NEP hyperparameters: ``cutoff``, ``n_max``, ``basis_size``, ``l_max``, ``neurons``.
+    reference : str
+        ``"mean"``, ``"fit"`` or a file of isolated atoms (see :mod:`~nnsurrogate.atomistic.references`).
+    init : path or None
+        A model folder or ``nep.txt`` to start from (fine-tuning); its architecture is kept.
+    threads : int or None
+        PyTorch threads (default 1: small networks run fastest single-threaded).
+    """
+
+    train: Path
+    valid: Path | None = None
+    valid_fraction: float = 0.1
+    hyper: dict | None = None
+    reference: str = "mean"
+    init: Path | None = None
+    threads: int | None = 1
+
+
+def _split(frames: list, fraction: float, seed: int) -> tuple[list, list]:
+    if not 0.0 <= fraction < 1.0:
+        raise UserInputError(f"the validation fraction must be in [0, 1), got {fraction}", "--valid-fraction")
+    n_valid = int(round(fraction * len(frames)))
+    if fraction > 0 and (n_valid == 0 or n_valid == len(frames)):
+        raise UserInputError(f"{len(frames)} frames are too few to hold out {fraction:.0%}", "--valid-fraction")
+    order = np.random.default_rng(seed).permutation(len(frames))
+    valid = set(order[:n_valid].tolist())
+    return [f for k, f in enumerate(frames) if k not in valid], [f for k, f in enumerate(frames) if k in valid]
+
+
+def build_model(inputs: TrainInputs, train_frames: list, seed: int, init_model=None):
+    """A fresh NEP model for *train_frames*, or *init_model* to fine-tune; returns (model, fresh)."""
+    from nnsurrogate.atomistic.nep.model import NEPModel
+    from nnsurrogate.atomistic.nep.spec import NEPSpec
+
+    if init_model is not None:
+        return init_model, False
+    spec = NEPSpec(species=species_of(train_frames), **dict(inputs.hyper or {}))
+    model = NEPModel(spec, reference_energies(train_frames, spec.species, inputs.reference))
+    model.reset_parameters(torch.Generator().manual_seed(seed))
+    return model, True
+
+
+def load_data(inputs: TrainInputs, seed: int, cutoff: float | None = None, species=None):
+    """Training and validation frames, checked (validation may be empty)."""
+    frames = read_frames(inputs.train, cutoff=cutoff, species=species)
+    if inputs.valid is not None:
+        return frames, read_frames(inputs.valid, cutoff=cutoff, species=species_of(frames) if species is None else species)
+    return _split(frames, inputs.valid_fraction, seed)
+
+
+def prepare_sets(model, train_frames: list, valid_frames: list, dtype: torch.dtype, where: str):
+    """Featurize training and validation frames together (one neighbour pass, common slot widths)."""
+    both = prepare_frames(model, train_frames + valid_frames, None, dtype, where)
+    n = len(train_frames)
+    return both.subset(range(n)), (both.subset(range(n, len(both))) if valid_frames else None)
+
+
+def train_workflow(inputs: TrainInputs, config: PotentialTrainConfig, out: str | os.PathLike,
+                   progress: Callable | None = None) -> dict:
+    """Train a NEP potential and write the run folder (see the module docstring); returns metrics.json."""
+    out = Path(out)
+    with torch_threads(inputs.threads):
+        init_model = load_potential(inputs.init) if inputs.init is not None else None
+        cutoff = init_model.cutoff if init_model is not None else float(max((inputs.hyper or {}).get("cutoff", (5.0, 4.0))))
+        train_frames, valid_frames = load_data(inputs, config.seed, cutoff, init_model.species if init_model else None)
+        model, fresh = build_model(inputs, train_frames, config.seed, init_model)
+        dtype = torch.float32 if config.dtype == "float32" else torch.float64
+        train, valid = prepare_sets(model, train_frames, valid_frames, dtype, str(inputs.train))
+        if fresh:
+            batch, _ = make_batch(model, train, range(len(train)), torch.device("cpu"), torch.float64)
+            model.initialize(batch, float((train.energy / train.n_atoms).mean()))
+            model.set_max_neighbors(train.max_neighbors())
+        config = _with_checkpoint(config, out / ".checkpoint" / "train.pt")
+        result = train_potential(model, train, valid, config, progress)
+        return _finish(model, result, train_frames, valid_frames, out, config)
+
+
+def _with_checkpoint(config: PotentialTrainConfig, path: Path) -> PotentialTrainConfig:
+    from dataclasses import replace
+
+    return replace(config, checkpoint=str(path))
+
+
+def _finish(model, result: TrainResult, train_frames, valid_frames, out: Path, config) -> dict:
+    """Round to nep.txt precision, evaluate in float64, write every output (rank 0 only)."""
+    from nnsurrogate.atomistic import distributed
+    from nnsurrogate.atomistic.nep.nepfile import round_to_file_precision, write_nep
+
+    model = model.to(dtype=torch.float64, device="cpu")
+    ctx = distributed.context(torch.device("cpu"))
+    if not ctx.is_main:
+        return {}
+    round_to_file_precision(model)
+    report = {"model": model.kind, "species": list(model.species), "epochs_run": result.epochs_run,
+              "best_epoch": result.best_epoch, "training_time_s": result.elapsed_s,
+              "reference_energies_eV": dict(zip(model.species, model.reference_energies))}
+    sets = [("train", train_frames)] + ([("valid", valid_frames)] if valid_frames else [])
+    plots = out / "plots"
+    for name, frames in sets:
+        pred = predict_frames(model, frames)
+        report[name] = error_metrics(pred, frames)
+        if name == sets[-1][0]:
+            parity_plots(plots, pred, frames, title=f"{name} set")
+    loss_plot(plots / "loss.png", result.history)
+    save_potential(model, out / "model", {"training": {"config": _config_json(config), "metrics": report}})
+    write_nep(model, out / "nep.txt")
+    write_json(out / "metrics.json", report)
+    write_json(out / "history.json", {"columns": list(TrainResult.HISTORY_COLUMNS), "rows": result.history})
+    return report
+
+
+def _config_json(config: PotentialTrainConfig) -> dict:
+    from dataclasses import asdict
+
+    data = asdict(config)
+    data.pop("checkpoint", None)
+    return data
+
+
+def test_workflow(model_path: str | os.PathLike, data: str | os.PathLike, out: str | os.PathLike,
+                  dtype: str = "float64", device: str = "cpu", threads: int | None = 1) -> dict:
+    """Evaluate a saved model (folder, run folder or nep.txt) on a labelled file; write metrics and plots."""
+    out = Path(out)
+    with torch_threads(threads):
+        model = load_potential(model_path, dtype=dtype, device=device)
+        frames = read_frames(data, species=model.species, cutoff=model.cutoff)
+        pred = predict_frames(model, frames, where=str(data))
+        report = {"model": str(model_path), "data": str(data), **error_metrics(pred, frames)}
+        parity_plots(out / "plots", pred, frames, title=Path(data).name)
+    write_json(out / "metrics.json", report)
+    return report

@@ -1,0 +1,73 @@
+"""nep.txt: GPUMD's layout, byte-stable import → export, one-line errors for foreign files."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from nnsurrogate.atomistic.nep import NEPModel, read_nep, write_nep
+from nnsurrogate.atomistic.nep.nepfile import round_to_file_precision
+from nnsurrogate.core.errors import DataWarning, UserInputError
+
+
+def test_header_is_gpumd_layout(tmp_path, make_model):
+    model = make_model(("Cu", "Au"), l_max=(4, 2, 0), cutoff=(5.0, 4.0))
+    path = tmp_path / "nep.txt"
+    write_nep(model, path)
+    lines = path.read_text().splitlines()
+    assert lines[:6] == ["nep4 2 Cu Au ", "cutoff 5 4 100 100", "n_max 4 4", "basis_size 8 8", "l_max 4 2 0", "ANN 8 0"]
+    spec = model.spec
+    n_numbers = spec.n_types * (spec.n_descriptors + 2) * spec.neurons + 1 + 2 * 5 * 9 * 4 + spec.n_descriptors
+    assert len(lines) == 6 + n_numbers
+    assert all(len(line) == 15 and "e" in line for line in lines[6:])  # "%15.7e"
+
+
+def test_import_export_is_byte_stable(tmp_path, make_model):
+    first, second = tmp_path / "a.txt", tmp_path / "b.txt"
+    write_nep(make_model(("O", "H", "C"), seed=4, l_max=(3, 2, 1), cutoff=(4.5, 3.25)), first)
+    write_nep(read_nep(first), second)
+    assert first.read_bytes() == second.read_bytes()
+
+
+def test_round_trip_keeps_the_potential(tmp_path, make_model, make_structure):
+    model = make_model(("Cu", "Au"), seed=5)
+    round_to_file_precision(model)
+    path = tmp_path / "nep.txt"
+    write_nep(model, path)
+    loaded = read_nep(path)
+    for name, tensor in model.state_dict().items():
+        np.testing.assert_array_equal(tensor.numpy(), loaded.state_dict()[name].numpy(), err_msg=name)
+
+
+def test_shared_reference_energy_folds_into_bias(tmp_path, make_model):
+    model = make_model(("Cu",), seed=6)
+    shifted = NEPModel(model.spec, reference_energies=[-3.25])
+    shifted.load_state_dict(model.state_dict())
+    write_nep(shifted, tmp_path / "nep.txt")
+    loaded = read_nep(tmp_path / "nep.txt")
+    assert float(loaded.b1.detach()) == pytest.approx(float(model.b1.detach()) + 3.25, abs=1e-6)  # U = … − b1
+
+
+def test_unequal_reference_energies_warn(tmp_path, make_model):
+    model = make_model(("Cu", "Au"), seed=6)
+    model.reference_energies = (-3.5, -3.8)
+    with pytest.warns(DataWarning, match="relative to the per-element reference energies"):
+        write_nep(model, tmp_path / "nep.txt")
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda lines: ["nep4_zbl 1 Cu "] + lines[1:], "only plain NEP4"),
+    (lambda lines: lines[:-1], "expected"),
+    (lambda lines: lines[:3] + ["basis_size 8"] + lines[4:], "basis_size"),
+    (lambda lines: lines[:10] + ["abc"] + lines[11:], "not a number"),
+    (lambda lines: lines[:4] + ["l_max 6 2 0"] + lines[5:], "l_max"),
+])
+def test_foreign_or_broken_files_fail_in_one_line(tmp_path, make_model, mutate, message):
+    path = tmp_path / "nep.txt"
+    write_nep(make_model(("Cu",)), path)
+    path.write_text("\n".join(mutate(path.read_text().splitlines())) + "\n")
+    with pytest.raises(UserInputError, match=message) as info:
+        read_nep(path)
+    assert "\n" not in str(info.value) and str(path) in str(info.value)
