@@ -1,0 +1,384 @@
+"""Molecular dynamics through ASE's integrators, with a watchdog that stops a run that blows up.
+
+Any ASE calculator drives the dynamics (a trained potential, EMT, xTB, …). Ensembles:
+
+- ``nve``: velocity Verlet (Swope et al., J. Chem. Phys. 76, 637 (1982)).
+- ``nvt``: Langevin (ASE's ``Langevin``, friction γ) or the Bussi stochastic velocity rescaling
+  thermostat (Bussi, Donadio & Parrinello, J. Chem. Phys. 126, 014101 (2007); ``Bussi``, time τ_T).
+- ``npt``: the Martyna–Tobias–Klein barostat with Nosé–Hoover chains (J. Chem. Phys. 101, 4177 (1994);
+  ASE's ``IsotropicMTKNPT`` for isotropic cell fluctuations, ``MTKNPT`` for a fully flexible cell).
+
+After every step the watchdog looks at the forces and the energy. The run stops, keeping the last
+good frame, when any atom's force exceeds ``max_force`` (eV/Å), when the energy or forces are not
+finite, when the total energy per atom drifts from its start by more than ``max_energy_change``
+(eV/atom), or when the calculator raises.
+
+The thermo log holds per logged step: time (fs), E_pot, E_kin, E_tot (eV), T (K) and P (GPa, from
+the virial and the ideal-gas term, P = −tr(σ)/3; empty for non-periodic systems or calculators
+without stress).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from ase import Atoms, units
+from ase.calculators.calculator import Calculator
+from ase.calculators.singlepoint import SinglePointCalculator
+
+from nnsurrogate.atomistic import keys
+from nnsurrogate.core.errors import UserInputError
+
+ENSEMBLES = ("nve", "nvt", "npt")
+THERMOSTATS = ("langevin", "bussi")
+BAROSTATS = ("isotropic", "full")
+THERMO_COLUMNS = ("step", "time_fs", "epot_eV", "ekin_eV", "etot_eV", "temperature_K", "pressure_GPa")
+
+StepProgress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class MDOptions:
+    """Settings of one MD run (units: K, fs, GPa, eV/Å, eV/atom).
+
+    ``friction`` is the Langevin friction in 1/fs; ``taut`` and ``taup`` are the thermostat and
+    barostat time constants in fs. ``log_every`` / ``traj_every`` / ``keep_every`` set how often a
+    thermo row, a trajectory frame and an in-memory snapshot are taken (0: never).
+    """
+
+    ensemble: str = "nve"
+    temperature: float = 300.0
+    timestep: float = 1.0
+    steps: int = 1000
+    thermostat: str = "langevin"
+    friction: float = 0.01
+    taut: float = 100.0
+    pressure: float = 0.0
+    taup: float = 1000.0
+    barostat: str = "isotropic"
+    max_force: float = 10.0
+    max_energy_change: float = 1.0
+    log_every: int = 10
+    traj_every: int = 10
+    keep_every: int = 0
+    keep_velocities: bool = False
+    seed: int | None = 0
+
+    def validate(self, atoms: Atoms) -> None:
+        """Raise :class:`UserInputError` for settings that cannot run on *atoms*."""
+        _choice(self.ensemble, ENSEMBLES, "--ensemble")
+        _choice(self.thermostat, THERMOSTATS, "--thermostat")
+        _choice(self.barostat, BAROSTATS, "--barostat")
+        for name, value in (("--timestep", self.timestep), ("--max-force", self.max_force),
+                            ("--max-energy-change", self.max_energy_change), ("--friction", self.friction),
+                            ("--taut", self.taut), ("--taup", self.taup)):
+            if not (math.isfinite(value) and value > 0):
+                raise UserInputError(f"{name} must be a positive number, got {value}", name)
+        if not (math.isfinite(self.temperature) and self.temperature >= 0):
+            raise UserInputError(f"--temperature must be ≥ 0 K, got {self.temperature}", "--temperature")
+        if self.ensemble == "nvt" and self.thermostat == "bussi" and self.temperature <= 0:
+            raise UserInputError("the Bussi thermostat needs a temperature above 0 K", "--temperature")
+        if self.steps < 0:
+            raise UserInputError(f"--steps must be ≥ 0, got {self.steps}", "--steps")
+        if min(self.log_every, self.traj_every, self.keep_every) < 0:
+            raise UserInputError("output intervals must be ≥ 0", "--log-every/--traj-every")
+        if self.ensemble == "npt" and not all(atoms.pbc):
+            raise UserInputError("NPT needs a cell periodic in all three directions", "--ensemble npt")
+        if len(atoms) == 0:
+            raise UserInputError("the structure has no atoms", "start structure")
+
+
+@dataclass
+class MDResult:
+    """Outcome of :func:`run_md`.
+
+    ``thermo`` has one row per logged step with the columns of :data:`THERMO_COLUMNS`;
+    ``frames`` holds the kept snapshots (with energy and forces); ``stopped`` is the reason the
+    watchdog ended the run early, or ``None``; ``last_good`` is the last frame that passed.
+    """
+
+    steps_done: int
+    n_atoms: int
+    wall_s: float
+    max_force: float
+    stopped: str | None
+    last_good: Atoms
+    thermo: np.ndarray
+    frames: list[Atoms] = field(default_factory=list)
+
+    @property
+    def atom_steps_per_s(self) -> float:
+        """Atoms × steps per wall-clock second (the MD speed measure of GPUMD and LAMMPS)."""
+        return self.n_atoms * self.steps_done / self.wall_s if self.wall_s > 0 else float("nan")
+
+
+def run_md(atoms: Atoms, calculator: Calculator, options: MDOptions, trajectory: str | Path | None = None,
+           thermo_path: str | Path | None = None, progress: StepProgress | None = None) -> MDResult:
+    """Run MD on a copy of *atoms* with *calculator*.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        Start structure, positions in Å. Not modified.
+    calculator : ase.calculators.calculator.Calculator
+        Gives energy (eV) and forces (eV/Å); stress (eV/Å³) for NPT and for the pressure column.
+    options : MDOptions
+    trajectory, thermo_path : path, optional
+        Extended-XYZ trajectory and CSV thermo log, appended as the run goes.
+    progress : callable, optional
+        ``progress(step, steps)``, called every ``max(1, steps // 200)`` steps.
+
+    Returns
+    -------
+    MDResult
+    """
+    options.validate(atoms)
+    system = atoms.copy()
+    system.calc = calculator
+    first_evaluation(system, "start structure")
+    rng = np.random.default_rng(options.seed)
+    _initial_velocities(system, options, rng)
+    dyn = make_integrator(system, options, rng)
+    watch = _Watchdog(system, options)
+    every = max(1, options.steps // 200)
+    with _Outputs(trajectory, thermo_path) as out:
+        start = time.perf_counter()
+        for _ in _guarded(dyn, options.steps, watch):
+            step = dyn.nsteps
+            if watch.check(step) is not None:
+                break
+            out.record(watch, step, options, dyn.dt / units.fs)
+            if progress is not None and (step % every == 0 or step == options.steps):
+                progress(step, options.steps)
+        wall = time.perf_counter() - start
+    return MDResult(steps_done=watch.good_step, n_atoms=len(system), wall_s=wall, max_force=watch.max_force,
+                    stopped=watch.reason, last_good=watch.last_good, thermo=np.array(out.rows).reshape(-1, 7),
+                    frames=out.kept)
+
+
+def make_integrator(atoms: Atoms, options: MDOptions, rng: np.random.Generator):
+    """The ASE dynamics object for ``options.ensemble`` (time step and constants converted to ASE units)."""
+    from ase.md import Bussi, IsotropicMTKNPT, Langevin, MTKNPT, VelocityVerlet
+
+    dt = options.timestep * units.fs
+    if options.ensemble == "nve":
+        return VelocityVerlet(atoms, timestep=dt)
+    if options.ensemble == "nvt" and options.thermostat == "langevin":
+        return Langevin(atoms, timestep=dt, temperature_K=options.temperature,
+                        friction=options.friction / units.fs, fixcm=False, rng=rng)
+    if options.ensemble == "nvt":
+        return Bussi(atoms, timestep=dt, temperature_K=options.temperature, taut=options.taut * units.fs, rng=rng)
+    npt = IsotropicMTKNPT if options.barostat == "isotropic" else MTKNPT
+    return npt(atoms, timestep=dt, temperature_K=options.temperature, pressure_au=options.pressure * units.GPa,
+               tdamp=options.taut * units.fs, pdamp=options.taup * units.fs)
+
+
+def first_evaluation(atoms: Atoms, where: str) -> None:
+    """Evaluate energy and forces once; a calculator that cannot handle *atoms* is a :class:`UserInputError`."""
+    try:
+        atoms.get_forces()
+        atoms.get_potential_energy()
+    except (KeyboardInterrupt, UserInputError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - e.g. EMT has no parameters for an element
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UserInputError(f"the calculator cannot evaluate this structure: {text}", where) from exc
+
+
+def thermo_row(atoms: Atoms, step: int, time_fs: float) -> list[float]:
+    """``[step, time_fs, E_pot, E_kin, E_tot, T, P]`` for *atoms* with its calculator attached (eV, K, GPa)."""
+    epot = float(atoms.get_potential_energy())
+    ekin = float(atoms.get_kinetic_energy())
+    return [step, time_fs, epot, ekin, epot + ekin, float(atoms.get_temperature()), _pressure_gpa(atoms)]
+
+
+def _pressure_gpa(atoms: Atoms) -> float:
+    calc = atoms.calc
+    if not all(atoms.pbc) or calc is None or keys.STRESS not in getattr(calc, "implemented_properties", ()):
+        return float("nan")
+    stress = atoms.get_stress(include_ideal_gas=True)
+    return float(-stress[:3].mean() / units.GPa)
+
+
+def _initial_velocities(atoms: Atoms, options: MDOptions, rng: np.random.Generator) -> None:
+    """Maxwell–Boltzmann velocities at the target temperature, no centre-of-mass drift (nor rotation for molecules)."""
+    from ase.md.velocitydistribution import Stationary, ZeroRotation
+
+    if options.keep_velocities and atoms.has("momenta"):
+        return
+    atoms.set_momenta(np.zeros((len(atoms), 3)))
+    if options.temperature <= 0 or len(atoms) < 2:
+        return
+    try:
+        from ase.md import thermalize_momenta  # ASE ≥ 3.29
+    except ImportError:
+        from ase.md.velocitydistribution import MaxwellBoltzmannDistribution
+
+        MaxwellBoltzmannDistribution(atoms, temperature_K=options.temperature, rng=rng, force_temp=True)
+    else:
+        thermalize_momenta(atoms, options.temperature, exact_temperature=True, rng=rng)
+    Stationary(atoms)
+    if not any(atoms.pbc):
+        ZeroRotation(atoms)
+
+
+def _choice(value: str, allowed: tuple[str, ...], option: str) -> None:
+    if value not in allowed:
+        raise UserInputError(f"{option} must be one of {', '.join(allowed)}, got '{value}'", option)
+
+
+def _guarded(dyn, steps: int, watch: "_Watchdog"):
+    """Iterate ``dyn.irun(steps)``; a calculator exception becomes the watchdog's stop reason."""
+    iterator = dyn.irun(steps)
+    while True:
+        try:
+            next(iterator)
+        except StopIteration:
+            return
+        except (KeyboardInterrupt, UserInputError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - any calculator failure ends the run cleanly
+            watch.fail(f"the calculator failed at step {dyn.nsteps + 1}: {type(exc).__name__}: {exc}")
+            return
+        yield
+
+
+class _Watchdog:
+    """Checks each step's forces and energy; remembers the last state that passed.
+
+    It reads the results the integrator has just computed (one ``get_forces`` per step, no extra
+    evaluation) and stores plain arrays; :attr:`last_good` rebuilds the frame when asked.
+    """
+
+    def __init__(self, atoms: Atoms, options: MDOptions) -> None:
+        self.atoms = atoms
+        self.options = options
+        self.reason: str | None = None
+        self.good_step = 0
+        self.max_force = 0.0
+        self.epot = self.ekin = float("nan")
+        self._template = atoms.copy()
+        self._template.calc = None
+        self._good: tuple | None = None
+        self._etot0: float | None = None
+
+    def check(self, step: int) -> str | None:
+        """Return the stop reason for the current state, or ``None`` (and remember it as good)."""
+        atoms = self.atoms
+        forces = atoms.get_forces()
+        results = atoms.calc.results
+        epot = float(results[keys.ENERGY]) if keys.ENERGY in results else float(atoms.get_potential_energy())
+        ekin = float(atoms.get_kinetic_energy())
+        etot = (epot + ekin) / len(atoms)
+        norms = np.linalg.norm(forces, axis=1)
+        if not (np.all(np.isfinite(norms)) and math.isfinite(etot)):
+            return self.fail(f"non-finite energy or forces at step {step}")
+        worst = int(np.argmax(norms))
+        self.max_force = max(self.max_force, float(norms[worst]))
+        if norms[worst] > self.options.max_force:
+            return self.fail(f"force of {norms[worst]:.3g} eV/Å on atom {worst} at step {step} exceeds "
+                             f"{self.options.max_force:g} eV/Å")
+        self._etot0 = etot if self._etot0 is None else self._etot0
+        if abs(etot - self._etot0) > self.options.max_energy_change:
+            return self.fail(f"total energy moved by {etot - self._etot0:+.3g} eV/atom by step {step} "
+                             f"(limit {self.options.max_energy_change:g} eV/atom)")
+        self.good_step, self.epot, self.ekin = step, epot, ekin
+        labels = {keys.ENERGY: epot, keys.FORCES: np.array(forces)}
+        if keys.STRESS in results:
+            labels[keys.STRESS] = np.array(results[keys.STRESS])
+        self._good = (atoms.positions.copy(), atoms.get_momenta(), atoms.cell[:].copy(), labels)
+        return None
+
+    def fail(self, reason: str) -> str:
+        self.reason = reason
+        return reason
+
+    @property
+    def last_good(self) -> Atoms:
+        """The last state that passed, with momenta and a ``SinglePointCalculator`` of its results."""
+        frame = self._template.copy()
+        if self._good is not None:
+            positions, momenta, cell, labels = self._good
+            frame.set_cell(cell)
+            frame.positions = positions
+            frame.set_momenta(momenta)
+            frame.calc = SinglePointCalculator(frame, **labels)
+        return frame
+
+
+class _Outputs:
+    """Trajectory (extxyz), thermo CSV and in-memory snapshots, written as the run goes."""
+
+    def __init__(self, trajectory: str | Path | None, thermo_path: str | Path | None) -> None:
+        self.paths = (trajectory, thermo_path)
+        self.rows: list[list[float]] = []
+        self.kept: list[Atoms] = []
+        self._traj = self._thermo = None
+
+    def __enter__(self) -> "_Outputs":
+        trajectory, thermo_path = self.paths
+        if trajectory is not None:
+            self._traj = open(trajectory, "w", encoding="utf-8")
+        if thermo_path is not None:
+            self._thermo = open(thermo_path, "w", encoding="utf-8")
+            self._thermo.write(",".join(THERMO_COLUMNS) + "\n")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for handle in (self._traj, self._thermo):
+            if handle is not None:
+                handle.close()
+
+    def record(self, watch: _Watchdog, step: int, options: MDOptions, dt_fs: float) -> None:
+        from ase.io import write
+
+        atoms = watch.atoms
+        if options.log_every and step % options.log_every == 0:
+            row = [step, step * dt_fs, watch.epot, watch.ekin, watch.epot + watch.ekin,
+                   float(atoms.get_temperature()), _pressure_gpa(atoms)]
+            self.rows.append(row)
+            if self._thermo is not None:
+                self._thermo.write(",".join(_csv_number(v) for v in row) + "\n")
+                self._thermo.flush()
+        if self._traj is not None and options.traj_every and step % options.traj_every == 0:
+            write(self._traj, watch.last_good, format="extxyz")
+            self._traj.flush()
+        if options.keep_every and step % options.keep_every == 0:
+            self.kept.append(watch.last_good)
+
+
+def _csv_number(value: float) -> str:
+    if isinstance(value, int) or float(value).is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return "nan" if not math.isfinite(value) else f"{value:.10g}"
+
+
+def plot_thermo(path: str | Path, thermo: np.ndarray) -> None:
+    """Save E_pot, E_tot, T and P against time (ps) as a PNG, atomically."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from nnsurrogate.core.files import atomic_path
+
+    t_ps = thermo[:, 1] / 1000.0
+    fig, axes = plt.subplots(3, 1, figsize=(6, 7), sharex=True)
+    axes[0].plot(t_ps, thermo[:, 2], label="E_pot")
+    axes[0].plot(t_ps, thermo[:, 4], label="E_tot")
+    axes[0].set_ylabel("energy (eV)")
+    axes[0].legend()
+    axes[1].plot(t_ps, thermo[:, 5])
+    axes[1].set_ylabel("T (K)")
+    axes[2].plot(t_ps, thermo[:, 6])
+    axes[2].set_ylabel("P (GPa)")
+    axes[2].set_xlabel("time (ps)")
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)
