@@ -1,0 +1,180 @@
+"""A trained 2D-gas force model: the LeNet, its head and what it needs to turn outputs into forces.
+
+Saved through :mod:`nnsurrogate.core.modelio` (safetensors weights + ``model.json``; loading never
+unpickles). Prediction takes count images (n, grid, grid) and returns force classes and forces in
+eV/Å; with ``symmetrize`` the outputs of the eight D4 images of each sample are mapped back and
+averaged, which makes the prediction exactly equivariant (rotating the image rotates the force).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+
+from nnsurrogate.atomistic.gas2d.classes import class_centres, force_classes
+from nnsurrogate.atomistic.gas2d.network import LeNet
+from nnsurrogate.atomistic.gas2d.symmetry import D4_MATRICES, class_probability_back, image_permutations
+from nnsurrogate.core.errors import ModelFileError, UserInputError
+from nnsurrogate.core.modelio import load_model, save_model
+from nnsurrogate.core.training import torch_threads
+
+__all__ = ["Gas2DForceModel", "ModelConfig"]
+
+KIND = "atomistic.gas2d.LeNet"
+HEADS = ("classify", "regress")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Everything besides the weights that a prediction needs.
+
+    Attributes
+    ----------
+    head : str
+        ``"classify"`` or ``"regress"``.
+    grid : int
+        Cells per side of the input image.
+    n_classes : int
+        K, classes per force component.
+    f_max : float
+        Half-width of the binned force range, eV/Å.
+    window : float
+        Window side, Å (for checking that images come from the same geometry).
+    force_scale : float
+        Regression target is F / force_scale, eV/Å.
+    input_scale : float
+        Factor applied to the counts before the first layer.
+    joint : bool
+        Classification over K² (x, y) class pairs (else two K-way soft-maxes, as the paper).
+    skip : bool
+        Linear map from the image to the outputs beside the LeNet trunk.
+    symmetrize : bool
+        Average the prediction over the eight symmetries of the square.
+    data : dict
+        Generator parameters of the training data (potential, density, window, …).
+    """
+
+    head: str
+    grid: int
+    n_classes: int
+    f_max: float
+    window: float
+    force_scale: float = 1.0
+    input_scale: float = 1.0
+    joint: bool = True
+    skip: bool = False
+    symmetrize: bool = True
+    data: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.head not in HEADS:
+            raise UserInputError(f"head must be one of {', '.join(HEADS)}, got '{self.head}'", "--head")
+
+    @property
+    def n_outputs(self) -> int:
+        if self.head == "regress":
+            return 2
+        return self.n_classes**2 if self.joint else 2 * self.n_classes
+
+
+class Gas2DForceModel:
+    """LeNet force model on count images (see :class:`ModelConfig`).
+
+    Parameters
+    ----------
+    config : ModelConfig
+    net : LeNet, optional
+        Trained network; a freshly initialised one when omitted.
+    """
+
+    def __init__(self, config: ModelConfig, net: LeNet | None = None) -> None:
+        self.config = config
+        self.net = net if net is not None else build_network(config)
+        self._perms = torch.as_tensor(image_permutations(config.grid))
+
+    # ------------------------------------------------------------------ prediction
+    @torch.no_grad()
+    def outputs(self, images: torch.Tensor) -> torch.Tensor:
+        """Class-pair probabilities (B, K, K) or scaled forces (B, 2), symmetrised if configured."""
+        self.net.eval()
+        group = range(len(D4_MATRICES)) if self.config.symmetrize else (0,)
+        total = None
+        for g in group:
+            x = images.reshape(images.shape[0], -1)[:, self._perms[g]] if g else images
+            value = self._back(self.net(x), g)
+            total = value if total is None else total + value
+        return total / len(group)
+
+    def _back(self, raw: torch.Tensor, g: int) -> torch.Tensor:
+        """Map raw outputs for the image transformed by element *g* back to the original frame."""
+        k = self.config.n_classes
+        if self.config.head == "regress":  # out' = R F  →  F = Rᵀ out'
+            return raw @ torch.as_tensor(D4_MATRICES[g], dtype=raw.dtype)
+        if self.config.joint:
+            probs = raw.softmax(dim=1).reshape(-1, k, k)
+        else:  # independent components: joint = outer product of the two soft-maxes
+            px, py = raw[:, :k].softmax(dim=1), raw[:, k:].softmax(dim=1)
+            probs = px[:, :, None] * py[:, None, :]
+        return class_probability_back(probs, g)
+
+    def predict(self, images: np.ndarray, batch_size: int = 2000, threads: int | None = 1) -> dict[str, np.ndarray]:
+        """Force classes and forces for count images.
+
+        Parameters
+        ----------
+        images : numpy.ndarray, shape (n, grid, grid)
+            Count images (:func:`~nnsurrogate.atomistic.gas2d.descriptor.grid_images`).
+        batch_size : int
+        threads : int or None
+            PyTorch threads while predicting (one is fastest for this small network on shared cores).
+
+        Returns
+        -------
+        dict
+            ``"classes"`` (n, 2) int: class of F_x and F_y; ``"forces"`` (n, 2), eV/Å: the regression
+            output, or the centre of the predicted class for the classification head.
+        """
+        images = np.asarray(images, dtype=np.float32)
+        g = self.config.grid
+        if images.ndim != 3 or images.shape[1:] != (g, g):
+            raise UserInputError(f"images must have shape (n, {g}, {g}), got {images.shape}", "images")
+        with torch_threads(threads):
+            parts = [self.outputs(torch.from_numpy(images[i:i + batch_size]))
+                     for i in range(0, len(images), batch_size)]
+        out = torch.cat(parts).numpy() if parts else np.empty((0, 2))
+        c = self.config
+        if c.head == "regress":
+            forces = out.astype(np.float64) * c.force_scale
+            return {"classes": force_classes(forces, c.f_max, c.n_classes), "forces": forces}
+        code = out.reshape(len(out), -1).argmax(axis=1)
+        classes = np.stack([code // c.n_classes, code % c.n_classes], axis=1)
+        return {"classes": classes, "forces": class_centres(c.f_max, c.n_classes)[classes]}
+
+    # ------------------------------------------------------------------ files
+    def save(self, directory: str | os.PathLike, extra: dict | None = None) -> None:
+        """Write ``weights.safetensors`` + ``model.json`` (atomically)."""
+        tensors = {k: v.detach().cpu() for k, v in self.net.state_dict().items()}
+        header = {"config": asdict(self.config), "units": {"forces": "eV/Å", "f_max": "eV/Å", "window": "Å"},
+                  **(extra or {})}
+        save_model(directory, KIND, tensors, header)
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike) -> "Gas2DForceModel":
+        """Read a model folder written by :meth:`save`."""
+        tensors, header = load_model(directory, KIND)
+        try:
+            config = ModelConfig(**header["config"])
+            net = build_network(config)
+            net.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in tensors.items()})
+        except (KeyError, TypeError, RuntimeError) as exc:
+            raise ModelFileError(f"model.json and weights do not describe a gas2d LeNet: {exc}",
+                                 str(directory)) from None
+        return cls(config, net)
+
+
+def build_network(config: ModelConfig) -> LeNet:
+    """A LeNet shaped for *config* (weights freshly initialised)."""
+    return LeNet(config.grid, config.n_outputs, skip=config.skip, input_scale=config.input_scale)
