@@ -123,3 +123,26 @@ def test_bad_inputs_are_one_line_errors_with_nothing_written(tmp_path, capsys):
     for argv, expected in cases:
         assert expected in _error_line(capsys, 2, *argv)
         assert not out.exists(), argv
+
+
+def test_md_and_audit_run_a_trained_nep_model(labelled, tmp_path, capsys):
+    """A (deliberately tiny, under-trained) NEP from 'potential train' drives MD and the audit; the audit
+    finds the training errors beside the model and still holds it to the symmetry and gradient checks."""
+    run_dir = tmp_path / "run"
+    assert _cli("potential", "train", labelled, "--out", run_dir, "--epochs", "3", "--n-max", "2,2", "--basis-size",
+                "4,4", "--l-max", "2,0,0", "--neurons", "4", "--valid-fraction", "0", "--quiet") == 0
+    md_dir = tmp_path / "md"
+    assert _cli("potential", "md", run_dir / "nep.txt", labelled, "--ensemble", "nve", "--steps", "10",
+                "--temperature", "100", "--out", md_dir, "--quiet") == 0
+    thermo = np.genfromtxt(md_dir / "thermo.csv", delimiter=",", names=True)
+    assert abs(thermo["etot_eV"][-1] - thermo["etot_eV"][0]) / 8 < 1e-3  # NVE: E_tot conserved
+    audit_dir = tmp_path / "audit"
+    _cli("potential", "audit", run_dir, labelled, "--out", audit_dir, "--nve-steps", "20", "--heated-steps", "10",
+         "--quiet")
+    checks = {c["key"]: c for c in json.loads((audit_dir / "audit.json").read_text())["checks"]}
+    train = json.loads((run_dir / "metrics.json").read_text())["train"]
+    ratio = checks["force_mae"]["value"] / train["force_mae_mev_per_a"]
+    assert checks["force_vs_train"]["value"] == pytest.approx(ratio, rel=1e-9)
+    for key in ("translation_energy", "rotation_forces", "permutation_forces", "force_sum", "forces_gradient",
+                "stress_gradient"):
+        assert checks[key]["passed"], checks[key]

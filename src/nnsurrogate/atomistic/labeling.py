@@ -228,7 +228,7 @@ def _run(client, frames, pending: list[int], factory, store: PartStore, report: 
                 futures.add(submit(index))
                 continue
             else:
-                report.failed.append({"index": index, "error": _error_text(future.exception()),
+                report.failed.append({"index": index, "error": _error_text(future),
                                       "attempts": attempts[index]})
             if queue:
                 futures.add(submit(queue.pop()))
@@ -239,9 +239,14 @@ def _run(client, frames, pending: list[int], factory, store: PartStore, report: 
             client.unregister_worker_plugin(name)
 
 
-def _error_text(exc: BaseException | None) -> str:
+def _error_text(future) -> str:
+    """``"Type: message"`` of a failed (or cancelled) future's exception, on one line."""
+    try:
+        exc = future.exception()
+    except BaseException as cancelled:  # noqa: BLE001 - a cancelled future raises instead of returning
+        exc = cancelled
     if exc is None:
-        return "unknown error"
+        return f"task ended with status '{future.status}'"
     text = " ".join(str(exc).split())
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 

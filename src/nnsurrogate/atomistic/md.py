@@ -11,7 +11,7 @@ Any ASE calculator drives the dynamics (a trained potential, EMT, xTB, …). Ens
 After every step the watchdog looks at the forces and the energy. The run stops, keeping the last
 good frame, when any atom's force exceeds ``max_force`` (eV/Å), when the energy or forces are not
 finite, when the total energy per atom drifts from its start by more than ``max_energy_change``
-(eV/atom), or when the calculator raises.
+(eV/atom), when the calculator raises, or on Ctrl-C.
 
 The thermo log holds per logged step: time (fs), E_pot, E_kin, E_tot (eV), T (K) and P (GPa, from
 the virial and the ideal-gas term, P = −tr(σ)/3; empty for non-periodic systems or calculators
@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import ase
 import numpy as np
 from ase import Atoms, units
 from ase.calculators.calculator import Calculator
@@ -163,17 +164,23 @@ def run_md(atoms: Atoms, calculator: Calculator, options: MDOptions, trajectory:
 
 def make_integrator(atoms: Atoms, options: MDOptions, rng: np.random.Generator):
     """The ASE dynamics object for ``options.ensemble`` (time step and constants converted to ASE units)."""
-    from ase.md import Bussi, IsotropicMTKNPT, Langevin, MTKNPT, VelocityVerlet
+    import ase.md
 
     dt = options.timestep * units.fs
     if options.ensemble == "nve":
-        return VelocityVerlet(atoms, timestep=dt)
+        return ase.md.VelocityVerlet(atoms, timestep=dt)
     if options.ensemble == "nvt" and options.thermostat == "langevin":
-        return Langevin(atoms, timestep=dt, temperature_K=options.temperature,
-                        friction=options.friction / units.fs, fixcm=False, rng=rng)
+        return ase.md.Langevin(atoms, timestep=dt, temperature_K=options.temperature,
+                               friction=options.friction / units.fs, fixcm=False, rng=rng)
+    name = {"nvt": "Bussi", "isotropic": "IsotropicMTKNPT", "full": "MTKNPT"}[
+        "nvt" if options.ensemble == "nvt" else options.barostat]
+    if not hasattr(ase.md, name):
+        raise UserInputError(f"ASE {ase.__version__} has no {name} integrator; upgrade ASE (pip install -U ase)",
+                             "--ensemble")
     if options.ensemble == "nvt":
-        return Bussi(atoms, timestep=dt, temperature_K=options.temperature, taut=options.taut * units.fs, rng=rng)
-    npt = IsotropicMTKNPT if options.barostat == "isotropic" else MTKNPT
+        return ase.md.Bussi(atoms, timestep=dt, temperature_K=options.temperature, taut=options.taut * units.fs,
+                            rng=rng)
+    npt = getattr(ase.md, name)
     return npt(atoms, timestep=dt, temperature_K=options.temperature, pressure_au=options.pressure * units.GPa,
                tdamp=options.taut * units.fs, pdamp=options.taup * units.fs)
 
@@ -233,15 +240,18 @@ def _choice(value: str, allowed: tuple[str, ...], option: str) -> None:
 
 
 def _guarded(dyn, steps: int, watch: "_Watchdog"):
-    """Iterate ``dyn.irun(steps)``; a calculator exception becomes the watchdog's stop reason."""
+    """Iterate ``dyn.irun(steps)``; a calculator exception or Ctrl-C becomes the watchdog's stop reason."""
     iterator = dyn.irun(steps)
     while True:
         try:
             next(iterator)
         except StopIteration:
             return
-        except (KeyboardInterrupt, UserInputError):
+        except UserInputError:
             raise
+        except KeyboardInterrupt:
+            watch.fail(f"interrupted by the user at step {dyn.nsteps}")
+            return
         except Exception as exc:  # noqa: BLE001 - any calculator failure ends the run cleanly
             watch.fail(f"the calculator failed at step {dyn.nsteps + 1}: {type(exc).__name__}: {exc}")
             return

@@ -58,6 +58,8 @@ def md(
     log_every: int = typer.Option(10, "--log-every", help="Thermo row every N steps."),
     traj_every: int = typer.Option(10, "--traj-every", help="Trajectory frame every N steps."),
     frame: int = typer.Option(0, "--frame", help="Which frame of START to use."),
+    device: str = typer.Option("cpu", "--device", help="cpu or cuda (trained models and chgnet)."),
+    dtype: str = typer.Option("float64", "--dtype", help="Evaluation precision of a trained model: float64 or float32."),
     seed: int = _SEED,
     quiet: bool = _QUIET,
 ) -> None:
@@ -75,7 +77,7 @@ def md(
                         barostat=barostat, max_force=max_force, max_energy_change=max_energy_change,
                         log_every=log_every, traj_every=traj_every, seed=seed)
     options.validate(atoms)
-    calculator = resolve_calculator(model)
+    calculator = resolve_calculator(model, device, dtype)
     probe = atoms.copy()
     probe.calc = calculator
     first_evaluation(probe, str(start))
@@ -130,6 +132,7 @@ def audit(
     heated_steps: int = typer.Option(400, "--heated-steps", help="Steps of the heated run."),
     timestep: float = typer.Option(None, "--timestep", help="MD time step, fs (default 1, or 0.5 with H)."),
     max_force: float = typer.Option(10.0, "--max-force", help="Largest force allowed in the heated MD, eV/Å."),
+    device: str = typer.Option("cpu", "--device", help="cpu or cuda (trained models and chgnet)."),
     seed: int = _SEED,
     quiet: bool = _QUIET,
 ) -> None:
@@ -146,7 +149,7 @@ def audit(
         train = train_metrics_from(train_metrics)
     else:
         train = None if model.startswith("ase:") else read_train_metrics(model)
-    calculator = resolve_calculator(model)
+    calculator = resolve_calculator(model, device)
     with stage_status(not quiet) as say:
         report = run_audit(calculator, frames, options, train, say)
     write_audit(out / "audit.json", report, {"model": model, "test": str(test), "train_metrics": train})
@@ -198,12 +201,19 @@ def label(
 def _label_and_report(frames, spec, out: Path, scheduler, workers: int, retries: int, quiet: bool) -> None:
     from nnsurrogate.atomistic.labeling import label_frames
 
-    with step_bar(f"labeling with {spec.describe()}", not quiet) as bar:
-        report = label_frames(frames, spec, out, scheduler=scheduler, workers=workers, retries=retries, progress=bar)
+    try:
+        with step_bar(f"labeling with {spec.describe()}", not quiet) as bar:
+            report = label_frames(frames, spec, out, scheduler=scheduler, workers=workers, retries=retries,
+                                  progress=bar)
+    except KeyboardInterrupt:
+        print(f"error: interrupted; finished frames are kept in {out}.parts/ and the same command continues "
+              "from there", file=sys.stderr)
+        raise typer.Exit(1) from None
     resumed = f" ({report.n_resumed} from an earlier run)" if report.n_resumed else ""
     retried = f"; {len(report.retried)} succeeded on retry" if report.retried else ""
+    where = f"written to {out}" if report.n_written else "nothing written"
     console.print(f"labelled {report.n_written} of {report.n_frames} frames{resumed}{retried} in "
-                  f"{report.wall_s:.1f} s; written to {out}")
+                  f"{report.wall_s:.1f} s; {where}")
     if report.failed:
         for item in report.failed[:10]:
             print(f"  frame {item['index']}: {item['error']}", file=sys.stderr)
@@ -268,18 +278,18 @@ def sample(
     console.print(f"wrote {len(frames)} unlabelled frames to {out} (label them with 'nnsurrogate potential label')")
 
 
-def resolve_calculator(model: str):
+def resolve_calculator(model: str, device: str = "cpu", dtype: str = "float64"):
     """An ASE calculator for MODEL: ``ase:NAME`` (a reference calculator) or a trained model path."""
     if model.startswith("ase:"):
         from nnsurrogate.atomistic.labelers import labeler
 
-        return labeler(model[4:])()
+        return labeler(model[4:], device=device)()
     path = Path(model)
     if not path.exists():
         raise UserInputError("model not found (a run folder, model/ folder, nep.txt, or ase:emt …)", model)
     from nnsurrogate.atomistic.calculator import load_calculator
 
-    return load_calculator(path)
+    return load_calculator(path, device=device, dtype=dtype)
 
 
 def _float_list(text: str, option: str) -> tuple[float, ...]:

@@ -73,6 +73,15 @@ class JumpingEnergy(Einstein):
             self.results["energy"] += 5.0 * len(self.atoms)
 
 
+class Interrupted(Einstein):
+    """Behaves as if the user pressed Ctrl-C during the 8th evaluation."""
+
+    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
+        if self.calls >= 7:
+            raise KeyboardInterrupt
+        super().calculate(atoms, properties, system_changes)
+
+
 class FailsLater(Einstein):
     """Raises on its 10th evaluation."""
 
@@ -166,13 +175,15 @@ def test_blow_up_stops_with_the_last_good_frame(crystal, tmp_path):
     assert rows[-1, 0] == result.steps_done
 
 
-def test_energy_jump_and_calculator_failure_stop_the_run(crystal):
+def test_energy_jump_calculator_failure_and_ctrl_c_stop_the_run(crystal):
     options = MDOptions(ensemble="nve", temperature=300, steps=50, log_every=1, traj_every=0)
     jumped = run_md(crystal, JumpingEnergy(crystal.positions), options)
     assert "total energy moved by +5" in jumped.stopped and jumped.steps_done < 50
     failed = run_md(crystal, FailsLater(crystal.positions), options)
     assert "calculator failed" in failed.stopped and "neighbour list overflow" in failed.stopped
     assert failed.steps_done < 10
+    interrupted = run_md(crystal, Interrupted(crystal.positions), options)
+    assert interrupted.stopped.startswith("interrupted by the user") and interrupted.steps_done == 6
 
 
 def test_molecule_has_no_pressure_and_cannot_run_npt():
