@@ -112,3 +112,21 @@ def test_chgnet_loads_its_packaged_weights_and_labels_a_cell():
     assert labelled.get_potential_energy() / len(cell) == pytest.approx(-4.1, abs=0.2)
     np.testing.assert_allclose(labelled.get_forces().sum(axis=0), 0.0, atol=1e-3)
     assert labelled.get_stress().shape == (6,)
+
+
+def test_pyscf_dft_converts_hartree_and_bohr_to_ev_and_angstrom():
+    """The PBE path against PySCF called directly: E in eV = E_h × 27.211…, F = −∇E × E_h/a₀."""
+    from pyscf import dft, gto
+
+    from nnsurrogate.atomistic.pyscf_calculator import PySCFCalculator
+
+    water = molecule("H2O")
+    water.calc = PySCFCalculator(xc="PBE", basis="sto-3g", grid_level=1)
+    mol = gto.M(atom=[(s, tuple(p)) for s, p in zip(water.get_chemical_symbols(), water.positions)],
+                basis="sto-3g", unit="Angstrom", verbose=0)
+    mf = dft.RKS(mol)
+    mf.xc, mf.grids.level, mf.conv_tol = "PBE", 1, 1e-9
+    energy_hartree = mf.kernel()
+    gradient = mf.nuc_grad_method().kernel()
+    assert water.get_potential_energy() == pytest.approx(energy_hartree * 27.211386, rel=1e-6)
+    np.testing.assert_allclose(water.get_forces(), -gradient * 27.211386 / 0.529177, rtol=1e-5, atol=1e-6)
