@@ -68,8 +68,10 @@ class PotentialCalculator(Calculator):
 
 
 def load_calculator(model_dir_or_nep_txt: str | os.PathLike, device: str = "cpu", dtype: str = "float64",
-                    threads: int | None = None) -> PotentialCalculator:
-    """An ASE calculator for a saved model folder, a training run folder or a GPUMD ``nep.txt``.
+                    threads: int | None = None) -> Calculator:
+    """An ASE calculator for a saved model folder, a training run folder, a GPUMD ``nep.txt`` or a
+    committee folder (a :class:`~nnsurrogate.atomistic.committee.CommitteeCalculator`, whose results
+    add ``energy_std`` and ``forces_std``).
 
     Parameters
     ----------
@@ -81,5 +83,9 @@ def load_calculator(model_dir_or_nep_txt: str | os.PathLike, device: str = "cpu"
     threads : int, optional
         PyTorch threads used per calculation.
     """
+    from nnsurrogate.atomistic.committee import is_committee, load_committee_calculator
+
+    if is_committee(model_dir_or_nep_txt):
+        return load_committee_calculator(model_dir_or_nep_txt, device=device, dtype=dtype, threads=threads)
     model = load_potential(model_dir_or_nep_txt, dtype=dtype, device=device)
     return PotentialCalculator(model, device=device, dtype=dtype, threads=threads)

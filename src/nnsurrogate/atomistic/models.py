@@ -48,9 +48,10 @@ class Potential(Protocol):
 
 def model_classes() -> dict[str, Any]:
     """Model kind → class with ``from_saved``; the one place new kinds are registered."""
+    from nnsurrogate.atomistic.bp.model import BPModel
     from nnsurrogate.atomistic.nep.model import NEPModel
 
-    return {NEPModel.kind: NEPModel}
+    return {NEPModel.kind: NEPModel, BPModel.kind: BPModel}
 
 
 def save_potential(model, directory: str | os.PathLike, extra: dict | None = None) -> None:

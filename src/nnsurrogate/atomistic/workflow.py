@@ -40,13 +40,16 @@ class TrainInputs:
     valid_fraction : float
         Fraction held out (0 trains on everything and selects on the training loss).
     hyper : dict
-        NEP hyperparameters: ``cutoff``, ``n_max``, ``basis_size``, ``l_max``, ``neurons``.
+        NEP hyperparameters: ``cutoff``, ``n_max``, ``basis_size``, ``l_max``, ``neurons``; for
+        ``model="bp"`` those of :func:`nnsurrogate.atomistic.bp.build_bp_model`.
     reference : str
         ``"mean"``, ``"fit"`` or a file of isolated atoms (see :mod:`~nnsurrogate.atomistic.references`).
     init : path or None
         A model folder or ``nep.txt`` to start from (fine-tuning); its architecture is kept.
     threads : int or None
         PyTorch threads (default 1: small networks run fastest single-threaded).
+    model : {"nep", "bp"}
+        Model kind to build (NEP or Behler–Parrinello).
     """
 
     train: Path
@@ -56,6 +59,7 @@ class TrainInputs:
     reference: str = "mean"
     init: Path | None = None
     threads: int | None = 1
+    model: str = "nep"
 
 
 def _split(frames: list, fraction: float, seed: int) -> tuple[list, list]:
@@ -76,6 +80,12 @@ def build_model(inputs: TrainInputs, train_frames: list, seed: int, init_model=N
 
     if init_model is not None:
         return init_model, False
+    if inputs.model == "bp":
+        from nnsurrogate.atomistic.bp import build_bp_model
+
+        species = species_of(train_frames)
+        refs = reference_energies(train_frames, species, inputs.reference)
+        return build_bp_model(train_frames, species, inputs.hyper, refs, seed), True
     spec = NEPSpec(species=species_of(train_frames), **dict(inputs.hyper or {}))
     model = NEPModel(spec, reference_energies(train_frames, spec.species, inputs.reference))
     model.reset_parameters(torch.Generator().manual_seed(seed))
@@ -103,7 +113,7 @@ def train_workflow(inputs: TrainInputs, config: PotentialTrainConfig, out: str |
     out = Path(out)
     with torch_threads(inputs.threads):
         init_model = load_potential(inputs.init) if inputs.init is not None else None
-        cutoff = init_model.cutoff if init_model is not None else float(max((inputs.hyper or {}).get("cutoff", (5.0, 4.0))))
+        cutoff = init_model.cutoff if init_model is not None else model_cutoff(inputs)
         train_frames, valid_frames = load_data(inputs, config.seed, cutoff, init_model.species if init_model else None)
         model, fresh = build_model(inputs, train_frames, config.seed, init_model)
         dtype = torch.float32 if config.dtype == "float32" else torch.float64
@@ -111,10 +121,20 @@ def train_workflow(inputs: TrainInputs, config: PotentialTrainConfig, out: str |
         if fresh:
             batch, _ = make_batch(model, train, range(len(train)), torch.device("cpu"), torch.float64)
             model.initialize(batch, float((train.energy / train.n_atoms).mean()))
-            model.set_max_neighbors(train.max_neighbors())
+            if hasattr(model, "set_max_neighbors"):
+                model.set_max_neighbors(train.max_neighbors())
         config = _with_checkpoint(config, out / ".checkpoint" / "train.pt")
         result = train_potential(model, train, valid, config, progress)
         return _finish(model, result, train_frames, valid_frames, out, config)
+
+
+def model_cutoff(inputs: TrainInputs) -> float:
+    """The neighbour cutoff (Å) of the model *inputs* will build."""
+    if inputs.model == "bp":
+        from nnsurrogate.atomistic.bp import bp_cutoff
+
+        return bp_cutoff(inputs.hyper)
+    return float(max((inputs.hyper or {}).get("cutoff", (5.0, 4.0))))
 
 
 def _with_checkpoint(config: PotentialTrainConfig, path: Path) -> PotentialTrainConfig:
@@ -132,7 +152,9 @@ def _finish(model, result: TrainResult, train_frames, valid_frames, out: Path, c
     ctx = distributed.context(torch.device("cpu"))
     if not ctx.is_main:
         return {}
-    round_to_file_precision(model)
+    is_nep = model.kind == "atomistic.nep"
+    if is_nep:
+        round_to_file_precision(model)
     report = {"model": model.kind, "species": list(model.species), "epochs_run": result.epochs_run,
               "best_epoch": result.best_epoch, "training_time_s": result.elapsed_s,
               "reference_energies_eV": dict(zip(model.species, model.reference_energies))}
@@ -145,7 +167,8 @@ def _finish(model, result: TrainResult, train_frames, valid_frames, out: Path, c
             parity_plots(plots, pred, frames, title=f"{name} set")
     loss_plot(plots / "loss.png", result.history)
     save_potential(model, out / "model", {"training": {"config": _config_json(config), "metrics": report}})
-    write_nep(model, out / "nep.txt")
+    if is_nep:
+        write_nep(model, out / "nep.txt")
     write_json(out / "metrics.json", report)
     write_json(out / "history.json", {"columns": list(TrainResult.HISTORY_COLUMNS), "rows": result.history})
     return report

@@ -12,7 +12,7 @@ import typer
 
 from nnsurrogate.cli.common import console
 
-_MODELS = ("nep",)
+_MODELS = ("nep", "bp")
 
 
 def _floats(text: str, option: str, n: int) -> tuple[float, ...]:
@@ -80,8 +80,13 @@ def train(
     out: Path = typer.Option(..., "--out", help="Output folder: model/, nep.txt, metrics.json, plots/."),
     valid: Path = typer.Option(None, "--valid", help="Validation frames (default: hold out --valid-fraction)."),
     valid_fraction: float = typer.Option(0.1, "--valid-fraction", help="Fraction of the training frames held out."),
-    model: str = typer.Option("nep", "--model", help="Model kind: nep."),
+    model: str = typer.Option("nep", "--model", help="Model kind: nep or bp (Behler–Parrinello)."),
     cutoff: str = typer.Option("5,4", "--cutoff", help="Radial and angular cutoffs, Å."),
+    sf_file: Path = typer.Option(None, "--sf-file", help="bp: symmetry-function overrides (JSON or YAML)."),
+    n_radial: int = typer.Option(8, "--n-radial", help="bp: G2 functions per element (automatic grid)."),
+    angular: str = typer.Option("g4", "--angular", help="bp: angular functions, g4 or g5."),
+    hidden: str = typer.Option("20,20", "--hidden", help="bp: hidden-layer widths per element."),
+    activation: str = typer.Option("tanh", "--activation", help="bp: tanh or silu."),
     n_max: str = typer.Option("4,4", "--n-max", help="Radial and angular n_max."),
     basis_size: str = typer.Option("8,8", "--basis-size", help="Radial and angular Chebyshev basis size."),
     l_max: str = typer.Option("4,2,0", "--l-max", help="3-body l_max, 4-body (0 or 2), 5-body (0 or 1)."),
@@ -105,7 +110,7 @@ def train(
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run from OUT/.checkpoint."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:
-    """Train a NEP interatomic potential; export nep.txt for GPUMD / LAMMPS."""
+    """Train a NEP (exported as nep.txt for GPUMD / LAMMPS) or Behler–Parrinello interatomic potential."""
     from nnsurrogate.atomistic.training import PotentialTrainConfig
     from nnsurrogate.atomistic.workflow import TrainInputs, train_workflow
     from nnsurrogate.core.errors import UserInputError
@@ -114,9 +119,12 @@ def train(
         raise UserInputError(f"unknown model '{model}'; choose one of {', '.join(_MODELS)}", "--model")
     if valid is not None and not valid.is_file():
         raise UserInputError("no such file", str(valid))
-    hyper = {"cutoff": _floats(cutoff, "--cutoff", 2), "n_max": _ints(n_max, "--n-max", 2, True),
-             "basis_size": _ints(basis_size, "--basis-size", 2, True), "l_max": _ints(l_max, "--l-max", 3, True),
-             "neurons": neurons}
+    if model == "bp":
+        hyper = _bp_hyper(cutoff, sf_file, n_radial, angular, hidden, activation)
+    else:
+        hyper = {"cutoff": _floats(cutoff, "--cutoff", 2), "n_max": _ints(n_max, "--n-max", 2, True),
+                 "basis_size": _ints(basis_size, "--basis-size", 2, True), "l_max": _ints(l_max, "--l-max", 3, True),
+                 "neurons": neurons}
     n_epochs = epochs if epochs is not None else (10**9 if time_limit else 100)
     config = PotentialTrainConfig(epochs=n_epochs, time_limit=time_limit, batch_size=batch, learning_rate=lr,
                                   lambda_e=lambda_e, lambda_f=lambda_f, lambda_v=lambda_v, lambda_1=lambda_1,
@@ -124,12 +132,33 @@ def train(
                                   resume=resume)
     ref = reference if reference in ("mean", "fit") else str(Path(reference))
     inputs = TrainInputs(train=data, valid=valid, valid_fraction=0.0 if valid is not None else valid_fraction,
-                         hyper=hyper, reference=ref, init=init, threads=threads)
+                         hyper=hyper, reference=ref, init=init, threads=threads, model=model)
     with _rmse_bar(None if epochs is None and time_limit else n_epochs, not quiet) as progress:
         metrics = train_workflow(inputs, config, out, progress)
-    _report(metrics, f"NEP on {data.name}: {metrics['epochs_run']} epochs (best {metrics['best_epoch']}), "
+    _report(metrics, f"{model.upper()} on {data.name}: {metrics['epochs_run']} epochs (best {metrics['best_epoch']}), "
                      f"{metrics['training_time_s']:.0f} s")
-    console.print(f"model/, nep.txt, metrics.json and plots/ written to {out}/")
+    console.print(f"model/, {'nep.txt, ' if model == 'nep' else ''}metrics.json and plots/ written to {out}/")
+
+
+def _bp_hyper(cutoff: str, sf_file: Path | None, n_radial: int, angular: str, hidden: str, activation: str) -> dict:
+    """Behler–Parrinello options → the ``hyper`` mapping of :func:`nnsurrogate.atomistic.bp.build_bp_model`."""
+    from nnsurrogate.core.errors import UserInputError
+
+    try:
+        cutoffs = _floats(cutoff, "--cutoff", 2) if "," in cutoff else _floats(cutoff, "--cutoff", 1)
+        widths = _ints(hidden, "--hidden", len([p for p in hidden.split(",") if p.strip()]) or 1)
+    except ValueError as exc:
+        raise UserInputError(str(exc), "--cutoff/--hidden") from None
+    if angular not in ("g4", "g5"):
+        raise UserInputError(f"--angular must be g4 or g5, got '{angular}'", "--angular")
+    if activation not in ("tanh", "silu"):
+        raise UserInputError(f"--activation must be tanh or silu, got '{activation}'", "--activation")
+    if n_radial < 1:
+        raise UserInputError(f"--n-radial must be at least 1, got {n_radial}", "--n-radial")
+    if sf_file is not None and not sf_file.is_file():
+        raise UserInputError("no such symmetry-function file", str(sf_file))
+    return {"cutoff": cutoffs, "n_radial": n_radial, "angular_kind": angular, "hidden": widths,
+            "activation": activation, "sf_file": str(sf_file) if sf_file is not None else None}
 
 
 def test(

@@ -1,0 +1,150 @@
+"""Exploration and selection steps of active learning (see :mod:`nnsurrogate.atomistic.active_learning`).
+
+Exploration runs Langevin MD with the committee at each temperature and keeps a snapshot every
+``sample_every`` steps; each snapshot's uncertainty is the largest per-atom committee force spread,
+u = max_i σ_{F,i} (eV/Å), the criterion of DP-GEN (Zhang et al., Comput. Phys. Commun. 253, 107206
+(2020)) and of committee NNPs (Schran et al., J. Chem. Phys. 153, 104105 (2020)).
+
+Selection then picks the frames to label:
+
+- ``uncertainty``: frames with u above the threshold, largest first, at least ``min_separation``
+  MD steps apart within one run (consecutive snapshots are nearly the same configuration);
+- ``random``: the control, frames drawn uniformly from the same snapshots, whatever their u.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from ase import Atoms
+from ase.calculators.calculator import Calculator
+
+from nnsurrogate.atomistic import keys
+from nnsurrogate.core.errors import UserInputError
+
+STRATEGIES = ("uncertainty", "random")
+
+
+@dataclass
+class Candidate:
+    """One MD snapshot that could be labelled: its run, temperature (K), step, uncertainty u (eV/Å)."""
+
+    run: int
+    temperature: float
+    step: int
+    uncertainty: float
+    atoms: Atoms
+
+    def describe(self) -> dict:
+        return {"run": self.run, "temperature_K": self.temperature, "step": self.step,
+                "max_force_std_eV_per_A": self.uncertainty}
+
+
+@dataclass
+class Exploration:
+    """Candidates of one iteration's MD plus, per run, the steps done and why it stopped (or ``None``)."""
+
+    candidates: list[Candidate]
+    runs: list[dict]
+    wall_s: float = 0.0
+
+    @property
+    def max_uncertainty(self) -> float:
+        return max((c.uncertainty for c in self.candidates), default=float("nan"))
+
+    @property
+    def stable(self) -> bool:
+        """True when every MD run finished its steps."""
+        return all(r["stopped"] is None for r in self.runs)
+
+    def summary(self, threshold: float) -> dict:
+        u = np.array([c.uncertainty for c in self.candidates], dtype=float)
+        return {"n_candidates": len(self.candidates), "n_above_threshold": int((u > threshold).sum()),
+                "max_force_std_eV_per_A": float(u.max()) if u.size else None,
+                "median_force_std_eV_per_A": float(np.median(u)) if u.size else None,
+                "md_stable": self.stable, "md_runs": self.runs, "md_wall_s": self.wall_s}
+
+
+def frame_uncertainty(calculator: Calculator, atoms: Atoms) -> float:
+    """u = max_i σ_{F,i} (eV/Å) of *atoms* under a committee calculator."""
+    work = atoms.copy()
+    work.calc = calculator
+    work.get_forces()
+    std = calculator.results.get(keys.FORCES_STD)
+    if std is None:
+        raise UserInputError("the calculator reports no forces_std (active learning needs a committee)", "committee")
+    return float(np.max(std))
+
+
+def explore(calculator: Calculator, starts: Sequence[Atoms], temperatures: Sequence[float], steps: int,
+            sample_every: int, timestep: float, seed: int, progress: Callable[[int, int], None] | None = None,
+            max_force: float = 10.0) -> Exploration:
+    """Langevin MD with *calculator* at each temperature (run k starts from ``starts[k % len(starts)]``).
+
+    Snapshots every *sample_every* steps (not step 0, the start itself) become candidates; a run that
+    the watchdog stops also contributes its last good frame, the configuration just before it failed.
+    """
+    import time
+
+    from nnsurrogate.atomistic.md import MDOptions, run_md
+
+    rng = np.random.default_rng(seed)
+    candidates: list[Candidate] = []
+    runs = []
+    started = time.perf_counter()
+    for k, temperature in enumerate(temperatures):
+        options = MDOptions(ensemble="nvt", temperature=float(temperature), timestep=timestep, steps=steps,
+                            friction=0.02, log_every=0, traj_every=0, keep_every=sample_every, max_force=max_force,
+                            seed=int(rng.integers(2**31)))
+        result = run_md(starts[k % len(starts)], calculator, options)
+        snapshots = [(i * sample_every, f) for i, f in enumerate(result.frames) if i > 0]
+        if result.stopped and result.steps_done > 0 and all(s != result.steps_done for s, _ in snapshots):
+            snapshots.append((result.steps_done, result.last_good))
+        for step, frame in snapshots:
+            candidates.append(Candidate(k, float(temperature), int(step), frame_uncertainty(calculator, frame),
+                                        _bare(frame, temperature, step)))
+        runs.append({"temperature_K": float(temperature), "steps_done": result.steps_done, "stopped": result.stopped})
+        if progress is not None:
+            progress(k + 1, len(temperatures))
+    return Exploration(candidates, runs, time.perf_counter() - started)
+
+
+def _bare(frame: Atoms, temperature: float, step: int) -> Atoms:
+    """The configuration only (no labels, no momenta), tagged with where it came from."""
+    atoms = Atoms(numbers=frame.numbers, positions=frame.positions, cell=frame.cell, pbc=frame.pbc)
+    atoms.info[keys.CONFIG_TYPE] = f"al_md_{temperature:g}K"
+    atoms.info["al_step"] = int(step)
+    return atoms
+
+
+def select(candidates: Sequence[Candidate], strategy: str, n: int, threshold: float, min_separation: int,
+           rng: np.random.Generator) -> list[Candidate]:
+    """Frames to label (see the module docstring); at most *n*.
+
+    Parameters
+    ----------
+    candidates : sequence of Candidate
+    strategy : {"uncertainty", "random"}
+    n : int
+        Labels per iteration.
+    threshold : float
+        u above which a frame counts as uncertain, eV/Å.
+    min_separation : int
+        Smallest step distance between two picks from the same run (uncertainty strategy).
+    rng : numpy.random.Generator
+        For the random strategy.
+    """
+    if strategy not in STRATEGIES:
+        raise UserInputError(f"unknown strategy '{strategy}' (choose {', '.join(STRATEGIES)})", "--strategy")
+    if strategy == "random":
+        order = rng.permutation(len(candidates))[:n]
+        return [candidates[i] for i in sorted(order.tolist())]
+    chosen: list[Candidate] = []
+    for cand in sorted(candidates, key=lambda c: -c.uncertainty):
+        if len(chosen) >= n or cand.uncertainty <= threshold:
+            break
+        if all(c.run != cand.run or abs(c.step - cand.step) >= min_separation for c in chosen):
+            chosen.append(cand)
+    return chosen

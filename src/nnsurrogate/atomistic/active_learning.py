@@ -1,0 +1,387 @@
+"""Active learning of an interatomic potential with a committee (query by committee).
+
+Each iteration k (Smith et al., J. Chem. Phys. 148, 241733 (2018); Zhang et al., Phys. Rev.
+Mater. 3, 023804 (2019)):
+
+1. train a committee of N models on the labelled frames so far (warm start from iteration k−1);
+2. score it on a fixed test set (mean prediction; calibration of σ against the actual error);
+3. explore: Langevin MD with the committee at each temperature; every ``sample_every`` steps a
+   snapshot and its uncertainty u = max_i σ_{F,i} (:mod:`~nnsurrogate.atomistic._al_explore`);
+4. stop when every MD run finished and no snapshot has u above the threshold (converged), or when
+   the iteration budget is spent;
+5. select up to ``per_iteration`` frames (largest u above the threshold, spread in time; or at random
+   as the control), label them with the reference calculator (:func:`~nnsurrogate.atomistic.labeling.label_frames`,
+   through Dask, failures retried once then reported), add them and go on.
+
+Everything lives in the output folder: ``state.json`` (settings and one record per finished
+iteration: data size, labels, test errors, MD statistics, the selected frames), ``data.xyz`` (all
+labelled frames), ``iter_NNN/`` (``committee/``, ``selected.xyz``, ``exploration.json``,
+``labelled.xyz``), ``committee/`` (the last committee), ``metrics.json`` and
+``plots/learning_curve.png``. A run that is interrupted resumes (``resume=True``) from the last
+finished step: a trained committee, a finished exploration and labelled frames are reused.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+from ase import Atoms
+
+from nnsurrogate.atomistic import _al_explore as X
+from nnsurrogate.atomistic.committee import CommitteeCalculator, load_committee, save_committee, train_committee
+from nnsurrogate.core.errors import UserInputError
+from nnsurrogate.core.files import atomic_path, write_json
+
+STATE_FILE = "state.json"
+Say = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ALConfig:
+    """Settings of an active-learning run (units: K, fs, eV/Å).
+
+    Attributes
+    ----------
+    calculator : str
+        Reference labeler (``emt``, ``lj``, ``xtb``, ``pyscf``, ``chgnet``).
+    labeler_settings : dict
+        Extra :class:`~nnsurrogate.atomistic.labelers.LabelerSpec` settings (e.g. ``pyscf_xc``).
+    model : {"nep", "bp"}
+    hyper : dict
+        Model hyperparameters (see :class:`~nnsurrogate.atomistic.workflow.TrainInputs`).
+    reference : str
+        Per-element reference energies: ``mean`` or ``fit``.
+    committee : int
+        Members N.
+    bootstrap : bool
+        Train each member on a bootstrap resample (else all frames, different seeds).
+    temperatures : tuple of float
+        One MD run per temperature and iteration, K.
+    iterations : int
+        Labeling rounds at most (the budget: ``iterations × per_iteration`` labels).
+    per_iteration : int
+        Frames labelled per round at most.
+    strategy : {"uncertainty", "random"}
+    threshold : float
+        u above which a snapshot is uncertain, eV/Å.
+    md_steps, sample_every, min_separation : int
+        MD steps per run; snapshot interval; smallest step distance between two picks of one run.
+    timestep : float or None
+        fs; ``None``: 1 fs, or 0.5 fs when a structure contains hydrogen.
+    warm_start : bool
+        Continue the members of the previous iteration instead of starting afresh.
+    warm_epochs : int or None
+        Epochs of a warm-started training (default: the training configuration's).
+    seed : int
+    workers : int
+        Labeling threads of the local Dask cluster; ``scheduler``: address of an existing one.
+    """
+
+    calculator: str = "emt"
+    labeler_settings: dict = field(default_factory=dict)
+    model: str = "nep"
+    hyper: dict = field(default_factory=dict)
+    reference: str = "mean"
+    committee: int = 4
+    bootstrap: bool = False
+    temperatures: tuple[float, ...] = (300.0, 600.0, 900.0)
+    iterations: int = 10
+    per_iteration: int = 20
+    strategy: str = "uncertainty"
+    threshold: float = 0.05
+    md_steps: int = 500
+    sample_every: int = 10
+    min_separation: int = 50
+    timestep: float | None = None
+    warm_start: bool = True
+    warm_epochs: int | None = None
+    seed: int = 0
+    workers: int = 1
+    scheduler: str | None = None
+
+    def validate(self) -> None:
+        """Raise :class:`UserInputError` for settings that cannot run."""
+        if self.strategy not in X.STRATEGIES:
+            raise UserInputError(f"unknown strategy '{self.strategy}' (choose {', '.join(X.STRATEGIES)})", "--strategy")
+        if self.model not in ("nep", "bp"):
+            raise UserInputError(f"unknown model '{self.model}' (choose nep or bp)", "--model")
+        if self.committee < 2:
+            raise UserInputError(f"a committee needs at least 2 members to have a spread, got {self.committee}",
+                                 "--committee")
+        if self.iterations < 0 or self.per_iteration < 1:
+            raise UserInputError("--iterations must be ≥ 0 and --per-iteration ≥ 1", "--iterations/--per-iteration")
+        if not self.temperatures or any(not (math.isfinite(t) and t > 0) for t in self.temperatures):
+            raise UserInputError("temperatures must be positive numbers of kelvin", "--temperatures")
+        if not (math.isfinite(self.threshold) and self.threshold > 0):
+            raise UserInputError(f"the threshold must be a positive number of eV/Å, got {self.threshold}", "--threshold")
+        if self.md_steps < 1 or self.sample_every < 1 or self.min_separation < 0 or self.sample_every > self.md_steps:
+            raise UserInputError("need 1 ≤ --sample-every ≤ --md-steps and --min-separation ≥ 0",
+                                 "--md-steps/--sample-every")
+        if self.timestep is not None and not self.timestep > 0:
+            raise UserInputError("--timestep must be positive (fs)", "--timestep")
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data["temperatures"] = list(self.temperatures)
+        return data
+
+
+def _labeler(config: ALConfig):
+    from nnsurrogate.atomistic.labelers import labeler
+
+    return labeler(config.calculator, **dict(config.labeler_settings))
+
+
+def _builder(config: ALConfig, frames: Sequence[Atoms]):
+    """``build(seed) -> model`` for fresh committee members (NEP or BP, hyperparameters from *config*)."""
+    from nnsurrogate.atomistic.workflow import TrainInputs, build_model
+
+    inputs = TrainInputs(train=Path("-"), hyper=dict(config.hyper), reference=config.reference, model=config.model)
+    return lambda seed: build_model(inputs, list(frames), seed)[0]
+
+
+def config_cutoff(config: ALConfig) -> float:
+    from nnsurrogate.atomistic.workflow import TrainInputs, model_cutoff
+
+    return model_cutoff(TrainInputs(train=Path("-"), hyper=dict(config.hyper), model=config.model))
+
+
+# --------------------------------------------------------------------------------------------- state
+class _State:
+    """``state.json`` of a run: the settings and the finished iterations."""
+
+    def __init__(self, out: Path, config: ALConfig, train_config, n_initial: int, resume: bool) -> None:
+        self.path = out / STATE_FILE
+        settings = {"active_learning": config.to_json(), "training": _train_json(train_config)}
+        if self.path.is_file():
+            if not resume:
+                raise UserInputError("the folder holds an active-learning run; add --resume to continue it, "
+                                     "or choose another --out", str(out))
+            try:
+                self.data = json.loads(self.path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                raise UserInputError(f"unreadable {STATE_FILE}; delete the folder to start over", str(out)) from None
+            if self.data.get("settings") != json.loads(json.dumps(settings)):
+                raise UserInputError("the run in this folder used other settings; resume with the same options "
+                                     "or choose another --out", str(self.path))
+        else:
+            self.data = {"format": 1, "settings": settings, "n_initial": n_initial, "status": "running",
+                         "iterations": []}
+            self.save()
+
+    @property
+    def iterations(self) -> list[dict]:
+        return self.data["iterations"]
+
+    def save(self) -> None:
+        write_json(self.path, self.data)
+
+
+def _train_json(train_config) -> dict:
+    data = asdict(train_config)
+    data.pop("checkpoint", None)
+    data.pop("resume", None)
+    return data
+
+
+# ---------------------------------------------------------------------------------------- one step
+def _committee(it_dir: Path, data: list[Atoms], config: ALConfig, train_config, previous, say: Say):
+    """Train (or, after an interruption, reload) this iteration's committee."""
+    folder = it_dir / "committee"
+    if (folder / "committee.json").is_file():
+        return load_committee(folder), 0.0
+    say(f"training {config.committee} {config.model.upper()} models on {len(data)} frames")
+    warm = config.warm_start and previous is not None
+    cfg = replace(train_config, epochs=config.warm_epochs or train_config.epochs) if warm else train_config
+    start = time.perf_counter()
+    members, _ = train_committee(data, _builder(config, data), config.committee, cfg, bootstrap=config.bootstrap,
+                                 start=[m for m in previous] if warm else None)
+    save_committee(members, folder, {"n_train": len(data)})
+    return members, time.perf_counter() - start
+
+
+def test_errors(calculator, frames: Sequence[Atoms] | None) -> dict | None:
+    """Energy and force errors of the committee mean on *frames*, and the σ calibration (RMS error / RMS σ)."""
+    if not frames:
+        return None
+    from nnsurrogate.atomistic import audit_checks as C
+
+    pred = C.predict(calculator, list(frames))
+    out = C.error_metrics(pred)
+    if pred.forces_std is not None:
+        err = np.concatenate([np.sqrt(np.mean((p - r) ** 2, axis=1)) for p, r in zip(pred.forces_pred, pred.forces_ref)])
+        std = np.concatenate(pred.forces_std)
+        out["mean_force_std_mev_per_a"] = 1000.0 * float(std.mean())
+        out["calibration_rms_error_over_rms_std"] = float(np.sqrt(np.mean(err**2)) / max(np.sqrt(np.mean(std**2)), 1e-300))
+    return out
+
+
+def _explore(it_dir: Path, calculator, data: list[Atoms], starts: list[Atoms], config: ALConfig, k: int, say: Say):
+    """Run (or reload) this iteration's exploration and selection."""
+    from ase.io import read, write
+
+    summary_path, selected_path = it_dir / "exploration.json", it_dir / "selected.xyz"
+    if summary_path.is_file():
+        summary = json.loads(summary_path.read_text(encoding="utf-8"))
+        selected = read(selected_path, ":") if summary["selected"] else []
+        return summary, selected
+    say(f"iteration {k}: MD with the committee at {', '.join(f'{t:g}' for t in config.temperatures)} K")
+    timestep = config.timestep or (0.5 if any(1 in a.numbers for a in starts) else 1.0)
+    seed = config.seed * 100_003 + k
+    exploration = X.explore(calculator, starts, config.temperatures, config.md_steps, config.sample_every,
+                            timestep, seed)
+    picks = X.select(exploration.candidates, config.strategy, config.per_iteration, config.threshold,
+                     config.min_separation, np.random.default_rng(seed + 1))
+    summary = {**exploration.summary(config.threshold), "selected": [c.describe() for c in picks]}
+    if picks:
+        with atomic_path(selected_path) as tmp:
+            write(tmp, [c.atoms for c in picks], format="extxyz")
+    write_json(summary_path, summary)
+    return summary, [c.atoms for c in picks]
+
+
+def _label(it_dir: Path, frames: list[Atoms], config: ALConfig, species, cutoff: float, say: Say):
+    """Label *frames* (resumable); returns the checked labelled frames and the failures."""
+    from nnsurrogate.atomistic.data import read_frames
+    from nnsurrogate.atomistic.labeling import label_frames
+
+    say(f"labelling {len(frames)} frames with {config.calculator}")
+    report = label_frames(frames, _labeler(config), it_dir / "labelled.xyz", scheduler=config.scheduler,
+                          workers=config.workers)
+    labelled = read_frames(it_dir / "labelled.xyz", species=species, cutoff=cutoff) if report.n_written else []
+    return labelled, report.failed
+
+
+def _converged(summary: dict) -> bool:
+    """Every MD run finished and no snapshot was above the threshold."""
+    return bool(summary["md_stable"]) and summary["n_above_threshold"] == 0
+
+
+# ---------------------------------------------------------------------------------------------- loop
+def run_active_learning(initial: Sequence[Atoms], config: ALConfig, train_config, out: str | Path,
+                        test_frames: Sequence[Atoms] | None = None, resume: bool = False,
+                        say: Say | None = None) -> dict:
+    """Run the loop described in the module docstring; returns the summary written to ``metrics.json``.
+
+    Parameters
+    ----------
+    initial : sequence of ase.Atoms
+        Labelled starting frames (checked, e.g. by :func:`~nnsurrogate.atomistic.data.read_frames`);
+        MD starts from them in turn.
+    config : ALConfig
+    train_config : PotentialTrainConfig
+        Training settings of every member (epochs, batch, learning rate, loss weights, seed).
+    out : path
+        Output folder (see the module docstring).
+    test_frames : sequence of ase.Atoms, optional
+        Fixed labelled test set; without it no test errors are recorded.
+    resume : bool
+        Continue the run in *out*.
+    say : callable, optional
+        ``say(stage)`` before each stage, for a status line.
+    """
+    from nnsurrogate.atomistic.data import read_frames, species_of
+
+    config.validate()
+    if not initial:
+        raise UserInputError("no initial frames", "--initial")
+    _labeler(config)  # unknown calculator or missing package: fail before any training
+    out = Path(out)
+    say = say or (lambda stage: None)
+    state = _State(out, config, train_config, len(initial), resume)
+    species, cutoff = species_of(initial), config_cutoff(config)
+    data_path = out / "data.xyz"
+    data = read_frames(data_path, species=species, cutoff=cutoff) if state.iterations else list(initial)
+    if not state.iterations:
+        _write_frames(data_path, data)
+    previous = load_committee(out / f"iter_{len(state.iterations) - 1:03d}" / "committee") if state.iterations else None
+    k = len(state.iterations)
+    while True:
+        it_dir = out / f"iter_{k:03d}"
+        members, train_s = _committee(it_dir, data, config, train_config, previous, say)
+        calculator = CommitteeCalculator(members)
+        say(f"iteration {k}: test errors")
+        record = {"iteration": k, "n_train": len(data), "n_labels": len(data), "train_wall_s": train_s,
+                  "test": test_errors(calculator, test_frames)}
+        if k >= config.iterations:
+            _finish(state, record, "budget spent", members, out)
+            break
+        summary, picked = _explore(it_dir, calculator, data, list(initial), config, k, say)
+        record["exploration"] = summary
+        if _converged(summary):
+            _finish(state, record, "converged", members, out)
+            break
+        labelled, failed = _label(it_dir, picked, config, species, cutoff, say) if picked else ([], [])
+        record.update({"n_selected": len(picked), "n_added": len(labelled), "failed": failed})
+        data = data + labelled
+        _write_frames(data_path, data)
+        state.iterations.append(record)
+        state.save()
+        previous, k = members, k + 1
+    return _summary(state, out)
+
+
+def _write_frames(path: Path, frames: list[Atoms]) -> None:
+    from ase.io import write
+
+    with atomic_path(path) as tmp:
+        write(tmp, frames, format="extxyz")
+
+
+def _finish(state: _State, record: dict, status: str, members, out: Path) -> None:
+    state.iterations.append(record)
+    state.data["status"] = status
+    save_committee(members, out / "committee", {"n_train": record["n_train"], "iteration": record["iteration"]})
+    state.save()
+
+
+def _summary(state: _State, out: Path) -> dict:
+    """metrics.json: the learning curve (labels → test errors) and the final state."""
+    rows = state.iterations
+    curve = [{"iteration": r["iteration"], "n_labels": r["n_labels"],
+              **({k: r["test"][k] for k in ("energy_mae_mev_per_atom", "force_mae_mev_per_a",
+                                            "force_rmse_mev_per_a", "calibration_rms_error_over_rms_std")
+                  if k in r["test"]} if r.get("test") else {}),
+              "max_force_std_eV_per_A": (r.get("exploration") or {}).get("max_force_std_eV_per_A")} for r in rows]
+    summary = {"status": state.data["status"], "strategy": state.data["settings"]["active_learning"]["strategy"],
+               "n_rounds": max(len(rows) - 1, 0), "n_trainings": len(rows),
+               "n_labels": rows[-1]["n_labels"] if rows else 0,
+               "n_initial": state.data["n_initial"], "learning_curve": curve}
+    write_json(out / "metrics.json", summary)
+    if any("force_mae_mev_per_a" in c for c in curve):
+        learning_curve_plot(out / "plots" / "learning_curve.png", curve)
+    return summary
+
+
+def labels_to_reach(curve: Sequence[dict], force_mae_mev_per_a: float) -> int | None:
+    """Labels at the first point of *curve* whose test force MAE is at most the target (``None``: never)."""
+    for row in curve:
+        value = row.get("force_mae_mev_per_a")
+        if value is not None and value <= force_mae_mev_per_a:
+            return int(row["n_labels"])
+    return None
+
+
+def learning_curve_plot(path: Path, curve: Sequence[dict]) -> None:
+    """Test force MAE (meV/Å) against the number of labelled frames, saved atomically as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    rows = [c for c in curve if "force_mae_mev_per_a" in c]
+    fig, ax = plt.subplots(figsize=(5, 3.6), dpi=120)
+    ax.plot([c["n_labels"] for c in rows], [c["force_mae_mev_per_a"] for c in rows], "o-")
+    ax.set_xlabel("labelled frames")
+    ax.set_ylabel("test force MAE (meV/Å)")
+    ax.set_yscale("log")
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)

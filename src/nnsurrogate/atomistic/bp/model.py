@@ -1,0 +1,293 @@
+"""The Behler–Parrinello neural-network potential (Behler & Parrinello, Phys. Rev. Lett. 98, 146401 (2007)).
+
+    E = Σ_i E_{t_i}(x_i),    x_i = (G_i − μ_{t_i}) ⊙ s_{t_i}
+
+with G_i the symmetry functions of atom i (:mod:`~nnsurrogate.atomistic.bp.descriptors`), μ and s
+the per-element mean and inverse spread of each descriptor in the training data, and E_t one
+multilayer perceptron per element (default two hidden layers of 20, tanh). Forces and the virial
+follow from the chain rule at the pair level: autograd gives ∂E/∂G_i per atom, contracted with the
+stored ∂G_i/∂r_ij into G_p = ∂E/∂r_p (:mod:`nnsurrogate.atomistic.forces`). The graph stays
+differentiable, so force and virial errors can be trained on.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from nnsurrogate.atomistic.bp.descriptors import symmetry_functions
+from nnsurrogate.atomistic.bp.params import SymmetryFunctions
+from nnsurrogate.atomistic.forces import forces_from_pairs, frame_sum, virial_from_pairs
+from nnsurrogate.atomistic.neighbors import Pairs, atoms_pairs, max_neighbors
+from nnsurrogate.core.errors import UserInputError
+
+ACTIVATIONS = ("tanh", "silu")
+
+
+@dataclass(frozen=True)
+class BPSpec:
+    """Architecture of a Behler–Parrinello potential.
+
+    Attributes
+    ----------
+    species : tuple of str
+        Element symbols in the model's type order.
+    symmetry_functions : SymmetryFunctions
+    hidden : tuple of int
+        Hidden-layer widths of every element's network.
+    activation : {"tanh", "silu"}
+    """
+
+    species: tuple[str, ...]
+    symmetry_functions: SymmetryFunctions
+    hidden: tuple[int, ...] = (20, 20)
+    activation: str = "tanh"
+
+    def __post_init__(self) -> None:
+        where = "Behler–Parrinello hyperparameters"
+        if not self.species or len(set(self.species)) != len(self.species):
+            raise UserInputError(f"species must be distinct symbols, got {self.species}", where)
+        if not self.hidden or min(self.hidden) < 1:
+            raise UserInputError(f"hidden layers must have at least one neuron each, got {self.hidden}", where)
+        if self.activation not in ACTIVATIONS:
+            raise UserInputError(f"activation must be one of {', '.join(ACTIVATIONS)}, got '{self.activation}'",
+                                 "--activation")
+
+    @property
+    def n_types(self) -> int:
+        return len(self.species)
+
+    @property
+    def n_descriptors(self) -> int:
+        return self.symmetry_functions.n_descriptors(self.n_types)
+
+    def to_json(self) -> dict:
+        return {"species": list(self.species), "symmetry_functions": self.symmetry_functions.to_json(),
+                "hidden": list(self.hidden), "activation": self.activation}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "BPSpec":
+        return cls(species=tuple(data["species"]),
+                   symmetry_functions=SymmetryFunctions.from_json(data["symmetry_functions"]),
+                   hidden=tuple(int(h) for h in data["hidden"]), activation=str(data["activation"]))
+
+
+class BPModel(nn.Module):
+    """Behler–Parrinello potential with one MLP per element (kind ``"atomistic.bp"``).
+
+    Parameters
+    ----------
+    spec : BPSpec
+    reference_energies : sequence of float, optional
+        Per-element energies (eV) added outside the network (default 0).
+
+    Parameters (torch): ``w{k}`` (T, n_in, n_out) and ``b{k}`` (T, n_out) for each layer k; buffers
+    ``g_shift`` and ``g_scale`` (T, D), the per-element descriptor standardisation.
+    """
+
+    kind = "atomistic.bp"
+
+    def __init__(self, spec: BPSpec, reference_energies=None) -> None:
+        super().__init__()
+        self.spec = spec
+        t, d = spec.n_types, spec.n_descriptors
+        self.reference_energies = tuple(float(v) for v in (reference_energies or [0.0] * t))
+        if len(self.reference_energies) != t:
+            raise ValueError(f"{len(self.reference_energies)} reference energies for {t} species")
+        widths = (d, *spec.hidden, 1)
+        self.n_layers = len(widths) - 1
+        for k in range(self.n_layers):
+            self.register_parameter(f"w{k}", nn.Parameter(torch.zeros(t, widths[k], widths[k + 1], dtype=torch.float64)))
+            self.register_parameter(f"b{k}", nn.Parameter(torch.zeros(t, widths[k + 1], dtype=torch.float64)))
+        self.register_buffer("g_shift", torch.zeros(t, d, dtype=torch.float64))
+        self.register_buffer("g_scale", torch.ones(t, d, dtype=torch.float64))
+        self._act = torch.tanh if spec.activation == "tanh" else nn.functional.silu
+
+    # ----------------------------------------------------------------------------- interface
+    @property
+    def species(self) -> tuple[str, ...]:
+        return self.spec.species
+
+    @property
+    def cutoff(self) -> float:
+        """Neighbour-list cutoff, Å."""
+        return self.spec.symmetry_functions.cutoff
+
+    def featurize(self, frames, dtype: torch.dtype = torch.float32, widths=None, where: str = "") -> list[dict]:
+        """Symmetry functions and their derivatives of each frame (see :func:`featurize`)."""
+        return featurize(self.spec, frames, dtype, widths, where)
+
+    def neighbor_widths(self, frames) -> tuple[int]:
+        """Neighbour slots that fit every atom of *frames*."""
+        return (max(max_neighbors(atoms_pairs(a, self.cutoff), len(a)) for a in frames),)
+
+    @staticmethod
+    def collate(frames: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+        """Concatenate featurized frames (same slot width) into a batch; see :func:`collate`."""
+        return collate(frames)
+
+    def initialize(self, batch: dict[str, torch.Tensor], target_energy_per_atom: float) -> None:
+        """Per-element descriptor mean and spread from *batch*; output bias = mean target energy per atom."""
+        initialize_from_data(self, batch, target_energy_per_atom)
+
+    @torch.no_grad()
+    def shift_energy(self, delta: float) -> None:
+        """Add *delta* (eV) to every site energy (the output biases)."""
+        getattr(self, f"b{self.n_layers - 1}").add_(delta)
+
+    def to_saved(self) -> tuple[dict[str, torch.Tensor], dict]:
+        """Weights and header for :func:`nnsurrogate.core.modelio.save_model`."""
+        tensors = {k: v.detach().double().cpu().contiguous() for k, v in self.state_dict().items()}
+        header = {"spec": self.spec.to_json(), "reference_energies_eV": list(self.reference_energies),
+                  "units": {"energy": "eV", "forces": "eV/Å", "stress": "eV/Å³"}}
+        return tensors, header
+
+    @classmethod
+    def from_saved(cls, tensors: dict, header: dict) -> "BPModel":
+        """Rebuild a model from :meth:`to_saved` output."""
+        model = cls(BPSpec.from_json(header["spec"]), header.get("reference_energies_eV"))
+        model.load_state_dict({k: torch.as_tensor(v, dtype=torch.float64) for k, v in tensors.items()})
+        return model
+
+    def reset_parameters(self, generator: torch.Generator | None = None) -> None:
+        """Random start: w ~ N(0, 1/n_in) (last layer ×0.1), biases 0."""
+        with torch.no_grad():
+            for k in range(self.n_layers):
+                w = getattr(self, f"w{k}")
+                scale = (0.1 if k == self.n_layers - 1 else 1.0) / math.sqrt(w.shape[1])
+                w.copy_(torch.randn(w.shape, generator=generator, dtype=torch.float64) * scale)
+                getattr(self, f"b{k}").zero_()
+
+    # ----------------------------------------------------------------------------- evaluation
+    def _network(self, x: torch.Tensor, t: int) -> torch.Tensor:
+        for k in range(self.n_layers):
+            x = x @ getattr(self, f"w{k}")[t] + getattr(self, f"b{k}")[t]
+            if k < self.n_layers - 1:
+                x = self._act(x)
+        return x.squeeze(-1)
+
+    def site_energies(self, G: torch.Tensor, types: torch.Tensor) -> torch.Tensor:
+        """E_i (A,) from descriptors G (A, D): each atom through its element's network."""
+        x = (G - self.g_shift[types]) * self.g_scale[types]
+        if self.spec.n_types == 1:
+            return self._network(x, 0)
+        order = torch.argsort(types, stable=True)
+        counts = torch.bincount(types, minlength=self.spec.n_types).tolist()
+        chunks = torch.split(x[order], counts)
+        sorted_e = torch.cat([self._network(c, t) for t, c in enumerate(chunks)])
+        return sorted_e.new_zeros(sorted_e.shape).index_copy(0, order, sorted_e)
+
+    def forward(self, batch: dict[str, torch.Tensor], forces: bool = True, virial: bool = False,
+                create_graph: bool = False) -> dict[str, torch.Tensor]:
+        """Energies (without the reference energies), forces and virials of a collated batch.
+
+        Returns
+        -------
+        dict with ``energies`` (A,) eV, ``energy`` (F,) eV and, if asked, ``forces`` (A, 3) eV/Å and
+        ``virial`` (F, 3, 3) eV.
+        """
+        n_frames = int(batch["n_atoms"].shape[0])
+        G = batch["G"]
+        with torch.enable_grad():
+            if forces or virial:
+                G = G.detach().requires_grad_()
+            energies = self.site_energies(G, batch["types"])
+            out = {"energies": energies, "energy": frame_sum(energies, batch["frame"], n_frames)}
+            if not (forces or virial):
+                return out
+            (dE,) = torch.autograd.grad(energies.sum(), G, create_graph=create_graph)
+        Gp = torch.einsum("ad,amdx->amx", dE, batch["dG"])
+        if forces:
+            out["forces"] = forces_from_pairs([(Gp, batch["r_j"])], energies.shape[0])
+        if virial:
+            out["virial"] = virial_from_pairs([(Gp, batch["r_vec"])], batch["frame"], n_frames)
+        return out
+
+
+# --------------------------------------------------------------------------------- data plumbing
+def _type_indices(species: tuple[str, ...], atoms, where: str) -> np.ndarray:
+    index = {s: k for k, s in enumerate(species)}
+    symbols = atoms.get_chemical_symbols()
+    unknown = sorted(set(symbols) - set(index))
+    if unknown:
+        raise UserInputError(f"element {', '.join(unknown)} is not in the model ({', '.join(species)})",
+                             where or "structure")
+    return np.array([index[s] for s in symbols], dtype=np.int64)
+
+
+def featurize(spec: BPSpec, frames, dtype: torch.dtype = torch.float32, widths=None, where: str = "",
+              chunk_atoms: int = 4000) -> list[dict[str, torch.Tensor]]:
+    """Descriptors G (A, D), derivatives dG (A, M, D, 3), neighbour indices and vectors of each frame.
+
+    Frames are joined into groups of about *chunk_atoms* atoms (one vectorised evaluation per group)
+    and padded to a common slot width M (*widths* ``(M,)``, or the largest neighbour count).
+    """
+    label = (lambda k: f"{where}, frame {k}") if where else (lambda k: f"frame {k}")  # noqa: E731
+    rc = spec.symmetry_functions.cutoff
+    types = [_type_indices(spec.species, a, label(k)) for k, a in enumerate(frames)]
+    pairs = [atoms_pairs(a, rc, label(k)) for k, a in enumerate(frames)]
+    width = widths[0] if widths is not None else max(max_neighbors(p, len(a)) for p, a in zip(pairs, frames))
+    out: list[dict[str, torch.Tensor]] = []
+    start = 0
+    while start < len(frames):
+        stop, atoms = start, 0
+        while stop < len(frames) and (stop == start or atoms + len(frames[stop]) <= chunk_atoms):
+            atoms += len(frames[stop])
+            stop += 1
+        out += _featurize_group(spec, types[start:stop], pairs[start:stop], dtype, width)
+        start = stop
+    return out
+
+
+def _featurize_group(spec: BPSpec, types: list[np.ndarray], pairs: list[Pairs], dtype, width: int) -> list[dict]:
+    sizes = [len(t) for t in types]
+    offsets = np.cumsum([0] + sizes[:-1])
+    joined = Pairs(np.concatenate([p.i + o for p, o in zip(pairs, offsets)]),
+                   np.concatenate([p.j + o for p, o in zip(pairs, offsets)]),
+                   np.concatenate([p.shifts for p in pairs]), np.concatenate([p.vectors for p in pairs]),
+                   np.concatenate([p.distances for p in pairs]))
+    whole = symmetry_functions(spec.symmetry_functions, np.concatenate(types), spec.n_types, joined, width, dtype)
+    frames = []
+    for offset, size in zip(offsets.tolist(), sizes):
+        part = {key: value[offset:offset + size] for key, value in whole.items()}
+        part["r_j"] = torch.where(part["r_j"] >= 0, part["r_j"] - offset, part["r_j"])
+        frames.append(part)
+    return frames
+
+
+def collate(frames: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """Concatenate frames into one batch; neighbour indices become global, empty slots point at ``n_atoms``.
+
+    Adds ``frame`` (A,) and ``n_atoms`` (F,).
+    """
+    sizes = torch.tensor([f["types"].shape[0] for f in frames])
+    total = int(sizes.sum())
+    offsets = (torch.cumsum(sizes, 0) - sizes).tolist()
+    batch = {}
+    for key in frames[0]:
+        parts = [f[key] for f in frames]
+        if key == "r_j":
+            parts = [torch.where(p >= 0, p + o, total) for p, o in zip(parts, offsets)]
+        batch[key] = torch.cat(parts, 0) if len(parts) > 1 else parts[0]
+    batch["frame"] = torch.repeat_interleave(torch.arange(len(frames)), sizes)
+    batch["n_atoms"] = sizes
+    return batch
+
+
+@torch.no_grad()
+def initialize_from_data(model: BPModel, batch: dict[str, torch.Tensor], target_energy_per_atom: float) -> None:
+    """g_shift = per-element mean of each descriptor, g_scale = 1 / its standard deviation (1 where it
+    does not vary), output bias = *target_energy_per_atom*."""
+    G = batch["G"].double()
+    for t in range(model.spec.n_types):
+        rows = G[batch["types"] == t]
+        if rows.shape[0] == 0:
+            continue
+        std = rows.std(0, unbiased=False) if rows.shape[0] > 1 else torch.zeros_like(rows[0])
+        model.g_shift[t] = rows.mean(0)
+        model.g_scale[t] = torch.where(std > 1e-8, 1.0 / std.clamp_min(1e-8), torch.ones_like(std))
+    getattr(model, f"b{model.n_layers - 1}").fill_(float(target_energy_per_atom))

@@ -1,0 +1,248 @@
+"""Committees of potentials: N models trained from different seeds (or bootstrap subsets) used as one.
+
+The committee predicts the mean of its members and, as the uncertainty, their spread (the
+query-by-committee / ensemble estimate; Seung, Opper & Sompolinsky, COLT 1992; Behler, Int. J.
+Quantum Chem. 115, 1032 (2015); Smith et al., J. Chem. Phys. 148, 241733 (2018))::
+
+    Ē = (1/N) Σ_m E_m,            σ_E² = (1/N) Σ_m (E_m − Ē)²
+    F̄_i = (1/N) Σ_m F_{m,i},      σ_{F,i}² = (1/3) Σ_{x} (1/N) Σ_m (F_{m,ix} − F̄_{ix})²
+
+(population variances, so two members that differ by Δ give σ = |Δ|/2). ``σ_E`` is ``energy_std``
+(eV) and σ_{F,i} is ``forces_std`` (n_atoms,) eV/Å, the names of :mod:`nnsurrogate.atomistic.keys`.
+
+A committee folder holds ``committee.json`` and one model folder per member (``member_00/``, …);
+:func:`nnsurrogate.atomistic.calculator.load_calculator` recognises it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from ase.calculators.calculator import Calculator, all_changes
+from ase.stress import full_3x3_to_voigt_6_stress
+
+from nnsurrogate.atomistic import keys
+from nnsurrogate.atomistic.models import load_potential, resolve_device, resolve_dtype, save_potential
+from nnsurrogate.core.errors import ModelFileError, UserInputError
+from nnsurrogate.core.files import atomic_dir, write_json
+
+COMMITTEE_FILE = "committee.json"
+COMMITTEE_KIND = "atomistic.committee"
+
+
+def committee_statistics(energies: np.ndarray, forces: np.ndarray) -> dict[str, np.ndarray | float]:
+    """Mean and spread of the members' predictions (see the module docstring).
+
+    Parameters
+    ----------
+    energies : numpy.ndarray, shape (N,), eV
+    forces : numpy.ndarray, shape (N, n_atoms, 3), eV/Å
+
+    Returns
+    -------
+    dict with ``energy`` (eV), ``energy_std`` (eV), ``forces`` (n_atoms, 3) eV/Å and
+    ``forces_std`` (n_atoms,) eV/Å.
+    """
+    energies = np.asarray(energies, dtype=np.float64)
+    forces = np.asarray(forces, dtype=np.float64)
+    if energies.ndim != 1 or forces.ndim != 3 or forces.shape[0] != energies.shape[0] or forces.shape[2] != 3:
+        raise ValueError(f"expected energies (N,) and forces (N, n_atoms, 3), got {energies.shape} and {forces.shape}")
+    mean_f = forces.mean(0)
+    return {keys.ENERGY: float(energies.mean()), keys.ENERGY_STD: float(energies.std()),
+            keys.FORCES: mean_f, keys.FORCES_STD: np.sqrt(((forces - mean_f) ** 2).mean(axis=(0, 2)))}
+
+
+def _feature_key(model) -> str:
+    spec = getattr(model, "spec", None)
+    return repr((model.kind, spec.to_json() if spec is not None else id(model)))
+
+
+class CommitteeCalculator(Calculator):
+    """N potential models as one ASE calculator: mean predictions plus ``energy_std`` and ``forces_std``.
+
+    Parameters
+    ----------
+    models : sequence of potential models (see :mod:`~nnsurrogate.atomistic.models`)
+        Members with the same species; members with the same architecture share one featurization.
+    device, dtype : str
+        Evaluation device and precision (default CPU, float64).
+    threads : int, optional
+        PyTorch threads during a calculation.
+
+    Results: ``energy``/``free_energy`` (eV), ``energies`` (n_atoms,) eV, ``forces`` (n_atoms, 3)
+    eV/Å, ``stress`` (6,) eV/Å³ (periodic cells), all committee means; ``energy_std`` (eV),
+    ``forces_std`` (n_atoms,) eV/Å; ``member_energies`` (N,) eV.
+    """
+
+    implemented_properties = ["energy", "energies", "free_energy", "forces", "stress", keys.ENERGY_STD, keys.FORCES_STD]
+
+    def __init__(self, models: Sequence, device: str = "cpu", dtype: str = "float64", threads: int | None = None,
+                 **kwargs) -> None:
+        super().__init__(**kwargs)
+        if len(models) < 1:
+            raise UserInputError("a committee needs at least one model", "committee")
+        species = tuple(models[0].species)
+        if any(tuple(m.species) != species for m in models):
+            raise UserInputError("committee members must have the same species in the same order", "committee")
+        self.device, self.dtype = resolve_device(device), resolve_dtype(dtype)
+        self.models = [m.to(device=self.device, dtype=self.dtype).eval() for m in models]
+        self.threads = threads
+        self.species = species
+
+    def _member_outputs(self, atoms, periodic: bool) -> list[dict]:
+        cache: dict[str, dict] = {}
+        outputs = []
+        for model in self.models:
+            key = _feature_key(model)
+            if key not in cache:
+                features = model.featurize([atoms], self.dtype)
+                cache[key] = {k: v.to(self.device) for k, v in model.collate(features).items()}
+            outputs.append(model(cache[key], forces=True, virial=periodic))
+        return outputs
+
+    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes) -> None:
+        super().calculate(atoms, properties, system_changes)
+        atoms = self.atoms
+        periodic = bool(atoms.pbc.all())
+        previous = torch.get_num_threads()
+        if self.threads:
+            torch.set_num_threads(int(self.threads))
+        try:
+            outs = self._member_outputs(atoms, periodic)
+        finally:
+            if self.threads:
+                torch.set_num_threads(previous)
+        symbols = atoms.get_chemical_symbols()
+        site_refs = [np.array([dict(zip(m.species, m.reference_energies))[s] for s in symbols]) for m in self.models]
+        energies = np.stack([o["energies"].detach().double().cpu().numpy() + r for o, r in zip(outs, site_refs)])
+        forces = np.stack([o["forces"].detach().double().cpu().numpy() for o in outs])
+        stats = committee_statistics(energies.sum(1), forces)
+        self.results.update(stats)
+        self.results["free_energy"] = stats[keys.ENERGY]
+        self.results["energies"] = energies.mean(0)
+        self.results["member_energies"] = energies.sum(1)
+        if periodic:
+            virial = np.mean([o["virial"][0].detach().double().cpu().numpy() for o in outs], axis=0)
+            self.results["stress"] = full_3x3_to_voigt_6_stress(-virial / atoms.get_volume())
+
+
+# ------------------------------------------------------------------------------------------ files
+def is_committee(path: str | os.PathLike) -> bool:
+    """True when *path* (or its ``model/`` or ``committee/`` sub-folder) is a committee folder."""
+    return committee_folder(path) is not None
+
+
+def committee_folder(path: str | os.PathLike) -> Path | None:
+    """The committee folder at or directly under *path*, or ``None``."""
+    path = Path(path)
+    for candidate in (path, path / "committee", path / "model"):
+        if (candidate / COMMITTEE_FILE).is_file():
+            return candidate
+    return None
+
+
+def save_committee(models: Sequence, directory: str | os.PathLike, extra: dict | None = None) -> Path:
+    """Write the members as ``member_NN/`` model folders plus ``committee.json``, atomically as a whole."""
+    directory = Path(directory)
+    with atomic_dir(directory) as tmp:
+        names = []
+        for k, model in enumerate(models):
+            name = f"member_{k:02d}"
+            save_potential(model, tmp / name)
+            names.append(name)
+        write_json(tmp / COMMITTEE_FILE, {"kind": COMMITTEE_KIND, "format": 1, "n_members": len(models),
+                                         "member_kind": models[0].kind, "members": names, **(extra or {})})
+    return directory
+
+
+def load_committee(path: str | os.PathLike, dtype: str = "float64", device: str = "cpu") -> list:
+    """The member models of a committee folder (see :func:`save_committee`)."""
+    folder = committee_folder(path)
+    if folder is None:
+        raise ModelFileError(f"no {COMMITTEE_FILE}", str(path))
+    try:
+        meta = json.loads((folder / COMMITTEE_FILE).read_text(encoding="utf-8"))
+        names = [str(n) for n in meta["members"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise ModelFileError(f"unreadable {COMMITTEE_FILE}", str(folder)) from None
+    if meta.get("kind") != COMMITTEE_KIND or not names:
+        raise ModelFileError("not a committee folder", str(folder))
+    for name in names:
+        if Path(name).name != name or not (folder / name).is_dir():
+            raise ModelFileError(f"committee member '{name}' is missing", str(folder))
+    return [load_potential(folder / name, dtype=dtype, device=device) for name in names]
+
+
+def load_committee_calculator(path: str | os.PathLike, device: str = "cpu", dtype: str = "float64",
+                              threads: int | None = None) -> CommitteeCalculator:
+    """A :class:`CommitteeCalculator` for a committee folder."""
+    return CommitteeCalculator(load_committee(path, dtype=dtype, device=device), device=device, dtype=dtype,
+                               threads=threads)
+
+
+# --------------------------------------------------------------------------------------- training
+def member_subsets(n_frames: int, n_members: int, bootstrap: bool, seed: int) -> list[list[int]]:
+    """Training-frame indices of each member: all frames, or a bootstrap resample (with replacement)."""
+    if n_members < 1:
+        raise UserInputError(f"a committee needs at least one member, got {n_members}", "--committee")
+    if not bootstrap:
+        return [list(range(n_frames)) for _ in range(n_members)]
+    rng = np.random.default_rng(seed)
+    return [sorted(rng.integers(0, n_frames, n_frames).tolist()) for _ in range(n_members)]
+
+
+def train_committee(train_frames: Sequence, build: Callable[[int], object], n_members: int, config,
+                    valid_frames: Sequence | None = None, bootstrap: bool = False,
+                    start: Sequence | None = None, progress: Callable[[int, int], None] | None = None):
+    """Train *n_members* models and return them (float64, on the CPU) with their training results.
+
+    Parameters
+    ----------
+    train_frames, valid_frames : sequence of ase.Atoms
+        Labelled frames (from :func:`~nnsurrogate.atomistic.data.read_frames`).
+    build : callable
+        ``build(seed) -> model``: a fresh, randomly initialised member.
+    n_members : int
+    config : PotentialTrainConfig
+        Shared settings; member k trains with ``seed = config.seed + k`` (initial weights, batch order).
+    bootstrap : bool
+        Train each member on a bootstrap resample of the training frames instead of all of them.
+    start : sequence of models, optional
+        Warm start: member k continues from ``start[k]`` (its descriptor scaling is kept).
+    progress : callable, optional
+        ``progress(k, n_members)`` after each member.
+
+    Notes
+    -----
+    Members of one architecture share the featurization, computed once.
+    """
+    from nnsurrogate.atomistic.training import make_batch, prepare_frames, train_potential
+
+    models = [start[k] if start is not None and k < len(start) else build(config.seed + k) for k in range(n_members)]
+    dtype = resolve_dtype(config.dtype)
+    frames = list(train_frames) + list(valid_frames or [])
+    cache: dict[str, object] = {}
+    subsets = member_subsets(len(train_frames), n_members, bootstrap, config.seed)
+    results = []
+    for k, model in enumerate(models):
+        key = _feature_key(model)
+        if key not in cache:
+            cache[key] = prepare_frames(model, frames, None, dtype)
+        data = cache[key]
+        train = data.subset(subsets[k])
+        valid = data.subset(range(len(train_frames), len(frames))) if valid_frames else None
+        fresh = start is None or k >= len(start)
+        if fresh:
+            batch, _ = make_batch(model, train, range(len(train)), torch.device("cpu"), torch.float64)
+            model.initialize(batch, float((train.energy / train.n_atoms).mean()))
+        results.append(train_potential(model, train, valid, replace(config, seed=config.seed + k, checkpoint=None)))
+        models[k] = model.to(dtype=torch.float64, device="cpu").eval()
+        if progress is not None:
+            progress(k + 1, n_members)
+    return models, results

@@ -1,0 +1,138 @@
+"""``nnsurrogate potential active-learn``: grow a training set where a committee of potentials is unsure."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import typer
+
+from nnsurrogate.cli.common import console
+from nnsurrogate.core.errors import UserInputError
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``active-learn`` to the ``potential`` group."""
+    app.command("active-learn")(active_learn)
+
+
+def _float_list(text: str, option: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise UserInputError(f"expects comma-separated numbers, got '{text}'", option) from None
+    if not values:
+        raise UserInputError("expects at least one number", option)
+    return values
+
+
+@contextlib.contextmanager
+def _stage_bar(total: int, enabled: bool) -> Iterator:
+    """A rich progress bar over the iterations whose text names the current stage (``None`` if disabled)."""
+    if not enabled:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("active learning"), BarColumn(), TextColumn("{task.completed}/{task.total} rounds"),
+                  TimeElapsedColumn(), TextColumn("{task.description}"), console=Console(file=sys.stderr)) as bar:
+        task = bar.add_task("", total=total)
+
+        def say(stage: str) -> None:
+            if stage.startswith("iteration "):
+                bar.update(task, completed=int(stage.split()[1].rstrip(":")))
+            bar.update(task, description=stage)
+
+        yield say
+
+
+def _hyper(model: str, cutoff: str, neurons: int, hidden: str, activation: str, sf_file: Path | None) -> dict:
+    from nnsurrogate.cli.potential_fit import _bp_hyper, _floats
+
+    if model == "bp":
+        return _bp_hyper(cutoff, sf_file, 8, "g4", hidden, activation)
+    try:
+        return {"cutoff": _floats(cutoff, "--cutoff", 2), "neurons": neurons}
+    except ValueError as exc:
+        raise UserInputError(str(exc), "--cutoff") from None
+
+
+def active_learn(
+    initial: Path = typer.Option(..., "--initial", help="Labelled starting frames (extended XYZ); MD starts from them."),
+    out: Path = typer.Option(..., "--out", help="Output folder: state.json, data.xyz, iter_NNN/, committee/, metrics.json, plots/."),
+    calculator: str = typer.Option("emt", "--calculator", help="Reference: emt, lj, xtb, pyscf or chgnet."),
+    model: str = typer.Option("nep", "--model", help="Committee members: nep or bp."),
+    committee: int = typer.Option(4, "--committee", help="Models in the committee."),
+    temperatures: str = typer.Option("300,600,900", "--temperatures", help="MD temperatures, K (one run each per round)."),
+    iterations: int = typer.Option(10, "--iterations", help="Labeling rounds at most."),
+    per_iteration: int = typer.Option(20, "--per-iteration", help="Frames labelled per round at most."),
+    strategy: str = typer.Option("uncertainty", "--strategy", help="uncertainty, or random (the control)."),
+    threshold: float = typer.Option(0.05, "--threshold", help="Largest per-atom force std counted as certain, eV/Å."),
+    test: Path = typer.Option(None, "--test", help="Fixed labelled test set scored every round."),
+    md_steps: int = typer.Option(500, "--md-steps", help="MD steps per temperature and round."),
+    sample_every: int = typer.Option(10, "--sample-every", help="Candidate snapshot every N steps."),
+    min_separation: int = typer.Option(50, "--min-separation", help="Steps between two picks from one MD run."),
+    timestep: float = typer.Option(None, "--timestep", help="MD time step, fs (default 1, or 0.5 with hydrogen)."),
+    bootstrap: bool = typer.Option(False, "--bootstrap", help="Train each member on a bootstrap resample."),
+    warm_start: bool = typer.Option(True, "--warm-start/--no-warm-start", help="Continue last round's models."),
+    epochs: int = typer.Option(100, "--epochs", help="Training epochs per member (fresh start)."),
+    warm_epochs: int = typer.Option(None, "--warm-epochs", help="Epochs of a warm-started member (default --epochs)."),
+    batch: int = typer.Option(8, "--batch", help="Frames per mini-batch."),
+    lr: float = typer.Option(1e-2, "--lr", help="Adam learning rate."),
+    cutoff: str = typer.Option("5,4", "--cutoff", help="Radial and angular cutoffs, Å."),
+    neurons: int = typer.Option(30, "--neurons", help="nep: hidden neurons per element."),
+    hidden: str = typer.Option("20,20", "--hidden", help="bp: hidden-layer widths."),
+    activation: str = typer.Option("tanh", "--activation", help="bp: tanh or silu."),
+    sf_file: Path = typer.Option(None, "--sf-file", help="bp: symmetry-function overrides (JSON or YAML)."),
+    pyscf_xc: str = typer.Option("PBE", "--pyscf-xc", help="PySCF functional."),
+    pyscf_basis: str = typer.Option("def2-svp", "--pyscf-basis", help="PySCF basis set."),
+    scheduler: str = typer.Option(None, "--scheduler", help="Address of a running Dask scheduler for labeling."),
+    workers: int = typer.Option(1, "--workers", help="Labeling threads of the local Dask cluster."),
+    seed: int = typer.Option(0, "--seed", help="Seed for weights, MD and random selection."),
+    resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run in OUT."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+) -> None:
+    """Active learning: train a committee, run MD with it, label the most uncertain frames, repeat."""
+    from nnsurrogate.atomistic.active_learning import ALConfig, run_active_learning
+    from nnsurrogate.atomistic.data import read_frames
+    from nnsurrogate.atomistic.training import PotentialTrainConfig
+    from nnsurrogate.core.training import torch_threads
+
+    settings = {"pyscf_xc": pyscf_xc, "pyscf_basis": pyscf_basis} if calculator == "pyscf" else {}
+    config = ALConfig(calculator=calculator, labeler_settings=settings, model=model,
+                      hyper=_hyper(model, cutoff, neurons, hidden, activation, sf_file), committee=committee,
+                      bootstrap=bootstrap, temperatures=_float_list(temperatures, "--temperatures"),
+                      iterations=iterations, per_iteration=per_iteration, strategy=strategy, threshold=threshold,
+                      md_steps=md_steps, sample_every=sample_every, min_separation=min_separation, timestep=timestep,
+                      warm_start=warm_start, warm_epochs=warm_epochs, seed=seed, workers=workers, scheduler=scheduler)
+    config.validate()
+    train_config = PotentialTrainConfig(epochs=epochs, batch_size=batch, learning_rate=lr, seed=seed)
+    from nnsurrogate.atomistic.active_learning import config_cutoff
+
+    rc = config_cutoff(config)
+    frames = read_frames(initial, cutoff=rc)
+    test_frames = read_frames(test, cutoff=rc, species=sorted({s for a in frames for s in a.get_chemical_symbols()})) \
+        if test is not None else None
+    with torch_threads(1), _stage_bar(iterations, not quiet) as say:
+        summary = run_active_learning(frames, config, train_config, out, test_frames, resume=resume, say=say)
+    _report(summary)
+    console.print(f"state.json, data.xyz, committee/, metrics.json and plots/ written to {out}/")
+
+
+def _report(summary: dict) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"active learning ({summary['strategy']}): {summary['status']} after "
+                        f"{summary['n_rounds']} labeling rounds, {summary['n_labels']} labelled frames", header_style="bold")
+    for col in ("round", "labels", "test E MAE (meV/atom)", "test F MAE (meV/Å)", "max σ_F in MD (eV/Å)"):
+        table.add_column(col, justify="right")
+    for row in summary["learning_curve"]:
+        def fmt(key, spec=".3g"):
+            value = row.get(key)
+            return "—" if value is None else format(value, spec)
+        table.add_row(str(row["iteration"]), str(row["n_labels"]), fmt("energy_mae_mev_per_atom"),
+                      fmt("force_mae_mev_per_a"), fmt("max_force_std_eV_per_A"))
+    console.print(table)

@@ -1,0 +1,138 @@
+"""Active learning: frame selection on hand-made candidates, settings checks, and one short loop with
+EMT as the reference, end to end (committee training, MD, selection, Dask labeling, resume)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from ase import Atoms
+from ase.build import bulk
+from ase.calculators.emt import EMT
+from ase.io import read, write
+
+from nnsurrogate.atomistic._al_explore import Candidate, select
+from nnsurrogate.atomistic.active_learning import ALConfig, labels_to_reach, run_active_learning
+from nnsurrogate.atomistic.training import PotentialTrainConfig
+from nnsurrogate.core.errors import UserInputError
+
+
+def _candidates(values):
+    """(run, step, u) triples → candidates with a dummy configuration."""
+    return [Candidate(run, 300.0 * (run + 1), step, u, Atoms("Cu")) for run, step, u in values]
+
+
+def test_uncertainty_selection_takes_largest_above_threshold_spread_in_time():
+    cands = _candidates([(0, 10, 0.30), (0, 20, 0.29), (0, 90, 0.20), (1, 10, 0.25), (1, 40, 0.04), (0, 60, 0.01)])
+    picked = select(cands, "uncertainty", 10, threshold=0.05, min_separation=50, rng=np.random.default_rng(0))
+    # (0, 20) is within 50 steps of the better (0, 10); (1, 40) and (0, 60) are below the threshold
+    assert [(c.run, c.step) for c in picked] == [(0, 10), (1, 10), (0, 90)]
+    assert [(c.run, c.step) for c in select(cands, "uncertainty", 2, 0.05, 50, np.random.default_rng(0))] == \
+        [(0, 10), (1, 10)]
+    assert select(cands, "uncertainty", 10, threshold=0.5, min_separation=0, rng=np.random.default_rng(0)) == []
+
+
+def test_random_selection_ignores_uncertainty():
+    cands = _candidates([(0, 10 * k, 0.0) for k in range(1, 21)])
+    picked = select(cands, "random", 5, threshold=1.0, min_separation=0, rng=np.random.default_rng(1))
+    assert len(picked) == 5 and len({c.step for c in picked}) == 5
+    assert len(select(cands[:3], "random", 5, 1.0, 0, np.random.default_rng(1))) == 3
+
+
+@pytest.mark.parametrize("change, where", [({"strategy": "greedy"}, "--strategy"), ({"committee": 1}, "--committee"),
+                                           ({"temperatures": (300.0, -5.0)}, "--temperatures"),
+                                           ({"threshold": 0.0}, "--threshold"), ({"model": "mace"}, "--model"),
+                                           ({"sample_every": 0}, "--md-steps")])
+def test_bad_settings_are_user_errors(change, where):
+    with pytest.raises(UserInputError) as info:
+        ALConfig(**change).validate()
+    assert info.value.where.startswith(where)
+
+
+def test_labels_to_reach():
+    curve = [{"n_labels": 10, "force_mae_mev_per_a": 90.0}, {"n_labels": 20, "force_mae_mev_per_a": 40.0},
+             {"n_labels": 30, "force_mae_mev_per_a": 35.0}]
+    assert labels_to_reach(curve, 50.0) == 20 and labels_to_reach(curve, 10.0) is None
+
+
+def _emt_frames(n: int, rattle: float, seed: int):
+    frames = []
+    for k in range(n):
+        atoms = bulk("Cu", "fcc", a=3.61, cubic=True).repeat((2, 1, 1))
+        atoms.rattle(rattle, seed=seed + k)
+        atoms.calc = EMT()
+        atoms.get_forces()
+        frames.append(atoms)
+    return frames
+
+
+@pytest.fixture(scope="module")
+def al_run(tmp_path_factory):
+    """One labeling round (then a final training) with a 2-member NEP committee and EMT labels."""
+    torch.set_num_threads(1)
+    out = tmp_path_factory.mktemp("al") / "run"
+    config = ALConfig(calculator="emt", model="nep", committee=2, temperatures=(300.0, 1500.0), iterations=1,
+                      per_iteration=3, threshold=0.005, md_steps=40, sample_every=5, min_separation=10,
+                      timestep=2.0, seed=1,
+                      hyper={"cutoff": (4.0, 3.5), "n_max": (3, 3), "basis_size": (4, 4), "l_max": (2, 0, 0),
+                             "neurons": 8})
+    train = PotentialTrainConfig(epochs=8, batch_size=5, lambda_v=0.0, seed=0)
+    initial, test = _emt_frames(10, 0.05, 0), _emt_frames(4, 0.1, 100)
+    summary = run_active_learning(initial, config, train, out, test)
+    return out, config, train, initial, test, summary
+
+
+def test_one_round_end_to_end(al_run):
+    out, config, _, initial, _, summary = al_run
+    state = json.loads((out / "state.json").read_text())
+    first, last = state["iterations"]
+    assert summary["status"] == state["status"] == "budget spent" and summary["n_rounds"] == 1
+    picks = first["exploration"]["selected"]
+    assert 1 <= len(picks) <= config.per_iteration and first["n_added"] == len(picks) and not first["failed"]
+    u = [p["max_force_std_eV_per_A"] for p in picks]
+    assert u == sorted(u, reverse=True) and min(u) > config.threshold
+    for a in picks:
+        for b in picks:
+            if a is not b and a["run"] == b["run"]:
+                assert abs(a["step"] - b["step"]) >= config.min_separation
+    data = read(out / "data.xyz", ":")
+    assert len(data) == len(initial) + len(picks) == last["n_labels"] == summary["n_labels"]
+    for frame in read(out / "iter_000" / "labelled.xyz", ":"):  # labels are EMT's (positions stored to 1e-8 Å)
+        fresh = Atoms(frame.numbers, frame.positions, cell=frame.cell, pbc=True)
+        fresh.calc = EMT()
+        assert frame.get_potential_energy() == pytest.approx(fresh.get_potential_energy(), abs=1e-6)
+        np.testing.assert_allclose(frame.get_forces(), fresh.get_forces(), atol=1e-6)
+    assert all(np.isfinite(r["test"]["force_mae_mev_per_a"]) for r in (first, last))
+    assert "calibration_rms_error_over_rms_std" in last["test"]
+    assert (out / "committee" / "committee.json").is_file() and (out / "plots" / "learning_curve.png").is_file()
+
+
+def test_resume_reuses_finished_steps(al_run):
+    out, config, train, initial, test, summary = al_run
+    with pytest.raises(UserInputError, match="--resume"):
+        run_active_learning(initial, config, train, out, test)
+    state_path = out / "state.json"
+    state = json.loads(state_path.read_text())
+    state["iterations"].pop()  # as if killed while scoring the final committee
+    state["status"] = "running"
+    state_path.write_text(json.dumps(state))
+    stamp = (out / "iter_001" / "committee" / "committee.json").stat().st_mtime_ns
+    again = run_active_learning(initial, config, train, out, test, resume=True)
+    assert (out / "iter_001" / "committee" / "committee.json").stat().st_mtime_ns == stamp  # not retrained
+    assert again["learning_curve"] == summary["learning_curve"]
+    other = ALConfig(**{**config.__dict__, "strategy": "random"})
+    with pytest.raises(UserInputError, match="other settings"):
+        run_active_learning(initial, other, train, out, test, resume=True)
+
+
+def test_cli_bad_strategy_is_one_line_error(tmp_path, capsys):
+    from nnsurrogate.cli.main import run
+
+    write(tmp_path / "init.xyz", _emt_frames(2, 0.05, 0))
+    code = run(["potential", "active-learn", "--initial", str(tmp_path / "init.xyz"), "--out", str(tmp_path / "o"),
+                "--strategy", "greedy", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and "strategy" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "o").exists()
