@@ -1,4 +1,4 @@
-"""``nnsurrogate table …``: train, predict and evaluate surrogates on tables (CSV or Parquet)."""
+"""``nnsurrogate table …``: train, cross-validate, predict, evaluate and screen on tables (CSV or Parquet)."""
 
 from __future__ import annotations
 
@@ -8,23 +8,38 @@ import typer
 
 from nnsurrogate.cli.common import console, metrics_table, parse_int_list
 
-app = typer.Typer(help="Tables → properties: train, predict, evaluate.", no_args_is_help=True)
+app = typer.Typer(help="Tables → properties: train, cv, predict, evaluate, screen.", no_args_is_help=True)
+
+_FORMULA_HELP = "Column of chemical formulas, turned into composition features (Magpie-style statistics)."
+_TASK_HELP = "regress, classify, or auto (classify a text or 0/1 target)."
+_DUP_HELP = "Rows repeating an earlier row's compound and inputs: mean (average them), first, or keep."
+_CLASS_LABELS = (("roc_auc", "ROC-AUC"), ("balanced_accuracy", "balanced accuracy"), ("f1", "F1"),
+                 ("accuracy", "accuracy"), ("log_loss", "log loss"), ("brier", "Brier score"))
+_HIDDEN_HELP = "Hidden-layer widths (default 64,64; 256,256 with a formula column)."
+_ACT_HELP = "tanh, relu, gelu or silu (default tanh; silu with a formula column)."
+
+
+def _hidden(text: str | None) -> tuple[int, ...] | None:
+    return parse_int_list(text, "--hidden") if text else None
 
 
 @app.command()
 def train(
     data: Path = typer.Argument(..., help="Training table (.csv or .parquet)."),
     target: str = typer.Option(..., "--target", help="Column to predict."),
-    inputs: str = typer.Option(None, "--inputs", help="Comma-separated input columns (default: every numeric column but the target)."),
+    inputs: str = typer.Option(None, "--inputs", help="Comma-separated numeric input columns (default: every numeric column but the target)."),
+    formula_column: str = typer.Option(None, "--formula-column", help=_FORMULA_HELP),
+    task: str = typer.Option("auto", "--task", help=_TASK_HELP),
+    duplicates: str = typer.Option("mean", "--duplicates", help=_DUP_HELP),
     log_target: bool = typer.Option(False, "--log-target", help="Fit the logarithm of a positive target."),
-    hidden: str = typer.Option("64,64", "--hidden", help="Hidden-layer widths."),
-    activation: str = typer.Option("tanh", "--activation", help="tanh, relu, gelu or silu."),
+    hidden: str = typer.Option(None, "--hidden", help=_HIDDEN_HELP),
+    activation: str = typer.Option(None, "--activation", help=_ACT_HELP),
     ensemble: int = typer.Option(5, "--ensemble", help="Number of ensemble members."),
     epochs: int = typer.Option(None, "--epochs", help="Maximum epochs (default 1500; early stopping ends sooner)."),
     split: str = typer.Option("random", "--split", help="random, kfold:K, group:COL or time:COL."),
     test_size: float = typer.Option(0.2, "--test-size", help="Held-out fraction for random, group and time splits."),
     seed: int = typer.Option(0, "--seed", help="Random seed for split, initialisation and shuffling."),
-    out: Path = typer.Option(..., "--out", help="Output folder: model/, metrics.json, plots/parity.png."),
+    out: Path = typer.Option(..., "--out", help="Output folder: model/, metrics.json, plots/."),
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run from OUT/.checkpoint."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:
@@ -34,13 +49,70 @@ def train(
 
     columns = parse_column_list(inputs)
     options = TrainOptions(target=target, inputs=tuple(columns) if columns else None, log_target=log_target,
-                           hidden=parse_int_list(hidden, "--hidden"), activation=activation, ensemble=ensemble,
-                           epochs=epochs, split=split, test_size=test_size, seed=seed, resume=resume,
-                           verbose=0 if quiet else 1)
+                           hidden=_hidden(hidden), activation=activation, ensemble=ensemble, epochs=epochs,
+                           split=split, test_size=test_size, seed=seed, resume=resume, verbose=0 if quiet else 1,
+                           formula_column=formula_column, task=task, duplicates=duplicates)
     metrics = train_table(str(data), str(out), options)
-    unit = metrics["units"].get(target)
-    console.print(metrics_table(metrics, f"{target}: {metrics['n_test']} test rows, {metrics['n_train']} training rows", unit))
+    title = f"{target}: {metrics['n_test']} test rows, {metrics['n_train']} training rows"
+    _print_metrics(metrics, title, metrics["units"].get(target))
     console.print(f"model and metrics written to {out}/ ({metrics['fit_seconds']:.1f} s)")
+
+
+@app.command()
+def cv(
+    data: Path = typer.Argument(..., help="Labelled table (.csv or .parquet)."),
+    target: str = typer.Option(..., "--target", help="Column to predict."),
+    out: Path = typer.Option(..., "--out", help="Output folder: metrics.json, predictions.csv, plots/."),
+    inputs: str = typer.Option(None, "--inputs", help="Comma-separated numeric input columns."),
+    formula_column: str = typer.Option(None, "--formula-column", help=_FORMULA_HELP),
+    folds: int = typer.Option(5, "--folds", help="Number of folds."),
+    protocol: str = typer.Option(None, "--protocol", help="matbench: KFold(5, shuffle=True, random_state=18012019)."),
+    groups: str = typer.Option("none", "--groups", help="none, formula (all rows of a compound in one fold) or cluster (leave-cluster-out, k-means)."),
+    task: str = typer.Option("auto", "--task", help=_TASK_HELP),
+    duplicates: str = typer.Option("mean", "--duplicates", help=_DUP_HELP),
+    log_target: bool = typer.Option(False, "--log-target", help="Fit the logarithm of a positive target."),
+    hidden: str = typer.Option(None, "--hidden", help=_HIDDEN_HELP),
+    activation: str = typer.Option(None, "--activation", help=_ACT_HELP),
+    ensemble: int = typer.Option(5, "--ensemble", help="Number of ensemble members."),
+    epochs: int = typer.Option(None, "--epochs", help="Maximum epochs per fold."),
+    seed: int = typer.Option(0, "--seed", help="Seed for the folds (not matbench's), initialisation and shuffling."),
+    resume: bool = typer.Option(False, "--resume", help="Skip the folds an interrupted run finished."),
+    quiet: bool = typer.Option(False, "--quiet", help="No per-fold progress messages (the leak report still shows)."),
+) -> None:
+    """Cross-validate: per-fold metrics, mean ± std, out-of-fold predictions, after a leak report."""
+    from nnsurrogate.core.errors import UserInputError
+    from nnsurrogate.core.splits import CVSpec
+    from nnsurrogate.core.tables import parse_column_list
+    from nnsurrogate.tabular.cv import CVOptions, cross_validate
+    from nnsurrogate.tabular.dataset import TableSpec
+    from nnsurrogate.tabular.estimators import ModelOptions
+
+    if protocol not in (None, "matbench"):
+        raise UserInputError(f"unknown protocol '{protocol}'; the only one is matbench", "--protocol")
+    scheme = CVSpec("matbench", 5) if protocol == "matbench" else CVSpec("kfold", folds)
+    columns = parse_column_list(inputs)
+    spec = TableSpec(target, tuple(columns) if columns else None, formula_column, task, duplicates)
+    options = ModelOptions(_hidden(hidden), activation, ensemble, epochs, log_target, seed, 0)
+    metrics = cross_validate(str(data), str(out), spec, options, CVOptions(scheme, groups), resume,
+                             lambda m: console.print(m, highlight=False), verbose=not quiet)
+    _print_cv(metrics)
+    console.print(f"metrics and out-of-fold predictions written to {out}/ ({metrics['cpu_seconds']:.0f} s CPU)")
+
+
+def _print_cv(metrics: dict) -> None:
+    from rich.table import Table
+
+    keys = _CLASS_LABELS if metrics["task"] == "classify" else (("mae", "MAE"), ("rmse", "RMSE"), ("r2", "R²"), ("spearman", "Spearman ρ"),
+                                               ("coverage_1sigma", "within 1σ (ideal 0.683)"))
+    table = Table(title=f"{metrics['target']}: {metrics['cv']['folds']}-fold {metrics['cv']['scheme']} CV "
+                        f"(groups: {metrics['cv']['groups']}), {metrics['n_rows']} rows", header_style="bold")
+    table.add_column("metric")
+    table.add_column("mean ± std over folds", justify="right")
+    for key, label in keys:
+        mean, std = metrics.get(f"{key}_mean"), metrics.get(f"{key}_std")
+        if mean is not None and mean == mean:
+            table.add_row(label, f"{mean:.4g} ± {std:.2g}")
+    console.print(table)
 
 
 @app.command()
@@ -49,7 +121,7 @@ def predict(
     data: Path = typer.Argument(..., help="Table with the model's input columns."),
     out: Path = typer.Option(..., "--out", help="Output table (.csv or .parquet)."),
 ) -> None:
-    """Predict new rows: <target>_pred, <target>_std and in_domain for every row."""
+    """Predict new rows: <target>_pred with <target>_std (or p_<class> per class) and in_domain."""
     from nnsurrogate.tabular.workflow import predict_table
 
     result = predict_table(str(model_dir), str(data), str(out))
@@ -61,12 +133,65 @@ def predict(
 def evaluate(
     model_dir: Path = typer.Argument(..., help="Folder written by 'table train'."),
     data: Path = typer.Argument(..., help="Labelled table with the model's inputs and target."),
-    out: Path = typer.Option(..., "--out", help="Output folder: metrics.json, plots/parity.png."),
+    out: Path = typer.Option(..., "--out", help="Output folder: metrics.json, plots/."),
 ) -> None:
     """Score a trained model on a labelled table."""
     from nnsurrogate.tabular.workflow import evaluate_table
 
     metrics = evaluate_table(str(model_dir), str(data), str(out))
-    console.print(metrics_table(metrics, f"{metrics['target']}: {metrics['n_test']} rows "
-                                         f"({metrics['n_out_of_domain']} outside the training domain)"))
+    title = f"{metrics['target']}: {metrics['n_test']} rows ({metrics['n_out_of_domain']} outside the training domain)"
+    _print_metrics(metrics, title)
     console.print(f"metrics written to {out}/")
+
+
+def _print_metrics(metrics: dict, title: str, unit: str | None = None) -> None:
+    if metrics.get("task") != "classify":
+        console.print(metrics_table(metrics, title, unit))
+        return
+    from rich.table import Table
+
+    table = Table(title=title, header_style="bold")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key, label in _CLASS_LABELS:
+        value = metrics.get(key)
+        if value is not None and value == value:
+            table.add_row(label, f"{value:.4g}")
+    console.print(table)
+
+
+@app.command()
+def screen(
+    model_dir: Path = typer.Argument(..., help="Folder written by 'table train'."),
+    candidates: Path = typer.Argument(..., help="Table of candidates with the model's input columns."),
+    top: int = typer.Option(20, "--top", help="How many of the best candidates to show."),
+    kappa: float = typer.Option(0.0, "--kappa", help="Rank by the bound prediction + kappa·std (0: by prediction)."),
+    minimize: bool = typer.Option(False, "--minimize", help="Smaller is better (ranks by prediction − kappa·std)."),
+    positive_class: str = typer.Option(None, "--class", help="Classification: rank by the probability of this class (default: the last class)."),
+    out: Path = typer.Option(None, "--out", help="Write every candidate, ranked, to this table."),
+) -> None:
+    """Rank candidates by the model's prediction (or a confidence bound); flag those out of domain."""
+    from rich.table import Table
+
+    from nnsurrogate.tabular.screen import screen_table
+
+    best = screen_table(str(model_dir), str(candidates), top, kappa, minimize, positive_class,
+                        str(out) if out else None)
+    table = Table(title=f"top {len(best)} candidates", header_style="bold")
+    for column in best.columns:
+        table.add_column(str(column), justify="right" if column != best.columns[1] else "left")
+    for _, row in best.iterrows():
+        table.add_row(*[_cell(v) for v in row.tolist()])
+    console.print(table)
+    if out:
+        console.print(f"all candidates, ranked, written to {out}")
+
+
+def _cell(value) -> str:
+    import numpy as np
+
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "NO"
+    if isinstance(value, (float, np.floating)):
+        return f"{value:.4g}"
+    return str(value)

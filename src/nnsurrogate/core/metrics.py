@@ -1,4 +1,4 @@
-"""Regression metrics that screening needs, including the quality of the uncertainty.
+"""Regression and classification metrics that screening needs, including the quality of the uncertainty.
 
 All functions take 1-D arrays of equal length in the units of the target and return plain floats.
 Point metrics delegate to :mod:`sklearn.metrics` and :func:`scipy.stats.spearmanr`.
@@ -126,3 +126,106 @@ def _std(y_std, n: int) -> np.ndarray:
     if np.any(std < 0) or not np.all(np.isfinite(std)):
         raise ValueError("y_std must be finite and non-negative")
     return std
+
+
+# ------------------------------------------------------------------ classification
+def _labels_and_proba(y_true, proba) -> tuple[np.ndarray, np.ndarray]:
+    """Class indices (n,) in 0 … K−1 and probabilities (n, K); a 1-D *proba* is P(class 1) of a binary task."""
+    y = np.asarray(y_true).ravel()
+    p = np.asarray(proba, dtype=np.float64)
+    if p.ndim == 1:
+        p = np.column_stack([1.0 - p, p])
+    if p.ndim != 2 or p.shape[0] != y.size:
+        raise ValueError(f"probabilities have shape {p.shape}, expected ({y.size}, n_classes)")
+    if y.size == 0:
+        raise ValueError("metrics need at least one value")
+    if not np.all(np.isfinite(p)) or np.any(p < 0):
+        raise ValueError("probabilities must be finite and non-negative")
+    y_int = y.astype(np.int64)
+    if np.any(y_int != y.astype(np.float64)) or y_int.min() < 0 or y_int.max() >= p.shape[1]:
+        raise ValueError(f"class labels must be integers 0 … {p.shape[1] - 1}")
+    return y_int, p
+
+
+def roc_auc(y_true, proba) -> float:
+    """Area under the ROC curve: P(score of a random positive > score of a random negative).
+
+    Binary tasks use P(class 1); K > 2 classes give the unweighted mean of the one-vs-rest AUCs.
+    NaN when a class is absent from *y_true*.
+    """
+    y, p = _labels_and_proba(y_true, proba)
+    k = p.shape[1]
+    if k == 2:
+        return float(skm.roc_auc_score(y, p[:, 1])) if len(np.unique(y)) == 2 else float("nan")
+    aucs = [skm.roc_auc_score(y == c, p[:, c]) for c in range(k) if 0 < np.sum(y == c) < y.size]
+    return float(np.mean(aucs)) if len(aucs) == k else float("nan")
+
+
+def balanced_accuracy(y_true, y_pred) -> float:
+    """Mean over classes of the recall (fraction of each true class predicted as that class)."""
+    y_true, y_pred = np.asarray(y_true).ravel(), np.asarray(y_pred).ravel()
+    return float(skm.balanced_accuracy_score(y_true, y_pred))
+
+
+def f1(y_true, y_pred, n_classes: int = 2) -> float:
+    """F1 = 2PR/(P + R) of class 1 for binary tasks; the unweighted mean over classes otherwise."""
+    y_true, y_pred = np.asarray(y_true).ravel(), np.asarray(y_pred).ravel()
+    if n_classes == 2:
+        return float(skm.f1_score(y_true, y_pred, pos_label=1, average="binary", labels=[0, 1], zero_division=0.0))
+    return float(skm.f1_score(y_true, y_pred, average="macro", labels=list(range(n_classes)), zero_division=0.0))
+
+
+def log_loss(y_true, proba) -> float:
+    """Mean −ln p(true class), in nats (probabilities clipped at 10⁻¹⁵)."""
+    y, p = _labels_and_proba(y_true, proba)
+    return float(-np.mean(np.log(np.clip(p[np.arange(y.size), y], 1e-15, 1.0))))
+
+
+def brier(y_true, proba) -> float:
+    """Mean over samples of Σ_k (p_k − [y = k])²; 0 is perfect, a constant ½ guess scores 0.5 on two classes."""
+    y, p = _labels_and_proba(y_true, proba)
+    onehot = np.eye(p.shape[1])[y]
+    return float(np.mean(np.sum((p - onehot) ** 2, axis=1)))
+
+
+def classification_report(y_true, proba) -> dict[str, float]:
+    """ROC-AUC, balanced accuracy, F1, accuracy, log loss and Brier score of predicted probabilities.
+
+    Parameters
+    ----------
+    y_true : array-like, shape (n,)
+        Class indices 0 … K−1.
+    proba : array-like, shape (n, K) or (n,)
+        Predicted class probabilities (or P(class 1) for two classes); the predicted class is the argmax.
+    """
+    y, p = _labels_and_proba(y_true, proba)
+    pred = np.argmax(p, axis=1)
+    return {
+        "roc_auc": roc_auc(y, p),
+        "balanced_accuracy": balanced_accuracy(y, pred),
+        "f1": f1(y, pred, p.shape[1]),
+        "accuracy": float(np.mean(pred == y)),
+        "log_loss": log_loss(y, p),
+        "brier": brier(y, p),
+    }
+
+
+def summarize_folds(reports: list[dict]) -> dict:
+    """``<metric>_mean`` and ``<metric>_std`` (population std over folds) of every numeric metric.
+
+    Parameters
+    ----------
+    reports : list of dict
+        One metric dict per fold (e.g. from :func:`regression_report`); non-numeric entries are skipped.
+    """
+    if not reports:
+        raise ValueError("need at least one fold")
+    summary: dict[str, float] = {}
+    for key, value in reports[0].items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        values = np.array([float(r[key]) for r in reports])
+        finite = values[np.isfinite(values)]
+        summary[f"{key}_mean"] = float(finite.mean()) if finite.size else float("nan")
+        summary[f"{key}_std"] = float(finite.std()) if finite.size else float("nan")
+    return summary

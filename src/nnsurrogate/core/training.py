@@ -22,6 +22,8 @@ from torch import nn
 from nnsurrogate.core.files import atomic_path
 
 ProgressFn = Callable[[int, int, float, float], None]
+#: loss(pred (M, B, k), target (M|1, B, k)) -> per-member loss (M,)
+LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,25 @@ def per_member_mse(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return ((pred - target) ** 2).mean(dim=(1, 2))
 
 
+def per_member_l1(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean absolute error of each member, shape (M,) (fits the conditional median)."""
+    return (pred - target).abs().mean(dim=(1, 2))
+
+
+def per_member_cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Softmax cross-entropy −ln p_y of each member, shape (M,).
+
+    Parameters
+    ----------
+    logits : torch.Tensor, shape (M, B, K)
+        Unnormalised class scores.
+    target : torch.Tensor, shape (M|1, B, 1)
+        Class indices 0 … K−1 stored as floats.
+    """
+    labels = target[..., 0].long().expand(logits.shape[0], -1)
+    return torch.nn.functional.cross_entropy(logits.transpose(1, 2), labels, reduction="none").mean(dim=1)
+
+
 def train_ensemble(
     model: nn.Module,
     X: torch.Tensor,
@@ -107,8 +128,9 @@ def train_ensemble(
     config: TrainConfig,
     generator: torch.Generator,
     progress: ProgressFn | None = None,
+    loss: LossFn | None = None,
 ) -> TrainResult:
-    """Train an ensemble model (output (M, B, k)) on X (n, d) → Y (n, k) with MSE.
+    """Train an ensemble model (output (M, B, k)) on X (n, d) → Y (n, k) with a per-member loss (MSE by default).
 
     Parameters
     ----------
@@ -123,13 +145,17 @@ def train_ensemble(
         Source of shuffling and bootstrap draws.
     progress : callable, optional
         Called as ``progress(epoch, max_epochs, train_loss, val_loss)`` after each epoch.
+    loss : callable, optional
+        Per-member loss (see :data:`LossFn`) for training and early stopping; default
+        :func:`per_member_mse` (also :func:`per_member_l1`, :func:`per_member_cross_entropy`).
     """
+    loss = per_member_mse if loss is None else loss
     state = _LoopState.start(model, X.shape[0], config, generator)
     if config.checkpoint and Path(config.checkpoint).is_file():
         state.load(Path(config.checkpoint), model, generator)
     while state.epoch < config.max_epochs and not state.all_stopped(config):
-        train_loss = _one_epoch(model, X, Y, state, config, generator)
-        val_loss = _validate(model, X_val, Y_val, train_loss)
+        train_loss = _one_epoch(model, X, Y, state, config, generator, loss)
+        val_loss = _validate(model, X_val, Y_val, train_loss, loss)
         state.record(model, val_loss, train_loss)
         if progress is not None:
             progress(state.epoch, config.max_epochs, float(train_loss.mean()), float(val_loss.mean()))
@@ -141,7 +167,7 @@ def train_ensemble(
     return TrainResult(state.best_epoch.numpy().copy(), state.best_val.numpy().copy(), state.epoch, state.history)
 
 
-def _one_epoch(model, X, Y, state: "_LoopState", config: TrainConfig, generator) -> torch.Tensor:
+def _one_epoch(model, X, Y, state: "_LoopState", config: TrainConfig, generator, loss_fn: LossFn) -> torch.Tensor:
     """One pass of mini-batches for all members at once; returns each member's mean loss (M,)."""
     model.train()
     rows = state.rows  # (M, n_rows) indices into X
@@ -152,7 +178,7 @@ def _one_epoch(model, X, Y, state: "_LoopState", config: TrainConfig, generator)
     for start in range(0, rows.shape[1], config.batch_size):
         idx = rows[:, start : start + config.batch_size]
         state.optimizer.zero_grad(set_to_none=True)
-        loss = per_member_mse(model(X[idx]), Y[idx])
+        loss = loss_fn(model(X[idx]), Y[idx])
         loss.sum().backward()
         state.optimizer.step()
         total += loss.detach()
@@ -161,11 +187,11 @@ def _one_epoch(model, X, Y, state: "_LoopState", config: TrainConfig, generator)
 
 
 @torch.no_grad()
-def _validate(model, X_val, Y_val, train_loss: torch.Tensor) -> torch.Tensor:
+def _validate(model, X_val, Y_val, train_loss: torch.Tensor, loss_fn: LossFn) -> torch.Tensor:
     if X_val is None or X_val.shape[0] == 0:
         return train_loss
     model.eval()
-    return per_member_mse(model(X_val), Y_val.unsqueeze(0))
+    return loss_fn(model(X_val), Y_val.unsqueeze(0))
 
 
 class _LoopState:

@@ -26,10 +26,11 @@ from nnsurrogate.core.errors import ModelFileError
 from nnsurrogate.core.nn import EnsembleMLP, check_activation
 from nnsurrogate.core.progress import epoch_bar
 from nnsurrogate.core.scaling import Standardizer
-from nnsurrogate.core.training import TrainConfig, torch_threads, train_ensemble
+from nnsurrogate.core.training import TrainConfig, per_member_l1, per_member_mse, torch_threads, train_ensemble
 from nnsurrogate.core.uncertainty import DomainCheck, VarianceCalibration, fit_variance_calibration
 
 _CHUNK = 8192  # rows per forward pass when predicting (cache-sized blocks are fastest on CPU)
+_LOSSES = {"mse": per_member_mse, "l1": per_member_l1}
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,9 @@ class SurrogateRegressor(RegressorMixin, BaseEstimator):
         Stochastic passes per member when ``dropout > 0``.
     bootstrap : bool, default=False
         Train each member on a bootstrap resample of the training rows.
+    loss : {"mse", "l1"}, default="mse"
+        Training and early-stopping loss on the standardised target: squared error (conditional
+        mean) or absolute error (conditional median, the minimiser of the MAE).
     n_threads : int or None, default=1
         PyTorch threads during ``fit`` and ``predict`` (restored afterwards). Small networks run
         fastest on one thread; ``None`` keeps PyTorch's own setting.
@@ -105,7 +109,7 @@ class SurrogateRegressor(RegressorMixin, BaseEstimator):
     def __init__(self, hidden=(64, 64), activation="tanh", ensemble=5, max_epochs=1500, batch_size=64,
                  learning_rate=3e-3, weight_decay=0.0, validation_fraction=0.1, patience=150,
                  log_target=False, log_inputs="auto", dropout=0.0, mc_samples=20, bootstrap=False,
-                 n_threads=1, random_state=None, verbose=0):
+                 loss="mse", n_threads=1, random_state=None, verbose=0):
         self.hidden = hidden
         self.activation = activation
         self.ensemble = ensemble
@@ -120,6 +124,7 @@ class SurrogateRegressor(RegressorMixin, BaseEstimator):
         self.dropout = dropout
         self.mc_samples = mc_samples
         self.bootstrap = bootstrap
+        self.loss = loss
         self.n_threads = n_threads
         self.random_state = random_state
         self.verbose = verbose
@@ -167,6 +172,8 @@ class SurrogateRegressor(RegressorMixin, BaseEstimator):
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
         if self.log_target and np.any(y <= 0):
             raise ValueError("log_target=True needs a strictly positive target")
+        if self.loss not in _LOSSES:
+            raise ValueError(f"unknown loss '{self.loss}'; choose one of {', '.join(_LOSSES)}")
 
     def _validation_split(self, n: int, rng: np.random.RandomState) -> tuple[np.ndarray, np.ndarray]:
         n_val = int(round(float(self.validation_fraction) * n)) if n >= 10 else 0
@@ -212,7 +219,7 @@ class SurrogateRegressor(RegressorMixin, BaseEstimator):
         has_val = len(val) > 0
         with epoch_bar("training ensemble", enabled=bool(self.verbose)) as progress:
             result = train_ensemble(net, Xs[train], zs[train], Xs[val] if has_val else None,
-                                    zs[val] if has_val else None, config, generator, progress)
+                                    zs[val] if has_val else None, config, generator, progress, _LOSSES[self.loss])
         self.n_epochs_ = int(result.epochs_run)
         self.best_epoch_ = result.best_epoch
         return net.eval()

@@ -1,84 +1,190 @@
-"""A trained table model: the regressor plus the names and units of its columns, saved as one folder."""
+"""A trained table model: the estimator plus the columns it reads and writes, saved as one folder.
+
+Inputs are numeric columns and, optionally, one column of chemical formulas that a
+:class:`~nnsurrogate.tabular.composition.CompositionFeaturizer` turns into features (placed before
+the numeric inputs). The estimator is any saveable estimator of :mod:`nnsurrogate.tabular.registry`
+(a :class:`SurrogateRegressor`, a :class:`SurrogateClassifier`, a hurdle model or a blend); its kind is
+recorded in ``model.json``.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from nnsurrogate.core.errors import ModelFileError, UserInputError
-from nnsurrogate.core.modelio import load_model, save_model
+from nnsurrogate.core.modelio import HEADER_FILE, load_model, save_model
 from nnsurrogate.core.tables import numeric_matrix
+from nnsurrogate.core.uncertainty import DomainCheck
 from nnsurrogate.core.units import unit_from_name
-from nnsurrogate.tabular.regressor import SurrogateRegressor
+from nnsurrogate.tabular.composition import CompositionFeaturizer
+from nnsurrogate.tabular.gap_model import TwoStageRegressor
+from nnsurrogate.tabular.registry import kind_of, kinds
 
 KIND = "tabular.SurrogateRegressor"
+_WIDE = 1e300  # an open bound that JSON can store (it has no infinity)
 
 
 @dataclass
 class TableModel:
-    """A fitted :class:`SurrogateRegressor` with the table columns it reads and writes.
+    """A fitted estimator with the table columns it reads and writes.
 
     Attributes
     ----------
-    regressor : SurrogateRegressor
+    estimator : a saveable estimator (see :mod:`nnsurrogate.tabular.registry`)
     inputs : list of str
-        Input column names, in the order the regressor expects.
+        Numeric input column names, in the order the estimator expects (after any formula features).
     target : str
-        Target column name.
     units : dict of str to str or None
-        Unit of each input and of the target, read from the column names.
+        Unit of each numeric input and of the target, read from the column names.
+    formula_column : str or None
+        Column of chemical formulas, featurized by *featurizer*.
+    featurizer : CompositionFeaturizer or None
     """
 
-    regressor: SurrogateRegressor
+    estimator: Any
     inputs: list[str]
     target: str
     units: dict[str, str | None] = field(default_factory=dict)
+    formula_column: str | None = None
+    featurizer: CompositionFeaturizer | None = None
 
     @classmethod
-    def create(cls, regressor: SurrogateRegressor, inputs: list[str], target: str) -> "TableModel":
+    def create(cls, estimator, inputs: list[str], target: str, formula_column: str | None = None,
+               featurizer: CompositionFeaturizer | None = None) -> "TableModel":
         units = {name: unit_from_name(name) for name in [*inputs, target]}
-        return cls(regressor, list(inputs), target, units)
+        return cls(estimator, list(inputs), target, units, formula_column, featurizer)
+
+    @property
+    def regressor(self):
+        """The estimator (name kept from the regression-only versions)."""
+        return self.estimator
+
+    @property
+    def task(self) -> str:
+        return "classify" if hasattr(self.estimator, "classes_") else "regress"
 
     def save(self, directory: str | os.PathLike) -> None:
         """Write ``weights.safetensors`` and ``model.json`` into *directory* (atomically)."""
-        tensors, header = self.regressor.to_state()
+        tensors, header = self.estimator.to_state()
         header["inputs"] = [{"name": n, "unit": self.units.get(n)} for n in self.inputs]
         header["target"] = {"name": self.target, "unit": self.units.get(self.target)}
-        save_model(directory, KIND, tensors, header)
+        if self.formula_column:
+            params = self.featurizer.get_params()
+            header["formula"] = {"column": self.formula_column,
+                                 "featurizer": {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()},
+                                 "seen_elements": list(self.featurizer.seen_elements_)}
+        save_model(directory, kind_of(self.estimator), tensors, header)
 
     @classmethod
     def load(cls, directory: str | os.PathLike) -> "TableModel":
         """Read a folder written by :meth:`save`; foreign or tampered files raise ``ModelFileError``."""
-        tensors, header = load_model(directory, KIND)
+        kind = _peek_kind(Path(directory))
+        tensors, header = load_model(directory, kind)
         try:
             inputs = [str(item["name"]) for item in header["inputs"]]
             target = str(header["target"]["name"])
             units = {str(item["name"]): item.get("unit") for item in header["inputs"]}
             units[target] = header["target"].get("unit")
-        except (KeyError, TypeError) as exc:
-            raise ModelFileError(f"model.json lacks inputs or target: {exc}", str(directory)) from None
-        regressor = SurrogateRegressor.from_state(tensors, header)
-        if len(inputs) != regressor.n_features_in_:
+            formula = header.get("formula")
+            column = str(formula["column"]) if formula else None
+            featurizer = _featurizer(formula["featurizer"], formula["seen_elements"]) if formula else None
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelFileError(f"model.json lacks inputs, target or featurizer: {exc}", str(directory)) from None
+        estimator = kinds()[kind].from_state(tensors, header)
+        n_formula = len(featurizer.get_feature_names_out()) if featurizer else 0
+        if n_formula + len(inputs) != estimator.n_features_in_:
             raise ModelFileError("model.json lists a different number of inputs than the weights", str(directory))
-        return cls(regressor, inputs, target, units)
+        return cls(estimator, inputs, target, units, column, featurizer)
+
+    def required_columns(self) -> list[str]:
+        return ([self.formula_column] if self.formula_column else []) + list(self.inputs)
 
     def input_matrix(self, frame: pd.DataFrame, where: str) -> np.ndarray:
-        """The model's inputs from *frame*, shape (n_rows, n_inputs); a missing input is a user error."""
-        missing = [name for name in self.inputs if name not in frame.columns]
+        """The estimator's inputs from *frame*, shape (n_rows, n_features); a missing input is a user error."""
+        return self._inputs_and_known(frame, where)[0]
+
+    def _inputs_and_known(self, frame: pd.DataFrame, where: str) -> tuple[np.ndarray, np.ndarray]:
+        """Inputs (n, n_features) and, per row, whether all its elements were seen in training (n,)."""
+        missing = [name for name in self.required_columns() if name not in frame.columns]
         if missing:
             raise UserInputError(f"missing input column '{missing[0]}' that the model was trained on "
-                                 f"(inputs: {', '.join(self.inputs)})", where)
-        return numeric_matrix(frame, self.inputs, where)
+                                 f"(inputs: {', '.join(self.required_columns())})", where)
+        blocks, known = [], np.ones(len(frame), dtype=bool)
+        if self.formula_column:
+            F = self.featurizer.formula_fractions(frame[self.formula_column].to_numpy(dtype=object),
+                                          f"{where}, column '{self.formula_column}'")
+            blocks.append(self.featurizer.transform_fractions(F))
+            known = self.featurizer.known_elements_only(F)
+        if self.inputs:
+            blocks.append(numeric_matrix(frame, self.inputs, where))
+        return (np.concatenate(blocks, axis=1) if blocks else np.zeros((len(frame), 0))), known
+
+    def open_composition_box(self) -> None:
+        """Exempt the composition features from the estimator's input-box check.
+
+        Hundreds of composition statistics put almost any new compound outside the training range of
+        one of them; for formula inputs the chemical domain is instead "every element was seen in
+        training" (checked in :meth:`predict_frame`), while numeric inputs keep their box and the
+        ensemble-spread ceiling stays.
+        """
+        if not self.formula_column:
+            return
+        n = len(self.featurizer.get_feature_names_out())
+        for est in _stages(self.estimator):
+            dom = est.domain_
+            est.domain_ = DomainCheck((-_WIDE,) * n + tuple(dom.low[n:]), (_WIDE,) * n + tuple(dom.high[n:]),
+                                      dom.spread_limit)
 
     def predict_frame(self, frame: pd.DataFrame, where: str) -> pd.DataFrame:
-        """Input columns plus ``<target>_pred``, ``<target>_std`` and ``in_domain``, one row per input row."""
-        X = self.input_matrix(frame, where)
-        pred = self.regressor.predict_full(X)
-        out = frame[self.inputs].copy()
-        out[f"{self.target}_pred"] = pred.mean
-        out[f"{self.target}_std"] = pred.std
-        out["in_domain"] = pred.in_domain
+        """Input columns plus predictions and ``in_domain``, one row per input row.
+
+        Regression adds ``<target>_pred`` and ``<target>_std``; classification adds ``p_<class>`` for every
+        class and ``<target>_pred`` (the most probable class).
+        """
+        X, known = self._inputs_and_known(frame, where)
+        out = frame[self.required_columns()].copy()
+        if self.task == "classify":
+            proba, in_domain = self.estimator.predict_full(X)
+            for j, label in enumerate(self.estimator.classes_):
+                out[f"p_{label}"] = proba[:, j]
+            out[f"{self.target}_pred"] = self.estimator.classes_[np.argmax(proba, axis=1)]
+        else:
+            pred = self.estimator.predict_full(X)
+            out[f"{self.target}_pred"] = pred.mean
+            out[f"{self.target}_std"] = pred.std
+            in_domain = pred.in_domain
+        out["in_domain"] = np.asarray(in_domain, dtype=bool) & known
         return out
+
+
+def _stages(estimator) -> list:
+    """The estimators inside *estimator* that hold a ``domain_`` (both stages of a hurdle model)."""
+    if isinstance(estimator, TwoStageRegressor):
+        return [estimator.classifier_, estimator.regressor_]
+    return [estimator]
+
+
+def _featurizer(params: dict, seen: list) -> CompositionFeaturizer:
+    params = {k: tuple(v) if isinstance(v, list) else v for k, v in params.items()}
+    featurizer = CompositionFeaturizer(**params).fit(["H"])
+    unknown = set(seen) - set(featurizer.elements_)
+    if unknown:
+        raise ValueError(f"unknown element {sorted(unknown)[0]!r} in seen_elements")
+    featurizer.seen_elements_ = [str(el) for el in seen]
+    return featurizer
+
+
+def _peek_kind(directory: Path) -> str:
+    """The model kind in ``model.json``, checked against the known kinds (full checks follow in load_model)."""
+    try:
+        kind = json.loads((directory / HEADER_FILE).read_text(encoding="utf-8")).get("kind")
+    except (OSError, ValueError, AttributeError):
+        return KIND  # load_model reports the missing or broken file precisely
+    return kind if kind in kinds() else KIND

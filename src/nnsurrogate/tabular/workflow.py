@@ -3,7 +3,7 @@
 Everything is validated before any output is created; outputs are written atomically at the end,
 so a failed run leaves no half-written folder. Training of a hold-out split reports metrics of the
 saved model on the held-out rows; ``kfold:K`` reports out-of-fold metrics and saves a model trained
-on all rows.
+on all rows. A formula column is featurized inside every fit (see :mod:`nnsurrogate.tabular.cv`).
 """
 
 from __future__ import annotations
@@ -19,11 +19,14 @@ import pandas as pd
 
 from nnsurrogate.core.errors import DataWarning, UserInputError
 from nnsurrogate.core.files import write_json
-from nnsurrogate.core.metrics import regression_report
+from nnsurrogate.core.metrics import classification_report, regression_report
 from nnsurrogate.core.plots import parity_plot
 from nnsurrogate.core.splits import SplitSpec, holdout, kfold, parse_split
-from nnsurrogate.core.tables import numeric_column, numeric_matrix, read_table, require_columns, write_table
-from nnsurrogate.tabular.regressor import SurrogateRegressor
+from nnsurrogate.core.tables import numeric_column, read_table, require_columns, write_table
+from nnsurrogate.tabular.cv import fit_table_model
+from nnsurrogate.tabular.dataset import Dataset, TableSpec, load_dataset
+from nnsurrogate.tabular.estimators import ModelOptions
+from nnsurrogate.tabular.plots import reliability_plot
 from nnsurrogate.tabular.table_model import TableModel
 
 CHECKPOINT_DIR = ".checkpoint"
@@ -31,13 +34,13 @@ CHECKPOINT_DIR = ".checkpoint"
 
 @dataclass(frozen=True)
 class TrainOptions:
-    """Settings of ``table train`` (see the CLI help for each)."""
+    """Settings of ``table train`` (see the CLI help for each); ``None`` picks the default for the table."""
 
     target: str
     inputs: tuple[str, ...] | None = None
     log_target: bool = False
-    hidden: tuple[int, ...] = (64, 64)
-    activation: str = "tanh"
+    hidden: tuple[int, ...] | None = None
+    activation: str | None = None
     ensemble: int = 5
     epochs: int | None = None
     split: str = "random"
@@ -45,78 +48,43 @@ class TrainOptions:
     seed: int = 0
     resume: bool = False
     verbose: int = 0
+    formula_column: str | None = None
+    task: str = "auto"
+    duplicates: str = "mean"
+
+    def table_spec(self, split_column: str = "") -> TableSpec:
+        exclude = (split_column,) if split_column and split_column != self.formula_column else ()
+        return TableSpec(self.target, self.inputs, self.formula_column, self.task, self.duplicates, exclude)
+
+    def model_options(self) -> ModelOptions:
+        return ModelOptions(self.hidden, self.activation, self.ensemble, self.epochs, self.log_target, self.seed,
+                            self.verbose)
 
 
-@dataclass(frozen=True)
-class TrainingTable:
-    """A validated training table: inputs X (n, d), target y (n,), and the split column if any."""
-
-    inputs: list[str]
-    X: np.ndarray
-    y: np.ndarray
-    split_values: np.ndarray | None
-
-
-def load_training_table(path: str, options: TrainOptions, spec: SplitSpec) -> TrainingTable:
-    """Read *path* and check target, inputs and split column; warn on duplicates or a constant target."""
-    frame = read_table(path)
-    require_columns(frame, [options.target], path)
-    inputs = list(options.inputs) if options.inputs else _default_inputs(frame, options.target, spec.column)
-    if not inputs:
-        raise UserInputError(f"no numeric input columns besides the target '{options.target}'", path)
-    if options.target in inputs:
-        raise UserInputError(f"the target '{options.target}' is also listed as an input", "--inputs")
-    X = numeric_matrix(frame, inputs, path)
-    y = numeric_column(frame, options.target, path)
-    if len(y) < 2:
-        raise UserInputError(f"need at least 2 rows to train, found {len(y)}", path)
-    if options.log_target and np.any(y <= 0):
-        i = int(np.flatnonzero(y <= 0)[0])
-        raise UserInputError(f"--log-target needs a positive target, '{options.target}' is {y[i]:g}", f"{path}, row {i + 1}")
-    split_values = None
+def load_training_data(path: str, options: TrainOptions, spec: SplitSpec) -> tuple[Dataset, np.ndarray | None]:
+    """Read *path* (see :func:`~nnsurrogate.tabular.dataset.load_dataset`) and the split column if any."""
+    ds = load_dataset(path, options.table_spec(spec.column))
+    if options.log_target:
+        if ds.task != "regress":
+            raise UserInputError("--log-target applies to regression, but the target holds class labels", "--log-target")
+        if np.any(ds.y <= 0):
+            i = int(np.flatnonzero(ds.y <= 0)[0])
+            raise UserInputError(f"--log-target needs a positive target, '{options.target}' is {ds.y[i]:g}",
+                                 f"{path}, row {i + 1}")
+    values = None
     if spec.column:
-        require_columns(frame, [spec.column], path)
-        split_values = frame[spec.column].to_numpy()
-        if spec.kind == "time":
-            split_values = numeric_column(frame, spec.column, path)
-    _warn_about_data(X, y, options.target)
-    return TrainingTable(inputs, X, y, split_values)
-
-
-def _default_inputs(frame: pd.DataFrame, target: str, split_column: str) -> list[str]:
-    """Every column but the target and the split column that holds at least one number."""
-    chosen = []
-    for name in frame.columns:
-        if name in (target, split_column):
-            continue
-        if pd.to_numeric(frame[name], errors="coerce").notna().any():
-            chosen.append(name)
+        require_columns(ds.frame, [spec.column], path)
+        if spec.column == options.formula_column:
+            values = ds.groups  # group by compound, not by how the formula is written
         else:
-            warnings.warn(f"ignoring non-numeric column '{name}' (give --inputs to choose columns)", DataWarning, stacklevel=3)
-    return chosen
-
-
-def _warn_about_data(X: np.ndarray, y: np.ndarray, target: str) -> None:
-    if np.ptp(y) == 0:
-        warnings.warn(f"target '{target}' is constant ({y[0]:g}); the model can only predict that value", DataWarning, stacklevel=3)
-    n_dup = len(X) - len(np.unique(X, axis=0))
-    if n_dup:
-        warnings.warn(f"{n_dup} rows repeat the inputs of an earlier row; they are kept (repeated measurements)", DataWarning, stacklevel=3)
-
-
-def make_regressor(options: TrainOptions, n_rows: int) -> SurrogateRegressor:
-    """The estimator that ``table train`` fits, from the command-line options."""
-    params = dict(hidden=tuple(options.hidden), activation=options.activation, ensemble=options.ensemble,
-                  log_target=options.log_target, random_state=options.seed, verbose=options.verbose)
-    if options.epochs is not None:
-        params["max_epochs"] = options.epochs
-    if n_rows < 64:
-        params["batch_size"] = max(8, n_rows // 4)
-    return SurrogateRegressor(**params)
+            values = ds.frame[spec.column].to_numpy()
+            if spec.kind == "time":
+                values = numeric_column(ds.frame, spec.column, path)
+    return ds, values
 
 
 def train_table(data: str, out: str, options: TrainOptions) -> dict:
-    """Train on *data*, evaluate on the held-out rows and write ``out/{model/, metrics.json, plots/parity.png}``.
+    """Train on *data*, evaluate on the held-out rows and write ``out/{model/, metrics.json, plots/}``.
 
     Returns
     -------
@@ -124,55 +92,76 @@ def train_table(data: str, out: str, options: TrainOptions) -> dict:
         The metrics written to ``metrics.json``.
     """
     spec = parse_split(options.split)
-    table = load_training_table(data, options, spec)
+    ds, split_values = load_training_data(data, options, spec)
     out_dir = Path(out)
     ckpt_dir = out_dir / CHECKPOINT_DIR
     if not options.resume and ckpt_dir.exists():
         shutil.rmtree(ckpt_dir)
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     if spec.kind == "kfold":
-        model, y_true, y_pred, y_std, n_train = _train_kfold(table, options, spec, ckpt_dir)
+        model, test, pred, second, n_train = _train_kfold(ds, options, spec, ckpt_dir)
     else:
-        model, y_true, y_pred, y_std, n_train = _train_holdout(table, options, spec, ckpt_dir)
-    metrics = regression_report(y_true, y_pred, y_std, top_k=max(1, len(y_true) // 10))
-    metrics.update(n_train=int(n_train), n_test=int(len(y_true)), split=options.split, target=options.target,
-                   inputs=table.inputs, units=model.units, log_target=options.log_target, seed=options.seed,
-                   ensemble=options.ensemble, epochs_run=model.regressor.n_epochs_,
-                   fit_seconds=round(time.perf_counter() - start, 3))
-    _write_outputs(out_dir, model, metrics, y_true, y_pred, y_std, "held-out rows" if spec.kind != "kfold" else "out-of-fold")
+        model, test, pred, second, n_train = _train_holdout(ds, options, spec, split_values, ckpt_dir)
+    metrics = _report(ds, test, pred, second)
+    metrics.update(n_train=int(n_train), n_test=int(len(test)), split=options.split, target=options.target,
+                   task=ds.task, formula_column=ds.formula_column, inputs=ds.inputs, units=model.units,
+                   log_target=options.log_target, seed=options.seed, ensemble=options.ensemble,
+                   epochs_run=model.estimator.n_epochs_, fit_seconds=round(time.perf_counter() - start, 3))
+    what = "held-out rows" if spec.kind != "kfold" else "out-of-fold"
+    _write_outputs(out_dir, model, metrics, ds, test, pred, second, what)
     shutil.rmtree(ckpt_dir, ignore_errors=True)
     return metrics
 
 
-def _fit(table: TrainingTable, rows: np.ndarray, options: TrainOptions, checkpoint: Path) -> TableModel:
-    checkpoint.parent.mkdir(parents=True, exist_ok=True)
-    regressor = make_regressor(options, len(rows))
-    regressor.fit(table.X[rows], table.y[rows], checkpoint=str(checkpoint))
-    return TableModel.create(regressor, table.inputs, options.target)
+def _predict_rows(model: TableModel, ds: Dataset, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Regression: (mean, std); classification: (predicted labels, probabilities (n, K))."""
+    X = model.input_matrix(ds.frame.iloc[rows], "held-out rows")
+    if ds.task == "classify":
+        proba = model.estimator.predict_proba(X)
+        return model.estimator.classes_[np.argmax(proba, axis=1)], proba
+    pred = model.estimator.predict_full(X)
+    return pred.mean, pred.std
 
 
-def _train_holdout(table, options, spec, ckpt_dir):
-    train, test = holdout(spec, len(table.y), options.test_size, options.seed, table.split_values)
-    model = _fit(table, train, options, ckpt_dir / "holdout.pt")
-    mean, std = model.regressor.predict(table.X[test], return_std=True)
-    return model, table.y[test], mean, std, len(train)
+def _train_holdout(ds: Dataset, options: TrainOptions, spec: SplitSpec, values, ckpt_dir: Path):
+    train, test = holdout(spec, len(ds), options.test_size, options.seed, values)
+    model = fit_table_model(ds, train, options.model_options(), options.target, str(ckpt_dir / "holdout.pt"))
+    pred, second = _predict_rows(model, ds, test)
+    return model, test, pred, second, len(train)
 
 
-def _train_kfold(table, options, spec, ckpt_dir):
-    n = len(table.y)
-    mean, std = np.empty(n), np.empty(n)
+def _train_kfold(ds: Dataset, options: TrainOptions, spec: SplitSpec, ckpt_dir: Path):
+    n = len(ds)
+    preds, seconds = [None] * n, [None] * n
     for k, (train, test) in enumerate(kfold(n, spec.folds, options.seed)):
-        fold = _fit(table, train, options, ckpt_dir / f"fold{k}.pt")
-        mean[test], std[test] = fold.regressor.predict(table.X[test], return_std=True)
-    model = _fit(table, np.arange(n), options, ckpt_dir / "all.pt")
-    return model, table.y, mean, std, n
+        fold = fit_table_model(ds, train, options.model_options(), options.target, str(ckpt_dir / f"fold{k}.pt"))
+        pred, second = _predict_rows(fold, ds, test)
+        for j, i in enumerate(test):
+            preds[i], seconds[i] = pred[j], second[j]
+    model = fit_table_model(ds, np.arange(n), options.model_options(), options.target, str(ckpt_dir / "all.pt"))
+    return model, np.arange(n), np.array(preds), np.array(seconds, dtype=np.float64), n
 
 
-def _write_outputs(out_dir: Path, model: TableModel, metrics: dict, y_true, y_pred, y_std, what: str) -> None:
+def _report(ds: Dataset, rows: np.ndarray, pred: np.ndarray, second: np.ndarray) -> dict:
+    if ds.task == "classify":
+        classes = np.unique(ds.y)
+        if second.shape[1] != len(classes):
+            raise UserInputError("a class is missing from the training rows; use more rows or another --seed", "--split")
+        return classification_report(np.searchsorted(classes, ds.y[rows]), second)
+    return regression_report(ds.y[rows], pred, second, top_k=max(1, len(rows) // 10))
+
+
+def _write_outputs(out_dir: Path, model: TableModel, metrics: dict, ds: Dataset, rows, pred, second, what: str) -> None:
     model.save(out_dir / "model")
-    label = _axis_label(model)
-    title = f"{what}: MAE {metrics['mae']:.4g}, R² {metrics['r2']:.4f}"
-    parity_plot(out_dir / "plots" / "parity.png", y_true, y_pred, y_std, label, log=bool(metrics.get("log_target")), title=title)
+    if ds.task == "classify":
+        classes = np.unique(ds.y)
+        reliability_plot(out_dir / "plots" / "reliability.png", np.searchsorted(classes, ds.y[rows]), second,
+                         title=f"{what}: ROC-AUC {metrics['roc_auc']:.3f}, balanced accuracy {metrics['balanced_accuracy']:.3f}")
+    else:
+        title = f"{what}: MAE {metrics['mae']:.4g}, R² {metrics['r2']:.4f}"
+        parity_plot(out_dir / "plots" / "parity.png", ds.y[rows], pred, second, _axis_label(model),
+                    log=bool(metrics.get("log_target")), title=title)
     write_json(out_dir / "metrics.json", metrics)
 
 
@@ -184,7 +173,8 @@ def _axis_label(model: TableModel) -> str:
 def predict_table(model_dir: str, data: str, out: str) -> pd.DataFrame:
     """Predict every row of *data* with the model in *model_dir*; write the table to *out* (CSV/Parquet).
 
-    The output holds the input columns plus ``<target>_pred``, ``<target>_std`` and ``in_domain``.
+    The output holds the input columns plus ``<target>_pred`` and ``<target>_std`` (regression) or
+    ``p_<class>`` per class and ``<target>_pred`` (classification), and ``in_domain``.
     """
     model = TableModel.load(Path(model_dir) / "model")
     frame = read_table(data)
@@ -198,18 +188,47 @@ def predict_table(model_dir: str, data: str, out: str) -> pd.DataFrame:
 
 
 def evaluate_table(model_dir: str, data: str, out: str) -> dict:
-    """Score the model in *model_dir* on the labelled table *data*; write ``out/metrics.json`` and the parity plot."""
+    """Score the model in *model_dir* on the labelled table *data*; write ``out/metrics.json`` and a plot."""
     model = TableModel.load(Path(model_dir) / "model")
     frame = read_table(data)
     require_columns(frame, [model.target], data)
-    y = numeric_column(frame, model.target, data)
-    pred = model.regressor.predict_full(model.input_matrix(frame, data))
-    metrics = regression_report(y, pred.mean, pred.std, top_k=max(1, len(y) // 10))
-    metrics.update(n_test=int(len(y)), n_out_of_domain=int((~pred.in_domain).sum()), target=model.target,
-                   inputs=model.inputs, model=str(Path(model_dir).resolve()))
+    X = model.input_matrix(frame, data)
+    if model.task == "classify":
+        proba, in_domain = model.estimator.predict_full(X)
+        labels = _labels_as_classes(frame[model.target], model.estimator.classes_, data)
+        metrics = classification_report(labels, proba)
+    else:
+        y = numeric_column(frame, model.target, data)
+        pred = model.estimator.predict_full(X)
+        metrics = regression_report(y, pred.mean, pred.std, top_k=max(1, len(y) // 10))
+        in_domain = pred.in_domain
+    metrics.update(n_test=int(len(frame)), n_out_of_domain=int((~in_domain).sum()), target=model.target,
+                   task=model.task, inputs=model.required_columns(), model=str(Path(model_dir).resolve()))
     out_dir = Path(out)
-    label = _axis_label(model)
-    parity_plot(out_dir / "plots" / "parity.png", y, pred.mean, pred.std, label,
-                log=bool(model.regressor.log_target), title=f"MAE {metrics['mae']:.4g}, R² {metrics['r2']:.4f}")
+    if model.task == "classify":
+        reliability_plot(out_dir / "plots" / "reliability.png", labels, proba,
+                         title=f"ROC-AUC {metrics['roc_auc']:.3f}, balanced accuracy {metrics['balanced_accuracy']:.3f}")
+    else:
+        parity_plot(out_dir / "plots" / "parity.png", y, pred.mean, pred.std, _axis_label(model),
+                    log=bool(getattr(model.estimator, "log_target", False)),
+                    title=f"MAE {metrics['mae']:.4g}, R² {metrics['r2']:.4f}")
     write_json(out_dir / "metrics.json", metrics)
     return metrics
+
+
+def _labels_as_classes(values: pd.Series, classes: np.ndarray, where: str) -> np.ndarray:
+    """Class indices of the labels in *values*; a label the model never saw is a user error."""
+    names = [str(c) for c in classes]
+    out = np.empty(len(values), dtype=np.int64)
+    for i, value in enumerate(values):
+        text = str(value).strip()
+        if text not in names:
+            try:  # 1.0 in a file for class 1
+                text = str(classes.dtype.type(float(text))) if np.issubdtype(classes.dtype, np.number) else text
+            except ValueError:
+                pass
+        if text not in names:
+            raise UserInputError(f"label {value!r} is not one of the model's classes ({', '.join(names)})",
+                                 f"{where}, row {i + 1}")
+        out[i] = names.index(text)
+    return out

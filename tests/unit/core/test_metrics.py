@@ -191,3 +191,64 @@ def test_regression_report_collects_the_same_numbers():
 
 def test_regression_report_without_optional_parts():
     assert set(metrics.regression_report(Y, P)) == {"mae", "rmse", "r2", "max_error", "spearman"}
+
+
+# ------------------------------------------------------------------ classification
+from nnsurrogate.core.metrics import (balanced_accuracy, brier, classification_report, f1, log_loss,  # noqa: E402
+                                      roc_auc, summarize_folds)
+
+
+def test_roc_auc_counts_correctly_ordered_pairs():
+    # positives score 0.35 and 0.8, negatives 0.1 and 0.4: 3 of the 4 (positive, negative) pairs are ordered
+    y = [0, 0, 1, 1]
+    assert roc_auc(y, [0.1, 0.4, 0.35, 0.8]) == pytest.approx(0.75)
+    assert roc_auc(y, [0.1, 0.2, 0.3, 0.4]) == 1.0 and roc_auc(y, [0.4, 0.3, 0.2, 0.1]) == 0.0
+    proba = np.column_stack([1 - np.array([0.1, 0.4, 0.35, 0.8]), [0.1, 0.4, 0.35, 0.8]])
+    assert roc_auc(y, proba) == pytest.approx(0.75)  # (n, 2) probabilities use column 1
+    assert math.isnan(roc_auc([1, 1, 1], [0.2, 0.5, 0.9]))  # one class: undefined
+
+
+def test_multiclass_roc_auc_is_the_mean_one_vs_rest():
+    y = np.array([0, 1, 2, 0, 1, 2])
+    perfect = np.eye(3)[y] * 0.8 + 0.2 / 3
+    assert roc_auc(y, perfect) == 1.0
+
+
+def test_balanced_accuracy_and_f1_by_hand():
+    y_true = np.array([1, 1, 1, 1, 0, 0, 0, 0, 0, 0])
+    y_pred = np.array([1, 1, 1, 0, 1, 0, 0, 0, 0, 0])
+    # recall(1) = 3/4, recall(0) = 5/6 → balanced accuracy 19/24; precision(1) = 3/4 → F1 = 3/4
+    assert balanced_accuracy(y_true, y_pred) == pytest.approx((3 / 4 + 5 / 6) / 2)
+    assert f1(y_true, y_pred) == pytest.approx(0.75)
+    assert f1(y_true, np.zeros(10, dtype=int)) == 0.0  # no positive predicted: F1 is 0, not an error
+
+
+def test_log_loss_and_brier_by_hand():
+    y = [1, 0]
+    p = np.array([[0.2, 0.8], [0.6, 0.4]])
+    assert log_loss(y, p) == pytest.approx(-(math.log(0.8) + math.log(0.6)) / 2)
+    assert brier(y, p) == pytest.approx(((0.2**2 + 0.2**2) + (0.4**2 + 0.4**2)) / 2)
+    assert brier([0, 1], [[0.5, 0.5], [0.5, 0.5]]) == pytest.approx(0.5)
+
+
+def test_classification_report_keys_and_argmax_prediction():
+    report = classification_report([0, 1, 1], [[0.9, 0.1], [0.3, 0.7], [0.6, 0.4]])
+    assert set(report) == {"roc_auc", "balanced_accuracy", "f1", "accuracy", "log_loss", "brier"}
+    assert report["accuracy"] == pytest.approx(2 / 3) and report["roc_auc"] == 1.0
+
+
+@pytest.mark.parametrize(("y", "p"), [([0, 2], [[0.5, 0.5], [0.5, 0.5]]), ([0, 1], [[0.5, 0.5]]),
+                                      ([0.5, 1], [0.2, 0.3]), ([0, 1], [[np.nan, 1.0], [0.5, 0.5]])])
+def test_classification_metrics_refuse_bad_input(y, p):
+    with pytest.raises(ValueError):
+        log_loss(y, p)
+
+
+def test_summarize_folds_mean_and_population_std():
+    folds = [{"mae": 1.0, "r2": 0.5, "name": "x"}, {"mae": 3.0, "r2": float("nan"), "name": "y"}]
+    summary = summarize_folds(folds)
+    assert summary["mae_mean"] == 2.0 and summary["mae_std"] == 1.0
+    assert summary["r2_mean"] == 0.5 and summary["r2_std"] == 0.0  # NaN folds are left out
+    assert "name_mean" not in summary
+    with pytest.raises(ValueError):
+        summarize_folds([])

@@ -1,0 +1,215 @@
+"""``nnsurrogate table cv``: honest cross-validation of a table model, with a leak report first.
+
+Every fold builds its own featurizer, scalers and networks from its training rows only; the test
+rows of a fold are seen by nothing but the final prediction. Before training, the leak report
+counts duplicated compounds and the test rows whose reduced formula is also on the training side
+(``--groups formula`` makes that count zero by construction).
+
+Outputs in ``OUT/``: ``metrics.json`` (per-fold metrics, ``<metric>_mean`` and ``<metric>_std`` over
+folds, metrics of the pooled out-of-fold predictions, the leak report, CPU time),
+``predictions.csv`` (out-of-fold prediction of every row, with its fold) and ``plots/parity.png``
+(regression) or ``plots/reliability.png`` (classification). Finished folds are kept in
+``OUT/.checkpoint/`` so that ``--resume`` continues an interrupted run.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from nnsurrogate.core.errors import DataWarning, UserInputError
+from nnsurrogate.core.files import atomic_path, write_json
+from nnsurrogate.core.metrics import classification_report, regression_report, summarize_folds
+from nnsurrogate.core.plots import parity_plot
+from nnsurrogate.core.splits import CVSpec, Folds, cv_folds, leak_report
+from nnsurrogate.core.tables import write_table
+from nnsurrogate.tabular.dataset import Dataset, TableSpec, load_dataset
+from nnsurrogate.tabular.estimators import ModelOptions, make_estimator, make_featurizer
+from nnsurrogate.tabular.plots import reliability_plot
+from nnsurrogate.tabular.table_model import TableModel
+
+CHECKPOINT_DIR = ".checkpoint"
+GROUPINGS = ("none", "formula", "cluster")
+
+
+@dataclass(frozen=True)
+class CVOptions:
+    """Cross-validation scheme: ``scheme`` (folds or matbench) and ``groups`` (none, formula, cluster)."""
+
+    scheme: CVSpec = CVSpec()
+    groups: str = "none"
+
+    def __post_init__(self) -> None:
+        if self.groups not in GROUPINGS:
+            raise UserInputError(f"unknown grouping '{self.groups}'; use {', '.join(GROUPINGS)}", "--groups")
+        if self.scheme.kind == "matbench" and self.groups != "none":
+            raise UserInputError("the matbench protocol is a plain shuffled 5-fold split; drop --groups", "--groups")
+
+
+def fit_table_model(ds: Dataset, rows: np.ndarray, options: ModelOptions, target: str,
+                    checkpoint: str | None = None) -> TableModel:
+    """Fit featurizer (on *rows*), scalers and estimator on the rows *rows* of *ds*."""
+    featurizer = make_featurizer(ds.formula_column is not None)
+    if featurizer is not None:
+        featurizer.fit(ds.formulas[rows])
+    estimator = make_estimator(options, ds.task, ds.y[rows], featurizer is not None)
+    model = TableModel.create(estimator, ds.inputs, target, ds.formula_column, featurizer)
+    estimator.fit(model.input_matrix(ds.frame.iloc[rows], "training rows"), ds.y[rows], checkpoint=checkpoint)
+    model.open_composition_box()
+    return model
+
+
+def make_folds(ds: Dataset, cv: CVOptions, seed: int) -> Folds:
+    """The folds of *cv* for *ds*: plain, grouped by reduced formula, or k-means clusters of the features."""
+    if cv.groups == "formula":
+        if ds.formula_column is None:
+            raise UserInputError("--groups formula needs --formula-column", "--groups")
+        return cv_folds(CVSpec("group", cv.scheme.folds), len(ds), seed, groups=ds.groups)
+    if cv.groups == "cluster":
+        featurizer = make_featurizer(ds.formula_column is not None)
+        blocks = [featurizer.fit(ds.formulas).transform(ds.formulas)] if featurizer is not None else []
+        features = np.concatenate(blocks + [ds.X], axis=1)
+        return cv_folds(CVSpec("cluster", cv.scheme.folds), len(ds), seed, features=features)
+    return cv_folds(cv.scheme, len(ds), seed)
+
+
+def cross_validate(data: str, out: str, spec: TableSpec, options: ModelOptions, cv: CVOptions,
+                   resume: bool = False, log: Callable[[str], None] | None = None, verbose: bool = True) -> dict:
+    """Run the cross-validation of *data* and write ``out/{metrics.json, predictions.csv, plots/}``.
+
+    Parameters
+    ----------
+    log : callable, optional
+        Receives one-line messages: always the leak report, and each fold's score when *verbose*.
+
+    Returns
+    -------
+    dict
+        The metrics written to ``metrics.json``.
+    """
+    log = log or (lambda _msg: None)
+    ds = load_dataset(data, spec)
+    folds = make_folds(ds, cv, options.seed)
+    leaks = leak_report(ds.groups, folds)
+    log(_leak_line(leaks, ds.formula_column is not None))
+    if leaks["n_test_rows_seen_in_train"]:
+        warnings.warn(f"{leaks['n_test_rows_seen_in_train']} test rows have their compound on the training side of their "
+                      "fold; use --groups formula to measure the error on new compounds", DataWarning,
+                      stacklevel=2)
+    ckpt = Path(out) / CHECKPOINT_DIR
+    if not resume and ckpt.exists():
+        shutil.rmtree(ckpt)
+    ckpt.mkdir(parents=True, exist_ok=True)
+    start_wall, start_cpu = time.perf_counter(), time.process_time()
+    oof, reports = _run_folds(ds, folds, options, spec.target, ckpt, log if verbose else (lambda _msg: None))
+    metrics = _summary(ds, folds, oof, reports, leaks, cv, spec, options)
+    metrics.update(fit_seconds=round(time.perf_counter() - start_wall, 3),
+                   cpu_seconds=round(time.process_time() - start_cpu, 3))
+    _write_outputs(Path(out), ds, spec.target, oof, metrics)
+    shutil.rmtree(ckpt, ignore_errors=True)
+    return metrics
+
+
+def _run_folds(ds: Dataset, folds: Folds, options: ModelOptions, target: str, ckpt: Path, log) -> tuple[dict, list]:
+    """Out-of-fold predictions (``pred``, ``std`` or ``proba``, ``fold``) and each fold's metrics."""
+    n = len(ds)
+    oof = {"fold": np.full(n, -1), "pred": np.full(n, np.nan), "std": np.full(n, np.nan), "proba": None}
+    reports = []
+    for k, (train, test) in enumerate(folds):
+        done = ckpt / f"fold{k}.npz"
+        if done.is_file():
+            saved = np.load(done, allow_pickle=False)
+            pred, second = saved["pred"], saved["second"]
+        else:
+            model = fit_table_model(ds, train, options, target, checkpoint=str(ckpt / f"fold{k}.pt"))
+            pred, second = _predict(model, ds, test)
+            with atomic_path(done) as tmp:
+                with open(tmp, "wb") as fh:
+                    np.savez(fh, pred=pred, second=second)
+        oof["fold"][test] = k
+        if ds.task == "classify":
+            oof["proba"] = np.zeros((n, second.shape[1])) if oof["proba"] is None else oof["proba"]
+            oof["proba"][test] = second
+            reports.append(classification_report(_class_index(ds, test), second))
+        else:
+            oof["pred"][test], oof["std"][test] = pred, second
+            reports.append(regression_report(ds.y[test], pred, second))
+        key = "roc_auc" if ds.task == "classify" else "mae"
+        log(f"fold {k + 1}/{len(folds)}: {len(train)} train, {len(test)} test rows, {key} {reports[-1][key]:.4g}")
+    return oof, reports
+
+
+def _predict(model: TableModel, ds: Dataset, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Regression: (mean, std); classification: (class index, probabilities (n, K) over all classes of *ds*)."""
+    X = model.input_matrix(ds.frame.iloc[rows], "test rows")
+    if ds.task == "classify":
+        proba_fold = model.estimator.predict_proba(X)
+        classes = np.unique(ds.y)
+        proba = np.zeros((len(rows), len(classes)))
+        for j, label in enumerate(model.estimator.classes_):
+            proba[:, int(np.searchsorted(classes, label))] = proba_fold[:, j]
+        return np.argmax(proba, axis=1).astype(np.float64), proba
+    pred = model.estimator.predict_full(X)
+    return pred.mean, pred.std
+
+
+def _class_index(ds: Dataset, rows: np.ndarray) -> np.ndarray:
+    return np.searchsorted(np.unique(ds.y), ds.y[rows])
+
+
+def _summary(ds, folds, oof, reports, leaks, cv, spec, options) -> dict:
+    if ds.task == "classify":
+        pooled = classification_report(_class_index(ds, np.arange(len(ds))), oof["proba"])
+    else:
+        pooled = regression_report(ds.y, oof["pred"], oof["std"])
+    metrics = {
+        **summarize_folds(reports),
+        "folds": reports,
+        "pooled": pooled,
+        "task": ds.task,
+        "target": spec.target,
+        "formula_column": ds.formula_column,
+        "inputs": ds.inputs,
+        "cv": {"scheme": cv.scheme.kind, "folds": len(folds), "groups": cv.groups, "seed": options.seed},
+        "n_rows": len(ds),
+        "n_duplicates_in_file": ds.n_duplicates,
+        "duplicates": spec.duplicates,
+        "leak_report": leaks,
+        "ensemble": options.ensemble,
+    }
+    if ds.task == "classify":
+        metrics["classes"] = [c.item() if hasattr(c, "item") else c for c in np.unique(ds.y)]
+    return metrics
+
+
+def _write_outputs(out: Path, ds: Dataset, target: str, oof: dict, metrics: dict) -> None:
+    table = ds.frame[[c for c in [ds.formula_column, *ds.inputs] if c]].copy()
+    table[target] = ds.y
+    table["fold"] = oof["fold"]
+    if ds.task == "classify":
+        classes = metrics["classes"]
+        for j, label in enumerate(classes):
+            table[f"p_{label}"] = oof["proba"][:, j]
+        table[f"{target}_pred"] = np.asarray(classes, dtype=object)[np.argmax(oof["proba"], axis=1)]
+        reliability_plot(out / "plots" / "reliability.png", _class_index(ds, np.arange(len(ds))), oof["proba"],
+                         title=f"out-of-fold: ROC-AUC {metrics['roc_auc_mean']:.3f} ± {metrics['roc_auc_std']:.3f}")
+    else:
+        table[f"{target}_pred"], table[f"{target}_std"] = oof["pred"], oof["std"]
+        parity_plot(out / "plots" / "parity.png", ds.y, oof["pred"], oof["std"], target,
+                    title=f"out-of-fold: MAE {metrics['mae_mean']:.4g} ± {metrics['mae_std']:.2g}")
+    write_table(table, out / "predictions.csv")
+    write_json(out / "metrics.json", metrics)
+
+
+def _leak_line(leaks: dict, has_formula: bool) -> str:
+    what = "compound" if has_formula else "input"
+    return (f"leak report: {leaks['n_rows']} rows, {leaks['n_groups']} distinct {what}s "
+            f"({leaks['n_duplicate_rows']} rows share a {what} with another row); "
+            f"{leaks['n_test_rows_seen_in_train']} test rows "
+            f"({100 * leaks['fraction_test_rows_seen_in_train']:.1f} %) have their {what} in the training folds")

@@ -1,0 +1,105 @@
+"""Which estimator a table command fits: settings from the command line, and the shipped defaults.
+
+Numeric tables get the :class:`SurrogateRegressor` defaults (5 × 64-64 tanh, MSE). Tables with a
+formula column get the *composition defaults*, the configuration measured in
+``benchmarks/matbench.py`` (see BENCHMARKS.md):
+
+- regression: :class:`~nnsurrogate.tabular.blend.BlendRegressor`, the mean of the network ensemble
+  (trained on the absolute error, whose minimiser is the conditional median: Matbench and most
+  users score the MAE) and histogram gradient-boosted trees on the same features;
+- a zero-inflated target (≥ :data:`ZERO_FRACTION` of the values exactly 0 and none negative, as the
+  band gaps of metals): a :class:`TwoStageRegressor` whose two stages are such blends;
+- classification: :class:`~nnsurrogate.tabular.blend.BlendClassifier` (network + trees).
+
+The network and its uncertainty are the same :class:`SurrogateRegressor` / :class:`SurrogateClassifier`
+as for numeric tables; ``--hidden``, ``--activation``, ``--ensemble`` and ``--epochs`` set them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from nnsurrogate.tabular.blend import BlendClassifier, BlendRegressor, BoostedClassifier, BoostedRegressor
+from nnsurrogate.tabular.classifier import SurrogateClassifier
+from nnsurrogate.tabular.composition import CompositionFeaturizer
+from nnsurrogate.tabular.gap_model import TwoStageRegressor
+from nnsurrogate.tabular.regressor import SurrogateRegressor
+
+#: A non-negative target with at least this fraction of exact zeros is fitted by a hurdle model.
+ZERO_FRACTION = 0.2
+
+#: Network settings for composition features (hundreds of correlated inputs, a few thousand rows).
+COMPOSITION_NETWORK: dict = {}
+#: Composition regressors fit the conditional median: Matbench and most users score the MAE.
+COMPOSITION_REGRESSION = {**COMPOSITION_NETWORK, "loss": "l1"}
+
+
+@dataclass(frozen=True)
+class ModelOptions:
+    """Estimator settings from the command line; ``None`` means the default for the kind of table."""
+
+    hidden: tuple[int, ...] | None = None
+    activation: str | None = None
+    ensemble: int = 5
+    epochs: int | None = None
+    log_target: bool = False
+    seed: int = 0
+    verbose: int = 0
+
+
+def _network_params(options: ModelOptions, n_rows: int, composition: bool, regression: bool) -> dict:
+    base = dict(COMPOSITION_REGRESSION if regression else COMPOSITION_NETWORK) if composition else {}
+    if options.hidden is not None:
+        base["hidden"] = tuple(options.hidden)
+    if options.activation is not None:
+        base["activation"] = options.activation
+    base.update(ensemble=int(options.ensemble), random_state=options.seed, verbose=options.verbose)
+    if options.epochs is not None:
+        base["max_epochs"] = int(options.epochs)
+    if n_rows < 64:
+        base["batch_size"] = max(8, n_rows // 4)
+    return base
+
+
+def is_zero_inflated(y: np.ndarray) -> bool:
+    """True for a non-negative target with ≥ :data:`ZERO_FRACTION` exact zeros and ≥ 10 positive values."""
+    y = np.asarray(y, dtype=np.float64)
+    return bool(np.all(y >= 0) and np.mean(y == 0) >= ZERO_FRACTION and np.sum(y > 0) >= 10)
+
+
+def make_estimator(options: ModelOptions, task: str, y: np.ndarray, composition: bool):
+    """The unfitted estimator for a table.
+
+    Parameters
+    ----------
+    options : ModelOptions
+    task : {"regress", "classify"}
+    y : numpy.ndarray, shape (n,)
+        Training targets (decide the hurdle model and the batch size of tiny tables).
+    composition : bool
+        The table has a formula column.
+    """
+    n = len(y)
+    seed = options.seed
+    if task == "classify":
+        network = SurrogateClassifier(**_network_params(options, n, composition, regression=False))
+        return BlendClassifier(network, BoostedClassifier(random_state=seed), random_state=seed) if composition else network
+    params = _network_params(options, n, composition, regression=True)
+    if not composition:
+        return SurrogateRegressor(log_target=options.log_target, **params)
+    params["log_inputs"] = None  # fractions and statistics: no log transform of inputs
+    if not options.log_target and is_zero_inflated(y):
+        clf = SurrogateClassifier(**_network_params(options, n, composition, regression=False))
+        return TwoStageRegressor(BlendClassifier(clf, BoostedClassifier(random_state=seed), random_state=seed),
+                                 BlendRegressor(SurrogateRegressor(**params), BoostedRegressor(random_state=seed),
+                                                random_state=seed), random_state=seed)
+    network = SurrogateRegressor(log_target=options.log_target, **params)
+    trees = BoostedRegressor(log_target=options.log_target, random_state=seed)
+    return BlendRegressor(network, trees, random_state=seed)
+
+
+def make_featurizer(composition: bool) -> CompositionFeaturizer | None:
+    """The default :class:`CompositionFeaturizer` for a table with a formula column, else ``None``."""
+    return CompositionFeaturizer() if composition else None
