@@ -54,4 +54,4 @@ def test_bad_training_options_are_one_line(tmp_path, capsys):
         code = run(["gas2d", "train", str(data), "--out", str(tmp_path / "r"), "--quiet", *extra])
         err = capsys.readouterr().err
         assert code == 2 and message in err and len(err.strip().splitlines()) == 1, (extra, err)
-    assert not (tmp_path / "r" / "metrics.json").exists()
+    assert not (tmp_path / "r").exists()

@@ -49,8 +49,6 @@ class ModelConfig:
         Factor applied to the counts before the first layer.
     joint : bool
         Classification over K² (x, y) class pairs (else two K-way soft-maxes, as the paper).
-    skip : bool
-        Linear map from the image to the outputs beside the LeNet trunk.
     symmetrize : bool
         Average the prediction over the eight symmetries of the square.
     data : dict
@@ -65,7 +63,6 @@ class ModelConfig:
     force_scale: float = 1.0
     input_scale: float = 1.0
     joint: bool = True
-    skip: bool = False
     symmetrize: bool = True
     data: dict = field(default_factory=dict)
 
@@ -177,4 +174,4 @@ class Gas2DForceModel:
 
 def build_network(config: ModelConfig) -> LeNet:
     """A LeNet shaped for *config* (weights freshly initialised)."""
-    return LeNet(config.grid, config.n_outputs, skip=config.skip, input_scale=config.input_scale)
+    return LeNet(config.grid, config.n_outputs, input_scale=config.input_scale)

@@ -6,10 +6,6 @@ ReLU; for a 28 × 28 image the flattened size is 50·4·4 = 800. Heads on the 50
 * ``classify`` — K² logits, one per (x class, y class) pair, so the soft-max is over what the
   both-components accuracy scores (the paper trains one K-class network per component);
 * ``regress`` — the two force components (scaled).
-
-``skip=True`` adds a linear map from the raw image to the output, added to the trunk's output: the
-force of point charges in fixed cells is linear in the counts (F = Σ_cells n_c · k_c), so the trunk
-only has to learn the correction for where in its cell each neighbour sits.
 """
 
 from __future__ import annotations
@@ -45,13 +41,11 @@ class LeNet(nn.Module):
         Image side n (cells); input shape (B, n, n) or (B, 1, n, n).
     n_outputs : int
         K² for classification, 2 for regression.
-    skip : bool
-        Add a linear map from the flattened image to the outputs.
     input_scale : float
         Counts are multiplied by this before the first layer (normalisation).
     """
 
-    def __init__(self, grid: int = 28, n_outputs: int = 100, skip: bool = False, input_scale: float = 1.0) -> None:
+    def __init__(self, grid: int = 28, n_outputs: int = 100, input_scale: float = 1.0) -> None:
         super().__init__()
         c1, c2 = CONV_CHANNELS
         self.grid = int(grid)
@@ -62,14 +56,8 @@ class LeNet(nn.Module):
             nn.Flatten(), nn.Linear(lenet_feature_size(grid), DENSE), nn.ReLU(),
         )
         self.head = nn.Linear(DENSE, n_outputs)
-        self.skip = nn.Linear(self.grid * self.grid, n_outputs, bias=False) if skip else None
-        if self.skip is not None:
-            nn.init.zeros_(self.skip.weight)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """Outputs (B, n_outputs) from count images (B, n, n) or (B, 1, n, n)."""
         x = images.reshape(images.shape[0], 1, self.grid, self.grid) * self.input_scale
-        out = self.head(self.trunk(x))
-        if self.skip is not None:
-            out = out + self.skip(x.flatten(1))
-        return out
+        return self.head(self.trunk(x))

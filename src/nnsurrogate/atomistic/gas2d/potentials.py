@@ -16,7 +16,7 @@ import numpy as np
 
 from nnsurrogate.core.errors import UserInputError
 
-__all__ = ["Coulomb", "LennardJones", "PairPotential", "make_potential"]
+__all__ = ["Coulomb", "LennardJones", "PairPotential", "make_potential", "potential_from_params"]
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ import hashlib
 import json
 import os
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +35,7 @@ from nnsurrogate.core.errors import UserInputError
 from nnsurrogate.core.files import atomic_path
 from nnsurrogate.core.training import torch_threads
 
-__all__ = ["RECIPES", "Recipe", "TrainSettings", "fit"]
+__all__ = ["RECIPES", "Recipe", "TrainSettings", "fit", "fmax_rule", "make_config"]
 
 #: ``progress(step, total_steps, mean_loss_so_far_this_epoch, epoch)``, called after each mini-batch.
 StepFn = Callable[[int, int, float, int], None]
@@ -48,7 +48,6 @@ class Recipe:
     joint: bool
     augment: bool
     symmetrize: bool
-    skip: bool
     batch_size: int
     learning_rate: float
     weight_decay: float
@@ -56,9 +55,9 @@ class Recipe:
 
 
 RECIPES = {
-    "ours": Recipe(joint=True, augment=True, symmetrize=True, skip=False, batch_size=128, learning_rate=2e-3,
+    "ours": Recipe(joint=True, augment=True, symmetrize=True, batch_size=128, learning_rate=2e-3,
                    weight_decay=1e-4, one_cycle=True),
-    "paper": Recipe(joint=False, augment=False, symmetrize=False, skip=False, batch_size=64, learning_rate=1e-3,
+    "paper": Recipe(joint=False, augment=False, symmetrize=False, batch_size=64, learning_rate=1e-3,
                     weight_decay=0.0, one_cycle=False),
 }
 
@@ -86,8 +85,6 @@ class TrainSettings:
         Initialisation, shuffling and augmentation.
     threads : int or None
         PyTorch threads while training (``None``: leave as is).
-    skip : bool or None
-        Override the recipe's linear image → output map.
     """
 
     head: str = "classify"
@@ -98,7 +95,6 @@ class TrainSettings:
     epochs: int = 8
     seed: int = 0
     threads: int | None = 1
-    skip: bool | None = None
 
     def __post_init__(self) -> None:
         if self.recipe not in RECIPES:
@@ -107,8 +103,7 @@ class TrainSettings:
             raise UserInputError(f"epochs must be a positive integer, got {self.epochs}", "--epochs")
 
     def resolved_recipe(self) -> Recipe:
-        recipe = RECIPES[self.recipe]
-        return recipe if self.skip is None else replace(recipe, skip=bool(self.skip))
+        return RECIPES[self.recipe]
 
 
 def fmax_rule(rule: str, potential_name: str) -> str:
@@ -125,7 +120,7 @@ def make_config(train, settings: TrainSettings) -> ModelConfig:
     f_max = resolve_fmax(rule, train.potential, train.window, settings.grid, train.forces)
     scale = float(np.sqrt(np.mean(np.var(train.forces, axis=0)))) or 1.0
     return ModelConfig(head=settings.head, grid=settings.grid, n_classes=settings.n_classes, f_max=f_max,
-                       window=train.window, force_scale=scale, joint=recipe.joint, skip=recipe.skip,
+                       window=train.window, force_scale=scale, joint=recipe.joint,
                        symmetrize=recipe.symmetrize, data=dict(train.spec, fmax_rule=rule))
 
 

@@ -19,7 +19,8 @@ from nnsurrogate.atomistic.gas2d.classes import force_classes
 from nnsurrogate.atomistic.gas2d.dataset import Gas2DData, GasSpec, generate, load_data, save_data
 from nnsurrogate.atomistic.gas2d.evaluation import majority_baseline, score
 from nnsurrogate.atomistic.gas2d.plots import confusion_plot
-from nnsurrogate.atomistic.gas2d.training import TrainSettings, fit
+from nnsurrogate.atomistic.gas2d.network import lenet_feature_size
+from nnsurrogate.atomistic.gas2d.training import TrainSettings, fit, make_config
 from nnsurrogate.core.errors import UserInputError
 from nnsurrogate.core.files import write_json
 from nnsurrogate.core.plots import parity_plot
@@ -79,6 +80,7 @@ def train_folder(data_dir: str, out: str, settings: TrainSettings, resume: bool 
         The metrics written to ``metrics.json``.
     """
     train, test = load_data(data_dir, "train"), load_data(data_dir, "test")
+    lenet_feature_size(make_config(train, settings).grid)  # bad settings fail before anything is written
     out_dir = Path(out)
     ckpt_dir = out_dir / CHECKPOINT_DIR
     if not resume and ckpt_dir.exists():
