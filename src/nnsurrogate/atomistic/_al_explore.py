@@ -8,7 +8,10 @@ u = max_i σ_{F,i} (eV/Å), the criterion of DP-GEN (Zhang et al., Comput. Phys.
 Selection then picks the frames to label:
 
 - ``uncertainty``: frames with u above the threshold, largest first, at least ``min_separation``
-  MD steps apart within one run (consecutive snapshots are nearly the same configuration);
+  MD steps apart within one run (consecutive snapshots are nearly the same configuration). With an
+  upper bound u_max (DP-GEN's trust window [σ_lo, σ_hi]) frames above it come last: a committee that
+  disagrees by eV/Å has usually driven the MD somewhere unphysical, and such frames teach little
+  about the configurations that matter while their huge forces dominate the loss;
 - ``random``: the control, frames drawn uniformly from the same snapshots, whatever their u.
 """
 
@@ -120,7 +123,7 @@ def _bare(frame: Atoms, temperature: float, step: int) -> Atoms:
 
 
 def select(candidates: Sequence[Candidate], strategy: str, n: int, threshold: float, min_separation: int,
-           rng: np.random.Generator) -> list[Candidate]:
+           rng: np.random.Generator, max_uncertainty: float | None = None) -> list[Candidate]:
     """Frames to label (see the module docstring); at most *n*.
 
     Parameters
@@ -135,15 +138,23 @@ def select(candidates: Sequence[Candidate], strategy: str, n: int, threshold: fl
         Smallest step distance between two picks from the same run (uncertainty strategy).
     rng : numpy.random.Generator
         For the random strategy.
+    max_uncertainty : float, optional
+        Upper end of the trust window, eV/Å: frames above it are taken only when too few lie inside
+        (the least uncertain of them first).
     """
     if strategy not in STRATEGIES:
         raise UserInputError(f"unknown strategy '{strategy}' (choose {', '.join(STRATEGIES)})", "--strategy")
     if strategy == "random":
         order = rng.permutation(len(candidates))[:n]
         return [candidates[i] for i in sorted(order.tolist())]
+    above = [c for c in candidates if c.uncertainty > threshold]
+    inside = sorted((c for c in above if max_uncertainty is None or c.uncertainty <= max_uncertainty),
+                    key=lambda c: -c.uncertainty)
+    beyond = sorted((c for c in above if max_uncertainty is not None and c.uncertainty > max_uncertainty),
+                    key=lambda c: c.uncertainty)
     chosen: list[Candidate] = []
-    for cand in sorted(candidates, key=lambda c: -c.uncertainty):
-        if len(chosen) >= n or cand.uncertainty <= threshold:
+    for cand in inside + beyond:
+        if len(chosen) >= n:
             break
         if all(c.run != cand.run or abs(c.step - cand.step) >= min_separation for c in chosen):
             chosen.append(cand)

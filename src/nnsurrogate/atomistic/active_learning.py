@@ -9,8 +9,8 @@ Mater. 3, 023804 (2019)):
    snapshot and its uncertainty u = max_i σ_{F,i} (:mod:`~nnsurrogate.atomistic._al_explore`);
 4. stop when every MD run finished and no snapshot has u above the threshold (converged), or when
    the iteration budget is spent;
-5. select up to ``per_iteration`` frames (largest u above the threshold, spread in time; or at random
-   as the control), label them with the reference calculator (:func:`~nnsurrogate.atomistic.labeling.label_frames`,
+5. select up to ``per_iteration`` frames (largest u above the threshold, spread in time, preferring
+   those below ``max_uncertainty``; or at random as the control), label them with the reference calculator (:func:`~nnsurrogate.atomistic.labeling.label_frames`,
    through Dask, failures retried once then reported), add them and go on.
 
 Everything lives in the output folder: ``state.json`` (settings and one record per finished
@@ -70,6 +70,9 @@ class ALConfig:
     strategy : {"uncertainty", "random"}
     threshold : float
         u above which a snapshot is uncertain, eV/Å.
+    max_uncertainty : float or None
+        Upper end of the trust window, eV/Å: snapshots above it are labelled only when too few lie
+        between the threshold and it (see :func:`~nnsurrogate.atomistic._al_explore.select`).
     md_steps, sample_every, min_separation : int
         MD steps per run; snapshot interval; smallest step distance between two picks of one run.
     timestep : float or None
@@ -78,6 +81,13 @@ class ALConfig:
         Continue the members of the previous iteration instead of starting afresh.
     warm_epochs : int or None
         Epochs of a warm-started training (default: the training configuration's).
+    train_steps, warm_steps : int or None
+        Training budget in optimizer steps instead of epochs (fresh / warm-started members): the
+        epochs are ⌈steps / batches per epoch⌉, so the small data sets of the first rounds are not
+        under-trained. ``None`` uses the epochs.
+    warm_learning_rate : float or None
+        Adam step of a warm-started training (default: the training configuration's), smaller to
+        fine-tune rather than shake the previous members.
     seed : int
     workers : int
         Labeling threads of the local Dask cluster; ``scheduler``: address of an existing one.
@@ -95,12 +105,16 @@ class ALConfig:
     per_iteration: int = 20
     strategy: str = "uncertainty"
     threshold: float = 0.05
+    max_uncertainty: float | None = None
     md_steps: int = 500
     sample_every: int = 10
     min_separation: int = 50
     timestep: float | None = None
     warm_start: bool = True
     warm_epochs: int | None = None
+    train_steps: int | None = None
+    warm_steps: int | None = None
+    warm_learning_rate: float | None = None
     seed: int = 0
     workers: int = 1
     scheduler: str | None = None
@@ -120,11 +134,20 @@ class ALConfig:
             raise UserInputError("temperatures must be positive numbers of kelvin", "--temperatures")
         if not (math.isfinite(self.threshold) and self.threshold > 0):
             raise UserInputError(f"the threshold must be a positive number of eV/Å, got {self.threshold}", "--threshold")
+        if self.max_uncertainty is not None and not self.max_uncertainty > self.threshold:
+            raise UserInputError(f"--max-uncertainty must exceed the threshold ({self.threshold} eV/Å)",
+                                 "--max-uncertainty")
         if self.md_steps < 1 or self.sample_every < 1 or self.min_separation < 0 or self.sample_every > self.md_steps:
             raise UserInputError("need 1 ≤ --sample-every ≤ --md-steps and --min-separation ≥ 0",
                                  "--md-steps/--sample-every")
         if self.timestep is not None and not self.timestep > 0:
             raise UserInputError("--timestep must be positive (fs)", "--timestep")
+        for name in ("warm_epochs", "train_steps", "warm_steps"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise UserInputError(f"--{name.replace('_', '-')} must be at least 1, got {value}", f"--{name.replace('_', '-')}")
+        if self.warm_learning_rate is not None and not self.warm_learning_rate > 0:
+            raise UserInputError("--warm-lr must be positive", "--warm-lr")
 
     def to_json(self) -> dict:
         data = asdict(self)
@@ -198,12 +221,22 @@ def _committee(it_dir: Path, data: list[Atoms], config: ALConfig, train_config, 
         return load_committee(folder), 0.0
     say(f"training {config.committee} {config.model.upper()} models on {len(data)} frames")
     warm = config.warm_start and previous is not None
-    cfg = replace(train_config, epochs=config.warm_epochs or train_config.epochs) if warm else train_config
+    cfg = round_config(train_config, config, len(data), warm)
     start = time.perf_counter()
     members, _ = train_committee(data, _builder(config, data), config.committee, cfg, bootstrap=config.bootstrap,
                                  start=[m for m in previous] if warm else None)
     save_committee(members, folder, {"n_train": len(data)})
     return members, time.perf_counter() - start
+
+
+def round_config(train_config, config: ALConfig, n_frames: int, warm: bool):
+    """The training settings of one round: epochs from the step budget (if any), warm-start overrides."""
+    steps = config.warm_steps if warm and config.warm_steps else config.train_steps
+    epochs = config.warm_epochs if warm and config.warm_epochs else train_config.epochs
+    if steps:
+        epochs = max(1, math.ceil(steps / math.ceil(n_frames / train_config.batch_size)))
+    lr = config.warm_learning_rate if warm and config.warm_learning_rate else train_config.learning_rate
+    return replace(train_config, epochs=epochs, learning_rate=lr)
 
 
 def test_errors(calculator, frames: Sequence[Atoms] | None) -> dict | None:
@@ -237,7 +270,7 @@ def _explore(it_dir: Path, calculator, data: list[Atoms], starts: list[Atoms], c
     exploration = X.explore(calculator, starts, config.temperatures, config.md_steps, config.sample_every,
                             timestep, seed)
     picks = X.select(exploration.candidates, config.strategy, config.per_iteration, config.threshold,
-                     config.min_separation, np.random.default_rng(seed + 1))
+                     config.min_separation, np.random.default_rng(seed + 1), config.max_uncertainty)
     summary = {**exploration.summary(config.threshold), "selected": [c.describe() for c in picks]}
     if picks:
         with atomic_path(selected_path) as tmp:

@@ -71,6 +71,8 @@ def active_learn(
     per_iteration: int = typer.Option(20, "--per-iteration", help="Frames labelled per round at most."),
     strategy: str = typer.Option("uncertainty", "--strategy", help="uncertainty, or random (the control)."),
     threshold: float = typer.Option(0.05, "--threshold", help="Largest per-atom force std counted as certain, eV/Å."),
+    max_uncertainty: float = typer.Option(None, "--max-uncertainty",
+                                          help="Upper end of the trust window, eV/Å (frames above it come last)."),
     test: Path = typer.Option(None, "--test", help="Fixed labelled test set scored every round."),
     md_steps: int = typer.Option(500, "--md-steps", help="MD steps per temperature and round."),
     sample_every: int = typer.Option(10, "--sample-every", help="Candidate snapshot every N steps."),
@@ -80,8 +82,11 @@ def active_learn(
     warm_start: bool = typer.Option(True, "--warm-start/--no-warm-start", help="Continue last round's models."),
     epochs: int = typer.Option(100, "--epochs", help="Training epochs per member (fresh start)."),
     warm_epochs: int = typer.Option(None, "--warm-epochs", help="Epochs of a warm-started member (default --epochs)."),
+    train_steps: int = typer.Option(None, "--train-steps", help="Budget in Adam steps instead of epochs (fresh members)."),
+    warm_steps: int = typer.Option(None, "--warm-steps", help="Budget in Adam steps of a warm-started member."),
+    warm_lr: float = typer.Option(None, "--warm-lr", help="Adam learning rate of a warm-started member (default --lr)."),
     batch: int = typer.Option(8, "--batch", help="Frames per mini-batch."),
-    lr: float = typer.Option(1e-2, "--lr", help="Adam learning rate."),
+    lr: float = typer.Option(4e-3, "--lr", help="Adam learning rate."),
     cutoff: str = typer.Option("5,4", "--cutoff", help="Radial and angular cutoffs, Å."),
     neurons: int = typer.Option(30, "--neurons", help="nep: hidden neurons per element."),
     hidden: str = typer.Option("20,20", "--hidden", help="bp: hidden-layer widths."),
@@ -106,8 +111,10 @@ def active_learn(
                       hyper=_hyper(model, cutoff, neurons, hidden, activation, sf_file), committee=committee,
                       bootstrap=bootstrap, temperatures=_float_list(temperatures, "--temperatures"),
                       iterations=iterations, per_iteration=per_iteration, strategy=strategy, threshold=threshold,
+                      max_uncertainty=max_uncertainty,
                       md_steps=md_steps, sample_every=sample_every, min_separation=min_separation, timestep=timestep,
-                      warm_start=warm_start, warm_epochs=warm_epochs, seed=seed, workers=workers, scheduler=scheduler)
+                      warm_start=warm_start, warm_epochs=warm_epochs, train_steps=train_steps, warm_steps=warm_steps,
+                      warm_learning_rate=warm_lr, seed=seed, workers=workers, scheduler=scheduler)
     config.validate()
     train_config = PotentialTrainConfig(epochs=epochs, batch_size=batch, learning_rate=lr, seed=seed)
     from nnsurrogate.atomistic.active_learning import config_cutoff

@@ -14,7 +14,7 @@ from ase.calculators.emt import EMT
 from ase.io import read, write
 
 from nnsurrogate.atomistic._al_explore import Candidate, select
-from nnsurrogate.atomistic.active_learning import ALConfig, labels_to_reach, run_active_learning
+from nnsurrogate.atomistic.active_learning import ALConfig, labels_to_reach, round_config, run_active_learning
 from nnsurrogate.atomistic.training import PotentialTrainConfig
 from nnsurrogate.core.errors import UserInputError
 
@@ -34,6 +34,14 @@ def test_uncertainty_selection_takes_largest_above_threshold_spread_in_time():
     assert select(cands, "uncertainty", 10, threshold=0.5, min_separation=0, rng=np.random.default_rng(0)) == []
 
 
+def test_trust_window_puts_the_wildest_frames_last():
+    cands = _candidates([(0, 10, 3.0), (0, 60, 0.4), (1, 10, 0.2), (1, 70, 1.5), (2, 10, 0.01)])
+    rng = np.random.default_rng(0)
+    picked = select(cands, "uncertainty", 3, threshold=0.05, min_separation=0, rng=rng, max_uncertainty=0.5)
+    assert [c.uncertainty for c in picked] == [0.4, 0.2, 1.5]  # inside the window, then the mildest outside
+    assert len(select(cands, "uncertainty", 10, 0.05, 0, rng, max_uncertainty=0.5)) == 4
+
+
 def test_random_selection_ignores_uncertainty():
     cands = _candidates([(0, 10 * k, 0.0) for k in range(1, 21)])
     picked = select(cands, "random", 5, threshold=1.0, min_separation=0, rng=np.random.default_rng(1))
@@ -44,11 +52,22 @@ def test_random_selection_ignores_uncertainty():
 @pytest.mark.parametrize("change, where", [({"strategy": "greedy"}, "--strategy"), ({"committee": 1}, "--committee"),
                                            ({"temperatures": (300.0, -5.0)}, "--temperatures"),
                                            ({"threshold": 0.0}, "--threshold"), ({"model": "mace"}, "--model"),
-                                           ({"sample_every": 0}, "--md-steps")])
+                                           ({"sample_every": 0}, "--md-steps"), ({"warm_steps": 0}, "--warm-steps"),
+                                           ({"max_uncertainty": 0.01}, "--max-uncertainty")])
 def test_bad_settings_are_user_errors(change, where):
     with pytest.raises(UserInputError) as info:
         ALConfig(**change).validate()
     assert info.value.where.startswith(where)
+
+
+def test_round_config_turns_a_step_budget_into_epochs():
+    train = PotentialTrainConfig(epochs=50, batch_size=4, learning_rate=4e-3)
+    config = ALConfig(train_steps=800, warm_steps=90, warm_learning_rate=1e-3)
+    fresh = round_config(train, config, 10, warm=False)  # 10 frames → 3 batches per epoch
+    assert fresh.epochs == 267 and fresh.learning_rate == 4e-3
+    warm = round_config(train, config, 41, warm=True)  # 11 batches per epoch
+    assert warm.epochs == 9 and warm.learning_rate == 1e-3
+    assert round_config(train, ALConfig(), 41, warm=True).epochs == 50
 
 
 def test_labels_to_reach():
