@@ -19,7 +19,8 @@ def test_inverse_heat_estimates_alpha_from_a_csv(tmp_path):
     pd.DataFrame({"x": data.x, "t": data.t, "T": data.T}).to_csv(path, index=False)
     out = tmp_path / "inv"
     code = run(["pde", "inverse-heat", str(path), "--length", "2", "--t-end", "10", "--t-left", "1", "--t-right", "0",
-                "--members", "2", "--iterations", "50", "--lbfgs-iterations", "150", "--out", str(out), "--quiet"])
+                "--members", "2", "--iterations", "50", "--lbfgs-iterations", "150", "--points", "300",
+                "--out", str(out), "--quiet"])
     assert code == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert abs(metrics["alpha"] - 0.05) / 0.05 < 0.01 and metrics["alpha_std"] >= 0

@@ -50,8 +50,8 @@ def heat1d(
     nx: int = typer.Option(50, "--nx", help="Grid intervals in x (finite differences and the comparison grid)."),
     nt: int = typer.Option(None, "--nt", help="Time steps (default: the fewest stable explicit steps, ≥ 100)."),
     auto_dt: bool = typer.Option(False, "--auto-dt", help="Refine Δt of the explicit scheme instead of refusing γ > 1/2."),
-    iterations: int = typer.Option(2000, "--iterations", help="PINN Adam iterations."),
-    lbfgs: int = typer.Option(2000, "--lbfgs-iterations", help="PINN L-BFGS iterations (at most)."),
+    iterations: int = typer.Option(1000, "--iterations", help="PINN Adam iterations."),
+    lbfgs: int = typer.Option(1000, "--lbfgs-iterations", help="PINN L-BFGS iterations (at most)."),
     hidden: str = typer.Option("20,20,20", "--hidden", help="PINN hidden-layer widths."),
     points: int = typer.Option(2540, "--points", help="PINN collocation points."),
     corner: str = typer.Option("erfc", "--corner", help="erfc: corner jump carried by erfc terms; none: left to the network."),
@@ -59,7 +59,7 @@ def heat1d(
     no_scaling: bool = typer.Option(False, "--no-scaling", help="Raw coordinates and temperatures into the network."),
     adaptive_weights: bool = typer.Option(False, "--adaptive-weights", help="Gradient-norm balancing of loss weights."),
     rar: bool = typer.Option(False, "--rar", help="Residual-based adaptive refinement of collocation points."),
-    dtype: str = typer.Option("float64", "--dtype", help="float64 or float32."),
+    dtype: str = typer.Option("float32", "--dtype", help="float32 (enough for the rod) or float64."),
     seed: int = typer.Option(0, "--seed", help="Random seed (network and collocation points)."),
     out: Path = typer.Option(..., "--out", help="Output folder: metrics.json, solution.csv, plots/, model/."),
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted PINN run from OUT/.checkpoint."),
@@ -91,6 +91,7 @@ def inverse_heat(
     alpha_field: bool = typer.Option(False, "--alpha-field", help="Estimate α(x) as a small network."),
     iterations: int = typer.Option(1000, "--iterations", help="Adam iterations per fit."),
     lbfgs: int = typer.Option(1000, "--lbfgs-iterations", help="L-BFGS iterations per fit (at most)."),
+    points: int = typer.Option(1000, "--points", help="Collocation points per fit."),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
     out: Path = typer.Option(..., "--out", help="Output folder: metrics.json (alpha, alpha_std), fit.csv, plots/."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
@@ -99,7 +100,7 @@ def inverse_heat(
     from nnsurrogate.pde.workflow_inverse import InverseOptions, run_inverse_heat
 
     rod = _rod(1.0, length, t_end, t_left, t_right, t_initial)
-    options = InverseOptions(members, alpha_guess, alpha_field, iterations, lbfgs, seed)
+    options = InverseOptions(members, alpha_guess, alpha_field, iterations, lbfgs, seed, points)
     metrics = run_inverse_heat(str(data), rod, str(out), options, verbose=not quiet)
     console.print(f"alpha = {metrics['alpha']:.5g} ± {metrics['alpha_std']:.2g} (ensemble of {members}; "
                   f"data RMSE {metrics['data_rmse']:.3g}); results written to {out}/")
@@ -110,9 +111,10 @@ def burgers(
     out: Path = typer.Option(..., "--out", help="Output folder: metrics.json, solution.csv, plots/, model/."),
     hidden: str = typer.Option("32,32,32,32", "--hidden", help="Hidden-layer widths."),
     points: int = typer.Option(4000, "--points", help="Collocation points (RAR adds more)."),
-    iterations: int = typer.Option(2000, "--iterations", help="Adam iterations."),
+    iterations: int = typer.Option(1000, "--iterations", help="Adam iterations."),
     lbfgs: int = typer.Option(6000, "--lbfgs-iterations", help="L-BFGS iterations (at most)."),
     no_rar: bool = typer.Option(False, "--no-rar", help="No residual-based adaptive refinement."),
+    dtype: str = typer.Option("float32", "--dtype", help="float32 or float64."),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run from OUT/.checkpoint."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
@@ -120,7 +122,7 @@ def burgers(
     """Viscous Burgers (ν = 0.01/π) by PINN, scored against a Cole–Hopf reference solution."""
     from nnsurrogate.pde.workflow_inverse import BurgersOptions, run_burgers
 
-    options = BurgersOptions(parse_int_list(hidden, "--hidden"), points, iterations, lbfgs, not no_rar, True, seed)
+    options = BurgersOptions(parse_int_list(hidden, "--hidden"), points, iterations, lbfgs, not no_rar, True, seed, dtype)
     metrics = run_burgers(str(out), options, resume, verbose=not quiet)
     console.print(f"Burgers PINN: rel. L2 error {metrics['rel_l2']:.3e}, max |error| {metrics['max_abs_error']:.3g}, "
                   f"{metrics['wall_s']:.0f} s; results written to {out}/")

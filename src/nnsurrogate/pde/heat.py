@@ -169,24 +169,62 @@ def heat_analytic(rod: HeatRod, x: np.ndarray, t: np.ndarray, method: str = "aut
     return np.where(pos, out, initial)
 
 
-def singular_particular(rod: HeatRod, tiny: float = 1e-12) -> Callable:
+class ErfcParticular:
     """P(x, t) for a hard constraint: the corner terms of the image series plus a linear correction.
 
-    P = c + (a − c) erfc(x/s) + (b − c) erfc((L − x)/s) − [(1 − x/L)(b − c) + (x/L)(a − c)] erfc(L/s),
-    s = 2√(αt). Each erfc term solves the heat equation; P(t, 0) = a, P(t, L) = b, P(0, x) = c, so
-    T − P is smooth and vanishes on the boundary and at t = 0.
+    P = c + (a − c) E(x) + (b − c) E(L − x) − [(1 − x/L)(b − c) + (x/L)(a − c)] erfc(L/s),
+    E(q) = erfc(q/s), s = 2√(αt). Each erfc term solves the heat equation; P(t, 0) = a,
+    P(t, L) = b, P(0, x) = c, so T − P is smooth and vanishes on the boundary and at t = 0.
+
+    Parameters
+    ----------
+    rod : HeatRod
+    unknown : str, optional
+        Read α from the problem's unknown of this name (inverse problems) instead of ``rod.alpha``.
+    tiny : float
+        Times below ``tiny · t_end`` are clamped (P is exact there to round-off).
+
+    Besides ``P(coords)`` the object gives its derivatives in closed form, :meth:`jets` (with
+    φ(z) = 2 e^{−z²}/√π, z = q/s: E_x = −φ q'/s, E_xx = 2 z φ / s², E_t = z φ / (2t)), which saves
+    an autograd graph per step when α is trained.
     """
-    a, b, c, L, alpha = rod.t_left, rod.t_right, rod.t_initial, rod.length, rod.alpha
-    t_min = tiny * rod.t_end
 
-    def particular(coords):
+    def __init__(self, rod: HeatRod, unknown: str | None = None, tiny: float = 1e-12) -> None:
+        self.a, self.b, self.c, self.L = rod.t_left, rod.t_right, rod.t_initial, rod.length
+        self.alpha, self.unknown, self.t_min = rod.alpha, unknown, tiny * rod.t_end
+
+    def _alpha(self, coords):
+        return coords.unknown(self.unknown) if self.unknown else self.alpha
+
+    def __call__(self, coords) -> torch.Tensor:
+        a, b, c, L = self.a, self.b, self.c, self.L
         x, t = coords["x"], coords["t"]
-        s = 2.0 * torch.sqrt(alpha * torch.clamp(t, min=t_min))
-        far = torch.erfc(L / s)
+        s = 2.0 * torch.sqrt(self._alpha(coords) * torch.clamp(t, min=self.t_min))
         return (c + (a - c) * torch.erfc(x / s) + (b - c) * torch.erfc((L - x) / s)
-                - ((1.0 - x / L) * (b - c) + (x / L) * (a - c)) * far)
+                - ((1.0 - x / L) * (b - c) + (x / L) * (a - c)) * torch.erfc(L / s))
 
-    return particular
+    def jets(self, coords, keys) -> dict | None:
+        """P and its derivatives for keys ⊆ {(), (x), (t), (x, x)} (x, t the columns 0, 1), each (n, 1);
+        ``None`` for other keys or a spatially varying α (autograd then takes over)."""
+        alpha = self._alpha(coords)
+        if not set(keys) <= {(), (0,), (1,), (0, 0)} or (torch.is_tensor(alpha) and alpha.dim() > 0):
+            return None
+        a, b, c, L = self.a, self.b, self.c, self.L
+        x, t = coords["x"], torch.clamp(coords["t"], min=self.t_min)
+        s = 2.0 * torch.sqrt(alpha * t)
+        z1, z2, zf = x / s, (L - x) / s, L / s
+        phi1, phi2, phif = (1.1283791670955126 * torch.exp(-z * z) for z in (z1, z2, zf))
+        g = (1.0 - x / L) * (b - c) + (x / L) * (a - c)
+        out = {(): (c + (a - c) * torch.erfc(z1) + (b - c) * torch.erfc(z2) - g * torch.erfc(zf))}
+        out[(0,)] = -(a - c) * phi1 / s + (b - c) * phi2 / s - (a - b) / L * torch.erfc(zf)
+        out[(1,)] = ((a - c) * z1 * phi1 + (b - c) * z2 * phi2 - g * zf * phif) / (2.0 * t)
+        out[(0, 0)] = 2.0 * ((a - c) * z1 * phi1 + (b - c) * z2 * phi2) / (s * s)
+        return {k: out[k].reshape(-1, 1) for k in keys}
+
+
+def singular_particular(rod: HeatRod, tiny: float = 1e-12) -> ErfcParticular:
+    """The erfc particular solution of *rod* with its own α (see :class:`ErfcParticular`)."""
+    return ErfcParticular(rod, tiny=tiny)
 
 
 def heat_problem(rod: HeatRod, corner: str = "erfc", hard: bool = True, scaled: bool = True) -> Problem:

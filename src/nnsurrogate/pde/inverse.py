@@ -20,12 +20,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-import torch
 
 from nnsurrogate.core.errors import UserInputError
 from nnsurrogate.pde.conditions import PointData
 from nnsurrogate.pde.domain import Interval, TimeInterval
-from nnsurrogate.pde.heat import HeatRod, heat_analytic
+from nnsurrogate.pde.heat import ErfcParticular, HeatRod, heat_analytic
 from nnsurrogate.pde.pinn import PINNSolver, SolverConfig
 from nnsurrogate.pde.problem import HardConstraint, Problem, Unknown, UnknownField
 
@@ -126,7 +125,7 @@ def inverse_problem(rod: HeatRod, data: Measurements, alpha_guess: float, rows: 
     domain = Interval(0.0, L) * TimeInterval(0.0, t_end)
     points = np.column_stack([data.x[rows], data.t[rows]])
     measured = PointData(points, data.T[rows], weight=1.0 / dT ** 2, where=data.where)
-    constraint = HardConstraint(_particular_with_unknown_alpha(rod),
+    constraint = HardConstraint(ErfcParticular(rod, unknown="alpha"),
                                 lambda q: dT * (q["x"] / L) * (1.0 - q["x"] / L) * (q["t"] / t_end), uses_unknowns=True)
     if alpha_field:
         def residual_field(f):
@@ -140,18 +139,6 @@ def inverse_problem(rod: HeatRod, data: Measurements, alpha_guess: float, rows: 
         return (t_end / dT) * (f.d("t") - f.unknown("alpha") * f.d("x", "x"))
 
     return Problem(domain, residual, [measured], constraint, {"alpha": Unknown(alpha_guess, positive=True)})
-
-
-def _particular_with_unknown_alpha(rod: HeatRod) -> Callable:
-    a, b, c, L, t_min = rod.t_left, rod.t_right, rod.t_initial, rod.length, 1e-12 * rod.t_end
-
-    def particular(q):
-        s = 2.0 * torch.sqrt(q.unknown("alpha") * torch.clamp(q["t"], min=t_min))
-        far = torch.erfc(L / s)
-        return (c + (a - c) * torch.erfc(q["x"] / s) + (b - c) * torch.erfc((L - q["x"]) / s)
-                - ((1.0 - q["x"] / L) * (b - c) + (q["x"] / L) * (a - c)) * far)
-
-    return particular
 
 
 def estimate_alpha(rod: HeatRod, data: Measurements, n_members: int = 5, alpha_guess: float | None = None,

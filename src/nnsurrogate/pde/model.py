@@ -72,8 +72,15 @@ def function_jets(fn, names: tuple[str, ...], X: torch.Tensor, keys: set[Key], u
                   keep_graph: bool = False) -> Jets:
     """Value and derivatives (*keys*, orders ≤ 2) of a coordinate function by autograd, each (n, k).
 
+    A function with a ``jets(coords, keys)`` method that returns a dict supplies them itself.
     With ``keep_graph`` the results stay connected to parameters used inside *fn* (unknowns).
     """
+    own = getattr(fn, "jets", None)
+    if own is not None:  # the function knows its derivatives in closed form
+        with torch.enable_grad():
+            out = own(Coords(names, X, unknowns), keys)
+        if out is not None:
+            return out if keep_graph else {k: v.detach() for k, v in out.items()}
     Xg = X.detach().requires_grad_(True)
     with torch.enable_grad():
         value = torch.as_tensor(fn(Coords(names, Xg, unknowns)), dtype=X.dtype)

@@ -33,6 +33,7 @@ class TrainState:
     adam_done: int = 0
     lbfgs_done: int = 0
     lbfgs_finished: bool = False
+    refined: bool = False
     adam_s: float = 0.0
     lbfgs_s: float = 0.0
     optimizer: dict | None = None
@@ -96,11 +97,22 @@ def _adam(model, terms, jets, cfg, state: TrainState, progress, total: int, ckpt
     state.optimizer = None
 
 
+def _lbfgs_optimizer(params, cfg) -> torch.optim.LBFGS:
+    return torch.optim.LBFGS(params, lr=1.0, max_iter=_LBFGS_CHUNK, max_eval=_LBFGS_CHUNK * 4,
+                             history_size=cfg.lbfgs_history, tolerance_grad=1e-12, tolerance_change=0.0,
+                             line_search_fn="strong_wolfe")
+
+
+def _chunk_size(cfg, done: int) -> int:
+    """L-BFGS iterations until the budget, the next refinement or the end of a chunk."""
+    size = min(_LBFGS_CHUNK, cfg.lbfgs_iterations - done)
+    every = cfg.resampling.lbfgs_every if cfg.resampling is not None else 0
+    return min(size, every - done % every) if every > 0 else size
+
+
 def _lbfgs(model, terms, jets, cfg, state: TrainState, progress, total: int, ckpt: Path | None) -> None:
     params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.LBFGS(params, lr=1.0, max_iter=_LBFGS_CHUNK, max_eval=_LBFGS_CHUNK * 4,
-                            history_size=cfg.lbfgs_history, tolerance_grad=1e-12, tolerance_change=0.0,
-                            line_search_fn="strong_wolfe")
+    opt = _lbfgs_optimizer(params, cfg)
     if state.optimizer is not None and state.optimizer.get("kind") == "lbfgs":
         opt.load_state_dict(state.optimizer["state"])
     last = [float("nan")]
@@ -113,8 +125,12 @@ def _lbfgs(model, terms, jets, cfg, state: TrainState, progress, total: int, ckp
         return loss
 
     started = time.perf_counter()
+    every = cfg.resampling.lbfgs_every if cfg.resampling is not None else 0
     while state.lbfgs_done < cfg.lbfgs_iterations:
-        chunk = min(_LBFGS_CHUNK, cfg.lbfgs_iterations - state.lbfgs_done)
+        if every > 0 and state.lbfgs_done > 0 and state.lbfgs_done % every == 0 and not state.refined:
+            _resample(model, terms, jets, cfg, cfg.adam_iterations + state.lbfgs_done)
+            opt, state.refined = _lbfgs_optimizer(params, cfg), True
+        chunk = _chunk_size(cfg, state.lbfgs_done)
         opt.param_groups[0]["max_iter"], opt.param_groups[0]["max_eval"] = chunk, chunk * 4
         backup = [p.detach().clone() for p in params]
         before = _lbfgs_counters(opt)
@@ -128,11 +144,15 @@ def _lbfgs(model, terms, jets, cfg, state: TrainState, progress, total: int, ckp
             state.lbfgs_finished = True
             break
         state.lbfgs_done += max(done, 1)
+        state.refined = False
         state.history.append((cfg.adam_iterations + state.lbfgs_done, last[0]))
         if progress is not None:
             progress(cfg.adam_iterations + state.lbfgs_done, total, last[0])
         if done < chunk and evals < chunk * 4:  # converged (gradient or step below tolerance)
-            state.lbfgs_finished = True
+            if every > 0:  # jump to the next refinement: new points give a new loss to minimise
+                state.lbfgs_done = min(cfg.lbfgs_iterations, (state.lbfgs_done // every + 1) * every)
+            else:
+                state.lbfgs_finished = True
         if ckpt is not None:
             state.optimizer = {"kind": "lbfgs", "state": opt.state_dict()}
             save_checkpoint(ckpt, model, terms, state)

@@ -70,6 +70,9 @@ class Resampling:
         Points added per refinement (``rar``).
     k, c : float
         Exponent and offset of the ``rad`` density.
+    lbfgs_every : int
+        Also refine every this many L-BFGS iterations (0: only during Adam); the L-BFGS memory is
+        reset after each refinement, since the loss has changed.
     """
 
     mode: str = "rar"
@@ -78,6 +81,7 @@ class Resampling:
     add: int = 100
     k: float = 1.0
     c: float = 1.0
+    lbfgs_every: int = 0
 
 
 @dataclass(frozen=True)

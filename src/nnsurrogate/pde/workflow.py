@@ -34,10 +34,14 @@ METHODS = ("pinn", "fd", "cn")
 
 @dataclass(frozen=True)
 class PINNOptions:
-    """PINN settings exposed on the command line (see :class:`~nnsurrogate.pde.pinn.SolverConfig`)."""
+    """PINN settings exposed on the command line (see :class:`~nnsurrogate.pde.pinn.SolverConfig`).
 
-    adam_iterations: int = 2000
-    lbfgs_iterations: int = 2000
+    float32 by default: with the corner in the particular part and scaled variables the rod needs no
+    more (the benchmark measures the same error as float64 at half the time).
+    """
+
+    adam_iterations: int = 1000
+    lbfgs_iterations: int = 1000
     hidden: tuple[int, ...] = (20, 20, 20)
     n_domain: int = 2540
     corner: str = "erfc"
@@ -45,7 +49,7 @@ class PINNOptions:
     scaled: bool = True
     adaptive_weights: bool = False
     rar: bool = False
-    dtype: str = "float64"
+    dtype: str = "float32"
     seed: int = 0
 
     def solver(self, checkpoint: str | None = None) -> PINNSolver:

@@ -12,11 +12,12 @@ from nnsurrogate.pde.pinn import SolverConfig
 
 ROD = HeatRod()  # α = 0.1
 TINY = SolverConfig(hidden=(16, 16), n_domain=300, adam_iterations=50, lbfgs_iterations=150)
+SMALLER = SolverConfig(hidden=(12, 12), n_domain=200, adam_iterations=30, lbfgs_iterations=100)
 
 
 def test_noiseless_measurements_pin_alpha():
     data = synthetic_measurements(ROD, n=50, noise=0.0, seed=1)
-    result = estimate_alpha(ROD, data, n_members=1, config=TINY, alpha_guess=0.03)
+    result = estimate_alpha(ROD, data, n_members=1, config=SMALLER, alpha_guess=0.03)
     assert result.alpha == pytest.approx(0.1, rel=1e-3)
     assert result.alpha_std == 0.0 and result.data_rmse < 1e-3
 

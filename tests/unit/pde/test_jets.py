@@ -78,3 +78,19 @@ def test_field_derivatives_by_name_in_a_rectangle_match_jets_and_autograd_modes(
         if tuple(sorted(domain.index(w) for w in wrt)) in keys:
             torch.testing.assert_close(fj.d(*wrt), fa.d(*wrt), rtol=1e-10, atol=1e-12)
     assert math.isclose(fa.d("y", "x")[0].item(), fa.d("x", "y")[0].item(), rel_tol=1e-10, abs_tol=1e-14)
+
+
+def test_erfc_particular_closed_form_jets_equal_autograd():
+    from nnsurrogate.pde.field import Coords
+    from nnsurrogate.pde.heat import ErfcParticular, HeatRod
+
+    rod = HeatRod(alpha=0.07, length=1.5, t_end=2.0, t_left=3.0, t_right=-1.0, t_initial=0.5)
+    P = ErfcParticular(rod)
+    X = torch.rand(50, 2, dtype=torch.float64) * torch.tensor([1.5, 2.0]) + torch.tensor([0.0, 0.01])
+    keys = {(), (0,), (1,), (0, 0)}
+    closed = P.jets(Coords(("x", "t"), X), keys)
+    Xg = X.clone().requires_grad_(True)
+    value = P(Coords(("x", "t"), Xg))
+    for key in keys:
+        torch.testing.assert_close(closed[key][:, 0], _autograd(value, Xg, key), rtol=1e-9, atol=1e-10)
+    assert P.jets(Coords(("x", "t"), X), {(1, 1)}) is None  # not in closed form: autograd takes over

@@ -89,6 +89,9 @@ def test_adaptive_weights_and_resampling_options():
     rad = PINNSolver(hidden=(8,), n_domain=100, adam_iterations=25, lbfgs_iterations=0,
                      resampling=Resampling("rad", every=10, candidates=400)).solve(problem)
     assert rad.n_collocation == 100
+    during_lbfgs = PINNSolver(hidden=(8,), n_domain=100, adam_iterations=0, lbfgs_iterations=60,
+                              resampling=Resampling("rar", candidates=300, add=5, lbfgs_every=20)).solve(problem)
+    assert during_lbfgs.n_collocation == 100 + 2 * 5  # refinements after L-BFGS iterations 20 and 40
 
 
 def test_interrupted_training_resumes_to_the_same_result(tmp_path):
