@@ -246,3 +246,20 @@ def train_committee(train_frames: Sequence, build: Callable[[int], object], n_me
         if progress is not None:
             progress(k + 1, n_members)
     return models, results
+
+
+def fit_committee(frames: Sequence, model: str, hyper: dict | None, n_members: int, config, reference: str = "mean",
+                  bootstrap: bool = False, progress: Callable[[int, int], None] | None = None) -> list:
+    """Train a committee of *n_members* fresh NEP or BP models (``model`` = ``"nep"``/``"bp"``) on *frames*.
+
+    Hyperparameters as in :class:`~nnsurrogate.atomistic.workflow.TrainInputs`; member k uses seed
+    ``config.seed + k``. Returns the members (float64, CPU).
+    """
+    from nnsurrogate.atomistic.workflow import TrainInputs, build_model
+
+    if model not in ("nep", "bp"):
+        raise UserInputError(f"unknown model '{model}' (choose nep or bp)", "--model")
+    inputs = TrainInputs(train=Path("-"), hyper=dict(hyper or {}), reference=reference, model=model)
+    members, _ = train_committee(list(frames), lambda seed: build_model(inputs, list(frames), seed)[0], n_members,
+                                 config, bootstrap=bootstrap, progress=progress)
+    return members

@@ -1,4 +1,5 @@
-"""``nnsurrogate potential active-learn``: grow a training set where a committee of potentials is unsure."""
+"""``nnsurrogate potential active-learn`` (grow a training set where a committee of potentials is unsure)
+and ``nnsurrogate potential committee`` (train a committee, whose spread is the uncertainty)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ from nnsurrogate.core.errors import UserInputError
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``active-learn`` to the ``potential`` group."""
+    """Add ``active-learn`` and ``committee`` to the ``potential`` group."""
     app.command("active-learn")(active_learn)
+    app.command("committee")(committee)
 
 
 def _float_list(text: str, option: str) -> tuple[float, ...]:
@@ -143,3 +145,55 @@ def _report(summary: dict) -> None:
         table.add_row(str(row["iteration"]), str(row["n_labels"]), fmt("energy_mae_mev_per_atom"),
                       fmt("force_mae_mev_per_a"), fmt("max_force_std_eV_per_A"))
     console.print(table)
+
+
+def committee(
+    data: Path = typer.Argument(..., help="Training frames: extended XYZ with energy and forces."),
+    out: Path = typer.Option(..., "--out", help="Output folder: committee/, metrics.json."),
+    members: int = typer.Option(4, "--members", help="Models in the committee."),
+    model: str = typer.Option("nep", "--model", help="nep or bp."),
+    bootstrap: bool = typer.Option(False, "--bootstrap", help="Train each member on a bootstrap resample."),
+    test: Path = typer.Option(None, "--test", help="Labelled frames to score the mean and the σ calibration on."),
+    epochs: int = typer.Option(100, "--epochs", help="Training epochs per member."),
+    batch: int = typer.Option(8, "--batch", help="Frames per mini-batch."),
+    lr: float = typer.Option(4e-3, "--lr", help="Adam learning rate."),
+    cutoff: str = typer.Option("5,4", "--cutoff", help="Radial and angular cutoffs, Å."),
+    neurons: int = typer.Option(30, "--neurons", help="nep: hidden neurons per element."),
+    hidden: str = typer.Option("20,20", "--hidden", help="bp: hidden-layer widths."),
+    activation: str = typer.Option("tanh", "--activation", help="bp: tanh or silu."),
+    sf_file: Path = typer.Option(None, "--sf-file", help="bp: symmetry-function overrides (JSON or YAML)."),
+    seed: int = typer.Option(0, "--seed", help="Member k uses seed + k."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+) -> None:
+    """Train a committee of potentials (different seeds or bootstrap resamples); its spread is the uncertainty."""
+    from nnsurrogate.atomistic.active_learning import test_errors
+    from nnsurrogate.atomistic.committee import CommitteeCalculator, fit_committee, save_committee
+    from nnsurrogate.atomistic.data import read_frames
+    from nnsurrogate.atomistic.training import PotentialTrainConfig
+    from nnsurrogate.atomistic.workflow import TrainInputs, model_cutoff
+    from nnsurrogate.cli.potential_sim import step_bar
+    from nnsurrogate.core.files import write_json
+    from nnsurrogate.core.training import torch_threads
+
+    if members < 2:
+        raise UserInputError(f"a committee needs at least 2 members, got {members}", "--members")
+    hyper = _hyper(model, cutoff, neurons, hidden, activation, sf_file)
+    config = PotentialTrainConfig(epochs=epochs, batch_size=batch, learning_rate=lr, seed=seed)
+    rc = model_cutoff(TrainInputs(train=data, hyper=hyper, model=model))
+    frames = read_frames(data, cutoff=rc)
+    species = sorted({s for a in frames for s in a.get_chemical_symbols()})
+    test_frames = read_frames(test, cutoff=rc, species=species) if test is not None else None
+    with torch_threads(1), step_bar("training members", not quiet) as progress:
+        models = fit_committee(frames, model, hyper, members, config, bootstrap=bootstrap, progress=progress)
+    save_committee(models, out / "committee", {"n_train": len(frames), "bootstrap": bootstrap})
+    calc = CommitteeCalculator(models)
+    report = {"model": model, "members": members, "bootstrap": bootstrap, "train": test_errors(calc, frames),
+              **({"test": test_errors(calc, test_frames)} if test_frames else {})}
+    write_json(out / "metrics.json", report)
+    for name in ("train", "test"):
+        if name in report:
+            r = report[name]
+            console.print(f"{name}: energy MAE {r['energy_mae_mev_per_atom']:.3g} meV/atom, force MAE "
+                          f"{r['force_mae_mev_per_a']:.3g} meV/Å, mean σ_F {r['mean_force_std_mev_per_a']:.3g} meV/Å, "
+                          f"RMS error / RMS σ {r['calibration_rms_error_over_rms_std']:.2f}")
+    console.print(f"committee/ and metrics.json written to {out}/ (use {out}/committee with potential md/audit)")

@@ -115,7 +115,7 @@ def test_training_lowers_the_force_error():
     batch, _ = make_batch(model, data, range(len(data)), torch.device("cpu"), torch.float64)
     model.initialize(batch, float((data.energy / data.n_atoms).mean()))
     before = rmse_from_sums(evaluate_sums(model, data, 8, torch.device("cpu"), torch.float64, False))[1]
-    train_potential(model, data, None, PotentialTrainConfig(epochs=40, batch_size=4, dtype="float64", lambda_v=0.0))
+    train_potential(model, data, None, PotentialTrainConfig(epochs=20, batch_size=4, dtype="float64", lambda_v=0.0))
     after = rmse_from_sums(evaluate_sums(model, data, 8, torch.device("cpu"), torch.float64, False))[1]
     assert after < 0.5 * before
 

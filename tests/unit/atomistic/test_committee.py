@@ -146,3 +146,23 @@ def test_trained_members_disagree_most_far_from_the_data():
         atoms.get_forces()
         spread.append(float(np.mean(calc.results[keys.FORCES_STD])))
     assert 0 < spread[0] < spread[1]
+
+
+def test_cli_committee_then_audit_reports_calibration(tmp_path):
+    from ase.io import write
+
+    from nnsurrogate.cli.main import run
+
+    write(tmp_path / "train.xyz", _frames(4))
+    write(tmp_path / "test.xyz", _frames(2, seed=30))
+    code = run(["potential", "committee", str(tmp_path / "train.xyz"), "--members", "2", "--model", "bp",
+                "--cutoff", "4.5,3.5", "--hidden", "6", "--epochs", "3", "--test", str(tmp_path / "test.xyz"),
+                "--quiet", "--out", str(tmp_path / "c")])
+    assert code == 0 and is_committee(tmp_path / "c")
+    metrics = __import__("json").loads((tmp_path / "c" / "metrics.json").read_text())
+    assert metrics["test"]["mean_force_std_mev_per_a"] > 0 and metrics["train"]["n_frames"] == 4
+    calc = load_calculator(tmp_path / "c" / "committee")
+    from nnsurrogate.atomistic import audit_checks
+
+    pred = audit_checks.predict(calc, _frames(2, seed=30))
+    assert audit_checks.calibration_check(pred, 0.5, 2.0).value > 0
