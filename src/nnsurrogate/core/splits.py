@@ -212,3 +212,22 @@ def leak_report(groups: np.ndarray, folds: Folds) -> dict:
         "n_test_rows_seen_in_train": int(sum(seen)),
         "fraction_test_rows_seen_in_train": float(sum(seen) / n_test) if n_test else 0.0,
     }
+
+
+def given_split(n: int, validation) -> tuple[np.ndarray, np.ndarray]:
+    """(train, validation) indices from explicit validation rows; the rest train.
+
+    Parameters
+    ----------
+    n : int
+        Number of rows.
+    validation : array-like of int
+        Distinct row indices in [0, n), leaving at least 2 training rows.
+    """
+    val = np.unique(np.asarray(validation, dtype=np.int64).ravel())
+    if val.size and (val[0] < 0 or val[-1] >= n):
+        raise ValueError(f"validation rows must lie in [0, {n}), got {val[0]} … {val[-1]}")
+    train = np.setdiff1d(np.arange(n), val)
+    if len(train) < 2:
+        raise ValueError(f"the validation rows leave {len(train)} training rows; need at least 2")
+    return train, val

@@ -1,5 +1,7 @@
-"""Tables → properties: the ensemble regressor, its model files and built-in physics data."""
+"""Tables → properties: ensemble regressors and classifiers, composition features, model files, physics data."""
 
+from nnsurrogate.tabular.classifier import SurrogateClassifier
+from nnsurrogate.tabular.composition import CompositionFeaturizer
 from nnsurrogate.tabular.regressor import SurrogateRegressor
 
-__all__ = ["SurrogateRegressor"]
+__all__ = ["CompositionFeaturizer", "SurrogateClassifier", "SurrogateRegressor"]

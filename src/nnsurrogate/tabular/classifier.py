@@ -26,6 +26,7 @@ from nnsurrogate.core.errors import ModelFileError
 from nnsurrogate.core.nn import EnsembleMLP, check_activation
 from nnsurrogate.core.progress import epoch_bar
 from nnsurrogate.core.scaling import Standardizer
+from nnsurrogate.core.splits import given_split
 from nnsurrogate.core.training import TrainConfig, per_member_cross_entropy, torch_threads, train_ensemble
 from nnsurrogate.core.uncertainty import DomainCheck
 
@@ -111,7 +112,7 @@ class SurrogateClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
-    def fit(self, X, y, checkpoint=None):
+    def fit(self, X, y, checkpoint=None, validation=None):
         """Train the ensemble, fit the temperature and record the domain.
 
         Parameters
@@ -121,6 +122,9 @@ class SurrogateClassifier(ClassifierMixin, BaseEstimator):
             Class labels (any hashable values; at least two classes).
         checkpoint : str or None
             File for resumable training state.
+        validation : array-like of int, optional
+            Rows to hold out for early stopping and calibration instead of a random
+            ``validation_fraction`` (e.g. so that other models can be scored on the same rows).
         """
         X, y = validate_data(self, X, y, ensure_min_samples=2, dtype=np.float64)
         check_classification_targets(y)
@@ -130,7 +134,7 @@ class SurrogateClassifier(ClassifierMixin, BaseEstimator):
         self._check_params()
         rng = check_random_state(self.random_state)
         generator = torch.Generator().manual_seed(int(rng.randint(2**31 - 1)))
-        train, val = self._validation_split(y_idx, rng)
+        train, val = self._validation_split(y_idx, rng) if validation is None else given_split(len(y_idx), validation)
         self.x_scaler_ = Standardizer.fit(X[train])
         with torch.random.fork_rng(devices=[]), torch_threads(self.n_threads):
             torch.manual_seed(int(rng.randint(2**31 - 1)))

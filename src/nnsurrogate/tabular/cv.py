@@ -58,7 +58,13 @@ def fit_table_model(ds: Dataset, rows: np.ndarray, options: ModelOptions, target
     featurizer = make_featurizer(ds.formula_column is not None)
     if featurizer is not None:
         featurizer.fit(ds.formulas[rows])
-    estimator = make_estimator(options, ds.task, ds.y[rows], featurizer is not None)
+    fractions = None
+    if featurizer is not None:
+        names = list(featurizer.get_feature_names_out())
+        n_comp = len(names)
+        fractions = tuple(j for j, name in enumerate(names) if name.startswith("frac_")) + tuple(
+            range(n_comp, n_comp + len(ds.inputs)))
+    estimator = make_estimator(options, ds.task, ds.y[rows], featurizer is not None, fractions)
     model = TableModel.create(estimator, ds.inputs, target, ds.formula_column, featurizer)
     estimator.fit(model.input_matrix(ds.frame.iloc[rows], "training rows"), ds.y[rows], checkpoint=checkpoint)
     model.open_composition_box()

@@ -2,17 +2,20 @@
 
 Numeric tables get the :class:`SurrogateRegressor` defaults (5 × 64-64 tanh, MSE). Tables with a
 formula column get the *composition defaults*, the configuration measured in
-``benchmarks/matbench.py`` (see BENCHMARKS.md):
+``benchmarks/matbench.py`` (see BENCHMARKS.md): a stacked blend (:mod:`nnsurrogate.tabular.blend`)
+of the network ensemble with three tree ensembles on the same rows, whose weights are chosen on
+set-aside training rows:
 
-- regression: :class:`~nnsurrogate.tabular.blend.BlendRegressor`, the mean of the network ensemble
-  (trained on the absolute error, whose minimiser is the conditional median: Matbench and most
-  users score the MAE) and histogram gradient-boosted trees on the same features;
-- a zero-inflated target (≥ :data:`ZERO_FRACTION` of the values exactly 0 and none negative, as the
-  band gaps of metals): a :class:`TwoStageRegressor` whose two stages are such blends;
-- classification: :class:`~nnsurrogate.tabular.blend.BlendClassifier` (network + trees).
+- histogram gradient-boosted trees on all features;
+- extra trees on all features;
+- extra trees on the element fractions (and any numeric inputs) only, which suits alloy families;
 
-The network and its uncertainty are the same :class:`SurrogateRegressor` / :class:`SurrogateClassifier`
-as for numeric tables; ``--hidden``, ``--activation``, ``--ensemble`` and ``--epochs`` set them.
+for regression the network fits the absolute error (whose minimiser, the conditional median, is
+what the MAE rewards). A zero-inflated target (≥ :data:`ZERO_FRACTION` of the values exactly 0 and
+none negative, as the band gaps of metals) is fitted by a :class:`TwoStageRegressor` whose
+zero-or-not and positive stages are such blends. The network and its uncertainty are the same
+:class:`SurrogateRegressor` / :class:`SurrogateClassifier` as for numeric tables; ``--hidden``,
+``--activation``, ``--ensemble`` and ``--epochs`` set them.
 """
 
 from __future__ import annotations
@@ -21,11 +24,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nnsurrogate.tabular.blend import BlendClassifier, BlendRegressor, BoostedClassifier, BoostedRegressor
+from nnsurrogate.tabular.blend import BlendClassifier, BlendRegressor
 from nnsurrogate.tabular.classifier import SurrogateClassifier
 from nnsurrogate.tabular.composition import CompositionFeaturizer
 from nnsurrogate.tabular.gap_model import TwoStageRegressor
 from nnsurrogate.tabular.regressor import SurrogateRegressor
+from nnsurrogate.tabular.tree_models import BoostedClassifier, BoostedRegressor, ForestClassifier, ForestRegressor
 
 #: A non-negative target with at least this fraction of exact zeros is fitted by a hurdle model.
 ZERO_FRACTION = 0.2
@@ -69,7 +73,8 @@ def is_zero_inflated(y: np.ndarray) -> bool:
     return bool(np.all(y >= 0) and np.mean(y == 0) >= ZERO_FRACTION and np.sum(y > 0) >= 10)
 
 
-def make_estimator(options: ModelOptions, task: str, y: np.ndarray, composition: bool):
+def make_estimator(options: ModelOptions, task: str, y: np.ndarray, composition: bool,
+                   fraction_columns: tuple[int, ...] | None = None):
     """The unfitted estimator for a table.
 
     Parameters
@@ -80,24 +85,39 @@ def make_estimator(options: ModelOptions, task: str, y: np.ndarray, composition:
         Training targets (decide the hurdle model and the batch size of tiny tables).
     composition : bool
         The table has a formula column.
+    fraction_columns : tuple of int, optional
+        Input columns of the element fractions and numeric inputs, for the fractions-only member.
     """
     n = len(y)
-    seed = options.seed
     if task == "classify":
         network = SurrogateClassifier(**_network_params(options, n, composition, regression=False))
-        return BlendClassifier(network, BoostedClassifier(random_state=seed), random_state=seed) if composition else network
+        return _blend_classifier(network, options.seed, fraction_columns) if composition else network
     params = _network_params(options, n, composition, regression=True)
     if not composition:
         return SurrogateRegressor(log_target=options.log_target, **params)
     params["log_inputs"] = None  # fractions and statistics: no log transform of inputs
     if not options.log_target and is_zero_inflated(y):
         clf = SurrogateClassifier(**_network_params(options, n, composition, regression=False))
-        return TwoStageRegressor(BlendClassifier(clf, BoostedClassifier(random_state=seed), random_state=seed),
-                                 BlendRegressor(SurrogateRegressor(**params), BoostedRegressor(random_state=seed),
-                                                random_state=seed), random_state=seed)
+        reg = _blend_regressor(SurrogateRegressor(**params), False, options.seed, fraction_columns)
+        return TwoStageRegressor(_blend_classifier(clf, options.seed, fraction_columns), reg, random_state=options.seed)
     network = SurrogateRegressor(log_target=options.log_target, **params)
-    trees = BoostedRegressor(log_target=options.log_target, random_state=seed)
-    return BlendRegressor(network, trees, random_state=seed)
+    return _blend_regressor(network, options.log_target, options.seed, fraction_columns)
+
+
+def _blend_regressor(network, log_target: bool, seed: int, fraction_columns) -> BlendRegressor:
+    members = [BoostedRegressor(log_target=log_target, random_state=seed),
+               ForestRegressor(log_target=log_target, random_state=seed)]
+    if fraction_columns:
+        members.append(ForestRegressor(max_features=0.5, columns=tuple(fraction_columns), log_target=log_target,
+                                       random_state=seed))
+    return BlendRegressor(network, members, random_state=seed)
+
+
+def _blend_classifier(network, seed: int, fraction_columns) -> BlendClassifier:
+    members = [BoostedClassifier(random_state=seed), ForestClassifier(random_state=seed)]
+    if fraction_columns:
+        members.append(ForestClassifier(max_features=0.5, columns=tuple(fraction_columns), random_state=seed))
+    return BlendClassifier(network, members, random_state=seed)
 
 
 def make_featurizer(composition: bool) -> CompositionFeaturizer | None:

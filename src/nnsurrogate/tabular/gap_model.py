@@ -31,7 +31,7 @@ class TwoStageRegressor(RegressorMixin, BaseEstimator):
 
     Parameters
     ----------
-    classifier : SurrogateClassifier, BlendClassifier or None
+    classifier : SurrogateClassifier, BlendClassifier, BoostedClassifier or None
         Unfitted template for π(x); ``None`` uses ``SurrogateClassifier(random_state=random_state)``.
     regressor : SurrogateRegressor, BlendRegressor or None
         Unfitted template for y | y > 0 (must give a standard deviation); ``None`` uses
@@ -86,7 +86,10 @@ class TwoStageRegressor(RegressorMixin, BaseEstimator):
         """Mixture median, mixture standard deviation, regressor spread and in-domain flags."""
         check_is_fitted(self, "regressor_")
         X = validate_data(self, X, reset=False, dtype=np.float64)
-        proba, clf_in = self.classifier_.predict_full(X)
+        if hasattr(self.classifier_, "predict_full"):  # a network classifier also flags its domain
+            proba, clf_in = self.classifier_.predict_full(X)
+        else:
+            proba, clf_in = self.classifier_.predict_proba(X), np.ones(len(X), dtype=bool)
         pi = proba[:, list(self.classifier_.classes_).index(1)]
         pos = self.regressor_.predict_full(X)
         return Prediction(mixture_median(pi, pos.mean, pos.std), mixture_std(pi, pos.mean, pos.std), pos.spread,

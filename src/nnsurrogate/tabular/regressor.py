@@ -26,6 +26,7 @@ from nnsurrogate.core.errors import ModelFileError
 from nnsurrogate.core.nn import EnsembleMLP, check_activation
 from nnsurrogate.core.progress import epoch_bar
 from nnsurrogate.core.scaling import Standardizer
+from nnsurrogate.core.splits import given_split
 from nnsurrogate.core.training import TrainConfig, per_member_l1, per_member_mse, torch_threads, train_ensemble
 from nnsurrogate.core.uncertainty import DomainCheck, VarianceCalibration, fit_variance_calibration
 
@@ -130,7 +131,7 @@ class SurrogateRegressor(RegressorMixin, BaseEstimator):
         self.verbose = verbose
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, X, y, checkpoint=None):
+    def fit(self, X, y, checkpoint=None, validation=None):
         """Train the ensemble, calibrate its variance and record the domain.
 
         Parameters
@@ -139,6 +140,9 @@ class SurrogateRegressor(RegressorMixin, BaseEstimator):
         y : array-like, shape (n_samples,)
         checkpoint : str or None
             File for resumable training state (see :class:`~nnsurrogate.core.training.TrainConfig`).
+        validation : array-like of int, optional
+            Rows to hold out for early stopping and calibration instead of a random
+            ``validation_fraction`` (e.g. so that other models can be scored on the same rows).
 
         Returns
         -------
@@ -148,7 +152,7 @@ class SurrogateRegressor(RegressorMixin, BaseEstimator):
         self._check_params(y)
         rng = check_random_state(self.random_state)
         generator = torch.Generator().manual_seed(int(rng.randint(2**31 - 1)))
-        train, val = self._validation_split(len(y), rng)
+        train, val = self._validation_split(len(y), rng) if validation is None else given_split(len(y), validation)
         self.log_inputs_ = self._log_mask(X[train])
         self.x_scaler_ = Standardizer.fit(self._features(X[train]))
         z = self._latent_target(y)

@@ -166,9 +166,8 @@ class TableModel:
 
 def _stages(estimator) -> list:
     """The estimators inside *estimator* that hold a ``domain_`` (both stages of a hurdle model)."""
-    if isinstance(estimator, TwoStageRegressor):
-        return [estimator.classifier_, estimator.regressor_]
-    return [estimator]
+    stages = [estimator.classifier_, estimator.regressor_] if isinstance(estimator, TwoStageRegressor) else [estimator]
+    return [est for est in stages if hasattr(est, "domain_")]
 
 
 def _featurizer(params: dict, seen: list) -> CompositionFeaturizer:

@@ -3,8 +3,10 @@
 scikit-learn fits the trees (Friedman, Ann. Stat. 29, 1189 (2001)); their split arrays are copied
 into padded matrices of shape (n_trees, max_nodes):
 
-- :class:`~sklearn.ensemble.GradientBoostingRegressor` / ``…Classifier``: the public ``tree_``
-  arrays (``children_left``, ``children_right``, ``feature``, ``threshold``, ``value``);
+- :class:`~sklearn.ensemble.GradientBoostingRegressor` / ``…Classifier`` and the random and
+  extra-trees forests: the public ``tree_`` arrays (``children_left``, ``children_right``,
+  ``feature``, ``threshold``, ``value``); like scikit-learn, inputs are rounded to float32 before
+  they are compared with these thresholds;
 - :class:`~sklearn.ensemble.HistGradientBoostingRegressor` / ``…Classifier``: the node records of
   its tree predictors (``feature_idx``, ``num_threshold``, ``left``, ``right``, ``is_leaf``,
   ``value``; leaf values already include the learning rate) and its baseline score. These are
@@ -16,7 +18,8 @@ The raw score of a row x is
     F(x) = F₀ + ν Σ_t v_t(leaf_t(x)),
 
 with F₀ the initial estimate (the training mean for squared error, the prior log-odds for a binary
-classifier), ν the learning rate and v_t the value of the leaf that x reaches in tree t (left
+classifier; 0 for a forest), ν the learning rate (1/n_trees for a forest, whose prediction is the
+mean of its trees) and v_t the value of the leaf that x reaches in tree t (left
 child when x[feature] ≤ threshold, as in scikit-learn). Prediction walks all trees at once,
 level by level, with NumPy gathers.
 """
@@ -50,6 +53,8 @@ class TreeArrays:
         ν, the shrinkage of every tree.
     depth : int
         Largest number of splits from a root to a leaf.
+    float32_inputs : bool
+        Round inputs to float32 before comparing, as scikit-learn's decision trees do.
     """
 
     left: np.ndarray
@@ -60,6 +65,7 @@ class TreeArrays:
     base: float
     learning_rate: float
     depth: int
+    float32_inputs: bool = False
 
     @classmethod
     def from_sklearn(cls, model, column: int = 0) -> "TreeArrays":
@@ -68,17 +74,32 @@ class TreeArrays:
         A classifier with K > 2 classes has one tree per class and stage: *column* picks class K.
         """
         trees = [est.tree_ for est in np.asarray(model.estimators_)[:, column]]
+        return cls._from_trees(trees, [t.value[:, 0, 0] for t in trees], _initial_score(model, column),
+                               float(model.learning_rate))
+
+    @classmethod
+    def from_forest(cls, model, column: int = 0) -> "TreeArrays":
+        """Copy a fitted random or extra-trees forest: the mean of its trees (of P(class *column*) for a classifier)."""
+        trees = [est.tree_ for est in model.estimators_]
+        if hasattr(model, "classes_"):
+            values = [t.value[:, 0, column] / np.maximum(t.value[:, 0, :].sum(axis=1), 1e-300) for t in trees]
+        else:
+            values = [t.value[:, 0, 0] for t in trees]
+        return cls._from_trees(trees, values, 0.0, 1.0 / len(trees))
+
+    @classmethod
+    def _from_trees(cls, trees: list, values: list, base: float, learning_rate: float) -> "TreeArrays":
         width = max(t.node_count for t in trees)
         shape = (len(trees), width)
         left, right = np.full(shape, _LEAF, np.int32), np.full(shape, _LEAF, np.int32)
         feature, threshold, value = np.zeros(shape, np.int32), np.zeros(shape), np.zeros(shape)
-        for i, t in enumerate(trees):
+        for i, (t, v) in enumerate(zip(trees, values)):
             n = t.node_count
             left[i, :n], right[i, :n] = t.children_left, t.children_right
             feature[i, :n] = np.maximum(t.feature, 0)
-            threshold[i, :n], value[i, :n] = t.threshold, t.value[:, 0, 0]
-        return cls(left, right, feature, threshold, value, _initial_score(model, column), float(model.learning_rate),
-                   int(max(t.max_depth for t in trees)))
+            threshold[i, :n], value[i, :n] = t.threshold, v
+        return cls(left, right, feature, threshold, value, base, learning_rate, int(max(t.max_depth for t in trees)),
+                   float32_inputs=True)
 
     @classmethod
     def from_hist_gradient_boosting(cls, model, column: int = 0) -> "TreeArrays":
@@ -105,7 +126,7 @@ class TreeArrays:
 
     def raw(self, X: np.ndarray) -> np.ndarray:
         """F(x) for every row of X (n, d); shape (n,)."""
-        X = np.asarray(X, dtype=np.float64)
+        X = np.asarray(X, dtype=np.float32 if self.float32_inputs else np.float64).astype(np.float64)
         out = np.empty(X.shape[0])
         for start in range(0, X.shape[0], _CHUNK):
             block = X[start : start + _CHUNK]
@@ -129,7 +150,8 @@ class TreeArrays:
         """Arrays for safetensors (keys start with *prefix*) and the scalars for JSON."""
         tensors = {f"{prefix}left": self.left, f"{prefix}right": self.right, f"{prefix}feature": self.feature,
                    f"{prefix}threshold": self.threshold, f"{prefix}value": self.value}
-        return tensors, {"base": self.base, "learning_rate": self.learning_rate, "depth": self.depth}
+        return tensors, {"base": self.base, "learning_rate": self.learning_rate, "depth": self.depth,
+                         "float32_inputs": self.float32_inputs}
 
     @classmethod
     def from_tensors(cls, tensors: dict[str, np.ndarray], header: dict, prefix: str) -> "TreeArrays":
@@ -144,7 +166,7 @@ class TreeArrays:
         if left.min(initial=0) < _LEAF or left.max(initial=0) >= width or right.max(initial=0) >= width:
             raise ValueError("tree child index out of range")
         return cls(left, right, feature, threshold, value, float(header["base"]), float(header["learning_rate"]),
-                   int(header["depth"]))
+                   int(header["depth"]), bool(header.get("float32_inputs", False)))
 
     def check_features(self, n_features: int) -> None:
         """Raise ``ValueError`` if a node tests a column ≥ *n_features*."""

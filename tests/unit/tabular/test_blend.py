@@ -1,16 +1,16 @@
-"""Boosted trees as arrays, network + trees blends, and saving composite composition models."""
+"""Tree ensembles as arrays, stacked network + tree blends, and saving composite composition models."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.ensemble import (GradientBoostingRegressor, HistGradientBoostingClassifier,
-                              HistGradientBoostingRegressor)
+from sklearn.ensemble import (ExtraTreesClassifier, ExtraTreesRegressor, GradientBoostingRegressor,
+                              HistGradientBoostingClassifier, HistGradientBoostingRegressor)
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from nnsurrogate.core.errors import ModelFileError
-from nnsurrogate.tabular.blend import BlendClassifier, BlendRegressor, BoostedClassifier, BoostedRegressor
+from nnsurrogate.tabular.blend import BlendClassifier, BlendRegressor, simplex_weights
 from nnsurrogate.tabular.classifier import SurrogateClassifier
 from nnsurrogate.tabular.cv import fit_table_model
 from nnsurrogate.tabular.dataset import TableSpec, load_dataset
@@ -18,6 +18,7 @@ from nnsurrogate.tabular.estimators import ModelOptions
 from nnsurrogate.tabular.gap_model import TwoStageRegressor
 from nnsurrogate.tabular.regressor import SurrogateRegressor
 from nnsurrogate.tabular.table_model import TableModel
+from nnsurrogate.tabular.tree_models import BoostedClassifier, BoostedRegressor, ForestClassifier, ForestRegressor
 from nnsurrogate.tabular.trees import TreeArrays
 
 NET = dict(hidden=(16,), ensemble=2, max_epochs=80, patience=20, random_state=0)
@@ -42,6 +43,11 @@ def test_arrays_reproduce_scikit_learn_exactly():
     clf = HistGradientBoostingClassifier(max_iter=20, random_state=0).fit(X, labels)
     raw = np.column_stack([TreeArrays.from_hist_gradient_boosting(clf, k).raw(X_new) for k in range(3)])
     np.testing.assert_allclose(raw, clf.decision_function(X_new), rtol=0, atol=1e-12)
+    forest = ExtraTreesRegressor(n_estimators=20, random_state=0).fit(X, y)
+    np.testing.assert_allclose(TreeArrays.from_forest(forest).raw(X_new), forest.predict(X_new), rtol=0, atol=1e-12)
+    forest_clf = ExtraTreesClassifier(n_estimators=20, min_samples_leaf=3, random_state=0).fit(X, labels)
+    proba = np.column_stack([TreeArrays.from_forest(forest_clf, k).raw(X_new) for k in range(3)])
+    np.testing.assert_allclose(proba, forest_clf.predict_proba(X_new), rtol=0, atol=1e-12)
 
 
 def test_boosted_members_match_scikit_learn_and_survive_a_round_trip():
@@ -76,31 +82,73 @@ def test_corrupted_tree_arrays_are_a_model_file_error():
 
 
 # ------------------------------------------------------------------------ blends
-def test_blend_regressor_is_the_weighted_mean_with_the_network_uncertainty():
+def test_simplex_weights_find_the_best_mixture():
+    y = np.array([1.0, 2.0, 3.0, 4.0])
+    good, bad = y + 0.01, y + 5.0
+    np.testing.assert_array_equal(simplex_weights([bad, good], lambda p: np.mean(np.abs(p - y))), [0.0, 1.0])
+    # two members biased in opposite directions (the equal mixture is exact) and a noisy one
+    w = simplex_weights([y + 1.0, y - 1.0, y + np.array([3.0, -2.0, 4.0, -3.0])], lambda p: np.mean(np.abs(p - y)))
+    np.testing.assert_allclose(w, [0.5, 0.5, 0.0])
+    assert len(w) == 3 and w.sum() == pytest.approx(1.0)
+
+
+def test_fixed_weights_give_the_weighted_mean_with_the_network_uncertainty():
     X, y = _data(400, 6)
-    blend = BlendRegressor(SurrogateRegressor(**NET), BoostedRegressor(max_iter=30), weight=0.3, random_state=0).fit(X, y)
+    blend = BlendRegressor(SurrogateRegressor(**NET), [BoostedRegressor(max_iter=30), ForestRegressor(n_estimators=20)],
+                           weights=[0.3, 0.5, 0.2], random_state=0).fit(X, y)
     X_new = _data(50, 7)[0]
-    net, trees = blend.network_.predict_full(X_new), blend.trees_.predict(X_new)
+    net = blend.network_.predict_full(X_new)
+    expected = 0.3 * net.mean + 0.5 * blend.members_[0].predict(X_new) + 0.2 * blend.members_[1].predict(X_new)
     full = blend.predict_full(X_new)
-    np.testing.assert_allclose(full.mean, 0.3 * net.mean + 0.7 * trees, rtol=1e-12)
+    np.testing.assert_allclose(full.mean, expected, rtol=1e-12)
     np.testing.assert_array_equal(full.std, net.std)
     np.testing.assert_array_equal(full.in_domain, net.in_domain)
+    with pytest.raises(ValueError, match="summing to 1"):
+        BlendRegressor(SurrogateRegressor(**NET), [BoostedRegressor(max_iter=5)], weights=[0.5, 0.6]).fit(X, y)
+
+
+def test_automatic_weights_prefer_the_member_that_fits_the_set_aside_rows():
+    # y depends on x₀ through a step that trees capture and a small network does not; a useless member
+    # (trees on the noise column only) must get no weight, and is then not refitted at all
+    rng = np.random.default_rng(11)
+    X = rng.uniform(-1.0, 1.0, (500, 3))
+    y = np.where(X[:, 0] > 0.2, 5.0, 0.0) + 0.1 * X[:, 1]
+    noise_only = ForestRegressor(n_estimators=20, columns=(2,))
+    blend = BlendRegressor(SurrogateRegressor(hidden=(4,), ensemble=2, max_epochs=30, patience=10),
+                           [ForestRegressor(n_estimators=30), noise_only], random_state=0).fit(X, y)
+    assert blend.weights_.shape == (3,) and blend.weights_.sum() == pytest.approx(1.0)
+    assert blend.weights_[1] >= 0.5 and blend.weights_[2] == 0.0
+    assert blend.members_[1] is None
     again = BlendRegressor.from_state(*blend.to_state())
-    np.testing.assert_array_equal(again.predict(X_new), blend.predict(X_new))
-    with pytest.raises(ValueError, match="weight"):
-        BlendRegressor(weight=1.5).fit(X, y)
+    np.testing.assert_array_equal(again.predict(X[:40]), blend.predict(X[:40]))
+    np.testing.assert_array_equal(again.weights_, blend.weights_)
 
 
-def test_blend_classifier_averages_probabilities():
+def test_blend_classifier_mixes_probabilities():
     X, y = _data(400, 8)
     labels = np.where(y > 1.0, "high", "low")
-    blend = BlendClassifier(SurrogateClassifier(**NET), BoostedClassifier(max_iter=20), random_state=0).fit(X, labels)
+    blend = BlendClassifier(SurrogateClassifier(**NET), [BoostedClassifier(max_iter=20), ForestClassifier(n_estimators=20)],
+                            random_state=0).fit(X, labels)
     X_new = _data(60, 9)[0]
-    expected = 0.5 * blend.network_.predict_proba(X_new) + 0.5 * blend.trees_.predict_proba(X_new)
+    w = blend.weights_
+    members = [blend.network_] + [m for m in blend.members_]
+    expected = sum(wi * m.predict_proba(X_new) for wi, m in zip(w, members) if m is not None)
     np.testing.assert_allclose(blend.predict_proba(X_new), expected, rtol=1e-12)
+    np.testing.assert_allclose(blend.predict_proba(X_new).sum(axis=1), 1.0, rtol=1e-12)
     assert list(blend.classes_) == ["high", "low"]
     again = BlendClassifier.from_state(*blend.to_state())
     np.testing.assert_array_equal(again.predict_proba(X_new), blend.predict_proba(X_new))
+    np.testing.assert_array_equal(again.predict(X_new), blend.predict(X_new))
+
+
+def test_forest_on_a_column_subset():
+    X, y = _data(300, 12)
+    sub = ForestRegressor(n_estimators=20, columns=(0, 1), random_state=0).fit(X, y)
+    ref = ExtraTreesRegressor(n_estimators=20, max_features=0.3, random_state=0).fit(X[:, :2], y)
+    np.testing.assert_allclose(sub.predict(X), ref.predict(X[:, :2]), atol=1e-12)
+    np.testing.assert_array_equal(ForestRegressor.from_state(*sub.to_state()).predict(X), sub.predict(X))
+    with pytest.raises(ValueError, match="columns"):
+        ForestRegressor(columns=(0, 9)).fit(X, y)
 
 
 def test_default_composition_model_saves_and_loads(tmp_path):
@@ -131,7 +179,8 @@ def test_default_composition_model_saves_and_loads(tmp_path):
 
 @parametrize_with_checks([BoostedRegressor(max_iter=10, learning_rate=0.3, random_state=0),
                           BoostedClassifier(max_iter=10, learning_rate=0.3, random_state=0),
+                          ForestRegressor(n_estimators=10, random_state=0), ForestClassifier(n_estimators=10, random_state=0),
                           BlendRegressor(SurrogateRegressor(hidden=(8,), ensemble=2, max_epochs=30, patience=10),
-                                         BoostedRegressor(max_iter=10, learning_rate=0.3), random_state=0)])
+                                         [BoostedRegressor(max_iter=10, learning_rate=0.3)], random_state=0)])
 def test_sklearn_estimator_contract(estimator, check):
     check(estimator)

@@ -81,7 +81,7 @@ def test_featurizer_and_scalers_see_only_training_rows(tmp_path):
     model = fit_table_model(ds, train, TINY, "y")
     assert "Pb" not in model.featurizer.seen_elements_ and "Fe" in model.featurizer.seen_elements_
     names = list(model.featurizer.get_feature_names_out())
-    scaler = model.estimator.x_scaler_
+    scaler = model.estimator.network_.x_scaler_  # the network inside the default blend
     # the held-out row is the only one with Pb: a scaler that had seen it would have a non-zero mean there
     assert scaler.mean[names.index("frac_Pb")] == 0.0 and scaler.mean[names.index("frac_Se")] == 0.0
     assert scaler.mean[names.index("frac_Fe")] > 0.0

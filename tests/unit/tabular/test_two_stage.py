@@ -10,6 +10,7 @@ import torch
 from scipy import stats
 
 from nnsurrogate.core.training import per_member_cross_entropy, per_member_l1
+from nnsurrogate.tabular.blend import BlendClassifier, BlendRegressor
 from nnsurrogate.tabular.classifier import SurrogateClassifier
 from nnsurrogate.tabular.estimators import ModelOptions, is_zero_inflated, make_estimator
 from nnsurrogate.tabular.gap_model import TwoStageRegressor, mixture_median, mixture_std
@@ -97,8 +98,10 @@ def test_default_estimators():
     assert isinstance(make_estimator(options, "regress", gaps, composition=True), TwoStageRegressor)
     assert isinstance(make_estimator(options, "regress", gaps, composition=False), SurrogateRegressor)
     log_model = make_estimator(ModelOptions(log_target=True), "regress", gaps + 1.0, composition=True)
-    assert isinstance(log_model, SurrogateRegressor) and log_model.log_target
+    assert isinstance(log_model, BlendRegressor) and log_model.network.log_target
+    assert all(member.log_target for member in log_model.members)
     numeric = make_estimator(options, "regress", gaps + 1.0, composition=False)
     assert numeric.get_params()["hidden"] == SurrogateRegressor().hidden and numeric.loss == "mse"
     clf = make_estimator(ModelOptions(hidden=(7,)), "classify", np.array([0, 1] * 10), composition=True)
-    assert isinstance(clf, SurrogateClassifier) and clf.hidden == (7,) and clf.batch_size == 8
+    assert isinstance(clf, BlendClassifier) and isinstance(clf.network, SurrogateClassifier)
+    assert clf.network.hidden == (7,) and clf.network.batch_size == 8
