@@ -13,6 +13,7 @@ import typer
 
 from nnsurrogate import __version__
 from nnsurrogate.cli import data, demo, potential, table
+from nnsurrogate.cli import crystal as crystal_cli
 from nnsurrogate.cli import pde as pde_cli
 from nnsurrogate.cli import symbolic as symbolic_cli
 from nnsurrogate.cli import gas2d as gas2d_cli
@@ -22,6 +23,7 @@ app = typer.Typer(help="Neural-network surrogates for expensive physics.", no_ar
 app.add_typer(data.app, name="data")
 app.add_typer(table.app, name="table")
 app.add_typer(potential.app, name="potential")
+app.add_typer(crystal_cli.app, name="crystal")
 app.add_typer(pde_cli.app, name="pde")
 app.add_typer(symbolic_cli.app, name="symbolic")
 app.add_typer(gas2d_cli.app, name="gas2d")

@@ -1,0 +1,172 @@
+"""``nnsurrogate crystal …``: crystal graph networks (CGCNN, SA-GAT) and symbolic distillation.
+
+``distill`` is where the ``crystal`` and ``symbolic`` pillars meet: the crystal pillar supplies the
+screened feature tables of a run (:mod:`nnsurrogate.crystal.distill`), the symbolic pillar the formula
+search; pillars never import each other, so the command line joins them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from nnsurrogate.cli.common import console, metrics_table
+
+app = typer.Typer(help="Crystal structures → properties: graph networks and distilled formulas.", no_args_is_help=True)
+
+_DATA_HELP = ("Structures: a .csv/.parquet with a 'cif' column, a .json(.gz) of pymatgen structures, a CGCNN "
+              "folder with id_prop.csv, or a .cif / POSCAR / .extxyz file.")
+
+
+def _print_skipped(skipped) -> None:
+    if not skipped:
+        return
+    items = [(s["id"], s["reason"]) if isinstance(s, dict) else s for s in skipped]
+    console.print(f"[yellow]skipped {len(items)} bad entries:[/yellow]", highlight=False)
+    for entry_id, reason in items[:20]:
+        console.print(f"  {entry_id}: {reason}", highlight=False, markup=False)
+    if len(items) > 20:
+        console.print(f"  … and {len(items) - 20} more (all listed in metrics.json)", highlight=False)
+
+
+@app.command()
+def train(
+    data: Path = typer.Argument(..., help=_DATA_HELP),
+    target: str = typer.Option(..., "--target", help="Property to predict (column, JSON field or extxyz info key)."),
+    model: str = typer.Option("sagat", "--model", help="cgcnn or sagat."),
+    epochs: int = typer.Option(None, "--epochs", help="Epochs of the cosine learning-rate schedule (default 100); the best is kept."),
+    split: str = typer.Option("random", "--split", help="random or kfold:K."),
+    test_size: float = typer.Option(0.2, "--test-size", help="Held-out fraction for the random split."),
+    test_data: Path = typer.Option(None, "--test-data", help="Separate labelled structures to test on (then DATA is all training)."),
+    cutoff: float = typer.Option(8.0, "--cutoff", help="Neighbour cutoff, Å."),
+    max_neighbors: int = typer.Option(12, "--max-neighbors", help="Nearest neighbours kept per atom (plus ties)."),
+    batch_size: int = typer.Option(64, "--batch-size", help="Crystals per mini-batch."),
+    learning_rate: float = typer.Option(2e-3, "--learning-rate", help="Peak AdamW step."),
+    loss: str = typer.Option("l1", "--loss", help="l1, mse or huber."),
+    skip_bad: bool = typer.Option(False, "--skip-bad", help="Leave out unreadable or unphysical entries and list them."),
+    seed: int = typer.Option(0, "--seed", help="Random seed for split, initialisation and shuffling."),
+    out: Path = typer.Option(..., "--out", help="Output folder: model/, metrics.json, plots/parity.png, predictions.csv."),
+    resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run from OUT/.checkpoint."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+) -> None:
+    """Train a crystal graph network and report metrics on held-out structures."""
+    from nnsurrogate.crystal.workflow import CrystalTrainOptions, train_crystal
+
+    options = CrystalTrainOptions(target=target, model=model, epochs=epochs, seed=seed, split=split,
+                                  test_size=test_size, test_data=str(test_data) if test_data else None,
+                                  skip_bad=skip_bad, resume=resume, cutoff=cutoff, max_neighbors=max_neighbors,
+                                  batch_size=batch_size, learning_rate=learning_rate, loss=loss,
+                                  verbose=0 if quiet else 1)
+    metrics = train_crystal(str(data), str(out), options)
+    _print_skipped(metrics["skipped"])
+    title = f"{target} ({model}): {metrics['n_test']} test structures, {metrics['n_train']} training structures"
+    console.print(metrics_table(metrics, title, metrics.get("unit")))
+    extra = ", feature_importance.csv" if model == "sagat" else ""
+    console.print(f"model, metrics and predictions{extra} written to {out}/ ({metrics['fit_seconds']:.1f} s)")
+
+
+@app.command()
+def predict(
+    model_dir: Path = typer.Argument(..., help="Folder written by 'crystal train'."),
+    data: Path = typer.Argument(..., help=_DATA_HELP),
+    out: Path = typer.Option(..., "--out", help="Output table (.csv or .parquet): id, <target>_pred."),
+    skip_bad: bool = typer.Option(False, "--skip-bad", help="Leave out bad entries and list them."),
+) -> None:
+    """Predict the property of every structure."""
+    from nnsurrogate.crystal.workflow import predict_crystal
+
+    result = predict_crystal(str(model_dir), str(data), str(out), skip_bad=skip_bad)
+    _print_skipped(result.attrs.get("skipped"))
+    console.print(f"wrote {len(result)} predictions to {out}")
+
+
+@app.command()
+def evaluate(
+    model_dir: Path = typer.Argument(..., help="Folder written by 'crystal train'."),
+    data: Path = typer.Argument(..., help="Labelled structures (same formats as train)."),
+    out: Path = typer.Option(..., "--out", help="Output folder: metrics.json, plots/parity.png, predictions.csv."),
+    skip_bad: bool = typer.Option(False, "--skip-bad", help="Leave out bad entries and list them."),
+) -> None:
+    """Score a trained model on labelled structures."""
+    from nnsurrogate.crystal.workflow import evaluate_crystal
+
+    metrics = evaluate_crystal(str(model_dir), str(data), str(out), skip_bad=skip_bad)
+    _print_skipped(metrics["skipped"])
+    console.print(metrics_table(metrics, f"{metrics['target']}: {metrics['n_test']} structures", metrics.get("unit")))
+    console.print(f"metrics written to {out}/")
+
+
+@app.command()
+def distill(
+    run_dir: Path = typer.Argument(..., help="Output folder of 'crystal train --model sagat'."),
+    top_k: int = typer.Option(8, "--top-k", help="Number of highest-attention features given to symbolic regression."),
+    time_limit: float = typer.Option(30.0, "--time-limit", help="Seconds of formula search per run."),
+    max_length: int = typer.Option(15, "--max-length", help="Most nodes of a searched expression tree."),
+    fit_to: str = typer.Option("network", "--fit-to", help="network (distil the network's predictions) or target."),
+    compare_all: bool = typer.Option(True, "--compare-all/--no-compare-all", help="Also search on all features, for time and accuracy."),
+    seed: int = typer.Option(0, "--seed", help="Random seed of the search."),
+    out: Path = typer.Option(None, "--out", help="Output folder (default RUN_DIR/distill): metrics.json, pareto_*.csv."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+) -> None:
+    """Distil the top-k screened features into a short formula (symbolic regression)."""
+    from nnsurrogate.core.files import write_json
+    from nnsurrogate.crystal.distill import load_distill_inputs
+    from nnsurrogate.symbolic import SymbolicRegressor
+
+    inputs = load_distill_inputs(run_dir)
+    folder = out or run_dir / "distill"
+
+    def make() -> SymbolicRegressor:
+        return SymbolicRegressor(time_limit=time_limit, max_length=max_length, random_state=seed,
+                                 verbose=0 if quiet else 1)
+
+    runs = {"top_k": inputs.top(top_k)}
+    if compare_all:
+        runs["all_features"] = inputs.top(len(inputs.ranking))
+    report = {"target": inputs.target, "network": inputs.network_scores(), "n_train": len(inputs.train),
+              "n_test": len(inputs.test)}
+    fronts = {name: _search(inputs, columns, make, fit_to) for name, columns in runs.items()}
+    for name, (result, front) in fronts.items():
+        report[name] = result
+        _write_front(front, folder / f"pareto_{name}.csv")
+    write_json(folder / "metrics.json", report)
+    _distill_table(report)
+    console.print(f"written to {folder}/ (metrics.json, Pareto fronts with test scores)")
+
+
+def _search(inputs, columns, make, fit_to):
+    """One formula search through the crystal pillar's :func:`distill`; returns its report and Pareto front."""
+    from nnsurrogate.crystal.distill import distill as run_distill
+    from nnsurrogate.symbolic.distill import pareto_with_test
+
+    holder = {}
+
+    def factory():
+        holder["model"] = make()
+        return holder["model"]
+
+    report = run_distill(inputs, columns, factory, fit_to)
+    return report, pareto_with_test(holder["model"], inputs.test[columns], inputs.y_test)
+
+
+def _write_front(front, path: Path) -> None:
+    from nnsurrogate.core.tables import write_table
+
+    write_table(front, path)
+
+
+def _distill_table(report: dict) -> None:
+    table = Table(show_header=True, header_style="bold", title=f"distillation of {report['target']} (test structures)")
+    for column in ("inputs", "formula", "complexity", "R²", "MAE", "fit, s"):
+        table.add_column(column, justify="left" if column in ("inputs", "formula") else "right")
+    net = report["network"]
+    table.add_row("network", "—", "—", f"{net['r2_test']:.4f}", f"{net['mae_test']:.4g}", "")
+    for key, label in (("top_k", f"top {len(report['top_k']['columns'])}"), ("all_features", "all features")):
+        if key in report:
+            r = report[key]
+            r2 = "n/a" if r["r2_test"] is None else f"{r['r2_test']:.4f}"
+            mae = "n/a" if r["mae_test"] is None else f"{r['mae_test']:.4g}"
+            table.add_row(label, r["formula"], str(r["complexity"]), r2, mae, f"{r['fit_seconds']:.1f}")
+    console.print(table)
