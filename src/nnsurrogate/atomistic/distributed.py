@@ -64,7 +64,10 @@ def wrap(model: torch.nn.Module, ctx: DistContext, device: torch.device) -> torc
     from torch.nn.parallel import DistributedDataParallel
 
     ids = [device.index or 0] if device.type == "cuda" else None
-    return DistributedDataParallel(model, device_ids=ids, broadcast_buffers=False)
+    try:  # buffers (e.g. NEP's q_scaler) are identical on every rank: no need to sync them per forward
+        return DistributedDataParallel(model, device_ids=ids, forward_sync_buffers=False)
+    except TypeError:  # torch versions before forward_sync_buffers
+        return DistributedDataParallel(model, device_ids=ids, broadcast_buffers=False)
 
 
 def shutdown(ctx: DistContext) -> None:

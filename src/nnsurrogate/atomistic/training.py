@@ -31,7 +31,10 @@ from nnsurrogate.core.errors import UserInputError
 from nnsurrogate.core.files import atomic_path
 
 ProgressFn = Callable[[int, int, dict], None]
-_SUMS = 6  # squared-error sums and counts: energy, forces, virial
+#: Fraction of a batch's mean energy error per atom removed through the model's energy bias after
+#: each Adam step (a smoothed closed-form update of a parameter Adam does not step).
+BIAS_DAMPING = 0.3
+_SUMS = 7  # squared-error sums and counts (energy, forces, virial), then Σ signed energy error per atom
 
 
 @dataclass(frozen=True)
@@ -47,9 +50,13 @@ class PotentialTrainConfig:
     batch_size : int
         Frames per mini-batch.
     learning_rate, min_learning_rate : float
-        Initial Adam step and the floor of the plateau schedule.
+        Initial Adam step and the final (or smallest) one.
+    schedule : {"exponential", "plateau"}
+        ``exponential``: the step decays geometrically from ``learning_rate`` to ``min_learning_rate``
+        over the run (the fraction of epochs or of the time limit used, whichever is larger);
+        ``plateau``: it halves after ``lr_patience`` epochs without a better validation loss.
     lr_patience : int
-        Epochs without a better validation loss before the step halves.
+        Epochs without a better validation loss before the step halves (``plateau``).
     lambda_e, lambda_f, lambda_v, lambda_1, lambda_2 : float
         Weights of the energy, force, virial, L1 and L2 terms.
     optimizer : {"adam", "lbfgs"}
@@ -67,10 +74,11 @@ class PotentialTrainConfig:
 
     epochs: int = 100
     time_limit: float | None = None
-    batch_size: int = 8
-    learning_rate: float = 1e-2
+    batch_size: int = 4
+    learning_rate: float = 4e-3
     min_learning_rate: float = 1e-5
-    lr_patience: int = 5
+    schedule: str = "plateau"
+    lr_patience: int = 10
     lambda_e: float = 1.0
     lambda_f: float = 1.0
     lambda_v: float = 0.1
@@ -86,6 +94,10 @@ class PotentialTrainConfig:
     def __post_init__(self) -> None:
         if self.optimizer not in ("adam", "lbfgs"):
             raise UserInputError(f"unknown optimizer '{self.optimizer}' (adam or lbfgs)", "--optimizer")
+        if self.schedule not in ("exponential", "plateau"):
+            raise UserInputError(f"unknown schedule '{self.schedule}' (exponential or plateau)", "--schedule")
+        if not 0 < self.min_learning_rate <= self.learning_rate:
+            raise UserInputError("learning rates must satisfy 0 < minimum ≤ initial", "--lr")
         if self.epochs < 1 or self.batch_size < 1:
             raise UserInputError("epochs and batch size must be at least 1", "--epochs/--batch")
         if self.time_limit is not None and self.time_limit <= 0:
@@ -168,7 +180,7 @@ _VOIGT = ((0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1))
 
 
 def error_sums(pred: dict, targets: dict) -> torch.Tensor:
-    """[Σ(ΔE/N)², n_frames, Σ ΔF², 3·n_atoms, Σ (ΔW/N)² over 6 components, 6·n_virial_frames] (6,)."""
+    """[Σ(ΔE/N)², n_frames, Σ ΔF², 3·n_atoms, Σ (ΔW/N)² over 6 components, 6·n_virial_frames, Σ ΔE/N] (7,)."""
     n = targets["n_atoms"].to(pred["energy"].dtype)
     de = (pred["energy"] - targets["energy"]) / n
     df = pred["forces"] - targets["forces"]
@@ -180,6 +192,7 @@ def error_sums(pred: dict, targets: dict) -> torch.Tensor:
         parts += [(comps * comps).sum(), de.new_tensor(float(comps.numel()))]
     else:
         parts += [de.new_zeros(()), de.new_zeros(())]
+    parts.append(de.sum())
     return torch.stack(parts)
 
 
@@ -227,21 +240,40 @@ def evaluate_sums(model, data: FrameSet, batch_size: int, device, dtype, virial:
     return total
 
 
+def parameter_groups(model, config: PotentialTrainConfig) -> list[dict]:
+    """Adam parameter groups: the model's own (``model.parameter_groups(lr)``) when it has them,
+    else all trainable parameters at one learning rate. Parameters the model leaves out are not
+    stepped by Adam; a model with ``bias_by_shift = True`` has its energy bias moved after every step
+    through ``shift_energy`` instead (by :data:`BIAS_DAMPING` × the batch's mean energy error)."""
+    if hasattr(model, "parameter_groups"):
+        return model.parameter_groups(config.learning_rate)
+    return [{"params": [p for p in model.parameters() if p.requires_grad], "lr": config.learning_rate}]
+
+
 class _Run:
     """Mutable state of one run (kept out of the model; saved in checkpoints)."""
 
     def __init__(self, model: torch.nn.Module, config: PotentialTrainConfig) -> None:
-        params = [p for p in model.parameters() if p.requires_grad]
         if config.optimizer == "lbfgs":
+            params = [p for p in model.parameters() if p.requires_grad]
             self.optimizer = torch.optim.LBFGS(params, lr=1.0, max_iter=20, history_size=20,
                                                line_search_fn="strong_wolfe")
         else:
-            self.optimizer = torch.optim.Adam(params, lr=config.learning_rate, amsgrad=True)
+            self.optimizer = torch.optim.Adam(parameter_groups(model, config), lr=config.learning_rate, amsgrad=True)
         self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
             self.optimizer, factor=0.5, patience=config.lr_patience, min_lr=config.min_learning_rate)
         self.epoch, self.elapsed, self.best_epoch, self.best_loss = 0, 0.0, 0, float("inf")
         self.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         self.history: list[tuple[float, ...]] = []
+
+    def _decay(self, config: PotentialTrainConfig) -> None:
+        """Geometric decay: lr = lr₀ (lr_min/lr₀)^progress for every group (keeps each group's ratio)."""
+        progress = self.epoch / config.epochs
+        if config.time_limit is not None:
+            progress = max(progress, self.elapsed / config.time_limit)
+        factor = (config.min_learning_rate / config.learning_rate) ** min(progress, 1.0)
+        for group in self.optimizer.param_groups:
+            group["lr"] = group.setdefault("initial_lr", group["lr"]) * factor
 
     def out_of_time(self, config: PotentialTrainConfig) -> bool:
         return config.time_limit is not None and self.elapsed >= config.time_limit
@@ -253,8 +285,10 @@ class _Run:
         if loss < self.best_loss:
             self.best_loss, self.best_epoch = loss, self.epoch
             self.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        if config.optimizer == "adam" and math.isfinite(loss):
+        if config.optimizer == "adam" and config.schedule == "plateau" and math.isfinite(loss):
             self.scheduler.step(loss)
+        elif config.optimizer == "adam":
+            self._decay(config)
         lr = float(self.optimizer.param_groups[0]["lr"])
         self.history.append((self.epoch, self.elapsed, lr, *train_rmse, *valid_rmse, loss))
         return loss
@@ -300,6 +334,8 @@ def _step_adam(net, model, data: FrameSet, frames: list[int], run: _Run, config,
     reg = regularization(model, config)
     (loss if reg is None else loss + reg).backward()
     run.optimizer.step()
+    if getattr(model, "bias_by_shift", False) and float(total[1]) > 0:  # the bias Adam leaves alone: cancel
+        model.shift_energy(-BIAS_DAMPING * float(total[6] / total[1]))  # the batch's mean energy error per atom
     return total.double().cpu()
 
 
@@ -350,7 +386,7 @@ def _signature(model, train: FrameSet, config: PotentialTrainConfig) -> str:
     spec = getattr(model, "spec", None)
     fields = (model.kind, spec.to_json() if spec is not None else "", len(train), float(train.energy.sum()),
               config.batch_size, config.optimizer, config.dtype, config.seed, config.lambda_e, config.lambda_f,
-              config.lambda_v, config.lambda_1, config.lambda_2, config.learning_rate)
+              config.lambda_v, config.lambda_1, config.lambda_2, config.learning_rate, config.schedule)
     return repr(fields)
 
 
@@ -373,8 +409,11 @@ def train_potential(model, train: FrameSet, valid: FrameSet | None, config: Pote
     TrainResult
         The model holds the best weights afterwards (in the training dtype).
     """
+    setup_started = time.perf_counter()
     device, dtype = resolve_device(config.device), resolve_dtype(config.dtype)
     ctx = distributed.context(device)
+    if ctx.active and device.type == "cuda":  # one GPU per rank
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", ctx.rank)))
     model.to(device=device, dtype=dtype)
     generator = torch.Generator().manual_seed(config.seed)
     run, signature = _Run(model, config), _signature(model, train, config)
@@ -382,6 +421,7 @@ def train_potential(model, train: FrameSet, valid: FrameSet | None, config: Pote
     if checkpoint is not None and config.resume and checkpoint.is_file():
         run.load(checkpoint, model, generator, signature)
     net = distributed.wrap(model, ctx, device)
+    run.elapsed += time.perf_counter() - setup_started  # optimizer set-up counts against the time limit
     virial = config.lambda_v > 0 and bool(train.has_virial.any())
     env = (device, dtype, virial)
     while run.epoch < config.epochs and not run.out_of_time(config):
@@ -391,6 +431,8 @@ def train_potential(model, train: FrameSet, valid: FrameSet | None, config: Pote
             sums = _epoch_lbfgs(net, model, train, run, config, ctx, env)
         else:
             sums = _epoch_adam(net, model, train, run, config, ctx, env, generator, deadline)
+            if getattr(model, "bias_by_shift", False):  # exact bias for this epoch's weights
+                _solve_energy_shift(model, train, config.batch_size, device, dtype)
         train_rmse = rmse_from_sums(sums)
         valid_rmse = (rmse_from_sums(evaluate_sums(model, valid, 4 * config.batch_size, device, dtype, virial))
                       if valid is not None and len(valid) else train_rmse)

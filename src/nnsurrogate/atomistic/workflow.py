@@ -125,7 +125,13 @@ def train_workflow(inputs: TrainInputs, config: PotentialTrainConfig, out: str |
                 model.set_max_neighbors(train.max_neighbors())
         config = _with_checkpoint(config, out / ".checkpoint" / "train.pt")
         result = train_potential(model, train, valid, config, progress)
-        return _finish(model, result, train_frames, valid_frames, out, config)
+        report = finish_run(model, result, train_frames, valid_frames, out, config)
+    from nnsurrogate.atomistic import distributed
+
+    ctx = distributed.context(torch.device(config.device))
+    ctx.barrier()  # the other ranks wait until rank 0 has written the run folder
+    distributed.shutdown(ctx)
+    return report
 
 
 def model_cutoff(inputs: TrainInputs) -> float:
@@ -143,8 +149,9 @@ def _with_checkpoint(config: PotentialTrainConfig, path: Path) -> PotentialTrain
     return replace(config, checkpoint=str(path))
 
 
-def _finish(model, result: TrainResult, train_frames, valid_frames, out: Path, config) -> dict:
-    """Round to nep.txt precision, evaluate in float64, write every output (rank 0 only)."""
+def finish_run(model, result: TrainResult, train_frames, valid_frames, out: Path, config) -> dict:
+    """Round to nep.txt precision, evaluate in float64 and write model/, nep.txt, metrics.json,
+    history.json and plots/ (rank 0 only); returns the metrics."""
     from nnsurrogate.atomistic import distributed
     from nnsurrogate.atomistic.nep.nepfile import round_to_file_precision, write_nep
 

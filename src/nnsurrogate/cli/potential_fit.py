@@ -98,8 +98,11 @@ def train(
     lambda_2: float = typer.Option(0.0, "--lambda-2", help="Weight of the L2 norm of the parameters."),
     epochs: int = typer.Option(None, "--epochs", help="Epochs (default 100, or unlimited with --time-limit)."),
     time_limit: float = typer.Option(None, "--time-limit", help="Stop after this many seconds of training."),
-    batch: int = typer.Option(8, "--batch", help="Frames per mini-batch."),
-    lr: float = typer.Option(1e-2, "--lr", help="Initial Adam learning rate."),
+    batch: int = typer.Option(4, "--batch", help="Frames per mini-batch."),
+    lr: float = typer.Option(4e-3, "--lr", help="Initial Adam learning rate."),
+    min_lr: float = typer.Option(1e-5, "--min-lr", help="Final (exponential) or smallest (plateau) learning rate."),
+    schedule: str = typer.Option("plateau", "--schedule", help="Learning-rate schedule: plateau or exponential."),
+    lr_patience: int = typer.Option(10, "--lr-patience", help="Epochs without a better validation loss before the rate halves."),
     optimizer: str = typer.Option("adam", "--optimizer", help="adam or lbfgs."),
     reference: str = typer.Option("mean", "--reference", help="Reference energies: mean, fit, or an XYZ file of isolated atoms."),
     init: Path = typer.Option(None, "--init", help="Start from this model folder or nep.txt (fine-tuning)."),
@@ -122,11 +125,10 @@ def train(
     if model == "bp":
         hyper = _bp_hyper(cutoff, sf_file, n_radial, angular, hidden, activation)
     else:
-        hyper = {"cutoff": _floats(cutoff, "--cutoff", 2), "n_max": _ints(n_max, "--n-max", 2, True),
-                 "basis_size": _ints(basis_size, "--basis-size", 2, True), "l_max": _ints(l_max, "--l-max", 3, True),
-                 "neurons": neurons}
+        hyper = _nep_hyper(cutoff, n_max, basis_size, l_max, neurons)
     n_epochs = epochs if epochs is not None else (10**9 if time_limit else 100)
     config = PotentialTrainConfig(epochs=n_epochs, time_limit=time_limit, batch_size=batch, learning_rate=lr,
+                                  min_learning_rate=min_lr, schedule=schedule, lr_patience=lr_patience,
                                   lambda_e=lambda_e, lambda_f=lambda_f, lambda_v=lambda_v, lambda_1=lambda_1,
                                   lambda_2=lambda_2, optimizer=optimizer, dtype=dtype, device=device, seed=seed,
                                   resume=resume)
@@ -135,9 +137,18 @@ def train(
                          hyper=hyper, reference=ref, init=init, threads=threads, model=model)
     with _rmse_bar(None if epochs is None and time_limit else n_epochs, not quiet) as progress:
         metrics = train_workflow(inputs, config, out, progress)
-    _report(metrics, f"{model.upper()} on {data.name}: {metrics['epochs_run']} epochs (best {metrics['best_epoch']}), "
-                     f"{metrics['training_time_s']:.0f} s")
+    if not metrics:  # a non-zero rank of a torchrun job: rank 0 reports
+        return
+    _report(metrics, f"{model.upper()} on {data.name}: {metrics['epochs_run']} epochs "
+                     f"(best {metrics['best_epoch']}), {metrics['training_time_s']:.0f} s")
     console.print(f"model/, {'nep.txt, ' if model == 'nep' else ''}metrics.json and plots/ written to {out}/")
+
+
+def _nep_hyper(cutoff: str, n_max: str, basis_size: str, l_max: str, neurons: int) -> dict:
+    """NEP options → the ``hyper`` mapping of :class:`~nnsurrogate.atomistic.nep.NEPSpec`."""
+    return {"cutoff": _floats(cutoff, "--cutoff", 2), "n_max": _ints(n_max, "--n-max", 2, True),
+            "basis_size": _ints(basis_size, "--basis-size", 2, True), "l_max": _ints(l_max, "--l-max", 3, True),
+            "neurons": neurons}
 
 
 def _bp_hyper(cutoff: str, sf_file: Path | None, n_radial: int, angular: str, hidden: str, activation: str) -> dict:

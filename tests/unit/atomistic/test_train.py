@@ -75,7 +75,7 @@ def test_surrogate_gradient_equals_gradient_of_the_rmse_loss(frames):
 def test_training_lowers_the_errors_and_keeps_the_best_epoch(frames):
     model, data = setup(frames[:16])
     valid = prepare_frames(model, frames[16:], dtype=torch.float32)
-    config = PotentialTrainConfig(epochs=12, batch_size=4, learning_rate=1e-2)
+    config = PotentialTrainConfig(epochs=12, batch_size=4, learning_rate=1e-2, min_learning_rate=1e-3)
     result = train_potential(model, data.subset(range(16)), valid, config)
     history = np.array(result.history)
     assert history[-1, 4] < 0.5 * history[0, 4]  # training force RMSE
@@ -88,12 +88,24 @@ def test_training_lowers_the_errors_and_keeps_the_best_epoch(frames):
     assert force_rmse == pytest.approx(history[best, 7], rel=1e-4)  # the model holds the best weights
 
 
+class _Killed(Exception):
+    pass
+
+
+def _kill_after(n_epochs):
+    def progress(epoch, _max, _info):
+        if epoch == n_epochs:
+            raise _Killed  # after the epoch's checkpoint, like a kill between epochs
+    return progress
+
+
 def test_resume_after_interruption_gives_the_same_model(frames, tmp_path):
     config = PotentialTrainConfig(epochs=4, batch_size=4, checkpoint=str(tmp_path / "ckpt.pt"), dtype="float64")
     straight, data = setup(frames[:12])
     train_potential(straight, data, None, PotentialTrainConfig(epochs=4, batch_size=4, dtype="float64"))
     interrupted, data = setup(frames[:12])
-    train_potential(interrupted, data, None, PotentialTrainConfig(**{**config.__dict__, "epochs": 2}))
+    with pytest.raises(_Killed):
+        train_potential(interrupted, data, None, config, _kill_after(2))
     resumed, data = setup(frames[:12])
     result = train_potential(resumed, data, None, PotentialTrainConfig(**{**config.__dict__, "resume": True}))
     assert result.epochs_run == 4 and len(result.history) == 4
@@ -118,9 +130,19 @@ def test_lbfgs_option_lowers_the_loss(frames):
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"optimizer": "sgd"}, "unknown optimizer"), ({"epochs": 0}, "at least 1"),
+    ({"optimizer": "sgd"}, "unknown optimizer"), ({"epochs": 0}, "at least 1"), ({"schedule": "cosine"}, "schedule"),
+    ({"min_learning_rate": 1.0}, "learning rates"),
     ({"time_limit": -1.0}, "positive"), ({"lambda_f": -1.0}, "non-negative"),
 ])
 def test_bad_settings(kwargs, message):
     with pytest.raises(UserInputError, match=message):
         PotentialTrainConfig(**kwargs)
+
+
+def test_exponential_schedule_decays_geometrically_to_the_floor(frames):
+    model, data = setup(frames[:4])
+    config = PotentialTrainConfig(epochs=4, batch_size=4, learning_rate=1e-2, min_learning_rate=1e-4,
+                                  schedule="exponential")
+    result = train_potential(model, data, None, config)
+    lrs = [row[2] for row in result.history]
+    np.testing.assert_allclose(lrs, [1e-2 * 1e-2 ** (k / 4) for k in range(1, 5)], rtol=1e-12)

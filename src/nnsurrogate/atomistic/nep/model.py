@@ -45,6 +45,8 @@ class NEPModel(nn.Module):
     """
 
     kind = "atomistic.nep"
+    #: The trainer sets the shared bias b1 in closed form (see :meth:`parameter_groups`).
+    bias_by_shift = True
 
     def __init__(self, spec: NEPSpec, reference_energies=None) -> None:
         super().__init__()
@@ -92,6 +94,13 @@ class NEPModel(nn.Module):
     def set_max_neighbors(self, widths: tuple[int, int]) -> None:
         """Record the training data's neighbour counts (written to ``nep.txt``)."""
         self.spec = replace(self.spec, max_neighbors=(int(widths[0]), int(widths[1])))
+
+    def parameter_groups(self, lr: float, output_scale: float = 1.0) -> list[dict]:
+        """Adam groups: descriptor coefficients and hidden layer at *lr*, the output weights w1 at
+        ``lr·output_scale``. The bias b1 is left out: after every step the trainer removes the
+        batch's mean energy error per atom through it (:meth:`shift_energy`)."""
+        return [{"params": [self.c_radial, self.c_angular, self.w0, self.b0], "lr": lr},
+                {"params": [self.w1], "lr": lr * output_scale}]
 
     @torch.no_grad()
     def shift_energy(self, delta: float) -> None:

@@ -1,0 +1,224 @@
+"""Data and measurements of the NEP benchmark (``benchmarks/nep.py``).
+
+- EMT copper and Cu–Au data made with ASE's EMT and Langevin MD along a 300 → 1200 K ramp, cached in
+  ``benchmarks/_work/nep_data`` (regenerated when the protocol changes);
+- final test errors of an exported ``nep.txt`` through calorine's CPUNEP (one evaluator for all);
+- the mlearn and rMD17 trainings (ours only), and the MD speed comparison.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+from rich.text import Text
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT / ".." / "shared" / "data" / "atoms"
+EMT_PROTOCOL = {"lattice_A": {"cu": 3.61, "cuau": 3.85}, "supercells": [[2, 2, 2], [3, 3, 3]],
+                "frames_per_size": {"train": 100, "test": 30}, "quick_frames_per_size": {"train": 12, "test": 6},
+                "temperature_K": [300.0, 1200.0], "timestep_fs": 4.0, "friction_per_fs": 0.02,
+                "equilibration_steps": 50, "steps_between_frames": 10, "seeds": {"train": 0, "test": 1},
+                "gold_fraction": {"cu": 0.0, "cuau": 0.5}}
+MLEARN_HYPER = {"cutoff": (5.0, 4.0), "n_max": (4, 4), "basis_size": (8, 8), "l_max": (4, 2, 0), "neurons": 30}
+ETHANOL_HYPER = {"cutoff": (6.0, 5.0), "n_max": (8, 8), "basis_size": (12, 12), "l_max": (4, 2, 1), "neurons": 100}
+MLEARN_OPTIONS: dict = {}  # the training defaults (batch 4, Adam 4e-3 with plateau halving, λ 1 / 1 / 0.1)
+ETHANOL_OPTIONS = {"batch_size": 32, "lambda_v": 0.0}  # 9-atom molecules: bigger batches; no stress
+MLEARN_BUDGET_S, ETHANOL_BUDGET_S, QUICK_TRAIN_S = 600.0, 900.0, 20.0
+
+
+def _emt_frames(name: str, split: str, n_per_size: int):
+    """Snapshots of Langevin MD with EMT while the temperature ramps from 300 to 1200 K."""
+    from ase import units
+    from ase.build import bulk
+    from ase.calculators.emt import EMT
+    from ase.calculators.singlepoint import SinglePointCalculator
+    from ase.md.langevin import Langevin
+    from ase.md.velocitydistribution import MaxwellBoltzmannDistribution
+
+    p = EMT_PROTOCOL
+    rng = np.random.default_rng(p["seeds"][split] + (10 if name == "cuau" else 0))
+    frames = []
+    for repeat in p["supercells"]:
+        atoms = bulk("Cu", "fcc", a=p["lattice_A"][name], cubic=True).repeat(repeat)
+        gold = rng.random(len(atoms)) < p["gold_fraction"][name]
+        atoms.set_chemical_symbols(np.where(gold, "Au", "Cu").tolist())
+        atoms.calc = EMT()
+        t_lo, t_hi = p["temperature_K"]
+        MaxwellBoltzmannDistribution(atoms, temperature_K=t_lo, rng=rng)
+        md = Langevin(atoms, p["timestep_fs"] * units.fs, temperature_K=t_lo,
+                      friction=p["friction_per_fs"] / units.fs, rng=rng, fixcm=False)
+        md.run(p["equilibration_steps"])
+        for k in range(n_per_size):
+            md.set_temperature(temperature_K=t_lo + (t_hi - t_lo) * k / max(n_per_size - 1, 1))
+            md.run(p["steps_between_frames"])
+            frame = atoms.copy()
+            frame.calc = SinglePointCalculator(frame, energy=atoms.get_potential_energy(),
+                                               forces=atoms.get_forces(), stress=atoms.get_stress())
+            frames.append(frame)
+    return frames
+
+
+def emt_datasets(folder: Path, quick: bool, console: Console) -> dict[str, dict[str, Path]]:
+    """``{"cu": {"train": path, "test": path}, "cuau": {…}}``, generated once per protocol."""
+    from ase.io import write
+
+    folder = folder / ("quick" if quick else "full")
+    folder.mkdir(parents=True, exist_ok=True)
+    meta = folder / "protocol.json"
+    fresh = meta.exists() and json.loads(meta.read_text()) == EMT_PROTOCOL
+    key = "quick_frames_per_size" if quick else "frames_per_size"
+    files = {}
+    for name in ("cu", "cuau"):
+        files[name] = {split: folder / f"{name}_{split}.xyz" for split in ("train", "test")}
+        for split, path in files[name].items():
+            if not (fresh and path.exists()):
+                console.print(Text(f"  nep: EMT MD for {name} {split} …", style="dim"))
+                write(path, _emt_frames(name, split, EMT_PROTOCOL[key][split]), format="extxyz")
+    meta.write_text(json.dumps(EMT_PROTOCOL))
+    return files
+
+
+def read_test(path: Path):
+    from nnsurrogate.atomistic.data import read_frames
+
+    return read_frames(path)
+
+
+def _rmse_mae(true: np.ndarray, pred: np.ndarray) -> tuple[float, float]:
+    err = np.asarray(pred) - np.asarray(true)
+    return float(np.sqrt(np.mean(err ** 2))), float(np.mean(np.abs(err)))
+
+
+def final_errors(model: str, snapshot: str, frames) -> dict:
+    """Test energy / force RMSE and MAE of a nep.txt through calorine's CPUNEP (meV/atom, meV/Å)."""
+    from calorine.calculators import CPUNEP
+
+    from nnsurrogate.atomistic.nep import read_nep
+    from nnsurrogate.core.errors import UserInputError
+
+    path, note = model, ""
+    try:
+        read_nep(path)
+    except UserInputError:  # killed while writing: the copy taken after the last complete epoch
+        path, note = snapshot, "file written during the kill; used the copy from the previous epoch"
+    calc = CPUNEP(path)
+    e_true, e_pred, f_true, f_pred = [], [], [], []
+    for atoms in frames:
+        copy = atoms.copy()
+        copy.calc = calc
+        e_true.append(atoms.get_potential_energy() / len(atoms))
+        e_pred.append(copy.get_potential_energy() / len(atoms))
+        f_true.append(atoms.get_forces().ravel())
+        f_pred.append(copy.get_forces().ravel())
+    e_true, e_pred = np.array(e_true), np.array(e_pred)
+    e_rmse, e_mae = _rmse_mae(e_true, e_pred)
+    shift = float(np.mean(e_pred - e_true))
+    f_rmse, f_mae = _rmse_mae(np.concatenate(f_true), np.concatenate(f_pred))
+    return {"model_path": path, "note": note, "final_energy_rmse_mev_per_atom": 1000 * e_rmse,
+            "final_energy_mae_mev_per_atom": 1000 * e_mae, "final_energy_mean_error_mev_per_atom": 1000 * shift,
+            "final_force_rmse_mev_per_a": 1000 * f_rmse, "final_force_mae_mev_per_a": 1000 * f_mae}
+
+
+def _train_and_test(train: Path, test: Path, out: Path, hyper: dict, budget: float, options: dict) -> dict:
+    from nnsurrogate.atomistic.training import PotentialTrainConfig
+    from nnsurrogate.atomistic.workflow import TrainInputs, test_workflow, train_workflow
+
+    inputs = TrainInputs(train=train, valid=None, valid_fraction=0.1, hyper=hyper, threads=1)
+    config = PotentialTrainConfig(epochs=10**9, time_limit=budget, seed=0, **options)
+    started = time.perf_counter()
+    fit = train_workflow(inputs, config, out)
+    wall = time.perf_counter() - started
+    tested = test_workflow(out, test, out / "test")
+    return {"train_wall_s": wall, "epochs": fit["epochs_run"], "best_epoch": fit["best_epoch"],
+            "valid": fit.get("valid"), "test": tested}
+
+
+def mlearn_runs(work: Path, quick: bool, console: Console) -> dict:
+    """One NEP per element of the mlearn set, trained for a fixed time, tested on its test split."""
+    results = {}
+    budget = QUICK_TRAIN_S if quick else MLEARN_BUDGET_S
+    for element in ("Si", "Ge", "Li", "Mo"):
+        folder = SHARED / "mlearn" / element
+        if not folder.is_dir():
+            results[element] = {"skipped": f"{folder} not found"}
+            continue
+        console.print(Text(f"  nep: mlearn {element}, {budget:.0f} s …", style="dim"))
+        results[element] = _train_and_test(folder / "train.xyz", folder / "test.xyz", work / f"mlearn_{element}",
+                                           MLEARN_HYPER, budget, MLEARN_OPTIONS)
+    return {"hyper": {k: list(v) if isinstance(v, tuple) else v for k, v in MLEARN_HYPER.items()},
+            "options": MLEARN_OPTIONS, "budget_s": budget, "elements": results}
+
+
+def rmd17_run(work: Path, quick: bool, console: Console) -> dict:
+    """rMD17 ethanol: 1000 training molecules (10 % held out for validation), 1000 test molecules."""
+    folder = SHARED / "rmd17_ethanol"
+    if not folder.is_dir():
+        return {"skipped": f"{folder} not found"}
+    budget = QUICK_TRAIN_S if quick else ETHANOL_BUDGET_S
+    console.print(Text(f"  nep: rMD17 ethanol, {budget:.0f} s …", style="dim"))
+    result = _train_and_test(folder / "train.xyz", folder / "test.xyz", work / "rmd17_ethanol", ETHANOL_HYPER,
+                             budget, ETHANOL_OPTIONS)
+    n_atoms = 9
+    result["test_energy_mae_mev_per_molecule"] = result["test"]["energy_mae_mev_per_atom"] * n_atoms
+    return {"hyper": {k: list(v) if isinstance(v, tuple) else v for k, v in ETHANOL_HYPER.items()},
+            "options": ETHANOL_OPTIONS, "budget_s": budget, **result}
+
+
+def _md_rate(atoms, calc, steps: int) -> dict:
+    from ase import units
+    from ase.md.verlet import VelocityVerlet
+
+    system = atoms.copy()
+    system.calc = calc
+    md = VelocityVerlet(system, 1.0 * units.fs)
+    md.run(2)  # warm-up: first neighbour lists, lazy initialisation
+    wall, cpu = time.perf_counter(), time.process_time()
+    md.run(steps)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    return {"steps": steps, "wall_s": wall, "cpu_s": cpu, "atom_steps_per_s": len(system) * steps / wall,
+            "atom_steps_per_cpu_s": len(system) * steps / cpu}
+
+
+def md_speed(nep_txt: Path, quick: bool, console: Console) -> dict:
+    """Atom-steps per second of velocity-Verlet MD on 4000 Cu atoms with each calculator."""
+    import torch
+    from ase.build import bulk
+    from ase.md.velocitydistribution import MaxwellBoltzmannDistribution
+    from calorine.calculators import CPUNEP
+
+    from nnsurrogate.atomistic.calculator import load_calculator
+
+    atoms = bulk("Cu", "fcc", a=3.61, cubic=True).repeat((10, 10, 10))
+    MaxwellBoltzmannDistribution(atoms, temperature_K=600.0, rng=np.random.default_rng(0))
+    steps = 3 if quick else 20
+    contenders = [(f"ours_{dtype}_{threads}t", threads, lambda d=dtype: load_calculator(nep_txt, dtype=d))
+                  for dtype in ("float64", "float32") for threads in (1, 2)]
+    contenders.append(("cpunep", 1, lambda: CPUNEP(str(nep_txt))))
+    try:
+        from torchnep.ase_calculator import NEP as TorchNEPCalculator
+
+        contenders += [(f"torchnep_float32_{t}t", t, lambda: TorchNEPCalculator(str(nep_txt), dtype="float32"))
+                       for t in (1, 2)]
+    except ImportError:
+        pass
+    runs = {}
+    for key, threads, make in contenders:
+        console.print(Text(f"  nep: MD speed, {key} …", style="dim"))
+        previous = torch.get_num_threads()
+        torch.set_num_threads(threads)
+        try:
+            runs[key] = _md_rate(atoms, make(), steps)
+        finally:
+            torch.set_num_threads(previous)
+    check = atoms.copy()
+    check.calc = load_calculator(nep_txt)
+    reference = atoms.copy()
+    reference.calc = CPUNEP(str(nep_txt))
+    agreement = {"max_abs_force_diff_eV_per_A": float(np.abs(check.get_forces() - reference.get_forces()).max()),
+                 "energy_diff_eV_per_atom": abs(check.get_potential_energy() - reference.get_potential_energy()) / len(atoms)}
+    return {"n_atoms": len(atoms), "runs": runs, "agreement_with_cpunep": agreement,
+            "gpu": "no GPU on this machine" if not torch.cuda.is_available() else torch.cuda.get_device_name(0)}

@@ -1,0 +1,113 @@
+"""NEP interatomic potentials: training speed against TorchNEP, accuracy on public data, MD speed.
+
+Targets (issue 5, "Targets"), all measured in one run on one machine:
+
+* against TorchNEP (PyPI ``torchnep``, the PyTorch NEP4 trainer) on EMT copper and an EMT Cu–Au
+  alloy, same data and NEP hyperparameters (cutoff 5/4 Å, n_max 4/4, basis 8/8, l_max 4 2 0,
+  30 neurons): wall time to reach test force RMSE targets, and the final test energy / force RMSE
+  after the same time budget — ours ≤ TorchNEP on both;
+* mlearn (Zuo et al. 2020) Si, Ge, Li, Mo: test energy MAE ≤ 5 meV/atom, force MAE ≤ 0.10 eV/Å;
+* rMD17 ethanol (1000 train / 1000 test): force MAE ≤ 18 meV/Å (GAP's 18.1);
+* MD on a 4000-atom Cu cell: our ASE calculator ≥ 0.5× the atom-steps/s of calorine's CPUNEP
+  (GPUMD's C++ NEP_CPU) on the same ``nep.txt``.
+
+Protocol: each training run (ours and TorchNEP) is its own process (``_nep_runs.py``), one torch
+thread, started one after the other; clocks start when the trainer is called (reading and
+preprocessing the data count). Both get the test file as validation set and evaluate it after
+every epoch. Final errors are recomputed for both exported files with calorine's CPUNEP, one
+evaluator for both. TorchNEP runs with its own training defaults (batch 32, lr 0.01, λ_e 0.01,
+λ_f 1, λ_v 0.01, weight decay 1e-4); ours with its defaults (batch 4, Adam lr 4e-3 halved after 10
+epochs without improvement, λ_e 1, λ_f 1, λ_v 0.1).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+from rich.text import Text
+
+from _common import machine_info, machine_line, now_iso, update_markdown_section, write_json
+import _nep_data as data
+import _nep_report as report
+
+NAME = "nep"
+HERE = Path(__file__).resolve().parent
+HYPER = {"cutoff": [5.0, 4.0], "n_max": [4, 4], "basis_size": [8, 8], "l_max": [4, 2, 0], "neurons": 30}
+BUDGET_S, QUICK_BUDGET_S = 240.0, 25.0
+FORCE_TARGETS = {"cu": (30.0, 20.0), "cuau": (60.0, 40.0)}  # meV/Å
+THREADS, SEED = 1, 0
+
+
+def _child(tool: str, name: str, files: dict, budget: float, work: Path, console: Console) -> dict:
+    """Run one training process; return its trace and where its model file is."""
+    out = work / f"{name}_{tool}"
+    trace = out.with_suffix(".trace.jsonl")
+    cfg = {"train": str(files["train"]), "test": str(files["test"]), "out": str(out), "trace": str(trace),
+           "budget_s": budget, "seed": SEED, "threads": THREADS, "hyper": HYPER}
+    cfg_path = out.with_suffix(".json")
+    cfg_path.write_text(json.dumps(cfg))
+    env = {**os.environ, "OMP_NUM_THREADS": str(THREADS)}
+    console.print(Text(f"  {NAME}: {tool} on {name}, {budget:.0f} s budget …", style="dim"))
+    with open(out.with_suffix(".log"), "w") as log:
+        code = subprocess.run([sys.executable, str(HERE / "_nep_runs.py"), tool, str(cfg_path)], env=env,
+                              stdout=log, stderr=subprocess.STDOUT, timeout=budget + 900).returncode
+    rows = [json.loads(line) for line in trace.read_text().splitlines()] if trace.exists() else []
+    model = out / ("nep.txt" if tool == "ours" else "nep_best.txt")
+    return {"returncode": code, "trace": rows, "model": str(model), "snapshot": str(out / "nep_best_snapshot.txt")}
+
+
+def head_to_head(name: str, files: dict, budget: float, work: Path, console: Console) -> dict:
+    """TorchNEP, then ours, on one EMT data set; time-to-target and final errors."""
+    test = data.read_test(files["test"])
+    result = {"targets_mev_per_a": list(FORCE_TARGETS[name]), "budget_s": budget}
+    for tool in ("torchnep", "ours"):
+        run = _child(tool, name, files, budget, work, console)
+        final = data.final_errors(run["model"], run["snapshot"], test)
+        result[tool] = {**report.trace_summary(run["trace"], FORCE_TARGETS[name], budget), **final,
+                        "returncode": run["returncode"], "trace": run["trace"]}
+    return result
+
+
+def _save_part(work: Path, name: str, part: dict) -> None:
+    """Keep each finished part in the work folder, so a failure later in a long run loses nothing measured."""
+    write_json(work / f"part_{name}.json", part)
+
+
+def run(quick: bool, results_dir: Path, markdown_path: Path, console: Console) -> dict:
+    """Run every part, print the tables, write ``<results_dir>/nep.json`` and the Markdown section."""
+    started = time.perf_counter()
+    machine = machine_info()
+    work = HERE / "_work" / ("nep_quick" if quick else "nep")
+    work.mkdir(parents=True, exist_ok=True)
+    budget = QUICK_BUDGET_S if quick else BUDGET_S
+    emt = data.emt_datasets(work.parent / "nep_data", quick, console)
+    versus = {name: head_to_head(name, files, budget, work, console) for name, files in emt.items()}
+    _save_part(work, "versus", versus)
+    mlearn = data.mlearn_runs(work, quick, console)
+    _save_part(work, "mlearn", mlearn)
+    ethanol = data.rmd17_run(work, quick, console)
+    _save_part(work, "ethanol", ethanol)
+    md = data.md_speed(Path(versus["cu"]["ours"]["model_path"]), quick, console)
+    result = {"benchmark": NAME, "created": now_iso(), "quick": quick, "machine": machine,
+              "protocol": {"hyper": HYPER, "budget_s": budget, "threads": THREADS, "seed": SEED,
+                           "emt": data.EMT_PROTOCOL, "force_targets_mev_per_a": FORCE_TARGETS},
+              "versus_torchnep": versus, "mlearn": mlearn, "rmd17_ethanol": ethanol, "md_speed": md,
+              "runtime_s": time.perf_counter() - started}
+    result["targets"] = report.targets(result)
+    write_json(Path(results_dir) / f"{NAME}.json", result)
+    update_markdown_section(markdown_path, NAME, report.markdown(result, machine_line(machine)))
+    report.print_tables(result, console)
+    return result
+
+
+if __name__ == "__main__":  # python benchmarks/nep.py [--quick]
+    sys.exit(0 if run("--quick" in sys.argv, HERE / ("_work/results" if "--quick" in sys.argv else "results"),
+                      HERE.parent / "BENCHMARKS.md" if "--quick" not in sys.argv else HERE / "_work" / "BENCHMARKS.md",
+                      Console()) else 1)

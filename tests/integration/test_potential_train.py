@@ -1,0 +1,176 @@
+"""potential train → nep.txt → calorine CPUNEP, potential test, bad inputs, resume after a kill."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+from ase.build import bulk
+from ase.calculators.emt import EMT
+from ase.calculators.singlepoint import SinglePointCalculator
+from ase.io import read, write
+
+from nnsurrogate.cli.main import run
+
+SMALL = ["--neurons", "6", "--n-max", "3,3", "--basis-size", "5,5", "--l-max", "4,2,0", "--cutoff", "4.5,3.8",
+         "--batch", "4", "--quiet"]
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _cli(*argv) -> int:
+    return run([str(a) for a in argv])
+
+
+def _error_line(capsys, *argv) -> str:
+    code = _cli(*argv)
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.startswith("error:")]
+    assert code == 2, err
+    assert len(lines) == 1 and "Traceback" not in err, err
+    return lines[0]
+
+
+def _alloy_frames(n, seed):
+    rng = np.random.default_rng(seed)
+    frames = []
+    for _ in range(n):
+        atoms = bulk("Cu", "fcc", a=3.7, cubic=True).repeat((2, 1, 1))
+        atoms.set_cell(atoms.cell.array @ (np.eye(3) + rng.normal(0, 0.015, (3, 3))), scale_atoms=True)
+        atoms.positions += rng.normal(0, 0.1, atoms.positions.shape)
+        atoms.set_chemical_symbols(rng.choice(["Cu", "Au"], len(atoms)).tolist())
+        atoms.calc = EMT()
+        labels = {"energy": atoms.get_potential_energy(), "forces": atoms.get_forces(), "stress": atoms.get_stress()}
+        atoms.calc = SinglePointCalculator(atoms, **labels)
+        frames.append(atoms)
+    return frames
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("nepdata")
+    write(folder / "train.xyz", _alloy_frames(24, 0))
+    write(folder / "test.xyz", _alloy_frames(8, 1))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def trained(data, tmp_path_factory):
+    out = tmp_path_factory.mktemp("run") / "run"
+    assert _cli("potential", "train", data / "train.xyz", "--valid-fraction", "0.25", "--epochs", "4",
+                "--reference", "fit", *SMALL, "--out", out) == 0
+    return out
+
+
+def test_train_writes_the_run_folder(trained):
+    metrics = json.loads((trained / "metrics.json").read_text())
+    for part in ("train", "valid"):
+        for key in ("energy_rmse_mev_per_atom", "energy_mae_mev_per_atom", "force_rmse_mev_per_a",
+                    "force_mae_mev_per_a", "virial_rmse_mev_per_atom"):
+            assert np.isfinite(metrics[part][key]) and metrics[part][key] > 0
+    assert metrics["train"]["n_frames"] == 18 and metrics["valid"]["n_frames"] == 6
+    for name in ("parity_energy", "parity_force", "loss"):
+        assert (trained / "plots" / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
+    assert (trained / "model" / "model.json").exists() and (trained / "model" / "weights.safetensors").exists()
+
+
+def test_exported_nep_txt_runs_in_cpunep(trained, data):
+    pytest.importorskip("calorine")
+    from calorine.calculators import CPUNEP
+
+    from nnsurrogate.atomistic.calculator import load_calculator
+    from nnsurrogate.atomistic.nep import read_nep
+
+    frames = read(data / "test.xyz", ":")
+    ours = load_calculator(trained)
+    refs = dict(zip(ours.model.species, ours.model.reference_energies))
+    for frame in frames[:3]:
+        a, b = frame.copy(), frame.copy()
+        a.calc, b.calc = ours, CPUNEP(str(trained / "nep.txt"))
+        offset = sum(refs[s] for s in frame.get_chemical_symbols())  # per-element references ('fit') stay outside
+        assert abs(a.get_potential_energy() - offset - b.get_potential_energy()) / len(a) < 1e-6
+        assert np.abs(a.get_forces() - b.get_forces()).max() < 1e-5
+    assert read_nep(trained / "nep.txt").spec.max_neighbors[0] > 0
+
+
+def test_potential_test_reports_the_same_errors_for_model_and_nep_txt(trained, data, tmp_path):
+    assert _cli("potential", "test", trained, data / "test.xyz", "--out", tmp_path / "a") == 0
+    assert _cli("potential", "test", trained / "nep.txt", data / "test.xyz", "--out", tmp_path / "b") == 0
+    a = json.loads((tmp_path / "a" / "metrics.json").read_text())
+    b = json.loads((tmp_path / "b" / "metrics.json").read_text())
+    assert a["n_frames"] == 8
+    assert a["force_rmse_mev_per_a"] == pytest.approx(b["force_rmse_mev_per_a"], rel=1e-6)
+    assert (tmp_path / "a" / "plots" / "parity_force.png").exists()
+
+
+def _write_bad(path, frames, mutate):
+    text = []
+    write(path, frames)
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join(mutate(lines)) + "\n")
+    return text
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda lines: lines[:2] + [lines[2].rsplit(" ", 3)[0] + " nan 0.0 0.0"] + lines[3:], "NaN"),
+    (lambda lines: [lines[0], lines[1].replace(":forces:R:3", "")] + [" ".join(x.split()[:4]) for x in lines[2:10]]
+     + lines[10:], "frame has no forces"),
+])
+def test_bad_training_files_fail_in_one_line_and_write_nothing(data, tmp_path, capsys, mutate, message):
+    bad = tmp_path / "bad.xyz"
+    _write_bad(bad, read(data / "train.xyz", ":4"), mutate)
+    out = tmp_path / "out"
+    line = _error_line(capsys, "potential", "train", bad, "--epochs", "1", *SMALL, "--out", out)
+    assert message in line and "frame 0" in line
+    assert not (out / "model").exists() and not (out / "nep.txt").exists()
+
+
+def test_unknown_element_and_bad_options(trained, data, tmp_path, capsys):
+    other = tmp_path / "ni.xyz"
+    frames = read(data / "test.xyz", ":2")
+    frames[1].set_chemical_symbols(["Ni"] * len(frames[1]))
+    write(other, frames)
+    line = _error_line(capsys, "potential", "test", trained, other, "--out", tmp_path / "t")
+    assert "element Ni is not in the model" in line and "frame 1" in line
+    assert "--cutoff" in _error_line(capsys, "potential", "train", data / "train.xyz", "--cutoff", "5", "--out", tmp_path / "x")
+    assert "unknown model" in _error_line(capsys, "potential", "train", data / "train.xyz", "--model", "gap", "--out", tmp_path / "x")
+    assert "CUDA" in _error_line(capsys, "potential", "train", data / "train.xyz", "--device", "cuda", "--epochs", "1",
+                                 *SMALL, "--out", tmp_path / "x") or torch.cuda.is_available()
+
+
+@pytest.mark.timeout(600)
+def test_resume_after_a_killed_training(data, tmp_path):
+    """Kill the process after its first checkpoint; --resume continues from it to the requested epochs."""
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-c", "from nnsurrogate.cli.main import main; main()", "potential", "train",
+           str(data / "train.xyz"), "--epochs", "400", *SMALL, "--out", str(out)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    checkpoint = out / ".checkpoint" / "train.pt"
+    deadline = time.time() + 240
+    while not checkpoint.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert checkpoint.exists() and not (out / "nep.txt").exists()
+    done = torch.load(checkpoint, weights_only=True)["epoch"]
+    assert 1 <= done < 400
+    assert _cli("potential", "train", data / "train.xyz", "--epochs", str(done + 2), *SMALL, "--resume",
+                "--out", out) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    history = json.loads((out / "history.json").read_text())["rows"]
+    assert metrics["epochs_run"] == done + 2 and [row[0] for row in history] == list(range(1, done + 3))

@@ -1,0 +1,33 @@
+"""metrics.json numbers: hand-computed errors for known prediction offsets."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from ase.build import bulk
+from ase.calculators.singlepoint import SinglePointCalculator
+
+from nnsurrogate.atomistic.evaluation import Predictions, error_metrics
+
+
+def _frame(n_rep, energy, forces, stress):
+    atoms = bulk("Cu", "fcc", a=3.6, cubic=True).repeat((n_rep, 1, 1))
+    atoms.calc = SinglePointCalculator(atoms, energy=energy, forces=forces, stress=stress)
+    return atoms
+
+
+def test_error_metrics_by_hand():
+    f1, f2 = np.zeros((4, 3)), np.ones((8, 3))
+    frames = [_frame(1, -10.0, f1, np.zeros(6)), _frame(2, -20.0, f2, np.zeros(6))]
+    # energy errors: +0.04 eV on 4 atoms (10 meV/atom), −0.16 eV on 8 atoms (−20 meV/atom)
+    # force errors: +0.03 eV/Å on the first frame's 12 components, 0 on the second's 24
+    virial = np.zeros((2, 3, 3))
+    virial[1, 0, 1] = virial[1, 1, 0] = 0.8  # 0.1 eV/atom in one of six components of frame 2
+    pred = Predictions(np.array([-9.96, -20.16]), [f1 + 0.03, f2], virial)
+    m = error_metrics(pred, frames)
+    assert m["energy_mae_mev_per_atom"] == pytest.approx(15.0)
+    assert m["energy_rmse_mev_per_atom"] == pytest.approx(np.sqrt((10.0**2 + 20.0**2) / 2))
+    assert m["force_mae_mev_per_a"] == pytest.approx(30.0 * 12 / 36)
+    assert m["force_rmse_mev_per_a"] == pytest.approx(np.sqrt(30.0**2 * 12 / 36))
+    assert m["virial_rmse_mev_per_atom"] == pytest.approx(np.sqrt(100.0**2 / 12))
+    assert m["n_frames"] == 2 and m["n_atoms"] == 12 and m["n_frames_with_virial"] == 2
