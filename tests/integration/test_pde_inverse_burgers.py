@@ -40,4 +40,4 @@ def test_short_burgers_run_writes_its_outputs(tmp_path):
     table = pd.read_csv(out / "solution.csv")
     assert list(table.columns) == ["x", "t", "u_reference", "u_pinn"] and len(table) == 25600
     first = table[table["t"] == 0.0]
-    np.testing.assert_allclose(first["u_pinn"], -np.sin(np.pi * first["x"]), atol=1e-12)  # built-in initial value
+    np.testing.assert_allclose(first["u_pinn"], -np.sin(np.pi * first["x"]), atol=1e-6)  # built-in initial value (float32)

@@ -13,14 +13,19 @@ optimiser::
     T = result.predict({"x": x, "t": t})
 """
 
+from nnsurrogate.pde.burgers import burgers_problem, burgers_reference
 from nnsurrogate.pde.conditions import DirichletBC, InitialCondition, NeumannBC, PointData
 from nnsurrogate.pde.domain import Box, Interval, Rectangle, TimeInterval
+from nnsurrogate.pde.fd import crank_nicolson_heat, explicit_heat
 from nnsurrogate.pde.field import Coords, Field
+from nnsurrogate.pde.heat import HeatRod, heat_analytic, heat_problem
+from nnsurrogate.pde.inverse import Measurements, estimate_alpha, read_measurements
 from nnsurrogate.pde.pinn import AdaptiveWeights, PINNResult, PINNSolver, Resampling, SolverConfig
 from nnsurrogate.pde.problem import HardConstraint, Problem, Unknown, UnknownField
 
 __all__ = [
-    "AdaptiveWeights", "Box", "Coords", "DirichletBC", "Field", "HardConstraint", "InitialCondition", "Interval",
-    "NeumannBC", "PINNResult", "PINNSolver", "PointData", "Problem", "Rectangle", "Resampling", "SolverConfig",
-    "TimeInterval", "Unknown", "UnknownField",
+    "AdaptiveWeights", "Box", "Coords", "DirichletBC", "Field", "HardConstraint", "HeatRod", "InitialCondition",
+    "Interval", "Measurements", "NeumannBC", "PINNResult", "PINNSolver", "PointData", "Problem", "Rectangle",
+    "Resampling", "SolverConfig", "TimeInterval", "Unknown", "UnknownField", "burgers_problem", "burgers_reference",
+    "crank_nicolson_heat", "estimate_alpha", "explicit_heat", "heat_analytic", "heat_problem", "read_measurements",
 ]

@@ -30,6 +30,16 @@ def test_noisy_measurements_give_alpha_within_a_few_percent_with_a_spread():
     assert 0.005 < result.data_rmse < 0.02  # about the noise level (σ = 0.01)
 
 
+def test_uniform_diffusivity_is_recovered_as_a_flat_field():
+    # α(x) as a small network in T_t = ∂x(α Tx): the data of a uniform rod must give α(x) ≈ 0.1 everywhere
+    data = synthetic_measurements(ROD, n=50, noise=0.0, seed=1)
+    config = SolverConfig(hidden=(16, 16), n_domain=300, adam_iterations=50, lbfgs_iterations=250)
+    result = estimate_alpha(ROD, data, n_members=1, config=config, alpha_field=True)
+    x, alpha_x = result.alpha_x[0], result.alpha_x[1]
+    assert x[0] == 0.0 and x[-1] == 1.0
+    assert np.max(np.abs(alpha_x - 0.1)) < 0.002
+
+
 def test_measurements_with_nan_or_outside_the_rod_are_refused(tmp_path):
     bad = tmp_path / "m.csv"
     bad.write_text("x,t,T\n0.1,0.5,0.2\n0.4,,0.3\n", encoding="utf-8")
