@@ -15,8 +15,8 @@ _TASK_HELP = "regress, classify, or auto (classify a text or 0/1 target)."
 _DUP_HELP = "Rows repeating an earlier row's compound and inputs: mean (average them), first, or keep."
 _CLASS_LABELS = (("roc_auc", "ROC-AUC"), ("balanced_accuracy", "balanced accuracy"), ("f1", "F1"),
                  ("accuracy", "accuracy"), ("log_loss", "log loss"), ("brier", "Brier score"))
-_HIDDEN_HELP = "Hidden-layer widths (default 64,64; 256,256 with a formula column)."
-_ACT_HELP = "tanh, relu, gelu or silu (default tanh; silu with a formula column)."
+_HIDDEN_HELP = "Hidden-layer widths of the network (default 64,64)."
+_ACT_HELP = "tanh, relu, gelu or silu (default tanh)."
 
 
 def _hidden(text: str | None) -> tuple[int, ...] | None:
