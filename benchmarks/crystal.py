@@ -27,6 +27,7 @@ Protocol, the same for every model in one process:
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from pathlib import Path
@@ -225,7 +226,9 @@ def run(quick: bool, results_dir: Path, markdown_path: Path, console: Console) -
               "perovskites": perov, "elastic": elastic, "distillation": distill}
     result["targets"] = _targets(perov, elastic, distill)
     result["runtime_s"] = time.perf_counter() - start
-    write_json(Path(results_dir) / f"{NAME}.json", result)
+    path = Path(results_dir) / f"{NAME}.json"
+    kept = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    write_json(path, {**{k: v for k, v in kept.items() if k == "symbolic_sanity"}, **result})  # symbolic.py's key
     update_markdown_section(Path(markdown_path), NAME, markdown(result))
     print_tables(result, console)
     return result
