@@ -33,6 +33,7 @@ the decimal point of O4.5).
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -121,7 +122,9 @@ def reduced_formula(text: object, where: str = "") -> str:
     for factor in range(1, 21):
         scaled = {el: a / smallest * factor for el, a in amounts.items()}
         if all(abs(v - round(v)) < 1e-6 * max(v, 1.0) for v in scaled.values()):
-            return Composition({el: round(v) for el, v in scaled.items()}).reduced_formula
+            with warnings.catch_warnings():  # noble gases: pymatgen warns while ordering by electronegativity
+                warnings.filterwarnings("ignore", message="No Pauling electronegativity")
+                return Composition({el: round(v) for el, v in scaled.items()}).reduced_formula
     total = sum(amounts.values())
     return " ".join(f"{el}{float(f'{amt / total:.6g}'):g}" for el, amt in sorted(amounts.items()))
 
