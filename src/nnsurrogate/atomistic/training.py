@@ -6,7 +6,8 @@ Loss, as in NEP (Fan et al. 2021, Eq. 9; GPUMD's fitness)::
 
 over a mini-batch of frames (forces over all 3N components, virials over the six independent
 components per frame that has one). The optimiser is Adam (AMSGrad) with the learning rate
-halved when the validation loss stalls, or L-BFGS on the full training set. The geometry of every
+halved when the validation loss stalls, L-BFGS on the full training set, or GPUMD's gradient-free
+separable natural evolution strategy (SNES, :func:`snes_update`). The geometry of every
 frame is featurized once; each epoch only re-evaluates the trainable part. After every epoch the
 full state is checkpointed, so a killed run resumes with ``resume=True``; the weights with the
 lowest validation loss are the result.
@@ -14,6 +15,7 @@ lowest validation loss are the result.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import time
@@ -59,7 +61,11 @@ class PotentialTrainConfig:
         Epochs without a better validation loss before the step halves (``plateau``).
     lambda_e, lambda_f, lambda_v, lambda_1, lambda_2 : float
         Weights of the energy, force, virial, L1 and L2 terms.
-    optimizer : {"adam", "lbfgs"}
+    optimizer : {"adam", "lbfgs", "snes"}
+        ``snes``: GPUMD's separable natural evolution strategy, one generation per mini-batch
+        (the learning-rate settings do not apply; see :func:`snes_update`).
+    population : int
+        Candidates per SNES generation (GPUMD's ``population``, default 50; at least 2).
     dtype : {"float32", "float64"}
         Training precision.
     device : str
@@ -85,6 +91,7 @@ class PotentialTrainConfig:
     lambda_1: float = 0.0
     lambda_2: float = 0.0
     optimizer: str = "adam"
+    population: int = 50
     dtype: str = "float32"
     device: str = "cpu"
     seed: int = 0
@@ -92,8 +99,10 @@ class PotentialTrainConfig:
     resume: bool = False
 
     def __post_init__(self) -> None:
-        if self.optimizer not in ("adam", "lbfgs"):
-            raise UserInputError(f"unknown optimizer '{self.optimizer}' (adam or lbfgs)", "--optimizer")
+        if self.optimizer not in ("adam", "lbfgs", "snes"):
+            raise UserInputError(f"unknown optimizer '{self.optimizer}' (adam, lbfgs or snes)", "--optimizer")
+        if self.population < 2:
+            raise UserInputError(f"the SNES population must be at least 2, got {self.population}", "--population")
         if self.schedule not in ("exponential", "plateau"):
             raise UserInputError(f"unknown schedule '{self.schedule}' (exponential or plateau)", "--schedule")
         if not 0 < self.min_learning_rate <= self.learning_rate:
@@ -136,7 +145,9 @@ class FrameSet:
 
 @dataclass
 class TrainResult:
-    """History rows: (epoch, elapsed_s, lr, train E/F/V RMSE, valid E/F/V RMSE, valid loss)."""
+    """History rows: (epoch, elapsed_s, lr, train E/F/V RMSE, valid E/F/V RMSE, valid loss).
+
+    With ``optimizer="snes"`` the ``learning_rate`` column holds the mean search width mean(σ)."""
 
     epochs_run: int
     best_epoch: int
@@ -225,8 +236,12 @@ def regularization(model: torch.nn.Module, config: PotentialTrainConfig) -> torc
     """λ_1 mean|z| + λ_2 √(mean z²) over all trainable parameters z (None when both are 0)."""
     if config.lambda_1 == 0 and config.lambda_2 == 0:
         return None
-    z = torch.cat([p.reshape(-1) for p in model.parameters() if p.requires_grad])
-    return config.lambda_1 * z.abs().mean() + config.lambda_2 * torch.sqrt((z * z).mean() + 1e-30)
+    return _penalty(torch.cat([p.reshape(-1) for p in model.parameters() if p.requires_grad]), config)
+
+
+def _penalty(z: torch.Tensor, config: PotentialTrainConfig) -> torch.Tensor:
+    """λ_1 mean|z| + λ_2 √(mean z²) of a parameter vector *z* (n,), or of each row of *z* (P, n)."""
+    return config.lambda_1 * z.abs().mean(-1) + config.lambda_2 * torch.sqrt((z * z).mean(-1) + 1e-30)
 
 
 def evaluate_sums(model, data: FrameSet, batch_size: int, device, dtype, virial: bool) -> torch.Tensor:
@@ -254,14 +269,18 @@ class _Run:
     """Mutable state of one run (kept out of the model; saved in checkpoints)."""
 
     def __init__(self, model: torch.nn.Module, config: PotentialTrainConfig) -> None:
-        if config.optimizer == "lbfgs":
+        self.optimizer, self.scheduler, self.snes = None, None, None
+        if config.optimizer == "snes":
+            self.snes = _SNES(model)
+        elif config.optimizer == "lbfgs":
             params = [p for p in model.parameters() if p.requires_grad]
             self.optimizer = torch.optim.LBFGS(params, lr=1.0, max_iter=20, history_size=20,
                                                line_search_fn="strong_wolfe")
         else:
             self.optimizer = torch.optim.Adam(parameter_groups(model, config), lr=config.learning_rate, amsgrad=True)
-        self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-            self.optimizer, factor=0.5, patience=config.lr_patience, min_lr=config.min_learning_rate)
+        if self.optimizer is not None:
+            self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+                self.optimizer, factor=0.5, patience=config.lr_patience, min_lr=config.min_learning_rate)
         self.epoch, self.elapsed, self.best_epoch, self.best_loss = 0, 0.0, 0, float("inf")
         self.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         self.history: list[tuple[float, ...]] = []
@@ -289,13 +308,16 @@ class _Run:
             self.scheduler.step(loss)
         elif config.optimizer == "adam":
             self._decay(config)
-        lr = float(self.optimizer.param_groups[0]["lr"])
+        lr = float(self.optimizer.param_groups[0]["lr"]) if self.snes is None else float(self.snes.sigma.mean())
         self.history.append((self.epoch, self.elapsed, lr, *train_rmse, *valid_rmse, loss))
         return loss
 
     def save(self, path: Path, model, generator: torch.Generator, signature: str) -> None:
-        blob = {"signature": signature, "model": model.state_dict(), "optimizer": self.optimizer.state_dict(),
-                "scheduler": self.scheduler.state_dict(), "epoch": self.epoch, "elapsed": self.elapsed,
+        blob = {"signature": signature, "model": model.state_dict(),
+                "optimizer": self.optimizer.state_dict() if self.optimizer is not None else {},
+                "scheduler": self.scheduler.state_dict() if self.scheduler is not None else {},
+                "snes": self.snes.state_dict() if self.snes is not None else {},
+                "epoch": self.epoch, "elapsed": self.elapsed,
                 "best_loss": self.best_loss, "best_epoch": self.best_epoch, "best_state": self.best_state,
                 "history": torch.tensor(self.history, dtype=torch.float64).reshape(-1, len(TrainResult.HISTORY_COLUMNS)),
                 "generator": generator.get_state()}
@@ -312,8 +334,11 @@ class _Run:
             raise UserInputError("the checkpoint belongs to a different model, data or settings; "
                                  "delete it or run without --resume", str(path))
         model.load_state_dict(blob["model"])
-        self.optimizer.load_state_dict(blob["optimizer"])
-        self.scheduler.load_state_dict(blob["scheduler"])
+        if self.optimizer is not None:
+            self.optimizer.load_state_dict(blob["optimizer"])
+            self.scheduler.load_state_dict(blob["scheduler"])
+        if self.snes is not None:
+            self.snes.load_state_dict(blob["snes"])
         self.epoch, self.elapsed = int(blob["epoch"]), float(blob["elapsed"])
         self.best_loss, self.best_epoch = float(blob["best_loss"]), int(blob["best_epoch"])
         self.best_state = blob["best_state"]
@@ -382,11 +407,187 @@ def _epoch_lbfgs(net, model, data, run, config, ctx, env) -> torch.Tensor:
     return state["total"]
 
 
+#: GPUMD's initial search width σ₀ of every parameter (SNES).
+SNES_SIGMA0 = 0.1
+
+
+def snes_utilities(population: int) -> torch.Tensor:
+    """Rank-based fitness-shaping weights of SNES (Schaul et al. 2011; Wierstra et al. 2014).
+
+    ``u_k = max(0, ln(P/2 + 1) − ln k) / Σ_j max(0, ln(P/2 + 1) − ln j) − 1/P`` for the candidate of
+    rank k = 1 … P (1 = lowest loss): the better half gets log-decreasing positive weights, every
+    candidate pays 1/P, so the weights sum to zero and depend only on the order of the losses.
+
+    Parameters
+    ----------
+    population : int
+        P ≥ 2.
+
+    Returns
+    -------
+    torch.Tensor
+        (P,) float64, best rank first.
+    """
+    rank = torch.arange(1, population + 1, dtype=torch.float64)
+    raw = torch.clamp(math.log(population / 2 + 1) - torch.log(rank), min=0.0)
+    return raw / raw.sum() - 1.0 / population
+
+
+def snes_update(mu: torch.Tensor, sigma: torch.Tensor, z: torch.Tensor, losses: torch.Tensor,
+                eta_mu: float = 1.0, eta_sigma: float | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """One separable-NES update of the search distribution N(μ, diag σ²) from ranked samples.
+
+    GPUMD trains NEP with this strategy (Fan et al., Phys. Rev. B 104, 104309 (2021)); SNES itself
+    is Schaul, Glasmachers & Schmidhuber, GECCO 2011, 845–852. With candidates
+    θ_k = μ + σ ⊙ z_k, z_k ~ N(0, I), and the utilities u of :func:`snes_utilities` assigned by the
+    rank of each candidate's loss::
+
+        μ ← μ + η_μ σ ⊙ Σ_k u_k z_k
+        σ ← σ ⊙ exp(η_σ/2 · Σ_k u_k (z_k ⊙ z_k − 1))
+
+    with η_μ = 1 and η_σ = (3 + ln n) / (5 √n) for n parameters. Written from these equations.
+
+    Parameters
+    ----------
+    mu, sigma : torch.Tensor
+        (n,) mean and per-parameter standard deviation of the search distribution.
+    z : torch.Tensor
+        (P, n) standard-normal samples that made the candidates.
+    losses : torch.Tensor
+        (P,) loss of each candidate (lower is better; non-finite counts as worst; ties keep sample order).
+    eta_mu, eta_sigma : float, optional
+        Learning rates of μ and σ (default 1 and (3 + ln n) / (5 √n)).
+
+    Returns
+    -------
+    (mu, sigma) : tuple of torch.Tensor
+        The updated (n,) mean and standard deviation (new tensors, in the dtype of *z*).
+    """
+    population, n = z.shape
+    if eta_sigma is None:
+        eta_sigma = (3.0 + math.log(n)) / (5.0 * math.sqrt(n))
+    losses = torch.where(torch.isfinite(losses), losses, torch.full_like(losses, float("inf")))
+    weights = torch.empty(population, dtype=z.dtype)
+    weights[torch.argsort(losses.cpu(), stable=True)] = snes_utilities(population).to(z.dtype)
+    weights = weights.to(z.device)
+    grad_mu = weights @ z
+    grad_sigma = weights @ (z * z - 1.0)
+    return mu + eta_mu * sigma * grad_mu, sigma * torch.exp(0.5 * eta_sigma * grad_sigma)
+
+
+def _trainable(model) -> list[torch.nn.Parameter]:
+    return [p for p in model.parameters() if p.requires_grad]
+
+
+@torch.no_grad()
+def _set_parameters(params: list[torch.nn.Parameter], vector: torch.Tensor) -> None:
+    """Copy the flat *vector* (n,) into *params* (in their dtype and device). Unlike
+    ``torch.nn.utils.vector_to_parameters`` this keeps every parameter's own storage (no views of
+    *vector*, which safetensors would refuse as shared memory)."""
+    offset = 0
+    for p in params:
+        p.copy_(vector[offset : offset + p.numel()].view_as(p))
+        offset += p.numel()
+
+
+@contextlib.contextmanager
+def _frozen(params: list[torch.nn.Parameter]):
+    """No parameter graph while candidates are evaluated (forces still come from autograd)."""
+    flags = [p.requires_grad for p in params]
+    for p in params:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p, flag in zip(params, flags):
+            p.requires_grad_(flag)
+
+
+class _SNES:
+    """SNES search distribution over the flat trainable-parameter vector (float64 on the CPU):
+    μ starts at the model's weights, σ at :data:`SNES_SIGMA0`."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        self.mu = torch.nn.utils.parameters_to_vector(_trainable(model)).detach().to("cpu", torch.float64).clone()
+        self.sigma = torch.full_like(self.mu, SNES_SIGMA0)
+
+    def state_dict(self) -> dict:
+        return {"mu": self.mu.clone(), "sigma": self.sigma.clone()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.mu = state["mu"].to("cpu", torch.float64).clone()
+        self.sigma = state["sigma"].to("cpu", torch.float64).clone()
+
+
+def _candidate_loss(sums: torch.Tensor, config: PotentialTrainConfig) -> float:
+    """λ_e RMSE_E + λ_f RMSE_F + λ_v RMSE_V of one candidate's error sums (inf if any is not finite)."""
+    if not all(math.isfinite(float(sums[k])) for k in (0, 2, 4)):
+        return float("inf")
+    return weighted_loss(rmse_from_sums(sums), config)
+
+
+def _snes_generation(model, data: FrameSet, frames: list[int], snes: _SNES, config, ctx, env,
+                     generator: torch.Generator) -> torch.Tensor:
+    """One SNES generation on the batch *frames*: sample P candidates, score them, update μ and σ.
+
+    Every rank draws the same samples and scores every candidate on its share of the batch; the
+    error sums are all-reduced, so all ranks rank the candidates alike. Each candidate's loss is
+    GPUMD's: the weighted RMSEs on the batch plus λ_1 mean|θ| + λ_2 √(mean θ²) of its own θ.
+    Returns the global error sums (7,) of μ before the update (the epoch's training error).
+    """
+    device, dtype, virial = env
+    params = _trainable(model)
+    z = torch.randn(config.population, snes.mu.numel(), generator=generator, dtype=torch.float64)
+    thetas = snes.mu + snes.sigma * z  # (P, n)
+    batch, targets = make_batch(model, data, ctx.share(frames), device, dtype)
+    sums = torch.zeros(config.population + 1, _SUMS, dtype=torch.float64)
+    with _frozen(params):
+        for k, theta in enumerate([*thetas, snes.mu]):
+            _set_parameters(params, theta)
+            pred = model(batch, forces=True, virial=virial)
+            sums[k] = error_sums({key: v.detach() for key, v in pred.items()}, targets).double().cpu()
+    sums = ctx.all_reduce(sums)
+    losses = torch.tensor([_candidate_loss(row, config) for row in sums[:-1]], dtype=torch.float64)
+    if config.lambda_1 > 0 or config.lambda_2 > 0:
+        losses = losses + _penalty(thetas, config)
+    snes.mu, snes.sigma = snes_update(snes.mu, snes.sigma, z, losses)
+    return sums[-1]
+
+
+def _epoch_snes(model, data: FrameSet, run: _Run, config, ctx, env, generator, deadline) -> torch.Tensor:
+    """One SNES epoch: a generation per mini-batch (shuffled as for Adam), then the model holds μ.
+
+    A model with ``bias_by_shift`` then gets its energy bias solved in closed form, as after an Adam
+    epoch, and the shift is kept in μ. Returns the summed error sums (7,) of μ over the batches.
+    """
+    device, dtype, _ = env
+    order = torch.randperm(len(data), generator=generator).tolist()
+    total = torch.zeros(_SUMS, dtype=torch.float64)
+    for start in range(0, len(order), config.batch_size):
+        frames = order[start : start + config.batch_size]
+        if len(frames) < ctx.world:  # a remainder too small to give every rank a frame
+            continue
+        total += _snes_generation(model, data, frames, run.snes, config, ctx, env, generator)
+        late = torch.tensor([float(deadline is not None and time.perf_counter() > deadline)])
+        if float(ctx.all_reduce(late)[0]) > 0:
+            break
+    params = _trainable(model)
+    _set_parameters(params, run.snes.mu)
+    if getattr(model, "bias_by_shift", False):
+        before = torch.nn.utils.parameters_to_vector(params).detach()
+        _solve_energy_shift(model, data, config.batch_size, device, dtype)
+        moved = torch.nn.utils.parameters_to_vector(params).detach() - before  # only the bias entries
+        run.snes.mu = run.snes.mu + moved.to("cpu", torch.float64)
+    return total
+
+
 def _signature(model, train: FrameSet, config: PotentialTrainConfig) -> str:
     spec = getattr(model, "spec", None)
     fields = (model.kind, spec.to_json() if spec is not None else "", len(train), float(train.energy.sum()),
               config.batch_size, config.optimizer, config.dtype, config.seed, config.lambda_e, config.lambda_f,
               config.lambda_v, config.lambda_1, config.lambda_2, config.learning_rate, config.schedule)
+    if config.optimizer == "snes":  # (adam and lbfgs signatures unchanged: their checkpoints still resume)
+        fields += (config.population,)
     return repr(fields)
 
 
@@ -402,7 +603,8 @@ def train_potential(model, train: FrameSet, valid: FrameSet | None, config: Pote
     config : PotentialTrainConfig
     progress : callable, optional
         Called after every epoch as ``progress(epoch, max_epochs, info)``; *info* has ``train`` and
-        ``valid`` (E, F, V RMSE in eV/atom, eV/Å, eV/atom), ``elapsed_s`` and ``lr``.
+        ``valid`` (E, F, V RMSE in eV/atom, eV/Å, eV/atom), ``elapsed_s`` and ``lr`` (for SNES
+        the mean search width σ).
 
     Returns
     -------
@@ -429,6 +631,8 @@ def train_potential(model, train: FrameSet, valid: FrameSet | None, config: Pote
         deadline = None if config.time_limit is None else started + config.time_limit - run.elapsed
         if config.optimizer == "lbfgs":
             sums = _epoch_lbfgs(net, model, train, run, config, ctx, env)
+        elif config.optimizer == "snes":
+            sums = _epoch_snes(model, train, run, config, ctx, env, generator, deadline)
         else:
             sums = _epoch_adam(net, model, train, run, config, ctx, env, generator, deadline)
             if getattr(model, "bias_by_shift", False):  # exact bias for this epoch's weights

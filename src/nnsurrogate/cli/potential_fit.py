@@ -103,7 +103,9 @@ def train(
     min_lr: float = typer.Option(1e-5, "--min-lr", help="Final (exponential) or smallest (plateau) learning rate."),
     schedule: str = typer.Option("plateau", "--schedule", help="Learning-rate schedule: plateau or exponential."),
     lr_patience: int = typer.Option(10, "--lr-patience", help="Epochs without a better validation loss before the rate halves."),
-    optimizer: str = typer.Option("adam", "--optimizer", help="adam or lbfgs."),
+    optimizer: str = typer.Option("adam", "--optimizer", help="adam, lbfgs (full set) or snes (GPUMD's "
+                                  "gradient-free separable natural evolution strategy, one generation per batch)."),
+    population: int = typer.Option(50, "--population", help="snes: candidates per generation (GPUMD's population)."),
     reference: str = typer.Option("mean", "--reference", help="Reference energies: mean, fit, or an XYZ file of isolated atoms."),
     init: Path = typer.Option(None, "--init", help="Start from this model folder or nep.txt (fine-tuning)."),
     dtype: str = typer.Option("float32", "--dtype", help="Training precision: float32 or float64."),
@@ -130,8 +132,8 @@ def train(
     config = PotentialTrainConfig(epochs=n_epochs, time_limit=time_limit, batch_size=batch, learning_rate=lr,
                                   min_learning_rate=min_lr, schedule=schedule, lr_patience=lr_patience,
                                   lambda_e=lambda_e, lambda_f=lambda_f, lambda_v=lambda_v, lambda_1=lambda_1,
-                                  lambda_2=lambda_2, optimizer=optimizer, dtype=dtype, device=device, seed=seed,
-                                  resume=resume)
+                                  lambda_2=lambda_2, optimizer=optimizer, population=population, dtype=dtype,
+                                  device=device, seed=seed, resume=resume)
     ref = reference if reference in ("mean", "fit") else str(Path(reference))
     inputs = TrainInputs(train=data, valid=valid, valid_fraction=0.0 if valid is not None else valid_fraction,
                          hyper=hyper, reference=ref, init=init, threads=threads, model=model)

@@ -130,7 +130,8 @@ def test_lbfgs_option_lowers_the_loss(frames):
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"optimizer": "sgd"}, "unknown optimizer"), ({"epochs": 0}, "at least 1"), ({"schedule": "cosine"}, "schedule"),
+    ({"optimizer": "sgd"}, "unknown optimizer .* snes"), ({"population": 1}, "population"), ({"epochs": 0}, "at least 1"),
+    ({"schedule": "cosine"}, "schedule"),
     ({"min_learning_rate": 1.0}, "learning rates"),
     ({"time_limit": -1.0}, "positive"), ({"lambda_f": -1.0}, "non-negative"),
 ])
