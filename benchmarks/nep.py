@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -48,6 +49,7 @@ THREADS, SEED = 1, 0
 def _child(tool: str, name: str, files: dict, budget: float, work: Path, console: Console) -> dict:
     """Run one training process; return its trace and where its model file is."""
     out = work / f"{name}_{tool}"
+    shutil.rmtree(out, ignore_errors=True)  # a stale loss.out or checkpoint would leak into this run's trace
     trace = out.with_suffix(".trace.jsonl")
     cfg = {"train": str(files["train"]), "test": str(files["test"]), "out": str(out), "trace": str(trace),
            "budget_s": budget, "seed": SEED, "threads": THREADS, "hyper": HYPER}
