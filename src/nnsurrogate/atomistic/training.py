@@ -365,17 +365,24 @@ def _step_adam(net, model, data: FrameSet, frames: list[int], run: _Run, config,
 
 
 def _epoch_adam(net, model, data, run, config, ctx, env, generator, deadline) -> torch.Tensor:
-    order = torch.randperm(len(data), generator=generator).tolist()
     total = torch.zeros(_SUMS, dtype=torch.float64)
-    for start in range(0, len(order), config.batch_size):
-        frames = order[start : start + config.batch_size]
-        if len(frames) < ctx.world:  # a remainder too small to give every rank a frame
-            continue
+    for frames in _minibatches(len(data), config.batch_size, ctx, generator, deadline):
         total += _step_adam(net, model, data, frames, run, config, ctx, env)
+    return total
+
+
+def _minibatches(n_frames: int, batch_size: int, ctx, generator: torch.Generator, deadline: float | None):
+    """Shuffled mini-batches of frame indices for one epoch; a remainder too small to give every rank
+    a frame is skipped, and the epoch stops after the batch during which any rank passed *deadline*."""
+    order = torch.randperm(n_frames, generator=generator).tolist()
+    for start in range(0, n_frames, batch_size):
+        frames = order[start : start + batch_size]
+        if len(frames) < ctx.world:
+            continue
+        yield frames
         late = torch.tensor([float(deadline is not None and time.perf_counter() > deadline)])
         if float(ctx.all_reduce(late)[0]) > 0:
-            break
-    return total
+            return
 
 
 def _epoch_lbfgs(net, model, data, run, config, ctx, env) -> torch.Tensor:
@@ -561,16 +568,9 @@ def _epoch_snes(model, data: FrameSet, run: _Run, config, ctx, env, generator, d
     epoch, and the shift is kept in μ. Returns the summed error sums (7,) of μ over the batches.
     """
     device, dtype, _ = env
-    order = torch.randperm(len(data), generator=generator).tolist()
     total = torch.zeros(_SUMS, dtype=torch.float64)
-    for start in range(0, len(order), config.batch_size):
-        frames = order[start : start + config.batch_size]
-        if len(frames) < ctx.world:  # a remainder too small to give every rank a frame
-            continue
+    for frames in _minibatches(len(data), config.batch_size, ctx, generator, deadline):
         total += _snes_generation(model, data, frames, run.snes, config, ctx, env, generator)
-        late = torch.tensor([float(deadline is not None and time.perf_counter() > deadline)])
-        if float(ctx.all_reduce(late)[0]) > 0:
-            break
     params = _trainable(model)
     _set_parameters(params, run.snes.mu)
     if getattr(model, "bias_by_shift", False):
