@@ -1,36 +1,24 @@
-"""Progress bars for long runs (rich), as callbacks the training loop can call."""
+"""Progress bars for training runs: the engine's :func:`~nnsurrogate.core.engine.progress.progress_bar`
+with the train / valid losses after the bar."""
 
 from __future__ import annotations
 
 import contextlib
-import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
-from nnsurrogate.core.training import ProgressFn
+from nnsurrogate.core.engine.progress import Progress, progress_bar
+
+__all__ = ["epoch_bar"]
+
+
+def _losses(metrics: Mapping[str, float]) -> str:
+    train, valid = metrics.get("train_loss"), metrics.get("valid_loss")
+    return "" if train is None else f"train {train:.3g}  val {valid:.3g}"
 
 
 @contextlib.contextmanager
-def epoch_bar(description: str, enabled: bool = True) -> Iterator[ProgressFn | None]:
-    """Yield a ``progress(epoch, max_epochs, train_loss, val_loss)`` callback drawing a bar on stderr.
-
-    Yields ``None`` when *enabled* is false, so callers can pass the result straight on.
-    """
-    if not enabled:
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-               TextColumn("{task.fields[losses]}"))
-    console = Console(file=sys.stderr)
-    with Progress(*columns, console=console, transient=False) as bar:
-        task = bar.add_task(description, total=None, losses="")
-
-        def update(epoch: int, max_epochs: int, train_loss: float, val_loss: float) -> None:
-            bar.update(task, completed=epoch, total=max_epochs,
-                       losses=f"train {train_loss:.3g}  val {val_loss:.3g}")
-
+def epoch_bar(description: str, enabled: bool = True) -> Iterator[Progress | None]:
+    """Yield a ``progress(epoch, max_epochs, metrics)`` callback drawing a bar on stderr, showing the
+    ``train_loss`` and ``valid_loss`` entries of *metrics*; ``None`` when *enabled* is false."""
+    with progress_bar(description, enabled, render=_losses) as update:
         yield update
-        done = bar.tasks[0].completed
-        bar.update(task, total=max(done, 1), completed=max(done, 1))

@@ -21,7 +21,7 @@ from torch import nn
 
 from nnsurrogate.core.files import atomic_path
 
-ProgressFn = Callable[[int, int, float, float], None]
+from nnsurrogate.core.engine.progress import Progress as ProgressFn  # noqa: E402  (step, total, metrics)
 #: loss(pred (M, B, k), target (M|1, B, k)) -> per-member loss (M,)
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -158,7 +158,7 @@ def train_ensemble(
         val_loss = _validate(model, X_val, Y_val, train_loss, loss)
         state.record(model, val_loss, train_loss)
         if progress is not None:
-            progress(state.epoch, config.max_epochs, float(train_loss.mean()), float(val_loss.mean()))
+            progress(state.epoch, config.max_epochs, {"train_loss": float(train_loss.mean()), "valid_loss": float(val_loss.mean())})
         if config.checkpoint and state.epoch % config.checkpoint_every == 0:
             state.save(Path(config.checkpoint), model, generator)
     if config.checkpoint:

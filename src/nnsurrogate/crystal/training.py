@@ -192,7 +192,7 @@ def train_graph_model(model: nn.Module, store: GraphStore, y: torch.Tensor, trai
         val_mae = float(np.mean(np.abs(predict_store(model, store, score_ids) - target[score_ids])))
         state.record(model, train_loss, val_mae)
         if progress is not None:
-            progress(state.epoch, config.max_epochs, train_loss, val_mae)
+            progress(state.epoch, config.max_epochs, {"train_loss": train_loss, "valid_loss": val_mae})
         if checkpoint is not None and state.epoch % config.checkpoint_every == 0:
             state.save(checkpoint, model, generator)
     if checkpoint is not None:
