@@ -154,3 +154,19 @@ def test_kfold_reports_out_of_fold_predictions_and_test_data_option(tmp_path, pe
                 "--test-data", tmp_path / "b.csv", "--out", tmp_path / "tt", *FAST) == 0
     metrics = json.loads((tmp_path / "tt" / "metrics.json").read_text())
     assert (metrics["n_train"], metrics["n_test"], metrics["split"]) == (30, 10, "test file")
+
+
+def test_time_limit_stops_training_before_the_epochs_run_out(tmp_path, perov_small):
+    out = tmp_path / "timed"
+    assert _cli("crystal", "train", perov_small, "--target", "heat_all", "--model", "cgcnn", "--epochs", "100000",
+                "--time-limit", "0.5", "--quiet", "--out", out) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert 1 <= metrics["epochs_run"] < 100000 and metrics["best_epoch"] <= metrics["epochs_run"]
+    assert json.loads((out / "model" / "model.json").read_text())["params"]["time_limit"] == 0.5
+
+
+def test_time_limit_must_be_positive(tmp_path, perov_small, capsys):
+    line = _error_line(capsys, ["crystal", "train", perov_small, "--target", "heat_all", "--time-limit", "0",
+                                "--out", tmp_path / "o", *FAST])
+    assert "time_limit must be positive" in line
+    assert not (tmp_path / "o").exists()

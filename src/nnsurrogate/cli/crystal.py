@@ -1,8 +1,8 @@
 """``nnsurrogate crystal …``: crystal graph networks (CGCNN, SA-GAT) and symbolic distillation.
 
-``distill`` is where the ``crystal`` and ``symbolic`` pillars meet: the crystal pillar supplies the
-screened feature tables of a run (:mod:`nnsurrogate.crystal.distill`), the symbolic pillar the formula
-search; pillars never import each other, so the command line joins them.
+Each verb parses its options, calls one workflow (:mod:`nnsurrogate.crystal.workflow` for
+``train | predict | evaluate``, the recipe :mod:`nnsurrogate.recipes.distill`, where the ``crystal``
+and ``symbolic`` pillars meet, for ``distill``) and prints its results.
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ def train(
     seed: int = typer.Option(0, "--seed", help="Random seed for split, initialisation and shuffling."),
     out: Path = typer.Option(..., "--out", help="Output folder: model/, metrics.json, plots/parity.png, predictions.csv."),
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run from OUT/.checkpoint."),
+    time_limit: float = typer.Option(None, "--time-limit", help="Stop each fit after this many seconds of training (the best epoch so far is kept)."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:
     """Train a crystal graph network and report metrics on held-out structures."""
@@ -58,7 +59,7 @@ def train(
                                   test_size=test_size, test_data=str(test_data) if test_data else None,
                                   skip_bad=skip_bad, resume=resume, cutoff=cutoff, max_neighbors=max_neighbors,
                                   batch_size=batch_size, learning_rate=learning_rate, loss=loss,
-                                  verbose=0 if quiet else 1)
+                                  time_limit=time_limit, verbose=0 if quiet else 1)
     metrics = train_crystal(str(data), str(out), options)
     _print_skipped(metrics["skipped"])
     title = f"{target} ({model}): {metrics['n_test']} test structures, {metrics['n_train']} training structures"
@@ -111,50 +112,12 @@ def distill(
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:
     """Distil the top-k screened features into a short formula (symbolic regression)."""
-    from nnsurrogate.core.files import write_json
-    from nnsurrogate.crystal.distill import load_distill_inputs
-    from nnsurrogate.symbolic import SymbolicRegressor
+    from nnsurrogate.recipes.distill import distill_run
 
-    inputs = load_distill_inputs(run_dir)
-    folder = out or run_dir / "distill"
-
-    def make() -> SymbolicRegressor:
-        return SymbolicRegressor(time_limit=time_limit, max_length=max_length, random_state=seed,
-                                 verbose=0 if quiet else 1)
-
-    runs = {"top_k": inputs.top(top_k)}
-    if compare_all:
-        runs["all_features"] = inputs.top(len(inputs.ranking))
-    report = {"target": inputs.target, "network": inputs.network_scores(), "n_train": len(inputs.train),
-              "n_test": len(inputs.test)}
-    fronts = {name: _search(inputs, columns, make, fit_to) for name, columns in runs.items()}
-    for name, (result, front) in fronts.items():
-        report[name] = result
-        _write_front(front, folder / f"pareto_{name}.csv")
-    write_json(folder / "metrics.json", report)
-    _distill_table(report)
-    console.print(f"written to {folder}/ (metrics.json, Pareto fronts with test scores)")
-
-
-def _search(inputs, columns, make, fit_to):
-    """One formula search through the crystal pillar's :func:`distill`; returns its report and Pareto front."""
-    from nnsurrogate.crystal.distill import distill as run_distill
-    from nnsurrogate.symbolic.distill import pareto_with_test
-
-    holder = {}
-
-    def factory():
-        holder["model"] = make()
-        return holder["model"]
-
-    report = run_distill(inputs, columns, factory, fit_to)
-    return report, pareto_with_test(holder["model"], inputs.test[columns], inputs.y_test)
-
-
-def _write_front(front, path: Path) -> None:
-    from nnsurrogate.core.tables import write_table
-
-    write_table(front, path)
+    outcome = distill_run(run_dir, top_k=top_k, time_limit=time_limit, max_length=max_length, fit_to=fit_to,
+                          compare_all=compare_all, seed=seed, out=out, verbose=0 if quiet else 1)
+    _distill_table(outcome.report)
+    console.print(f"written to {outcome.folder}/ (metrics.json, Pareto fronts with test scores)")
 
 
 def _distill_table(report: dict) -> None:

@@ -9,7 +9,7 @@ the network's predictions, or to the true target) and scores it on the test stru
 true target, beside the network's own test score.
 
 This module does not import the ``symbolic`` pillar (pillars never import each other): the caller
-(the command line, the benchmark) passes a factory of the regressor, e.g.
+(:mod:`nnsurrogate.recipes.distill`, the benchmark) passes a factory of the regressor, e.g.
 ``lambda: SymbolicRegressor(time_limit=30)``.
 """
 
@@ -65,7 +65,7 @@ class DistillInputs:
         """The *k* highest-ranked features that vary over the training structures."""
         varying = [name for name in self.ranking if np.ptp(self.train[name].to_numpy()) > 0]
         if k < 1:
-            raise UserInputError(f"--top-k must be at least 1, got {k}", "--top-k")
+            raise UserInputError(f"top_k must be at least 1, got {k}", "top_k")
         return varying[:k]
 
     def network_scores(self) -> dict[str, float]:
@@ -79,7 +79,7 @@ def load_distill_inputs(run_dir: str | Path) -> DistillInputs:
     table_path, importance_path = run / STRUCTURE_TABLE, run / IMPORTANCE_FILE
     if not table_path.is_file() or not importance_path.is_file():
         raise UserInputError(f"no {STRUCTURE_TABLE} and {IMPORTANCE_FILE} here: distillation needs the output "
-                             "folder of 'crystal train --model sagat'", str(run))
+                             "folder of an SA-GAT training run", str(run))
     table = read_table(table_path)
     names = list(feature_names())
     require_columns(table, ["split", "target", "prediction", *names], str(table_path))
@@ -130,7 +130,7 @@ def distill(inputs: DistillInputs, columns: Sequence[str], make_regressor: Calla
         ``fit``), ``columns``, ``fit_to``.
     """
     if fit_to not in FIT_TO:
-        raise UserInputError(f"unknown --fit-to '{fit_to}'; choose one of {', '.join(FIT_TO)}", "--fit-to")
+        raise UserInputError(f"unknown fit_to '{fit_to}'; choose one of {', '.join(FIT_TO)}", "fit_to")
     columns = list(columns)
     y_fit = inputs.net_train if fit_to == "network" else inputs.y_train
     model = make_regressor()

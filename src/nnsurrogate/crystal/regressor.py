@@ -27,7 +27,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from nnsurrogate.core.errors import UserInputError
 from nnsurrogate.core.progress import epoch_bar
-from nnsurrogate.core.training import TrainConfig, torch_threads
+from nnsurrogate.core.threads import torch_threads
+from nnsurrogate.core.training import TrainConfig
 from nnsurrogate.crystal.batch import GraphStore
 from nnsurrogate.crystal.cgcnn import CGCNN
 from nnsurrogate.crystal.encoding import QuantileBinning
@@ -71,6 +72,10 @@ class CrystalRegressor(RegressorMixin, BaseEstimator):
         Learning-rate schedule (see :func:`~nnsurrogate.crystal.training.train_graph_model`).
     validation_fraction : float
         Training structures held out for early stopping (0 ≤ f < 1; 0 uses the training error).
+    time_limit : float or None
+        Training wall time of one ``fit``, s: training ends after the mini-batch during which it runs
+        out, keeping the best epoch so far (the cosine schedule stays planned over ``max_epochs``);
+        ``None``: no limit.
     n_threads : int or None
         PyTorch threads during fit and predict (restored afterwards).
     random_state : int or None
@@ -94,7 +99,7 @@ class CrystalRegressor(RegressorMixin, BaseEstimator):
     def __init__(self, model="sagat", cutoff=8.0, max_neighbors=12, n_bins=8, dim=64, n_layers=3, hidden=128,
                  dropout=0.1, max_epochs=100, batch_size=64, learning_rate=2e-3, weight_decay=0.0, patience=100,
                  lr_patience=10, loss="l1", schedule="cosine", validation_fraction=0.1, n_threads=1,
-                 random_state=None, verbose=0):
+                 random_state=None, verbose=0, time_limit=None):
         self.model = model
         self.cutoff = cutoff
         self.max_neighbors = max_neighbors
@@ -115,6 +120,7 @@ class CrystalRegressor(RegressorMixin, BaseEstimator):
         self.n_threads = n_threads
         self.random_state = random_state
         self.verbose = verbose
+        self.time_limit = time_limit
 
     # ------------------------------------------------------------------ set-up
     def graph_settings(self) -> GraphSettings:
@@ -122,18 +128,22 @@ class CrystalRegressor(RegressorMixin, BaseEstimator):
 
     def _check_params(self) -> None:
         if self.model not in MODELS:
-            raise UserInputError(f"unknown model '{self.model}'; choose one of {', '.join(MODELS)}", "--model")
+            raise UserInputError(f"unknown model '{self.model}'; choose one of {', '.join(MODELS)}", "model")
         if self.loss not in LOSSES:
-            raise UserInputError(f"unknown loss '{self.loss}'; choose one of {', '.join(LOSSES)}", "--loss")
+            raise UserInputError(f"unknown loss '{self.loss}'; choose one of {', '.join(LOSSES)}", "loss")
         if self.schedule not in SCHEDULES:
             raise UserInputError(f"unknown schedule '{self.schedule}'; choose one of {', '.join(SCHEDULES)}", "schedule")
         if not 0.0 <= float(self.validation_fraction) < 1.0:
             raise UserInputError(f"validation_fraction must be in [0, 1), got {self.validation_fraction}", "validation_fraction")
-        if int(self.max_epochs) < 1 or int(self.batch_size) < 1:
-            raise UserInputError("epochs and batch size must be positive", "--epochs")
+        if int(self.max_epochs) < 1:
+            raise UserInputError(f"max_epochs must be positive, got {self.max_epochs}", "max_epochs")
+        if int(self.batch_size) < 1:
+            raise UserInputError(f"batch_size must be positive, got {self.batch_size}", "batch_size")
+        if self.time_limit is not None and not float(self.time_limit) > 0:
+            raise UserInputError(f"time_limit must be positive seconds, got {self.time_limit}", "time_limit")
         if not float(self.cutoff) > 0.5 or int(self.max_neighbors) < 1:
             raise UserInputError(f"need a cutoff above 0.5 Å and at least one neighbour, got {self.cutoff} and "
-                                 f"{self.max_neighbors}", "--cutoff")
+                                 f"{self.max_neighbors}", "cutoff")
 
     def _validated(self) -> "CrystalRegressor":
         """Check the parameters now (before any data is read); returns self."""
@@ -191,11 +201,14 @@ class CrystalRegressor(RegressorMixin, BaseEstimator):
             with epoch_bar(f"training {self.model}", enabled=bool(self.verbose)) as progress:
                 result = train_graph_model(self.network_, store, target, train_ids, val_ids, config,
                                            torch.Generator().manual_seed(seed), self.loss, progress,
-                                           self.schedule)
+                                           self.schedule, self._time_limit())
             self.feature_importances_ = self._importances(store, train_ids)
         self.n_epochs_, self.best_epoch_, self.history_ = result.epochs_run, result.best_epoch, result.history
         self.fit_seconds_ = time.perf_counter() - start
         return self
+
+    def _time_limit(self) -> float | None:
+        return None if self.time_limit is None else float(self.time_limit)
 
     def _split(self, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
         rows = np.arange(n)

@@ -1,26 +1,30 @@
 """Mini-batch training of one graph network, with early stopping, learning-rate decay and resumable checkpoints.
 
-The ensemble loop of :mod:`nnsurrogate.core.training` stacks the weights of its members along a
+The ensemble trainer of :mod:`nnsurrogate.core.training` stacks the weights of its members along a
 leading axis and feeds row-indexed tensors; graph batches are ragged (different atoms and edges per
-crystal), so graph networks get this loop instead. It reuses the core's :class:`TrainConfig` and its
-checkpoint conventions (atomic writes, ``weights_only`` loading, the random generator saved with the
-weights, so an interrupted run resumes and ends with the same result). The learning rate follows a
-warm-up + cosine decay per step (default) or the core's plateau rule.
+crystal), so graph networks get their own epoch body, :class:`GraphEpochs`, run by the engine's
+:func:`~nnsurrogate.core.engine.loop.run_epochs` (best-epoch tracking, patience, epoch and time
+budget, checkpoints that resume to the same result, the progress protocol). It reuses the core's
+:class:`TrainConfig`. The learning rate follows a warm-up + cosine decay per step (default) or the
+core's plateau rule.
 """
 
 from __future__ import annotations
 
+import functools
 import math
-import os
+import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from nnsurrogate.core.files import atomic_path
-from nnsurrogate.core.training import ProgressFn, TrainConfig
+from nnsurrogate.core.engine import Budget, Checkpoint, EpochTask, run_epochs, signature_of
+from nnsurrogate.core.engine.optimizers import make_optimizer
+from nnsurrogate.core.engine.progress import Progress
+from nnsurrogate.core.engine.tracking import BestTracker
+from nnsurrogate.core.training import TrainConfig
 from nnsurrogate.crystal.batch import GraphStore
 
 LOSSES = ("mse", "l1", "huber")
@@ -74,77 +78,102 @@ def cosine_factor(step: int, total: int, warmup: int, floor: float) -> float:
     return floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
-class _State:
-    """Bookkeeping of one run (kept out of the model; saved in checkpoints)."""
+class GraphEpochs(EpochTask):
+    """One epoch of mini-batch AdamW on a graph network, scored by the validation MAE.
 
-    def __init__(self, model: nn.Module, config: TrainConfig, schedule: str, steps_per_epoch: int) -> None:
-        self.optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Maps a :class:`~nnsurrogate.crystal.batch.GraphBatch` of B graphs to (B,) outputs.
+    store : GraphStore
+        All graphs (training and validation).
+    y : torch.Tensor, shape (len(store),)
+        Standardised targets.
+    train_ids, score_ids : numpy.ndarray of int
+        Graphs fitted, and graphs whose mean absolute error scores an epoch.
+    config : TrainConfig
+    generator : torch.Generator
+        Source of the shuffles.
+    loss_fn : callable
+        ``loss_fn(prediction, target)``, mean over the batch.
+    schedule : {"cosine", "plateau"}
+        Per-step warm-up + cosine decay planned over ``max_epochs``, or halving on a plateau after an epoch.
+    """
+
+    def __init__(self, model: nn.Module, store: GraphStore, y: torch.Tensor, train_ids: np.ndarray,
+                 score_ids: np.ndarray, config: TrainConfig, generator: torch.Generator, loss_fn, schedule: str) -> None:
+        self.module, self.store, self.y, self.config, self.loss_fn = model, store, y, config, loss_fn
+        self.train_ids, self.score_ids, self.generators = train_ids, score_ids, (generator,)
+        self.target = y.double().numpy()
+        self.optimizer = make_optimizer("adamw", model.parameters(), config.learning_rate,
+                                        weight_decay=config.weight_decay)
         self.per_step = schedule == "cosine"
         if self.per_step:
-            total = config.max_epochs * steps_per_epoch
+            total = config.max_epochs * len(even_batches(train_ids, config.batch_size))
             warmup = max(1, int(WARMUP_FRACTION * total))
             self.scheduler = torch.optim.lr_scheduler.LambdaLR(
-                self.optimizer, lambda step: cosine_factor(step, total, warmup, config.min_lr_factor))
+                self.optimizer.optimizer, lambda step: cosine_factor(step, total, warmup, config.min_lr_factor))
         else:
             self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-                self.optimizer, factor=0.5, patience=config.lr_patience, min_lr=config.learning_rate * config.min_lr_factor)
-        self.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        self.best_val, self.best_epoch, self.since_best, self.epoch = float("inf"), 0, 0, 0
-        self.history: list[tuple[int, float, float]] = []
+                self.optimizer.optimizer, factor=0.5, patience=config.lr_patience,
+                min_lr=config.learning_rate * config.min_lr_factor)
 
-    def record(self, model: nn.Module, train_loss: float, val_mae: float) -> None:
-        self.epoch += 1
-        if val_mae < self.best_val:
-            self.best_val, self.best_epoch, self.since_best = val_mae, self.epoch, 0
-            self.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        else:
-            self.since_best += 1
-        if not self.per_step:
-            self.scheduler.step(val_mae)
-        self.history.append((self.epoch, train_loss, val_mae))
+    def train_epoch(self, deadline: float | None) -> dict[str, float]:
+        """One pass over shuffled, evenly sized batches; stops between batches once *deadline* passes."""
+        model, generator = self.module, self.generators[0]
+        model.train()
+        order = self.train_ids[torch.randperm(len(self.train_ids), generator=generator).numpy()]
+        total, count = 0.0, 0
+        for ids in even_batches(order, self.config.batch_size):
+            self.optimizer.zero_grad()
+            loss = self.optimizer.step(functools.partial(self._backward, ids))
+            if self.per_step:
+                self.scheduler.step()
+            total += float(loss.detach()) * len(ids)
+            count += len(ids)
+            if deadline is not None and time.perf_counter() >= deadline:
+                break
+        return {"train_loss": total / max(count, 1)}
 
-    def save(self, path: Path, model: nn.Module, generator: torch.Generator) -> None:
-        blob = {"model": model.state_dict(), "optimizer": self.optimizer.state_dict(),
-                "scheduler": self.scheduler.state_dict(), "best_state": self.best_state,
-                "scalars": torch.tensor([self.best_val, self.best_epoch, self.since_best, self.epoch], dtype=torch.float64),
-                "generator": generator.get_state(), "torch_rng": torch.get_rng_state(),
-                "history": torch.tensor(self.history, dtype=torch.float64).reshape(-1, 3)}
-        with atomic_path(path) as tmp:
-            torch.save(blob, tmp)
-
-    def load(self, path: Path, model: nn.Module, generator: torch.Generator) -> None:
-        blob = torch.load(os.fspath(path), weights_only=True)
-        model.load_state_dict(blob["model"])
-        self.optimizer.load_state_dict(blob["optimizer"])
-        self.scheduler.load_state_dict(blob["scheduler"])
-        self.best_state = blob["best_state"]
-        best_val, best_epoch, since_best, epoch = blob["scalars"].tolist()
-        self.best_val, self.best_epoch, self.since_best, self.epoch = best_val, int(best_epoch), int(since_best), int(epoch)
-        generator.set_state(blob["generator"])
-        torch.set_rng_state(blob["torch_rng"])
-        self.history = [(int(e), float(t), float(v)) for e, t, v in blob["history"].tolist()]
-
-
-def _epoch(model, store, train_ids, y, state: _State, config: TrainConfig, loss_fn, generator) -> float:
-    model.train()
-    order = train_ids[torch.randperm(len(train_ids), generator=generator).numpy()]
-    total, count = 0.0, 0
-    for ids in even_batches(order, config.batch_size):
-        state.optimizer.zero_grad(set_to_none=True)
-        loss = loss_fn(model(store.batch(ids)), y[torch.from_numpy(ids)])
+    def _backward(self, ids: np.ndarray) -> torch.Tensor:
+        loss = self.loss_fn(self.module(self.store.batch(ids)), self.y[torch.from_numpy(ids)])
         loss.backward()
-        state.optimizer.step()
-        if state.per_step:
-            state.scheduler.step()
-        total += float(loss.detach()) * len(ids)
-        count += len(ids)
-    return total / max(count, 1)
+        return loss
+
+    def validate(self, train_metrics: dict[str, float]) -> tuple[float, dict[str, float]]:
+        """Mean absolute error (standardised units) on the scoring graphs."""
+        ids = self.score_ids
+        val_mae = float(np.mean(np.abs(predict_store(self.module, self.store, ids) - self.target[ids])))
+        return val_mae, {**train_metrics, "valid_loss": val_mae}
+
+    def after_epoch(self, score: float, budget: Budget, tracker: BestTracker) -> None:
+        if not self.per_step:
+            self.scheduler.step(score)
+
+    def should_stop(self, tracker: BestTracker) -> bool:
+        return tracker.stalled(self.config.patience)
+
+    def state_dict(self) -> dict:
+        return {"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+
+
+def _signature(model: nn.Module, store: GraphStore, y: torch.Tensor, train_ids: np.ndarray, val_ids: np.ndarray,
+               config: TrainConfig, loss: str, schedule: str) -> str:
+    """What a resumed run must share with the one that wrote the checkpoint (data, split, settings, shapes)."""
+    shapes = [(name, list(value.shape)) for name, value in model.state_dict().items()]
+    settings = [config.max_epochs, config.batch_size, config.learning_rate, config.weight_decay, config.patience,
+                config.lr_patience, config.min_lr_factor, loss, schedule]
+    return signature_of(type(model).__name__, shapes, list(store.nodes.shape), y, train_ids, val_ids, settings)
 
 
 def train_graph_model(model: nn.Module, store: GraphStore, y: torch.Tensor, train_ids: np.ndarray,
                       val_ids: np.ndarray, config: TrainConfig, generator: torch.Generator,
-                      loss: str = "mse", progress: ProgressFn | None = None,
-                      schedule: str = "cosine") -> GraphTrainResult:
+                      loss: str = "mse", progress: Progress | None = None,
+                      schedule: str = "cosine", time_limit: float | None = None) -> GraphTrainResult:
     """Fit *model* to the standardised targets *y* of the graphs *train_ids*, early-stopped on *val_ids*.
 
     Parameters
@@ -159,18 +188,23 @@ def train_graph_model(model: nn.Module, store: GraphStore, y: torch.Tensor, trai
         Graphs to fit and to score after each epoch (mean absolute error); an empty *val_ids* scores
         the training graphs instead.
     config : TrainConfig
-        Epochs, batch size, learning rate, weight decay, patience, checkpoint file.
+        Epochs, batch size, learning rate, weight decay, patience, checkpoint file (written every
+        ``checkpoint_every`` epochs and at the end; an existing one of the same run is resumed).
     generator : torch.Generator
         Source of the shuffles.
     loss : str
         ``mse``, ``l1`` or ``huber``.
     progress : callable, optional
-        ``progress(epoch, max_epochs, train_loss, val_mae)`` after each epoch.
+        ``progress(epoch, max_epochs, metrics)`` after each epoch, *metrics* holding ``train_loss``
+        and ``valid_loss`` (the validation MAE).
     schedule : str
         ``cosine``: warm-up over the first 5 % of the steps, then a cosine decay of the learning rate
         over ``max_epochs`` to ``min_lr_factor`` times its peak (per step); ``plateau``: halve the rate
         after ``lr_patience`` epochs without a better validation error. Either way the weights of the
         best validation epoch are kept, and training stops early after ``patience`` epochs without one.
+    time_limit : float or None
+        Training wall time, s: the run ends after the mini-batch during which it runs out (the cosine
+        schedule stays planned over ``max_epochs``); ``None``: no limit.
 
     Returns
     -------
@@ -182,21 +216,13 @@ def train_graph_model(model: nn.Module, store: GraphStore, y: torch.Tensor, trai
         raise ValueError(f"unknown schedule '{schedule}'; choose one of {', '.join(SCHEDULES)}")
     train_ids, val_ids = np.asarray(train_ids, dtype=np.int64), np.asarray(val_ids, dtype=np.int64)
     score_ids = val_ids if len(val_ids) else train_ids
-    state = _State(model, config, schedule, len(even_batches(train_ids, config.batch_size)))
-    checkpoint = Path(config.checkpoint) if config.checkpoint else None
-    if checkpoint is not None and checkpoint.is_file():
-        state.load(checkpoint, model, generator)
-    target = y.double().numpy()
-    while state.epoch < config.max_epochs and state.since_best < config.patience:
-        train_loss = _epoch(model, store, train_ids, y, state, config, loss_fn, generator)
-        val_mae = float(np.mean(np.abs(predict_store(model, store, score_ids) - target[score_ids])))
-        state.record(model, train_loss, val_mae)
-        if progress is not None:
-            progress(state.epoch, config.max_epochs, {"train_loss": train_loss, "valid_loss": val_mae})
-        if checkpoint is not None and state.epoch % config.checkpoint_every == 0:
-            state.save(checkpoint, model, generator)
-    if checkpoint is not None:
-        state.save(checkpoint, model, generator)
-    model.load_state_dict(state.best_state)
+    task = GraphEpochs(model, store, y, train_ids, score_ids, config, generator, loss_fn, schedule)
+    checkpoint = None
+    if config.checkpoint:
+        checkpoint = Checkpoint(config.checkpoint, kind="graph",
+                                signature=_signature(model, store, y, train_ids, val_ids, config, loss, schedule))
+    result = run_epochs(task, Budget(config.max_epochs, time_limit), checkpoint=checkpoint,
+                        checkpoint_every=config.checkpoint_every, progress=progress)
     model.eval()
-    return GraphTrainResult(state.best_epoch, state.best_val, state.epoch, state.history)
+    history = [(int(row["epoch"]), float(row["train_loss"]), float(row["valid_loss"])) for row in result.history]
+    return GraphTrainResult(result.best_epoch, result.best_score, result.epochs_run, history)

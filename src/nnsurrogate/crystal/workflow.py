@@ -59,6 +59,7 @@ class CrystalTrainOptions:
     batch_size: int = 64
     learning_rate: float = 2e-3
     loss: str = "l1"
+    time_limit: float | None = None
     verbose: int = 0
 
 
@@ -86,10 +87,10 @@ def load_labelled(path: str, target: str | None, options_cutoff: float, max_neig
 
 
 def make_regressor(options: CrystalTrainOptions) -> CrystalRegressor:
-    """The estimator ``crystal train`` fits, from the command-line options."""
+    """The estimator ``crystal train`` fits, from its validated options."""
     params = dict(model=options.model, cutoff=options.cutoff, max_neighbors=options.max_neighbors,
                   batch_size=options.batch_size, learning_rate=options.learning_rate, loss=options.loss,
-                  random_state=options.seed, verbose=options.verbose)
+                  random_state=options.seed, verbose=options.verbose, time_limit=options.time_limit)
     if options.epochs is not None:
         params["max_epochs"] = options.epochs
     return CrystalRegressor(**params)._validated()
@@ -106,7 +107,7 @@ def train_crystal(data: str, out: str, options: CrystalTrainOptions) -> dict:
     regressor = make_regressor(options)
     spec = parse_split(options.split)
     if spec.kind not in ("random", "kfold"):
-        raise UserInputError(f"crystal train supports --split random or kfold:K, not '{options.split}'", "--split")
+        raise UserInputError(f"crystal training supports the split random or kfold:K, not '{options.split}'", "split")
     train = load_labelled(data, options.target, options.cutoff, options.max_neighbors, options.skip_bad)
     test = None
     if options.test_data:

@@ -60,7 +60,22 @@ def test_errors_name_the_folder(tmp_path):
         load_distill_inputs(folder)
     (tmp_path / "ok").mkdir()
     inputs = load_distill_inputs(_run_folder(tmp_path / "ok"))
-    with pytest.raises(UserInputError, match="--top-k"):
+    with pytest.raises(UserInputError, match="top_k"):
         inputs.top(0)
-    with pytest.raises(UserInputError, match="--fit-to"):
+    with pytest.raises(UserInputError, match="fit_to"):
         distill(inputs, inputs.top(2), LinearRegression, "teacher")
+
+
+def test_the_distill_recipe_runs_from_python_without_the_command_line(tmp_path):
+    from nnsurrogate.recipes.distill import distill_run
+
+    with pytest.raises(UserInputError, match="feature_importance.csv"):
+        distill_run(tmp_path)
+    pytest.importorskip("pyoperon")
+    folder = _run_folder(tmp_path)
+    outcome = distill_run(folder, top_k=2, time_limit=1.0, max_length=7, compare_all=False, out=tmp_path / "d")
+    assert outcome.folder == tmp_path / "d" and set(outcome.fronts) == {"top_k"}
+    assert outcome.report["top_k"]["columns"] == ["cell_vpa", "env_econ"] and outcome.report["target"] == "heat_all"
+    assert json.loads((tmp_path / "d" / "metrics.json").read_text())["top_k"]["columns"] == ["cell_vpa", "env_econ"]
+    front = pd.read_csv(tmp_path / "d" / "pareto_top_k.csv")
+    assert len(front) == len(outcome.fronts["top_k"]) and not (tmp_path / "d" / "pareto_all_features.csv").exists()
