@@ -48,8 +48,10 @@ def _error(text: str) -> int:
 
 def run(argv: list[str] | None = None) -> int:
     """Run the command line with *argv* (default ``sys.argv[1:]``); returns the exit code."""
+    from nnsurrogate.cli.options import apply_renames, flagged
     from nnsurrogate.core.errors import UserInputError
 
+    argv = apply_renames(sys.argv[1:] if argv is None else list(argv))
     command = typer.main.get_command(app)
     with warnings.catch_warnings():
         warnings.showwarning = _show_warning
@@ -63,7 +65,7 @@ def run(argv: list[str] | None = None) -> int:
         except typer.Abort:
             code = 130
         except UserInputError as exc:
-            return _error(exc.one_line())
+            return _error(flagged(exc).one_line())
         except ValueError as exc:
             return _error(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         except OSError as exc:
@@ -71,7 +73,6 @@ def run(argv: list[str] | None = None) -> int:
     if code == 130:
         print("error: interrupted (training resumes with --resume)", file=sys.stderr)
     return code if isinstance(code, int) else 0
-    return 0
 
 
 def main() -> None:

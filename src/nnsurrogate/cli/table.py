@@ -6,7 +6,9 @@ from pathlib import Path
 
 import typer
 
+from nnsurrogate.cli import options
 from nnsurrogate.cli.common import console, metrics_table, parse_int_list
+from nnsurrogate.cli.settings_file import configurable
 
 app = typer.Typer(help="Tables → properties: train, cv, predict, evaluate, screen.", no_args_is_help=True)
 
@@ -24,6 +26,7 @@ def _hidden(text: str | None) -> tuple[int, ...] | None:
 
 
 @app.command()
+@configurable("table train")
 def train(
     data: Path = typer.Argument(..., help="Training table (.csv or .parquet)."),
     target: str = typer.Option(..., "--target", help="Column to predict."),
@@ -34,31 +37,32 @@ def train(
     log_target: bool = typer.Option(False, "--log-target", help="Fit the logarithm of a positive target."),
     hidden: str = typer.Option(None, "--hidden", help=_HIDDEN_HELP),
     activation: str = typer.Option(None, "--activation", help=_ACT_HELP),
-    ensemble: int = typer.Option(5, "--ensemble", help="Number of ensemble members."),
-    epochs: int = typer.Option(None, "--epochs", help="Maximum epochs (default 1500; early stopping ends sooner)."),
+    members: int = options.members(5, "Number of ensemble members."),
+    epochs: int = options.epochs(None, "Maximum epochs (default 1500; early stopping ends sooner)."),
     split: str = typer.Option("random", "--split", help="random, kfold:K, group:COL or time:COL."),
-    test_size: float = typer.Option(0.2, "--test-size", help="Held-out fraction for random, group and time splits."),
-    seed: int = typer.Option(0, "--seed", help="Random seed for split, initialisation and shuffling."),
-    out: Path = typer.Option(..., "--out", help="Output folder: model/, metrics.json, plots/."),
-    resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run from OUT/.checkpoint."),
-    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+    test_fraction: float = options.test_fraction(0.2, "Held-out test fraction for random, group and time splits."),
+    seed: int = options.seed("Random seed for split, initialisation and shuffling."),
+    out: Path = options.out_dir("Output folder: model/, metrics.json, config.yaml, plots/."),
+    resume: bool = options.resume(),
+    quiet: bool = options.quiet(),
 ) -> None:
     """Train an ensemble surrogate and report honest metrics on held-out rows."""
     from nnsurrogate.core.tables import parse_column_list
     from nnsurrogate.tabular.workflow import TrainOptions, train_table
 
     columns = parse_column_list(inputs)
-    options = TrainOptions(target=target, inputs=tuple(columns) if columns else None, log_target=log_target,
-                           hidden=_hidden(hidden), activation=activation, ensemble=ensemble, epochs=epochs,
-                           split=split, test_size=test_size, seed=seed, resume=resume, verbose=0 if quiet else 1,
+    train_options = TrainOptions(target=target, inputs=tuple(columns) if columns else None, log_target=log_target,
+                           hidden=_hidden(hidden), activation=activation, ensemble=members, epochs=epochs,
+                           split=split, test_size=test_fraction, seed=seed, resume=resume, verbose=0 if quiet else 1,
                            formula_column=formula_column, task=task, duplicates=duplicates)
-    metrics = train_table(str(data), str(out), options)
+    metrics = train_table(str(data), str(out), train_options)
     title = f"{target}: {metrics['n_test']} test rows, {metrics['n_train']} training rows"
     _print_metrics(metrics, title, metrics["units"].get(target))
     console.print(f"model and metrics written to {out}/ ({metrics['fit_seconds']:.1f} s)")
 
 
 @app.command()
+@configurable("table cv")
 def cv(
     data: Path = typer.Argument(..., help="Labelled table (.csv or .parquet)."),
     target: str = typer.Option(..., "--target", help="Column to predict."),
@@ -73,8 +77,8 @@ def cv(
     log_target: bool = typer.Option(False, "--log-target", help="Fit the logarithm of a positive target."),
     hidden: str = typer.Option(None, "--hidden", help=_HIDDEN_HELP),
     activation: str = typer.Option(None, "--activation", help=_ACT_HELP),
-    ensemble: int = typer.Option(5, "--ensemble", help="Number of ensemble members."),
-    epochs: int = typer.Option(None, "--epochs", help="Maximum epochs per fold."),
+    members: int = options.members(5, "Number of ensemble members."),
+    epochs: int = options.epochs(None, "Maximum epochs per fold."),
     seed: int = typer.Option(0, "--seed", help="Seed for the folds (not matbench's), initialisation and shuffling."),
     resume: bool = typer.Option(False, "--resume", help="Skip the folds an interrupted run finished."),
     quiet: bool = typer.Option(False, "--quiet", help="No per-fold progress messages (the leak report still shows)."),
@@ -92,8 +96,8 @@ def cv(
     scheme = CVSpec("matbench", 5) if protocol == "matbench" else CVSpec("kfold", folds)
     columns = parse_column_list(inputs)
     spec = TableSpec(target, tuple(columns) if columns else None, formula_column, task, duplicates)
-    options = ModelOptions(_hidden(hidden), activation, ensemble, epochs, log_target, seed, 0)
-    metrics = cross_validate(str(data), str(out), spec, options, CVOptions(scheme, groups), resume,
+    model_options = ModelOptions(_hidden(hidden), activation, members, epochs, log_target, seed, 0)
+    metrics = cross_validate(str(data), str(out), spec, model_options, CVOptions(scheme, groups), resume,
                              lambda m: console.print(m, highlight=False), verbose=not quiet)
     _print_cv(metrics)
     console.print(f"metrics and out-of-fold predictions written to {out}/ ({metrics['cpu_seconds']:.0f} s CPU)")
