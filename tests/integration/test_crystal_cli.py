@@ -102,7 +102,7 @@ def test_unphysical_structures_are_named(tmp_path, capsys):
     line = _error_line(capsys, ["crystal", "train", path, "--target", "y", "--out", tmp_path / "o", *FAST])
     assert "overlapping atoms" in line and "entry overlap" in line
     pred = tmp_path / "p.csv"
-    line = _error_line(capsys, ["crystal", "train", path, "--target", "y", "--test-size", "0.34",
+    line = _error_line(capsys, ["crystal", "train", path, "--target", "y", "--test-fraction", "0.34",
                                 "--skip-bad", "--out", tmp_path / "o", *FAST])
     assert "need" in line or "split" in line  # 3 good structures cannot be split 2 + 1 with validation
     assert not pred.exists()

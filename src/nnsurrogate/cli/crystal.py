@@ -12,7 +12,9 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from nnsurrogate.cli import options
 from nnsurrogate.cli.common import console, metrics_table
+from nnsurrogate.cli.settings_file import configurable
 
 app = typer.Typer(help="Crystal structures → properties: graph networks and distilled formulas.", no_args_is_help=True)
 
@@ -32,35 +34,36 @@ def _print_skipped(skipped) -> None:
 
 
 @app.command()
+@configurable("crystal train")
 def train(
     data: Path = typer.Argument(..., help=_DATA_HELP),
     target: str = typer.Option(..., "--target", help="Property to predict (column, JSON field or extxyz info key)."),
     model: str = typer.Option("sagat", "--model", help="cgcnn or sagat."),
-    epochs: int = typer.Option(None, "--epochs", help="Epochs of the cosine learning-rate schedule (default 100); the best is kept."),
+    epochs: int = options.epochs(None, "Epochs of the cosine learning-rate schedule (default 100); the best is kept."),
     split: str = typer.Option("random", "--split", help="random or kfold:K."),
-    test_size: float = typer.Option(0.2, "--test-size", help="Held-out fraction for the random split."),
+    test_fraction: float = options.test_fraction(0.2, "Held-out test fraction for the random split."),
     test_data: Path = typer.Option(None, "--test-data", help="Separate labelled structures to test on (then DATA is all training)."),
     cutoff: float = typer.Option(8.0, "--cutoff", help="Neighbour cutoff, Å."),
     max_neighbors: int = typer.Option(12, "--max-neighbors", help="Nearest neighbours kept per atom (plus ties)."),
-    batch_size: int = typer.Option(64, "--batch-size", help="Crystals per mini-batch."),
-    learning_rate: float = typer.Option(2e-3, "--learning-rate", help="Peak AdamW step."),
+    batch_size: int = options.batch_size(64, "Crystals per mini-batch."),
+    lr: float = options.lr(2e-3, "Peak AdamW step."),
     loss: str = typer.Option("l1", "--loss", help="l1, mse or huber."),
     skip_bad: bool = typer.Option(False, "--skip-bad", help="Leave out unreadable or unphysical entries and list them."),
-    seed: int = typer.Option(0, "--seed", help="Random seed for split, initialisation and shuffling."),
-    out: Path = typer.Option(..., "--out", help="Output folder: model/, metrics.json, plots/parity.png, predictions.csv."),
-    resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run from OUT/.checkpoint."),
-    time_limit: float = typer.Option(None, "--time-limit", help="Stop each fit after this many seconds of training (the best epoch so far is kept)."),
-    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+    seed: int = options.seed("Random seed for split, initialisation and shuffling."),
+    out: Path = options.out_dir("Output folder: model/, metrics.json, config.yaml, plots/parity.png, predictions.csv."),
+    resume: bool = options.resume(),
+    time_limit: float = options.time_limit("Stop each fit after this many seconds of training (the best epoch so far is kept)."),
+    quiet: bool = options.quiet(),
 ) -> None:
     """Train a crystal graph network and report metrics on held-out structures."""
     from nnsurrogate.crystal.workflow import CrystalTrainOptions, train_crystal
 
-    options = CrystalTrainOptions(target=target, model=model, epochs=epochs, seed=seed, split=split,
-                                  test_size=test_size, test_data=str(test_data) if test_data else None,
+    settings = CrystalTrainOptions(target=target, model=model, epochs=epochs, seed=seed, split=split,
+                                  test_size=test_fraction, test_data=str(test_data) if test_data else None,
                                   skip_bad=skip_bad, resume=resume, cutoff=cutoff, max_neighbors=max_neighbors,
-                                  batch_size=batch_size, learning_rate=learning_rate, loss=loss,
+                                  batch_size=batch_size, learning_rate=lr, loss=loss,
                                   time_limit=time_limit, verbose=0 if quiet else 1)
-    metrics = train_crystal(str(data), str(out), options)
+    metrics = train_crystal(str(data), str(out), settings)
     _print_skipped(metrics["skipped"])
     title = f"{target} ({model}): {metrics['n_test']} test structures, {metrics['n_train']} training structures"
     console.print(metrics_table(metrics, title, metrics.get("unit")))

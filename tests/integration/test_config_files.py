@@ -1,0 +1,140 @@
+"""Every command that trains writes OUT/config.yaml, and ``--config`` repeats the run exactly.
+
+A run repeated from its settings file with a fixed epoch budget must reproduce metrics.json (timing
+fields aside); options on the command line override the file; a broken, foreign or mistyped file is
+one error line and nothing is written.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from ase.build import bulk
+from ase.calculators.emt import EMT
+from ase.calculators.singlepoint import SinglePointCalculator
+from ase.io import write
+
+from nnsurrogate.cli.main import run
+
+PEROV = Path(__file__).resolve().parents[1] / ".." / ".." / "shared" / "data" / "crystals" / "perov5" / "val.csv"
+
+
+def _cli(*argv) -> int:
+    return run([str(a) for a in argv])
+
+
+def _untimed(obj):
+    """*obj* without the keys that hold wall or CPU times (they differ between two runs)."""
+    if isinstance(obj, dict):
+        return {k: _untimed(v) for k, v in obj.items() if not _is_timing(k)}
+    if isinstance(obj, list):
+        return [_untimed(v) for v in obj]
+    return obj
+
+
+def _is_timing(key: str) -> bool:
+    return key.endswith(("_s", "seconds")) or any(word in key for word in ("elapsed", "time", "cpu"))
+
+
+def _repeat_and_compare(argv: list, out: Path, tmp_path: Path) -> dict:
+    assert _cli(*argv, "--out", out) == 0
+    settings = yaml.safe_load((out / "config.yaml").read_text())
+    again = tmp_path / "again"
+    assert _cli(*argv[:2], "--config", out / "config.yaml", "--out", again, "--quiet") == 0
+    first = json.loads((out / "metrics.json").read_text())
+    second = json.loads((again / "metrics.json").read_text())
+    assert _untimed(first) == _untimed(second)
+    assert yaml.safe_load((again / "config.yaml").read_text()) == settings
+    return settings
+
+
+@pytest.fixture(scope="module")
+def copper(tmp_path_factory) -> Path:
+    rng = np.random.default_rng(0)
+    frames = []
+    for _ in range(12):
+        atoms = bulk("Cu", "fcc", a=3.6, cubic=True)
+        atoms.positions += rng.normal(0, 0.1, atoms.positions.shape)
+        atoms.calc = EMT()
+        labels = {"energy": atoms.get_potential_energy(), "forces": atoms.get_forces(), "stress": atoms.get_stress()}
+        atoms.calc = SinglePointCalculator(atoms, **labels)
+        frames.append(atoms)
+    path = tmp_path_factory.mktemp("cu") / "cu.xyz"
+    write(path, frames)
+    return path
+
+
+NEP_SMALL = ["--neurons", "4", "--n-max", "2,2", "--basis-size", "4,4", "--l-max", "4,0,0", "--cutoff", "4.0,3.5",
+             "--quiet"]
+
+
+def test_table_train_round_trip_and_override(films_csv, tmp_path):
+    argv = ["table", "train", films_csv, "--target", "kappa_W_mK", "--members", "2", "--epochs", "15", "--quiet"]
+    settings = _repeat_and_compare(argv, tmp_path / "run", tmp_path)
+    assert settings["command"] == "table train" and settings["settings"]["members"] == 2
+    assert "out" not in settings["settings"] and "quiet" not in settings["settings"]
+    assert _cli("table", "train", "--config", tmp_path / "run" / "config.yaml", "--epochs", "3",
+                "--out", tmp_path / "short", "--quiet") == 0
+    assert json.loads((tmp_path / "short" / "metrics.json").read_text())["epochs_run"] <= 3
+    assert yaml.safe_load((tmp_path / "short" / "config.yaml").read_text())["settings"]["epochs"] == 3
+
+
+def test_table_cv_round_trip(films_csv, tmp_path):
+    _repeat_and_compare(["table", "cv", films_csv, "--target", "kappa_W_mK", "--folds", "2", "--members", "1",
+                         "--epochs", "5", "--quiet"], tmp_path / "run", tmp_path)
+
+
+def test_potential_train_round_trip(copper, tmp_path):
+    settings = _repeat_and_compare(["potential", "train", copper, "--epochs", "2", "--batch-size", "4", *NEP_SMALL],
+                                   tmp_path / "run", tmp_path)
+    assert settings["settings"]["neurons"] == 4 and settings["settings"]["lambda_v"] == 0.1
+
+
+def test_crystal_train_round_trip(tmp_path):
+    if not PEROV.is_file():
+        pytest.skip(f"shared data not found at {PEROV}")
+    data = tmp_path / "perov.csv"
+    pd.read_csv(PEROV, nrows=24).to_csv(data, index=False)
+    _repeat_and_compare(["crystal", "train", data, "--target", "heat_all", "--model", "cgcnn", "--epochs", "2",
+                         "--quiet"], tmp_path / "run", tmp_path)
+
+
+def _error(capsys, *argv) -> str:
+    code = _cli(*argv)
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.startswith("error:")]
+    assert code == 2 and len(lines) == 1 and "Traceback" not in err, err
+    return lines[0]
+
+
+def test_bad_settings_files_are_one_line_and_write_nothing(films_csv, tmp_path, capsys):
+    good = {"format": 1, "command": "table train", "settings": {"data": str(films_csv), "target": "kappa_W_mK"}}
+    cases = {
+        "foreign": ({**good, "command": "potential train"}, "not 'table train'"),
+        "unknown": ({**good, "settings": {**good["settings"], "membrs": 3}}, "setting 'membrs': unknown setting"),
+        "mistyped": ({**good, "settings": {**good["settings"], "members": "many"}}, "setting 'members'"),
+        "no settings": ({"format": 1, "command": "table train"}, "not a settings file"),
+    }
+    for name, (content, message) in cases.items():
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(yaml.safe_dump(content))
+        line = _error(capsys, "table", "train", "--config", path, "--out", tmp_path / name)
+        assert message in line and str(path) in line, line
+        assert not (tmp_path / name).exists()
+    assert "no such settings file" in _error(capsys, "table", "train", "--config", tmp_path / "absent.yaml",
+                                             "--out", tmp_path / "x")
+    assert "Missing option '--target'" in _error(capsys, "table", "train", films_csv, "--out", tmp_path / "x")
+
+
+def test_old_spellings_still_work_with_a_hint(films_csv, tmp_path, capsys):
+    assert _cli("table", "train", films_csv, "--target", "kappa_W_mK", "--ensemble", "1", "--test-size", "0.25",
+                "--epochs", "2", "--quiet", "--out", tmp_path / "run") == 0
+    err = capsys.readouterr().err
+    assert "hint: --ensemble is now --members" in err and "hint: --test-size is now --test-fraction" in err
+    settings = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())["settings"]
+    assert settings["members"] == 1 and settings["test_fraction"] == 0.25
