@@ -1,4 +1,5 @@
-"""Figures written to files (matplotlib's Agg backend: no screen needed)."""
+"""Figures written to files: matplotlib ``Figure`` objects on their own canvas, so no plot ever
+switches the global backend or needs a screen (and pyplot's global state is never touched)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,22 @@ import os
 import numpy as np
 
 from nnsurrogate.core.files import atomic_path
+
+__all__ = ["new_figure", "parity_plot", "save_figure"]
+
+
+def new_figure(figsize: tuple[float, float] = (4.6, 4.4), dpi: int = 120, nrows: int = 1, ncols: int = 1, **kwargs):
+    """A ``(Figure, axes)`` pair outside pyplot: ``axes`` as :meth:`matplotlib.figure.Figure.subplots` returns it."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=figsize, dpi=dpi)
+    return fig, fig.subplots(nrows, ncols, **kwargs)
+
+
+def save_figure(fig, path: str | os.PathLike, fmt: str = "png") -> None:
+    """Write *fig* to *path* atomically (PNG by default)."""
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format=fmt)
 
 
 def parity_plot(path: str | os.PathLike, y_true: np.ndarray, y_pred: np.ndarray, y_std: np.ndarray | None = None,
@@ -25,13 +42,8 @@ def parity_plot(path: str | os.PathLike, y_true: np.ndarray, y_pred: np.ndarray,
     log : bool
         Logarithmic axes (positive data).
     """
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
     y_true, y_pred = np.asarray(y_true, float), np.asarray(y_pred, float)
-    fig, ax = plt.subplots(figsize=(4.6, 4.4), dpi=120)
+    fig, ax = new_figure()
     ax.errorbar(y_true, y_pred, yerr=y_std, fmt="o", ms=2.5, alpha=0.6, elinewidth=0.6, color="tab:blue")
     lo, hi = float(min(y_true.min(), y_pred.min())), float(max(y_true.max(), y_pred.max()))
     ax.plot([lo, hi], [lo, hi], "k--", lw=1)
@@ -43,6 +55,4 @@ def parity_plot(path: str | os.PathLike, y_true: np.ndarray, y_pred: np.ndarray,
     if title:
         ax.set_title(title, fontsize=9)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
+    save_figure(fig, path)

@@ -6,7 +6,6 @@ import os
 
 import numpy as np
 
-from nnsurrogate.core.files import atomic_path
 
 
 def reliability_curve(y: np.ndarray, proba: np.ndarray, n_bins: int = 10) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -40,14 +39,11 @@ def reliability_curve(y: np.ndarray, proba: np.ndarray, n_bins: int = 10) -> tup
 
 def reliability_plot(path: str | os.PathLike, y: np.ndarray, proba: np.ndarray, title: str = "") -> None:
     """Observed accuracy against predicted confidence (the diagonal is perfect calibration), as PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
+    from nnsurrogate.core.plots import new_figure, save_figure
 
     conf, acc, count = reliability_curve(y, proba)
     keep = count > 0
-    fig, ax = plt.subplots(figsize=(4.6, 4.4), dpi=120)
+    fig, ax = new_figure()
     low = 1.0 / np.asarray(proba).shape[1]
     ax.plot([low, 1.0], [low, 1.0], "k--", lw=1, label="calibrated")
     ax.plot(conf[keep], acc[keep], "o-", color="tab:blue", label="model")
@@ -59,6 +55,4 @@ def reliability_plot(path: str | os.PathLike, y: np.ndarray, proba: np.ndarray, 
     if title:
         ax.set_title(title, fontsize=9)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
+    save_figure(fig, path)
