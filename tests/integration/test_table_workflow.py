@@ -96,7 +96,7 @@ def test_interrupted_training_resumes_to_the_same_model(tmp_path, films_csv, mon
 
     @contextlib.contextmanager
     def interrupting_bar(description, enabled=True):
-        def progress(epoch, max_epochs, train_loss, val_loss):
+        def progress(epoch, max_epochs, metrics):
             if epoch == 25:
                 raise KeyboardInterrupt
 

@@ -1,27 +1,35 @@
-"""The one training loop: mini-batch Adam for an ensemble of networks with per-member early stopping.
+"""The ensemble trainer: mini-batch AdamW for a stacked ensemble of networks with per-member early stopping.
 
 Every member sees its own shuffled (optionally bootstrap-resampled) mini-batches, is scored on the
 shared validation rows after each epoch, and keeps its own best weights. The learning rate halves
-when the ensemble's mean validation loss stalls (``ReduceLROnPlateau``). With a checkpoint path the
-full state (weights, optimizer, scheduler, best weights, random generator) is written every few
-epochs, so an interrupted run resumes where it stopped and ends with the same result.
+when the ensemble's mean validation loss stalls (``ReduceLROnPlateau``). The epoch body is an
+:class:`~nnsurrogate.core.engine.loop.EpochTask` run by the engine
+(:func:`~nnsurrogate.core.engine.loop.run_epochs`): with a checkpoint path the full state (weights,
+optimizer, scheduler, best weights, bootstrap rows, random generators) is written every few epochs,
+so an interrupted run resumes where it stopped and ends with the same result.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-from collections.abc import Callable, Iterator
+import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from nnsurrogate.core.files import atomic_path
+from nnsurrogate.core.engine import Budget, Checkpoint, EpochTask, run_epochs, signature_of
+from nnsurrogate.core.engine.optimizers import fusable, make_optimizer
+from nnsurrogate.core.engine.progress import Progress as ProgressFn  # (step, total, metrics)
+from nnsurrogate.core.engine.tracking import BestTracker
+from nnsurrogate.core.errors import UserInputError
+from nnsurrogate.core.threads import torch_threads  # noqa: F401  re-export for modules not yet moved
 
-from nnsurrogate.core.engine.progress import Progress as ProgressFn  # noqa: E402  (step, total, metrics)
+__all__ = ["EnsembleEpochs", "LossFn", "ProgressFn", "TrainConfig", "TrainResult", "per_member_cross_entropy",
+           "per_member_l1", "per_member_mse", "train_ensemble"]
+
 #: loss(pred (M, B, k), target (M|1, B, k)) -> per-member loss (M,)
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -69,30 +77,22 @@ class TrainConfig:
 
 @dataclass
 class TrainResult:
-    """What the loop reports; the model holds the best weights of every member afterwards."""
+    """What the loop reports; the model holds the best weights of every member afterwards.
+
+    Attributes
+    ----------
+    best_epoch : numpy.ndarray, shape (M,), int64
+        Epoch (1-based) of each member's best validation loss.
+    best_val_loss : numpy.ndarray, shape (M,)
+        Each member's best validation loss (the training loss without validation rows).
+    epochs_run : int
+    history : list of (epoch, mean train loss, mean validation loss)
+    """
 
     best_epoch: np.ndarray
     best_val_loss: np.ndarray
     epochs_run: int
     history: list[tuple[int, float, float]] = field(default_factory=list)
-
-
-@contextlib.contextmanager
-def torch_threads(n_threads: int | None) -> Iterator[None]:
-    """Run the block with *n_threads* PyTorch intra-op threads, restoring the previous setting after.
-
-    Small networks are dominated by per-operation overhead: one thread avoids synchronisation and
-    is many times faster when other processes share the cores. ``None`` leaves the setting alone.
-    """
-    if n_threads is None:
-        yield
-        return
-    previous = torch.get_num_threads()
-    torch.set_num_threads(int(n_threads))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def per_member_mse(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -119,6 +119,97 @@ def per_member_cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> torc
     return torch.nn.functional.cross_entropy(logits.transpose(1, 2), labels, reduction="none").mean(dim=1)
 
 
+class EnsembleEpochs(EpochTask):
+    """One epoch of every member's mini-batches; the score is each member's validation loss (M,).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Maps (M, B, d) to (M, B, k); exposes ``n_members``.
+    X, Y : torch.Tensor, shapes (n, d) and (n, k)
+    X_val, Y_val : torch.Tensor or None, shapes (n_val, d) and (n_val, k)
+    config : TrainConfig
+    generator : torch.Generator
+        Source of the bootstrap draw (made here) and of every epoch's shuffles.
+    loss : LossFn
+
+    Attributes
+    ----------
+    rows : torch.Tensor, shape (M, n), int64
+        Each member's training rows (all rows, or a bootstrap resample); part of the task state.
+    """
+
+    def __init__(self, model: nn.Module, X: torch.Tensor, Y: torch.Tensor, X_val: torch.Tensor | None,
+                 Y_val: torch.Tensor | None, config: TrainConfig, generator: torch.Generator, loss: LossFn) -> None:
+        self.module, self.n_members, self.generators = model, int(model.n_members), (generator,)
+        self.X, self.Y, self.X_val, self.Y_val = X, Y, X_val, Y_val
+        self.config, self.loss_fn = config, loss
+        n = X.shape[0]
+        if config.bootstrap:
+            self.rows = torch.randint(0, n, (self.n_members, n), generator=generator)
+        else:
+            self.rows = torch.arange(n).expand(self.n_members, n).clone()
+        params = list(model.parameters())
+        self.optimizer = make_optimizer("adamw", params, config.learning_rate, weight_decay=config.weight_decay,
+                                        fused=fusable(params))
+        self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            self.optimizer.optimizer, factor=0.5, patience=config.lr_patience,
+            min_lr=config.learning_rate * config.min_lr_factor)
+
+    def train_epoch(self, deadline: float | None) -> dict[str, Any]:
+        """One pass of mini-batches for all members at once; ``train_loss``: each member's mean loss (M,)."""
+        self.module.train()
+        order = torch.argsort(torch.rand(self.rows.shape, generator=self.generators[0]), dim=1)
+        rows = torch.gather(self.rows, 1, order)
+        total = torch.zeros(rows.shape[0])
+        n_batches = 0
+        for start in range(0, rows.shape[1], self.config.batch_size):
+            idx = rows[:, start : start + self.config.batch_size]
+            self.optimizer.zero_grad()
+            total += self.optimizer.step(lambda: self._batch_loss(idx)).detach()
+            n_batches += 1
+        return {"train_loss": total / max(n_batches, 1)}
+
+    def _batch_loss(self, idx: torch.Tensor) -> torch.Tensor:
+        """Per-member loss (M,) of the mini-batch rows *idx* (M, B), gradients accumulated."""
+        loss = self.loss_fn(self.module(self.X[idx]), self.Y[idx])
+        loss.sum().backward()
+        return loss
+
+    @torch.no_grad()
+    def validate(self, train_metrics: dict[str, Any]) -> tuple[torch.Tensor, dict[str, Any]]:
+        """Each member's validation loss (M,) (its training loss without validation rows) and the means."""
+        train_loss = train_metrics["train_loss"]
+        val_loss = train_loss
+        if self.X_val is not None and self.X_val.shape[0] > 0:
+            self.module.eval()
+            val_loss = self.loss_fn(self.module(self.X_val), self.Y_val.unsqueeze(0))
+        return val_loss, {"train_loss": float(train_loss.mean()), "valid_loss": float(val_loss.mean())}
+
+    def after_epoch(self, score: torch.Tensor, budget: Budget, tracker: BestTracker) -> None:
+        self.scheduler.step(float(score.mean()))
+
+    def should_stop(self, tracker: BestTracker) -> bool:
+        return tracker.stalled(self.config.patience)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(), "rows": self.rows}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.rows = state["rows"]
+
+
+def _signature(model: nn.Module, config: TrainConfig, *data: torch.Tensor | None) -> str:
+    """What a resumed run must share with the one that wrote the checkpoint: the settings (without the
+    checkpoint path and the epoch budget, which a resume may extend), the data and weight shapes."""
+    settings = {k: v for k, v in dataclasses.asdict(config).items() if k not in ("checkpoint", "max_epochs")}
+    shapes = [None if t is None else list(t.shape) for t in data]
+    weights = [[name, list(value.shape)] for name, value in model.state_dict().items()]
+    return signature_of(settings, shapes, weights)
+
+
 def train_ensemble(
     model: nn.Module,
     X: torch.Tensor,
@@ -139,137 +230,31 @@ def train_ensemble(
     X, Y : torch.Tensor, shapes (n, d) and (n, k)
         Training rows, already scaled.
     X_val, Y_val : torch.Tensor or None, shapes (n_val, d) and (n_val, k)
-        Validation rows for early stopping; ``None`` trains for ``max_epochs`` and keeps the last weights.
+        Validation rows for early stopping; ``None`` scores members on their training loss.
     config : TrainConfig
     generator : torch.Generator
         Source of shuffling and bootstrap draws.
     progress : callable, optional
-        Called as ``progress(epoch, max_epochs, train_loss, val_loss)`` after each epoch.
+        The engine's protocol, ``progress(epoch, max_epochs, metrics)`` after each epoch; *metrics*
+        holds ``train_loss`` and ``valid_loss`` (means over members), ``epoch`` and ``elapsed_s``.
     loss : callable, optional
         Per-member loss (see :data:`LossFn`) for training and early stopping; default
         :func:`per_member_mse` (also :func:`per_member_l1`, :func:`per_member_cross_entropy`).
+
+    Raises
+    ------
+    UserInputError
+        ``max_epochs`` below 1, or ``checkpoint`` names a file written by another kind of run or with
+        other settings, data shapes or network shapes.
     """
-    loss = per_member_mse if loss is None else loss
-    state = _LoopState.start(model, X.shape[0], config, generator)
-    if config.checkpoint and Path(config.checkpoint).is_file():
-        state.load(Path(config.checkpoint), model, generator)
-    while state.epoch < config.max_epochs and not state.all_stopped(config):
-        train_loss = _one_epoch(model, X, Y, state, config, generator, loss)
-        val_loss = _validate(model, X_val, Y_val, train_loss, loss)
-        state.record(model, val_loss, train_loss)
-        if progress is not None:
-            progress(state.epoch, config.max_epochs, {"train_loss": float(train_loss.mean()), "valid_loss": float(val_loss.mean())})
-        if config.checkpoint and state.epoch % config.checkpoint_every == 0:
-            state.save(Path(config.checkpoint), model, generator)
+    if int(config.max_epochs) < 1:
+        raise UserInputError(f"max_epochs must be ≥ 1, got {config.max_epochs}", "max_epochs")
+    task = EnsembleEpochs(model, X, Y, X_val, Y_val, config, generator, per_member_mse if loss is None else loss)
+    checkpoint = None
     if config.checkpoint:
-        state.save(Path(config.checkpoint), model, generator)
-    state.restore_best(model)
-    return TrainResult(state.best_epoch.numpy().copy(), state.best_val.numpy().copy(), state.epoch, state.history)
-
-
-def _one_epoch(model, X, Y, state: "_LoopState", config: TrainConfig, generator, loss_fn: LossFn) -> torch.Tensor:
-    """One pass of mini-batches for all members at once; returns each member's mean loss (M,)."""
-    model.train()
-    rows = state.rows  # (M, n_rows) indices into X
-    order = torch.argsort(torch.rand(rows.shape, generator=generator), dim=1)
-    rows = torch.gather(rows, 1, order)
-    total = torch.zeros(rows.shape[0])
-    n_batches = 0
-    for start in range(0, rows.shape[1], config.batch_size):
-        idx = rows[:, start : start + config.batch_size]
-        state.optimizer.zero_grad(set_to_none=True)
-        loss = loss_fn(model(X[idx]), Y[idx])
-        loss.sum().backward()
-        state.optimizer.step()
-        total += loss.detach()
-        n_batches += 1
-    return total / max(n_batches, 1)
-
-
-@torch.no_grad()
-def _validate(model, X_val, Y_val, train_loss: torch.Tensor, loss_fn: LossFn) -> torch.Tensor:
-    if X_val is None or X_val.shape[0] == 0:
-        return train_loss
-    model.eval()
-    return loss_fn(model(X_val), Y_val.unsqueeze(0))
-
-
-class _LoopState:
-    """Mutable bookkeeping of one training run (kept out of the model, saved in checkpoints)."""
-
-    def __init__(self, model: nn.Module, rows: torch.Tensor, config: TrainConfig) -> None:
-        m = model.n_members
-        self.rows = rows
-        params = list(model.parameters())
-        fused = all(p.device.type in ("cpu", "cuda") and p.dtype in (torch.float32, torch.float64) for p in params)
-        self.optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=config.weight_decay, fused=fused)
-        self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-            self.optimizer, factor=0.5, patience=config.lr_patience, min_lr=config.learning_rate * config.min_lr_factor
-        )
-        self.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        self.best_val = torch.full((m,), float("inf"))
-        self.best_epoch = torch.zeros(m, dtype=torch.long)
-        self.since_best = torch.zeros(m, dtype=torch.long)
-        self.epoch = 0
-        self.history: list[tuple[int, float, float]] = []
-
-    @classmethod
-    def start(cls, model: nn.Module, n_rows: int, config: TrainConfig, generator) -> "_LoopState":
-        m = model.n_members
-        if config.bootstrap:
-            rows = torch.randint(0, n_rows, (m, n_rows), generator=generator)
-        else:
-            rows = torch.arange(n_rows).expand(m, n_rows).clone()
-        return cls(model, rows, config)
-
-    def all_stopped(self, config: TrainConfig) -> bool:
-        return bool((self.since_best >= config.patience).all())
-
-    def record(self, model: nn.Module, val_loss: torch.Tensor, train_loss: torch.Tensor) -> None:
-        """Keep each member's best weights (member index is the leading axis of every parameter)."""
-        self.epoch += 1
-        better = val_loss < self.best_val
-        if better.any():
-            for name, value in model.state_dict().items():
-                self.best_state[name][better] = value.detach()[better]
-            self.best_val = torch.where(better, val_loss, self.best_val)
-            self.best_epoch[better] = self.epoch
-        self.since_best = torch.where(better, torch.zeros_like(self.since_best), self.since_best + 1)
-        self.scheduler.step(float(val_loss.mean()))
-        self.history.append((self.epoch, float(train_loss.mean()), float(val_loss.mean())))
-
-    def restore_best(self, model: nn.Module) -> None:
-        model.load_state_dict(self.best_state)
-
-    def save(self, path: Path, model: nn.Module, generator: torch.Generator) -> None:
-        blob = {
-            "model": model.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "scheduler": self.scheduler.state_dict(),
-            "best_state": self.best_state,
-            "best_val": self.best_val,
-            "best_epoch": self.best_epoch,
-            "since_best": self.since_best,
-            "epoch": self.epoch,
-            "rows": self.rows,
-            "generator": generator.get_state(),
-            "torch_rng": torch.get_rng_state(),  # dropout masks are drawn from the global CPU generator
-            "history": torch.tensor(self.history, dtype=torch.float64).reshape(-1, 3),
-        }
-        with atomic_path(path) as tmp:
-            torch.save(blob, tmp)
-
-    def load(self, path: Path, model: nn.Module, generator: torch.Generator) -> None:
-        """Resume from *path* (``weights_only`` loading: tensors and plain containers, never code)."""
-        blob = torch.load(os.fspath(path), weights_only=True)
-        model.load_state_dict(blob["model"])
-        self.optimizer.load_state_dict(blob["optimizer"])
-        self.scheduler.load_state_dict(blob["scheduler"])
-        self.best_state = blob["best_state"]
-        self.best_val, self.best_epoch, self.since_best = blob["best_val"], blob["best_epoch"], blob["since_best"]
-        self.epoch = int(blob["epoch"])
-        self.rows = blob["rows"]
-        generator.set_state(blob["generator"])
-        if "torch_rng" in blob:
-            torch.set_rng_state(blob["torch_rng"])
-        self.history = [(int(e), float(t), float(v)) for e, t, v in blob["history"].tolist()]
+        checkpoint = Checkpoint(config.checkpoint, "ensemble", _signature(model, config, X, Y, X_val, Y_val))
+    run = run_epochs(task, Budget(int(config.max_epochs)), checkpoint=checkpoint,
+                     checkpoint_every=int(config.checkpoint_every), progress=progress)
+    history = [(int(row["epoch"]), float(row["train_loss"]), float(row["valid_loss"])) for row in run.history]
+    best_val = run.best_score.astype(torch.empty(0, dtype=Y.dtype).numpy().dtype)  # the loss's dtype (exact)
+    return TrainResult(run.best_epoch, best_val, run.epochs_run, history)

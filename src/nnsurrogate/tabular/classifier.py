@@ -27,7 +27,8 @@ from nnsurrogate.core.nn import EnsembleMLP, check_activation
 from nnsurrogate.core.progress import epoch_bar
 from nnsurrogate.core.scaling import Standardizer
 from nnsurrogate.core.splits import given_split
-from nnsurrogate.core.training import TrainConfig, per_member_cross_entropy, torch_threads, train_ensemble
+from nnsurrogate.core.threads import torch_threads
+from nnsurrogate.core.training import TrainConfig, per_member_cross_entropy, train_ensemble
 from nnsurrogate.core.uncertainty import DomainCheck
 
 _CHUNK = 8192

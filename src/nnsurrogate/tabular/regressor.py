@@ -27,7 +27,8 @@ from nnsurrogate.core.nn import EnsembleMLP, check_activation
 from nnsurrogate.core.progress import epoch_bar
 from nnsurrogate.core.scaling import Standardizer
 from nnsurrogate.core.splits import given_split
-from nnsurrogate.core.training import TrainConfig, per_member_l1, per_member_mse, torch_threads, train_ensemble
+from nnsurrogate.core.threads import torch_threads
+from nnsurrogate.core.training import TrainConfig, per_member_l1, per_member_mse, train_ensemble
 from nnsurrogate.core.uncertainty import DomainCheck, VarianceCalibration, fit_variance_calibration
 
 _CHUNK = 8192  # rows per forward pass when predicting (cache-sized blocks are fastest on CPU)

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from nnsurrogate.core.nn import EnsembleMLP
+from nnsurrogate.core.errors import UserInputError
 from nnsurrogate.core.training import TrainConfig, per_member_mse, train_ensemble
 
 
@@ -143,3 +144,77 @@ def test_resuming_a_finished_run_changes_nothing(tmp_path):
     assert res_b.epochs_run == 20
     for x, y in zip(a.state_dict().values(), b.state_dict().values()):
         assert torch.equal(x, y)
+
+
+class _Killed(Exception):
+    """Stands in for the process being killed in the middle of a run."""
+
+
+def _kill_at(epoch):
+    def progress(step, total, metrics):
+        if step == epoch:
+            raise _Killed
+
+    return progress
+
+
+def test_killed_and_resumed_run_ends_with_the_same_weights(tmp_path):
+    X, Y = _linear_data(96, noise=0.2)
+    Xv, Yv = _linear_data(32, noise=0.2, seed=5)
+    config = TrainConfig(max_epochs=30, batch_size=16, learning_rate=1e-2, patience=8, lr_patience=3, bootstrap=True,
+                         checkpoint=str(tmp_path / "state.pt"), checkpoint_every=5)
+
+    def run(cfg, progress=None):
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(123)
+            model, gen = _model(dropout=0.2)
+            return model, train_ensemble(model, X, Y, Xv, Yv, cfg, gen, progress=progress)
+
+    straight, res_straight = run(dataclasses.replace(config, checkpoint=None))
+    with pytest.raises(_Killed):
+        run(config, progress=_kill_at(17))  # killed after epoch 17; the last checkpoint is from epoch 15
+    steps = []
+    resumed, res_resumed = run(config, progress=lambda step, total, metrics: steps.append(step))
+    assert res_straight.epochs_run > 17
+    assert steps == list(range(16, res_straight.epochs_run + 1))  # it went on from the checkpoint
+    for (name, a), b in zip(straight.state_dict().items(), resumed.state_dict().values()):
+        assert torch.equal(b, a), name  # bitwise, dropout masks included
+    assert res_resumed.epochs_run == res_straight.epochs_run
+    np.testing.assert_array_equal(res_resumed.best_epoch, res_straight.best_epoch)
+    np.testing.assert_array_equal(res_resumed.best_val_loss, res_straight.best_val_loss)
+    assert res_resumed.history == res_straight.history
+
+
+@pytest.mark.parametrize("change", [{"batch_size": 8}, {"learning_rate": 2e-2}, {"bootstrap": True},
+                                    {"patience": 3}, "rows", "width"])
+def test_checkpoint_with_other_settings_is_refused(tmp_path, change):
+    X, Y = _linear_data(64)
+    ckpt = str(tmp_path / "state.pt")
+    config = TrainConfig(max_epochs=4, batch_size=16, checkpoint=ckpt, checkpoint_every=2)
+    model, gen = _model()
+    train_ensemble(model, X, Y, None, None, config, gen)
+    if change == "rows":
+        X, Y = _linear_data(48)
+    elif change == "width":
+        gen = torch.Generator().manual_seed(0)
+        model = EnsembleMLP(3, 3, 1, hidden=(8,), activation="tanh", generator=gen)
+    else:
+        config = dataclasses.replace(config, **change)
+    with pytest.raises(UserInputError, match="other data or settings"):
+        train_ensemble(model, X, Y, None, None, dataclasses.replace(config, max_epochs=8), gen)
+
+
+def test_a_file_that_is_not_an_ensemble_checkpoint_is_refused(tmp_path):
+    X, Y = _linear_data(64)
+    ckpt = tmp_path / "state.pt"
+    torch.save({"model": {}, "epoch": 3}, ckpt)  # e.g. the format before the engine
+    model, gen = _model()
+    with pytest.raises(UserInputError, match="not a checkpoint of this kind"):
+        train_ensemble(model, X, Y, None, None, TrainConfig(max_epochs=4, checkpoint=str(ckpt)), gen)
+
+
+def test_zero_epochs_is_a_clean_error():
+    X, Y = _linear_data(16)
+    model, gen = _model()
+    with pytest.raises(UserInputError, match="max_epochs"):
+        train_ensemble(model, X, Y, None, None, TrainConfig(max_epochs=0), gen)
