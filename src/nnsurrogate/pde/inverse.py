@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from nnsurrogate.core.engine.progress import Progress
 from nnsurrogate.core.errors import UserInputError
 from nnsurrogate.pde.conditions import PointData
 from nnsurrogate.pde.domain import Interval, TimeInterval
@@ -143,7 +143,7 @@ def inverse_problem(rod: HeatRod, data: Measurements, alpha_guess: float, rows: 
 
 def estimate_alpha(rod: HeatRod, data: Measurements, n_members: int = 5, alpha_guess: float | None = None,
                    config: SolverConfig | None = None, bootstrap: bool = True, alpha_field: bool = False,
-                   seed: int = 0, progress: Callable[[int, int, float], None] | None = None) -> InverseResult:
+                   seed: int = 0, progress: Progress | None = None) -> InverseResult:
     """Estimate α from measurements with an ensemble of PINN fits.
 
     Parameters
@@ -162,7 +162,8 @@ def estimate_alpha(rod: HeatRod, data: Measurements, n_members: int = 5, alpha_g
     alpha_field : bool
         Estimate α(x) as a small network instead of a constant.
     progress : callable, optional
-        ``progress(iteration, total, loss)`` over all members.
+        ``progress(iteration, total, metrics)`` over all members: iterations of the members one after
+        another, *metrics* those of :meth:`PINNSolver.solve` plus ``member`` (0-based).
     """
     if n_members < 1:
         raise UserInputError(f"need at least one ensemble member, got {n_members}", "--members")
@@ -179,7 +180,7 @@ def estimate_alpha(rod: HeatRod, data: Measurements, n_members: int = 5, alpha_g
         start = guess * float(np.exp(rng.uniform(-0.5, 0.5))) if m > 0 else guess
         problem = inverse_problem(rod, data, start, rows, alpha_field)
         member_progress = None if progress is None else (
-            lambda i, n, loss, m=m: progress(m * per_member + i, n_members * per_member, loss))
+            lambda i, n, metrics, m=m: progress(m * per_member + i, n_members * per_member, {**metrics, "member": m}))
         fits.append(PINNSolver(cfg, seed=seed + 1000 * m).solve(problem, member_progress))
     return _summarise(fits, data, rod, alpha_field, time.perf_counter() - started)
 

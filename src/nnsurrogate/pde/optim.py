@@ -1,32 +1,60 @@
-"""Training loops of the PINN solver: Adam with optional adaptive weights and resampling, then L-BFGS.
+"""Training of the PINN solver on the engine: Adam with optional adaptive weights and resampling, then L-BFGS.
 
-The state (weights, optimiser, collocation points, loss weights, history) is written to a
-checkpoint every ``checkpoint_every`` Adam iterations and after every L-BFGS chunk, so an
-interrupted run resumes where it stopped and ends with the same result.
+One :class:`PINNTraining` task runs under :func:`~nnsurrogate.core.engine.loop.run_epochs`; its
+"epoch" is one checkpoint interval of ``checkpoint_every`` Adam iterations while Adam iterations
+remain, then one L-BFGS chunk (at most :data:`LBFGS_CHUNK` iterations, split at refinements). The
+engine writes a :class:`~nnsurrogate.core.engine.checkpoint.Checkpoint` (kind ``"pinn"``) after
+every epoch — weights, optimiser, collocation points, loss weights, history — so an interrupted run
+resumes where it stopped and ends with the same result. The PINN keeps its last weights (no
+best-weights restore).
 """
 
 from __future__ import annotations
 
-import os
+import dataclasses
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
+from nnsurrogate.core.engine import Budget, Checkpoint, EpochTask, run_epochs, signature_of
+from nnsurrogate.core.engine.optimizers import GradientStrategy, make_optimizer
+from nnsurrogate.core.engine.progress import Progress
 from nnsurrogate.core.errors import UserInputError
-from nnsurrogate.core.files import atomic_path
 from nnsurrogate.pde.model import PINNModel
 from nnsurrogate.pde.terms import Term, prepare_static, residual_magnitude, sample_domain, term_losses
 
-_LBFGS_CHUNK = 250
+#: Most L-BFGS iterations in one chunk (one epoch of the L-BFGS phase).
+LBFGS_CHUNK = 250
+#: Solver settings that do not have to match for a resume.
+_UNSIGNED = ("threads", "checkpoint")
+#: Phases, in order; the name tags the progress metrics and the saved optimiser state.
+ADAM, LBFGS = "adam", "lbfgs"
 
 
 @dataclass
 class TrainState:
-    """Everything besides the model that a resumed run needs."""
+    """Everything besides the model and the optimiser that a resumed run needs.
+
+    Attributes
+    ----------
+    lam : list of float
+        Adaptive factor λᵢ of each term (1 without adaptive weights).
+    history : list of (int, float)
+        (iteration, total loss); L-BFGS iterations follow the Adam ones.
+    adam_done, lbfgs_done : int
+        Iterations of each phase done so far.
+    lbfgs_finished : bool
+        The L-BFGS phase has ended (budget, convergence or a failed line search).
+    refined : bool
+        The collocation points were just refined at the current L-BFGS count.
+    adam_s, lbfgs_s : float
+        Wall time of each phase so far, s.
+    """
 
     lam: list[float]
     history: list[tuple[int, float]] = field(default_factory=list)
@@ -36,7 +64,6 @@ class TrainState:
     refined: bool = False
     adam_s: float = 0.0
     lbfgs_s: float = 0.0
-    optimizer: dict | None = None
 
     @classmethod
     def fresh(cls, terms: Sequence[Term]) -> "TrainState":
@@ -45,6 +72,22 @@ class TrainState:
     def weight_dict(self, terms: Sequence[Term]) -> dict[str, float]:
         return {t.name: float(t.weight * lam) for t, lam in zip(terms, self.lam)}
 
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        """Tensors only (exact float64 round trip of every number)."""
+        return {"lam": torch.tensor(self.lam, dtype=torch.float64),
+                "history": torch.tensor(self.history, dtype=torch.float64).reshape(-1, 2),
+                "counters": torch.tensor([self.adam_done, self.lbfgs_done, int(self.lbfgs_finished),
+                                          int(self.refined)]),
+                "times": torch.tensor([self.adam_s, self.lbfgs_s], dtype=torch.float64)}
+
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        adam_done, lbfgs_done, finished, refined = (int(v) for v in state["counters"].tolist())
+        self.lam = state["lam"].tolist()
+        self.history = [(int(i), float(v)) for i, v in state["history"].tolist()]
+        self.adam_done, self.lbfgs_done = adam_done, lbfgs_done
+        self.lbfgs_finished, self.refined = bool(finished), bool(refined)
+        self.adam_s, self.lbfgs_s = (float(v) for v in state["times"].tolist())
+
 
 def total_loss(model: PINNModel, terms: Sequence[Term], jets: bool, lam: Sequence[float]) -> torch.Tensor:
     """Σ wᵢ λᵢ Lᵢ over the terms."""
@@ -52,114 +95,181 @@ def total_loss(model: PINNModel, terms: Sequence[Term], jets: bool, lam: Sequenc
     return sum(t.weight * w * loss for t, w, loss in zip(terms, lam, losses))
 
 
-def run(model: PINNModel, terms: list[Term], jets: bool, cfg, state: TrainState, progress) -> TrainState:
-    """Adam for ``cfg.adam_iterations``, then L-BFGS for up to ``cfg.lbfgs_iterations`` iterations."""
-    ckpt = Path(cfg.checkpoint) if cfg.checkpoint else None
-    if ckpt is not None and ckpt.is_file():
-        state = load_checkpoint(ckpt, model, terms, jets)
-    total = cfg.adam_iterations + cfg.lbfgs_iterations
-    if state.adam_done < cfg.adam_iterations:
-        _adam(model, terms, jets, cfg, state, progress, total, ckpt)
-    if cfg.lbfgs_iterations > 0 and not state.lbfgs_finished:
-        _lbfgs(model, terms, jets, cfg, state, progress, total, ckpt)
-    if ckpt is not None:
-        save_checkpoint(ckpt, model, terms, state)
-    return state
+def run_signature(model: PINNModel, terms: Sequence[Term], cfg) -> str:
+    """What a checkpoint must match: term names and sizes, weight shapes, the solver settings (not threads)."""
+    settings = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in _UNSIGNED}
+    return signature_of("pinn", [(t.name, list(t.X.shape)) for t in terms],
+                        [(k, list(v.shape)) for k, v in model.state_dict().items()], settings)
 
 
-def _adam(model, terms, jets, cfg, state: TrainState, progress, total: int, ckpt: Path | None) -> None:
-    params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.Adam(params, lr=cfg.learning_rate)
-    if state.optimizer is not None and state.optimizer.get("kind") == "adam":
-        opt.load_state_dict(state.optimizer["state"])
-    started = time.perf_counter()
-    for it in range(state.adam_done, cfg.adam_iterations):
-        if cfg.resampling is not None and it > 0 and it % cfg.resampling.every == 0:
-            _resample(model, terms, jets, cfg, it)
-        if cfg.adaptive_weights is not None and it % cfg.adaptive_weights.every == 0:
-            _update_weights(model, terms, jets, cfg.adaptive_weights.beta, state.lam)
-        opt.zero_grad(set_to_none=True)
-        loss = total_loss(model, terms, jets, state.lam)
-        loss.backward()
-        opt.step()
-        state.adam_done = it + 1
-        if it % cfg.log_every == 0 or state.adam_done == cfg.adam_iterations:
-            state.history.append((it, loss.item()))
-            _check_finite(loss.item(), it)
-        if progress is not None:
-            progress(state.adam_done, total, loss.item())
-        if ckpt is not None and state.adam_done % cfg.checkpoint_every == 0:
-            state.adam_s += time.perf_counter() - started
-            started = time.perf_counter()
-            state.optimizer = {"kind": "adam", "state": opt.state_dict()}
-            save_checkpoint(ckpt, model, terms, state)
-    state.adam_s += time.perf_counter() - started
-    state.optimizer = None
+def run(model: PINNModel, terms: list[Term], jets: bool, cfg, state: TrainState,
+        progress: Progress | None) -> TrainState:
+    """Adam for ``cfg.adam_iterations``, then L-BFGS for up to ``cfg.lbfgs_iterations`` iterations.
+
+    Resumes from ``cfg.checkpoint`` when it exists (a file of another run is a :class:`UserInputError`).
+    *progress* is called as ``progress(iteration, total_iterations, {"loss": ..., "phase": ...})``.
+    """
+    checkpoint = None
+    if cfg.checkpoint:  # the PINN draws from its own seeded generators only: leave the global one alone
+        checkpoint = Checkpoint(cfg.checkpoint, "pinn", run_signature(model, terms, cfg), global_rng=False)
+    task = PINNTraining(model, terms, jets, cfg, state, progress)
+    run_epochs(task, Budget(task.max_epochs()), checkpoint=checkpoint, restore_best=False)
+    return task.state
 
 
-def _lbfgs_optimizer(params, cfg) -> torch.optim.LBFGS:
-    return torch.optim.LBFGS(params, lr=1.0, max_iter=_LBFGS_CHUNK, max_eval=_LBFGS_CHUNK * 4,
-                             history_size=cfg.lbfgs_history, tolerance_grad=1e-12, tolerance_change=0.0,
-                             line_search_fn="strong_wolfe")
+class PINNTraining(EpochTask):
+    """The PINN's two phases as epochs: Adam checkpoint intervals, then L-BFGS chunks.
 
+    Parameters
+    ----------
+    model : PINNModel
+    terms : list of Term
+        The loss terms (the PDE term's points change with refinement).
+    jets : bool
+        Derivatives by forward-mode jets (else autograd).
+    cfg : SolverConfig
+    state : TrainState
+        Counters, loss weights and history; updated in place.
+    progress : callable or None
+        ``progress(iteration, total_iterations, {"loss", "phase"})`` after every Adam iteration and
+        every L-BFGS chunk.
+    """
 
-def _chunk_size(cfg, done: int) -> int:
-    """L-BFGS iterations until the budget, the next refinement or the end of a chunk."""
-    size = min(_LBFGS_CHUNK, cfg.lbfgs_iterations - done)
-    every = cfg.resampling.lbfgs_every if cfg.resampling is not None else 0
-    return min(size, every - done % every) if every > 0 else size
+    def __init__(self, model: PINNModel, terms: list[Term], jets: bool, cfg, state: TrainState,
+                 progress: Progress | None) -> None:
+        self.module, self.terms, self.jets, self.cfg, self.state = model, terms, jets, cfg, state
+        self.progress = progress
+        self.params = [p for p in model.parameters() if p.requires_grad]
+        self.total = cfg.adam_iterations + cfg.lbfgs_iterations
+        self.optimizer: GradientStrategy | None = None
+        self.phase = ""
+        self._saved_optimizer: dict[str, Any] = {}
 
+    def max_epochs(self) -> int:
+        """Upper bound on epochs: the Adam intervals plus one per L-BFGS iteration (a chunk makes ≥ 1)."""
+        return max(1, math.ceil(self.cfg.adam_iterations / self.cfg.checkpoint_every) + self.cfg.lbfgs_iterations)
 
-def _lbfgs(model, terms, jets, cfg, state: TrainState, progress, total: int, ckpt: Path | None) -> None:
-    params = [p for p in model.parameters() if p.requires_grad]
-    opt = _lbfgs_optimizer(params, cfg)
-    if state.optimizer is not None and state.optimizer.get("kind") == "lbfgs":
-        opt.load_state_dict(state.optimizer["state"])
-    last = [float("nan")]
+    def in_adam(self) -> bool:
+        return self.state.adam_done < self.cfg.adam_iterations
 
-    def closure():
-        opt.zero_grad(set_to_none=True)
-        loss = total_loss(model, terms, jets, state.lam)
-        loss.backward()
-        last[0] = loss.item()
-        return loss
+    def should_stop(self, tracker) -> bool:
+        return not self.in_adam() and (self.cfg.lbfgs_iterations == 0 or self.state.lbfgs_finished)
 
-    started = time.perf_counter()
-    every = cfg.resampling.lbfgs_every if cfg.resampling is not None else 0
-    while state.lbfgs_done < cfg.lbfgs_iterations:
+    def train_epoch(self, deadline: float | None) -> dict[str, Any]:
+        started = time.perf_counter()
+        if self.in_adam():
+            loss = self._adam_interval()
+            self.state.adam_s += time.perf_counter() - started
+            return {"loss": loss, "phase": ADAM}
+        loss = self._lbfgs_chunk()
+        self.state.lbfgs_s += time.perf_counter() - started
+        return {"loss": loss, "phase": LBFGS}
+
+    def validate(self, train_metrics: dict[str, Any]) -> tuple[float, dict[str, Any]]:
+        return train_metrics["loss"], train_metrics
+
+    def state_dict(self) -> dict[str, Any]:
+        terms = self.terms
+        return {"train": self.state.state_dict(), "collocation": terms[0].X if terms else torch.zeros(0),
+                "optimizer": {"phase": self.phase, "state": self.optimizer.state_dict() if self.optimizer else {}}}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.state.load_state_dict(state["train"])
+        if self.terms and self.terms[0].name == "pde":
+            self.terms[0].X = state["collocation"].to(self.terms[0].X.dtype)
+            prepare_static(self.module, self.terms[0], self.jets)
+        self._saved_optimizer = dict(state["optimizer"])
+        self.optimizer, self.phase = None, ""
+
+    def _start_phase(self, phase: str) -> GradientStrategy:
+        """The phase's optimiser: created at its first epoch, with the resumed state when saved in it."""
+        if self.phase != phase:
+            self.optimizer, self.phase = self._new_optimizer(phase), phase
+            if self._saved_optimizer.get("phase") == phase:
+                self.optimizer.load_state_dict(self._saved_optimizer["state"])
+            self._saved_optimizer = {}
+        return self.optimizer
+
+    def _new_optimizer(self, phase: str) -> GradientStrategy:
+        if phase == ADAM:
+            return make_optimizer("adam", self.params, self.cfg.learning_rate)
+        return make_optimizer("lbfgs", self.params, 1.0, max_iter=LBFGS_CHUNK, max_eval=LBFGS_CHUNK * 4,
+                              history_size=self.cfg.lbfgs_history, tolerance_grad=1e-12, tolerance_change=0.0)
+
+    def _closure(self, last: list[float] | None = None):
+        def closure():
+            self.optimizer.zero_grad()
+            loss = total_loss(self.module, self.terms, self.jets, self.state.lam)
+            loss.backward()
+            if last is not None:
+                last[0] = loss.item()
+            return loss
+        return closure
+
+    def _adam_interval(self) -> float:
+        """Adam iterations up to the next multiple of ``checkpoint_every`` (or the end); the last loss."""
+        cfg, state, model, terms, jets = self.cfg, self.state, self.module, self.terms, self.jets
+        opt = self._start_phase(ADAM)
+        closure = self._closure()
+        end = min((state.adam_done // cfg.checkpoint_every + 1) * cfg.checkpoint_every, cfg.adam_iterations)
+        loss = torch.tensor(float("nan"))
+        for it in range(state.adam_done, end):
+            if cfg.resampling is not None and it > 0 and it % cfg.resampling.every == 0:
+                _resample(model, terms, jets, cfg, it)
+            if cfg.adaptive_weights is not None and it % cfg.adaptive_weights.every == 0:
+                _update_weights(model, terms, jets, cfg.adaptive_weights.beta, state.lam)
+            loss = opt.step(closure)
+            state.adam_done = it + 1
+            if it % cfg.log_every == 0 or state.adam_done == cfg.adam_iterations:
+                state.history.append((it, loss.item()))
+                _check_finite(loss.item(), it)
+            if self.progress is not None:
+                self.progress(state.adam_done, self.total, {"loss": loss.item(), "phase": ADAM})
+        return loss.item()
+
+    def _lbfgs_chunk(self) -> float:
+        """One L-BFGS chunk (after a due refinement); the last loss (NaN after a failed line search)."""
+        cfg, state = self.cfg, self.state
+        every = cfg.resampling.lbfgs_every if cfg.resampling is not None else 0
+        opt = self._start_phase(LBFGS)
         if every > 0 and state.lbfgs_done > 0 and state.lbfgs_done % every == 0 and not state.refined:
-            _resample(model, terms, jets, cfg, cfg.adam_iterations + state.lbfgs_done)
-            opt, state.refined = _lbfgs_optimizer(params, cfg), True
+            _resample(self.module, self.terms, self.jets, cfg, cfg.adam_iterations + state.lbfgs_done)
+            self.optimizer = opt = self._new_optimizer(LBFGS)
+            state.refined = True
         chunk = _chunk_size(cfg, state.lbfgs_done)
         opt.param_groups[0]["max_iter"], opt.param_groups[0]["max_eval"] = chunk, chunk * 4
-        backup = [p.detach().clone() for p in params]
-        before = _lbfgs_counters(opt)
-        opt.step(closure)
-        after = _lbfgs_counters(opt)
+        backup = [p.detach().clone() for p in self.params]
+        last = [float("nan")]
+        before = _lbfgs_counters(opt.optimizer)
+        opt.step(self._closure(last))
+        after = _lbfgs_counters(opt.optimizer)
         done, evals = after[0] - before[0], after[1] - before[1]
         if not np.isfinite(last[0]):  # a failed line search: keep the last good weights and stop
             with torch.no_grad():
-                for p, b in zip(params, backup):
+                for p, b in zip(self.params, backup):
                     p.copy_(b)
             state.lbfgs_finished = True
-            break
+            return last[0]
         state.lbfgs_done += max(done, 1)
         state.refined = False
         state.history.append((cfg.adam_iterations + state.lbfgs_done, last[0]))
-        if progress is not None:
-            progress(cfg.adam_iterations + state.lbfgs_done, total, last[0])
+        if self.progress is not None:
+            self.progress(cfg.adam_iterations + state.lbfgs_done, self.total, {"loss": last[0], "phase": LBFGS})
         if done < chunk and evals < chunk * 4:  # converged (gradient or step below tolerance)
             if every > 0:  # jump to the next refinement: new points give a new loss to minimise
                 state.lbfgs_done = min(cfg.lbfgs_iterations, (state.lbfgs_done // every + 1) * every)
             else:
                 state.lbfgs_finished = True
-        if ckpt is not None:
-            state.optimizer = {"kind": "lbfgs", "state": opt.state_dict()}
-            save_checkpoint(ckpt, model, terms, state)
-        if state.lbfgs_finished:
-            break
-    state.lbfgs_finished = True
-    state.lbfgs_s += time.perf_counter() - started
+        if state.lbfgs_done >= cfg.lbfgs_iterations:
+            state.lbfgs_finished = True
+        return last[0]
+
+
+def _chunk_size(cfg, done: int) -> int:
+    """L-BFGS iterations until the budget, the next refinement or the end of a chunk."""
+    size = min(LBFGS_CHUNK, cfg.lbfgs_iterations - done)
+    every = cfg.resampling.lbfgs_every if cfg.resampling is not None else 0
+    return min(size, every - done % every) if every > 0 else size
 
 
 def _lbfgs_counters(opt: torch.optim.LBFGS) -> tuple[int, int]:
@@ -209,36 +319,3 @@ def _resample(model, terms, jets, cfg, it: int) -> None:
                                                            p=p / p.sum())
         term.X = X[idx]
     prepare_static(model, term, jets)
-
-
-def save_checkpoint(path: Path, model: PINNModel, terms: Sequence[Term], state: TrainState) -> None:
-    """Write the resumable state atomically (tensors and plain containers only)."""
-    blob = {"model": model.state_dict(), "collocation": terms[0].X if terms else torch.zeros(0),
-            "lam": torch.tensor(state.lam, dtype=torch.float64),
-            "history": torch.tensor(state.history, dtype=torch.float64).reshape(-1, 2),
-            "counters": torch.tensor([state.adam_done, state.lbfgs_done, int(state.lbfgs_finished)]),
-            "times": torch.tensor([state.adam_s, state.lbfgs_s], dtype=torch.float64),
-            "optimizer": state.optimizer or {}}
-    with atomic_path(path) as tmp:
-        torch.save(blob, tmp)
-
-
-def load_checkpoint(path: Path, model: PINNModel, terms: Sequence[Term], jets: bool) -> TrainState:
-    """Restore a state written by :func:`save_checkpoint` (``weights_only``: never unpickles code)."""
-    try:
-        blob = torch.load(os.fspath(path), weights_only=True)
-        model.load_state_dict(blob["model"])
-    except (RuntimeError, KeyError, EOFError, ValueError) as exc:
-        raise UserInputError(f"checkpoint does not match this run ({str(exc).splitlines()[0][:80]}); delete it "
-                             "or run without --resume", str(path)) from None
-    if terms and terms[0].name == "pde":
-        terms[0].X = blob["collocation"].to(terms[0].X.dtype)
-        prepare_static(model, terms[0], jets)
-    adam_done, lbfgs_done, finished = (int(v) for v in blob["counters"].tolist())
-    state = TrainState(lam=blob["lam"].tolist(), history=[(int(i), float(v)) for i, v in blob["history"].tolist()],
-                       adam_done=adam_done, lbfgs_done=lbfgs_done, lbfgs_finished=bool(finished),
-                       adam_s=float(blob["times"][0]), lbfgs_s=float(blob["times"][1]),
-                       optimizer=blob["optimizer"] or None)
-    if len(state.lam) != len(terms):
-        raise UserInputError("checkpoint does not match this problem; delete it or run without --resume", str(path))
-    return state

@@ -17,14 +17,15 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
+from nnsurrogate.core.engine.progress import Progress
 from nnsurrogate.core.errors import UserInputError
-from nnsurrogate.core.training import torch_threads
+from nnsurrogate.core.threads import torch_threads
 from nnsurrogate.pde.model import PINNModel, UnknownStore
 from nnsurrogate.pde.network import PINNNetwork
 from nnsurrogate.pde.problem import Problem, UnknownField
@@ -32,8 +33,6 @@ from nnsurrogate.pde.sampling import SAMPLERS
 from nnsurrogate.pde import optim
 from nnsurrogate.pde.terms import build_terms, prepare_static, uses_jets
 
-#: ``progress(iteration, total_iterations, loss)``, called as training proceeds.
-PINNProgress = Callable[[int, int, float], None]
 _DTYPES = {"float64": torch.float64, "float32": torch.float32}
 
 
@@ -118,6 +117,8 @@ class SolverConfig:
                 raise UserInputError(f"{name} must be positive, got {getattr(self, name)}", "solver")
         if self.adam_iterations < 0 or self.lbfgs_iterations < 0:
             raise UserInputError("iteration counts must be ≥ 0", "solver")
+        if self.checkpoint_every < 1 or self.log_every < 1:
+            raise UserInputError("checkpoint_every and log_every must be positive", "solver")
         if not (math.isfinite(self.learning_rate) and self.learning_rate > 0):
             raise UserInputError(f"learning rate must be positive, got {self.learning_rate}", "solver")
         if self.dtype not in _DTYPES:
@@ -220,8 +221,16 @@ class PINNSolver:
         model = PINNModel(problem, net, UnknownStore(problem.unknowns, dom, generator=gen))
         return model.to(_DTYPES[cfg.dtype])
 
-    def solve(self, problem: Problem, progress: PINNProgress | None = None) -> PINNResult:
-        """Train a network on *problem*; returns the trained :class:`PINNResult`."""
+    def solve(self, problem: Problem, progress: Progress | None = None) -> PINNResult:
+        """Train a network on *problem*; returns the trained :class:`PINNResult`.
+
+        Parameters
+        ----------
+        problem : Problem
+        progress : callable, optional
+            ``progress(iteration, total_iterations, {"loss": total loss, "phase": "adam" | "lbfgs"})``
+            after every Adam iteration and every L-BFGS chunk (L-BFGS iterations follow the Adam ones).
+        """
         cfg = self.config
         cfg.validate()
         if not isinstance(problem, Problem):

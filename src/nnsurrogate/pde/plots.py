@@ -1,4 +1,4 @@
-"""Figures of space–time fields (matplotlib, Agg backend): heat maps, error maps and profiles."""
+"""Figures of space–time fields (matplotlib `Figure` objects, no global backend): heat maps, errors, profiles."""
 
 from __future__ import annotations
 
@@ -10,21 +10,17 @@ import numpy as np
 from nnsurrogate.core.files import atomic_path
 
 
-def _pyplot():
-    import matplotlib
+def _figure(**kwargs):
+    """A matplotlib ``Figure`` detached from pyplot (drawn by its own Agg canvas on save)."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    return plt
+    return Figure(**kwargs)
 
 
 def _save(fig, path: str | os.PathLike) -> None:
-    plt = _pyplot()
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png")
-    plt.close(fig)
 
 
 def field_maps(path: str | os.PathLike, x: np.ndarray, t: np.ndarray, fields: Mapping[str, np.ndarray],
@@ -44,10 +40,9 @@ def field_maps(path: str | os.PathLike, x: np.ndarray, t: np.ndarray, fields: Ma
     shared : bool
         One colour scale for all panels; otherwise each panel has its own colour bar.
     """
-    plt = _pyplot()
     n = len(fields)
-    fig, axes = plt.subplots(1, n, figsize=(3.7 * n + (0.9 if shared else 0.3 * n), 3.3), dpi=110, squeeze=False,
-                             layout="constrained")
+    fig = _figure(figsize=(3.7 * n + (0.9 if shared else 0.3 * n), 3.3), dpi=110, layout="constrained")
+    axes = fig.subplots(1, n, squeeze=False)
     limits = [_limits(np.concatenate([np.ravel(v) for v in fields.values()]), symmetric)] * n if shared else \
         [_limits(np.ravel(v), symmetric) for v in fields.values()]
     image = None
@@ -62,7 +57,6 @@ def field_maps(path: str | os.PathLike, x: np.ndarray, t: np.ndarray, fields: Ma
         fig.colorbar(image, ax=list(axes[0]), label=label, shrink=0.9)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png")
-    plt.close(fig)
 
 
 def _limits(values: np.ndarray, symmetric: bool) -> tuple[float, float]:
@@ -85,8 +79,8 @@ def profiles(path: str | os.PathLike, x: np.ndarray, t: np.ndarray, fields: Mapp
     reference : str
         Key of the field drawn as solid lines.
     """
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(5.2, 3.8), dpi=110)
+    fig = _figure(figsize=(5.2, 3.8), dpi=110)
+    ax = fig.subplots()
     markers = ["o", "s", "^", "x", "d"]
     step = max(1, len(x) // 25)
     for j, tv in enumerate(times):
@@ -105,8 +99,8 @@ def profiles(path: str | os.PathLike, x: np.ndarray, t: np.ndarray, fields: Mapp
 
 def loss_history(path: str | os.PathLike, history: Sequence[tuple[int, float]], switch: int | None = None) -> None:
     """Training loss against iteration on a log scale; a dashed line where L-BFGS takes over."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(5.0, 3.4), dpi=110)
+    fig = _figure(figsize=(5.0, 3.4), dpi=110)
+    ax = fig.subplots()
     if history:
         it, loss = np.array(history, dtype=float).T
         ax.semilogy(it, np.maximum(loss, 1e-300), "-", lw=1.2)

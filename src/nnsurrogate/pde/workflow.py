@@ -7,18 +7,18 @@ Each run validates its inputs before any work, writes ``metrics.json``, ``soluti
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import math
 import shutil
-import sys
-from collections.abc import Iterator
+from collections.abc import Mapping
+from contextlib import AbstractContextManager as ContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from nnsurrogate.core.engine.progress import Progress, progress_bar
 from nnsurrogate.core.errors import UserInputError
 from nnsurrogate.core.files import write_json
 from nnsurrogate.core.tables import write_table
@@ -87,24 +87,16 @@ def plan_time_steps(rod: HeatRod, nx: int, nt: int | None, methods: tuple[str, .
     return nt
 
 
-@contextlib.contextmanager
-def pinn_bar(description: str, enabled: bool = True) -> Iterator:
-    """A rich progress bar on stderr; yields a ``progress(iteration, total, loss)`` callback or ``None``."""
-    if not enabled:
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+def _render_pinn(metrics: Mapping[str, object]) -> str:
+    """``"adam  loss 0.0123"``: the phase and the total loss of a PINN progress call."""
+    loss = metrics.get("loss")
+    text = f"loss {loss:.3g}" if isinstance(loss, float) and math.isfinite(loss) else "loss —"
+    return f"{metrics.get('phase', '')}  {text}".strip()
 
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-               TextColumn("loss {task.fields[loss]}"))
-    with Progress(*columns, console=Console(file=sys.stderr), transient=False) as bar:
-        task = bar.add_task(description, total=None, loss="")
 
-        def update(iteration: int, total: int, loss: float) -> None:
-            bar.update(task, completed=iteration, total=total, loss=f"{loss:.3g}")
-
-        yield update
+def pinn_bar(description: str, enabled: bool = True) -> ContextManager[Progress | None]:
+    """A rich progress bar on stderr; yields a ``progress(iteration, total, metrics)`` callback or ``None``."""
+    return progress_bar(description, enabled, render=_render_pinn)
 
 
 def _checkpoint(out: Path, name: str, resume: bool) -> str:

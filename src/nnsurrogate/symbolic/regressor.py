@@ -188,7 +188,7 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
                                         int(self.population_size), seed, int(self.n_threads))
         budget = Budget(float(self.time_limit), None if self.generations is None else int(self.generations),
                         self.target_r2)
-        with search_bar(f"symbolic regression ({self.backend})", budget.time_limit, self.verbose > 0) as bar:
+        with search_bar(f"symbolic regression ({self.backend})", self.verbose > 0) as bar:
             return run_search(search, budget, X[val_idx], y[val_idx], bar)
 
     def _constant(self, value: float, X, y, fit_idx, val_idx) -> Candidate:

@@ -8,22 +8,20 @@ generation limit, or a best validation R² at or above a target.
 
 from __future__ import annotations
 
-import contextlib
 import math
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 import sympy
 
+from nnsurrogate.core.engine.progress import Progress, progress_bar
+
 #: Generations in one chunk of the search, between two checks of the clock.
 CHUNK_GENERATIONS = 10
-
-#: ``progress(elapsed_s, generations, best_validation_r2)``
-ProgressFn = Callable[[float, int, float], None]
 
 
 class Search(Protocol):
@@ -57,7 +55,7 @@ class SearchResult:
 
 
 def run_search(search: Search, budget: Budget, X_val: np.ndarray, y_val: np.ndarray,
-               progress: ProgressFn | None = None) -> SearchResult:
+               progress: Progress | None = None) -> SearchResult:
     """Advance *search* chunk by chunk until *budget* is spent; at least one chunk always runs.
 
     Parameters
@@ -68,9 +66,12 @@ def run_search(search: Search, budget: Budget, X_val: np.ndarray, y_val: np.ndar
         Validation rows for the target-R² check and the progress line.
     y_val : numpy.ndarray, shape (n_val,)
     progress : callable, optional
-        Called after every chunk as ``progress(elapsed_s, generations, best_r2)``.
+        Called after every chunk as ``progress(seconds, total_seconds, metrics)``: whole seconds of
+        the time limit spent (at most *total_seconds* = ⌈time_limit⌉), and *metrics*
+        ``{"generations", "best_r2" (validation), "elapsed_s"}``.
     """
     start = time.perf_counter()
+    total = max(1, math.ceil(budget.time_limit))
     done, best, stopped_by = 0, -math.inf, ""
     while not stopped_by:
         remaining = budget.time_limit - (time.perf_counter() - start)
@@ -79,7 +80,7 @@ def run_search(search: Search, budget: Budget, X_val: np.ndarray, y_val: np.ndar
         best = search.best_r2(X_val, y_val)
         elapsed = time.perf_counter() - start
         if progress is not None:
-            progress(elapsed, done, best)
+            progress(min(int(elapsed), total), total, {"generations": done, "best_r2": best, "elapsed_s": elapsed})
         if budget.target_r2 is not None and best >= budget.target_r2:
             stopped_by = "target r2"
         elif budget.generations is not None and done >= budget.generations:
@@ -89,22 +90,13 @@ def run_search(search: Search, budget: Budget, X_val: np.ndarray, y_val: np.ndar
     return SearchResult(search.candidates(), done, time.perf_counter() - start, best, stopped_by)
 
 
-@contextlib.contextmanager
-def search_bar(description: str, time_limit: float, enabled: bool = True) -> Iterator[ProgressFn | None]:
-    """Yield a progress callback drawing a rich bar of the time budget on stderr (``None`` if disabled)."""
-    if not enabled:
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+def _render_search(metrics: Mapping[str, float]) -> str:
+    """``"generation 40, best validation R² 0.99871"`` for a search progress call."""
+    best = metrics.get("best_r2", math.nan)
+    r2 = f"{best:.5f}" if math.isfinite(best) else "—"
+    return f"generation {metrics.get('generations', 0)}, best validation R² {r2}"
 
-    columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), TextColumn("{task.fields[state]}"))
-    with Progress(*columns, console=Console(file=sys.stderr), transient=False) as bar:
-        task = bar.add_task(description, total=float(time_limit), state="")
 
-        def update(elapsed: float, generations: int, best_r2: float) -> None:
-            r2 = f"{best_r2:.5f}" if math.isfinite(best_r2) else "—"
-            bar.update(task, completed=min(elapsed, time_limit), state=f"generation {generations}, best validation R² {r2}")
-
-        yield update
-        bar.update(task, completed=float(time_limit))
+def search_bar(description: str, enabled: bool = True) -> AbstractContextManager[Progress | None]:
+    """A rich bar of the time budget on stderr; yields a :func:`run_search` progress callback (``None`` if disabled)."""
+    return progress_bar(description, enabled, render=_render_search)

@@ -150,14 +150,12 @@ def _write_outputs(out: Path, model: SymbolicRegressor, report: dict, X_te: pd.D
 
 def pareto_plot(path: Path, front: pd.DataFrame) -> None:
     """1 − R² against complexity for every formula of the front (validation and test rows), log scale."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     from nnsurrogate.core.files import atomic_path
 
-    fig, ax = plt.subplots(figsize=(4.8, 3.6), dpi=120)
+    fig = Figure(figsize=(4.8, 3.6), dpi=120)
+    ax = fig.subplots()
     for column, label, marker in (("r2", "validation", "o-"), ("r2_test", "test", "s--")):
         values = pd.to_numeric(front[column], errors="coerce").to_numpy(dtype=float)
         ax.plot(front["complexity"], np.clip(1.0 - values, 1e-12, None), marker, ms=4, label=label)
@@ -172,4 +170,3 @@ def pareto_plot(path: Path, front: pd.DataFrame) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png")
-    plt.close(fig)

@@ -100,7 +100,7 @@ def test_interrupted_training_resumes_to_the_same_result(tmp_path):
     cfg = dict(hidden=(8, 8), n_domain=150, adam_iterations=40, lbfgs_iterations=30, checkpoint_every=10)
     whole = PINNSolver(**cfg).solve(problem)
 
-    def stop(iteration, total, loss):
+    def stop(iteration, total, metrics):
         if iteration == 25:
             raise KeyboardInterrupt
 
@@ -109,6 +109,21 @@ def test_interrupted_training_resumes_to_the_same_result(tmp_path):
     resumed = PINNSolver(**cfg, checkpoint=ckpt).solve(problem)
     pts = np.array([[0.3, 0.2], [0.8, 0.9]])
     np.testing.assert_allclose(resumed.predict(pts), whole.predict(pts), rtol=1e-10, atol=1e-12)
+
+
+def test_progress_reports_phases_and_a_foreign_checkpoint_is_refused(tmp_path):
+    problem = heat_problem(HeatRod())
+    cfg = dict(hidden=(6,), n_domain=60, adam_iterations=12, lbfgs_iterations=10, checkpoint_every=5)
+    calls = []
+    PINNSolver(**cfg, checkpoint=str(tmp_path / "a.pt")).solve(problem, lambda *a: calls.append(a))
+    assert [c[0] for c in calls[:12]] == list(range(1, 13)) and all(c[1] == 22 for c in calls)
+    assert {c[2]["phase"] for c in calls[:12]} == {"adam"} and calls[-1][2]["phase"] == "lbfgs"
+    assert all(np.isfinite(c[2]["loss"]) for c in calls)
+    with pytest.raises(UserInputError, match="other data or settings"):
+        PINNSolver(**{**cfg, "learning_rate": 2e-3}, checkpoint=str(tmp_path / "a.pt")).solve(problem)
+    torch.save({"model": {}, "counters": torch.zeros(3)}, tmp_path / "old.pt")
+    with pytest.raises(UserInputError, match="not a checkpoint"):
+        PINNSolver(**cfg, checkpoint=str(tmp_path / "old.pt")).solve(problem)
 
 
 @pytest.mark.parametrize(("overrides", "message"), [
