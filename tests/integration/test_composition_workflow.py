@@ -13,7 +13,7 @@ from nnsurrogate.cli.main import run
 from nnsurrogate.tabular.table_model import TableModel
 
 DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "tables"
-FAST = ["--ensemble", "2", "--epochs", "40", "--hidden", "16", "--quiet"]
+FAST = ["--members", "2", "--epochs", "40", "--hidden", "16", "--quiet"]
 
 
 def _cli(*argv) -> int:

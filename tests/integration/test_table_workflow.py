@@ -14,7 +14,7 @@ from nnsurrogate.core import metrics as M
 from nnsurrogate.tabular.table_model import TableModel
 from nnsurrogate.tabular.thin_film import kappa_film
 
-FAST = ["--ensemble", "3", "--epochs", "120", "--quiet"]
+FAST = ["--members", "3", "--epochs", "120", "--quiet"]
 KEYS = {"mae", "rmse", "r2", "max_error", "spearman", "coverage_1sigma", "coverage_2sigma", "n_train", "n_test"}
 
 
@@ -91,7 +91,7 @@ def test_other_splits(tmp_path, smooth_csv, split):
 def test_interrupted_training_resumes_to_the_same_model(tmp_path, films_csv, monkeypatch):
     import nnsurrogate.tabular.regressor as reg
 
-    args = ["table", "train", films_csv, "--target", "kappa_W_mK", "--log-target", "--ensemble", "2", "--epochs", "60", "--seed", "4"]
+    args = ["table", "train", films_csv, "--target", "kappa_W_mK", "--log-target", "--members", "2", "--epochs", "60", "--seed", "4"]
     assert _cli(*args, "--quiet", "--out", tmp_path / "straight") == 0
 
     @contextlib.contextmanager

@@ -10,7 +10,7 @@ import pytest
 
 from nnsurrogate.cli.main import run
 
-FAST = ["--epochs", "8", "--ensemble", "2", "--quiet"]
+FAST = ["--epochs", "8", "--members", "2", "--quiet"]
 
 
 def _run_error(capsys, argv):
@@ -112,7 +112,7 @@ def test_constant_target_and_duplicates_warn_but_train(tmp_path, capsys):
     data = tmp_path / "const.csv"
     frame.to_csv(data, index=False)
     code = run([str(a) for a in ["table", "train", data, "--target", "y", "--out", tmp_path / "o",
-                                 "--epochs", "300", "--ensemble", "2", "--quiet"]])
+                                 "--epochs", "300", "--members", "2", "--quiet"]])
     err = capsys.readouterr().err
     assert code == 0
     assert "warning: target 'y' is constant" in err
