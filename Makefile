@@ -6,7 +6,10 @@ STAMP  := $(VENV)/.installed
 # A CPU build of PyTorch; installed before anything else so that no dependency pulls a CUDA build.
 TORCH  ?= torch==2.13.0
 
-.PHONY: install demo test bench clean
+# Tests run in parallel (pytest-xdist), one PyTorch/BLAS thread per worker so workers do not oversubscribe.
+TEST_ENV := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
+
+.PHONY: install demo test test-quick bench clean
 
 install: $(STAMP)
 
@@ -22,7 +25,10 @@ demo: $(STAMP)
 	$(VENV)/bin/nnsurrogate demo
 
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(TEST_ENV) $(PY) -m pytest -q -n auto --dist loadfile
+
+test-quick: $(STAMP)
+	$(TEST_ENV) $(PY) -m pytest -q -n auto --dist loadfile -m "not slow"
 
 bench: $(STAMP)
 	$(PY) -m pip install -q -c constraints.txt -e ".[test,bench]"

@@ -138,3 +138,42 @@ def test_old_spellings_still_work_with_a_hint(films_csv, tmp_path, capsys):
     assert "hint: --ensemble is now --members" in err and "hint: --test-size is now --test-fraction" in err
     settings = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())["settings"]
     assert settings["members"] == 1 and settings["test_fraction"] == 0.25
+
+
+def test_pde_heat1d_round_trip(tmp_path):
+    _repeat_and_compare(["pde", "heat1d", "--method", "pinn,fd", "--nx", "10", "--iterations", "20",
+                         "--lbfgs-iterations", "10", "--points", "100", "--hidden", "8", "--quiet"],
+                        tmp_path / "run", tmp_path)
+
+
+def test_pde_inverse_heat_round_trip(tmp_path):
+    from nnsurrogate.pde.heat import HeatRod
+    from nnsurrogate.pde.inverse import synthetic_measurements
+
+    rod = HeatRod(alpha=0.05, length=2.0, t_end=10.0, t_left=1.0, t_right=0.0, t_initial=0.0)
+    data = synthetic_measurements(rod, n=20, noise=0.01, seed=1)
+    path = tmp_path / "measurements.csv"
+    pd.DataFrame({"x": data.x, "t": data.t, "T": data.T}).to_csv(path, index=False)
+    settings = _repeat_and_compare(["pde", "inverse-heat", path, "--length", "2", "--t-end", "10", "--t-left", "1",
+                                    "--t-right", "0", "--members", "2", "--iterations", "10",
+                                    "--lbfgs-iterations", "10", "--points", "100", "--quiet"], tmp_path / "run", tmp_path)
+    assert settings["settings"]["length"] == 2.0 and settings["settings"]["members"] == 2
+
+
+def test_pde_burgers_round_trip(tmp_path):
+    _repeat_and_compare(["pde", "burgers", "--hidden", "6,6", "--points", "100", "--iterations", "5",
+                         "--lbfgs-iterations", "5", "--no-rar", "--quiet"], tmp_path / "run", tmp_path)
+
+
+def test_symbolic_fit_settings_round_trip(tmp_path):
+    """A time-limited search is not repeatable to the digit; the settings are, and the rerun takes them."""
+    rng = np.random.default_rng(0)
+    x = rng.uniform(1, 2, (80, 2))
+    path = tmp_path / "law.csv"
+    pd.DataFrame({"a": x[:, 0], "b": x[:, 1], "y": x[:, 0] * x[:, 1]}).to_csv(path, index=False)
+    out, again = tmp_path / "run", tmp_path / "again"
+    assert _cli("symbolic", "fit", path, "--target", "y", "--time-limit", "1", "--test-fraction", "0.25",
+                "--quiet", "--out", out) == 0
+    assert _cli("symbolic", "fit", "--config", out / "config.yaml", "--out", again, "--quiet") == 0
+    assert (yaml.safe_load((out / "config.yaml").read_text()) == yaml.safe_load((again / "config.yaml").read_text()))
+    assert json.loads((again / "metrics.json").read_text())["n_test"] == 20

@@ -32,6 +32,7 @@ RENAMED: dict[tuple[str, str], dict[str, str]] = {
     ("table", "train"): {"--ensemble": "--members", "--test-size": "--test-fraction"},
     ("table", "cv"): {"--ensemble": "--members"},
     ("potential", "train"): {"--batch": "--batch-size"},
+    ("symbolic", "fit"): {"--test-size": "--test-fraction"},
     ("crystal", "train"): {"--learning-rate": "--lr", "--test-size": "--test-fraction"},
 }
 

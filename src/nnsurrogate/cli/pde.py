@@ -7,7 +7,9 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from nnsurrogate.cli import options
 from nnsurrogate.cli.common import console, parse_int_list
+from nnsurrogate.cli.settings_file import configurable
 
 app = typer.Typer(help="PDEs: physics-informed networks beside analytic and finite-difference solutions.",
                   no_args_is_help=True)
@@ -39,6 +41,7 @@ def _error_table(metrics: dict, methods) -> Table:
 
 
 @app.command()
+@configurable("pde heat1d")
 def heat1d(
     alpha: float = typer.Option(0.1, "--alpha", help="Thermal diffusivity α (m²/s, or units consistent with L and t)."),
     length: float = typer.Option(1.0, "--length", help="Rod length L."),
@@ -61,9 +64,9 @@ def heat1d(
     rar: bool = typer.Option(False, "--rar", help="Residual-based adaptive refinement of collocation points."),
     dtype: str = typer.Option("float32", "--dtype", help="float32 (enough for the rod) or float64."),
     seed: int = typer.Option(0, "--seed", help="Random seed (network and collocation points)."),
-    out: Path = typer.Option(..., "--out", help="Output folder: metrics.json, solution.csv, plots/, model/."),
+    out: Path = options.out_dir("Output folder: metrics.json, config.yaml, solution.csv, plots/, model/."),
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted PINN run from OUT/.checkpoint."),
-    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+    quiet: bool = options.quiet(),
 ) -> None:
     """Heat rod T_t = α T_xx: PINN, explicit finite differences and Crank–Nicolson against the exact solution."""
     from nnsurrogate.pde.workflow import PINNOptions, parse_methods, run_heat1d
@@ -79,6 +82,7 @@ def heat1d(
 
 
 @app.command("inverse-heat")
+@configurable("pde inverse-heat")
 def inverse_heat(
     data: Path = typer.Argument(..., help="Measurements table (.csv or .parquet) with columns x, t, T."),
     length: float = typer.Option(..., "--length", help="Rod length L."),
@@ -86,29 +90,30 @@ def inverse_heat(
     t_left: float = typer.Option(0.0, "--t-left", help="Temperature at x = 0."),
     t_right: float = typer.Option(1.0, "--t-right", help="Temperature at x = L."),
     t_initial: float = typer.Option(0.0, "--t-initial", help="Initial temperature inside the rod."),
-    members: int = typer.Option(5, "--members", help="Ensemble fits (bootstrap resamples) for the uncertainty."),
+    members: int = options.members(5, "Ensemble fits (bootstrap resamples) for the uncertainty."),
     alpha_guess: float = typer.Option(None, "--alpha-guess", help="Starting α (default 0.1 L²/t_end)."),
     alpha_field: bool = typer.Option(False, "--alpha-field", help="Estimate α(x) as a small network."),
     iterations: int = typer.Option(1000, "--iterations", help="Adam iterations per fit."),
     lbfgs: int = typer.Option(1000, "--lbfgs-iterations", help="L-BFGS iterations per fit (at most)."),
     points: int = typer.Option(1000, "--points", help="Collocation points per fit."),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
-    out: Path = typer.Option(..., "--out", help="Output folder: metrics.json (alpha, alpha_std), fit.csv, plots/."),
-    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+    out: Path = options.out_dir("Output folder: metrics.json (alpha, alpha_std), config.yaml, fit.csv, plots/."),
+    quiet: bool = options.quiet(),
 ) -> None:
     """Estimate the diffusivity α from sparse, noisy temperatures and the heat equation."""
     from nnsurrogate.pde.workflow_inverse import InverseOptions, run_inverse_heat
 
     rod = _rod(1.0, length, t_end, t_left, t_right, t_initial)
-    options = InverseOptions(members, alpha_guess, alpha_field, iterations, lbfgs, seed, points)
-    metrics = run_inverse_heat(str(data), rod, str(out), options, verbose=not quiet)
+    settings = InverseOptions(members, alpha_guess, alpha_field, iterations, lbfgs, seed, points)
+    metrics = run_inverse_heat(str(data), rod, str(out), settings, verbose=not quiet)
     console.print(f"alpha = {metrics['alpha']:.5g} ± {metrics['alpha_std']:.2g} (ensemble of {members}; "
                   f"data RMSE {metrics['data_rmse']:.3g}); results written to {out}/")
 
 
 @app.command()
+@configurable("pde burgers")
 def burgers(
-    out: Path = typer.Option(..., "--out", help="Output folder: metrics.json, solution.csv, plots/, model/."),
+    out: Path = options.out_dir("Output folder: metrics.json, config.yaml, solution.csv, plots/, model/."),
     hidden: str = typer.Option("32,32,32,32", "--hidden", help="Hidden-layer widths."),
     points: int = typer.Option(4000, "--points", help="Collocation points (RAR adds more)."),
     iterations: int = typer.Option(1000, "--iterations", help="Adam iterations."),
@@ -117,12 +122,12 @@ def burgers(
     dtype: str = typer.Option("float32", "--dtype", help="float32 or float64."),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run from OUT/.checkpoint."),
-    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+    quiet: bool = options.quiet(),
 ) -> None:
     """Viscous Burgers (ν = 0.01/π) by PINN, scored against a Cole–Hopf reference solution."""
     from nnsurrogate.pde.workflow_inverse import BurgersOptions, run_burgers
 
-    options = BurgersOptions(parse_int_list(hidden, "--hidden"), points, iterations, lbfgs, not no_rar, True, seed, dtype)
-    metrics = run_burgers(str(out), options, resume, verbose=not quiet)
+    settings = BurgersOptions(parse_int_list(hidden, "--hidden"), points, iterations, lbfgs, not no_rar, True, seed, dtype)
+    metrics = run_burgers(str(out), settings, resume, verbose=not quiet)
     console.print(f"Burgers PINN: rel. L2 error {metrics['rel_l2']:.3e}, max |error| {metrics['max_abs_error']:.3g}, "
                   f"{metrics['wall_s']:.0f} s; results written to {out}/")

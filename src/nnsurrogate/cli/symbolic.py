@@ -7,12 +7,15 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from nnsurrogate.cli import options
 from nnsurrogate.cli.common import console
+from nnsurrogate.cli.settings_file import configurable
 
 app = typer.Typer(help="Symbolic regression: a short formula for a column of a table.", no_args_is_help=True)
 
 
 @app.command()
+@configurable("symbolic fit")
 def fit(
     data: Path = typer.Argument(..., help="Table (.csv or .parquet)."),
     target: str = typer.Option(..., "--target", help="Column to explain."),
@@ -22,19 +25,19 @@ def fit(
     seed: int = typer.Option(0, "--seed", help="Random seed for the test split and the search."),
     backend: str = typer.Option("operon", "--backend", help="operon (fast, fitted constants) or gplearn."),
     functions: str = typer.Option(None, "--functions", help="Allowed operators, e.g. add,sub,mul,div,sqrt,exp,log (the default)."),
-    test_size: float = typer.Option(0.2, "--test-size", help="Fraction of rows held out to score the formula."),
-    out: Path = typer.Option(..., "--out", help="Output folder: metrics.json, pareto.csv, plots/."),
-    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+    test_fraction: float = options.test_fraction(0.2, "Fraction of rows held out to score the formula."),
+    out: Path = options.out_dir("Output folder: metrics.json, config.yaml, pareto.csv, plots/."),
+    quiet: bool = options.quiet(),
 ) -> None:
     """Search for a formula TARGET ≈ f(inputs); report it with its test R², MAE and a Pareto front."""
     from nnsurrogate.core.tables import parse_column_list
     from nnsurrogate.symbolic.workflow import FitOptions, fit_table
 
     columns = parse_column_list(inputs)
-    options = FitOptions(target=target, inputs=tuple(columns) if columns else None, max_length=max_length,
+    settings = FitOptions(target=target, inputs=tuple(columns) if columns else None, max_length=max_length,
                          time_limit=time_limit, seed=seed, backend=backend, functions=functions,
-                         test_size=test_size, verbose=0 if quiet else 1)
-    report = fit_table(str(data), str(out), options)
+                         test_size=test_fraction, verbose=0 if quiet else 1)
+    report = fit_table(str(data), str(out), settings)
     console.print(f"[bold]{target}[/bold] ≈ {report['formula']}", highlight=False)
     table = Table(show_header=True, header_style="bold")
     for column in ("complexity", "test R²", "test MAE", "rows (train/test)", "search, s"):
