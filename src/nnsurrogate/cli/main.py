@@ -48,7 +48,7 @@ def _error(text: str) -> int:
 
 def run(argv: list[str] | None = None) -> int:
     """Run the command line with *argv* (default ``sys.argv[1:]``); returns the exit code."""
-    from nnsurrogate.cli.options import apply_renames, flagged
+    from nnsurrogate.cli.options import apply_renames, command_flags, flagged
     from nnsurrogate.core.errors import UserInputError
 
     argv = apply_renames(sys.argv[1:] if argv is None else list(argv))
@@ -65,7 +65,7 @@ def run(argv: list[str] | None = None) -> int:
         except typer.Abort:
             code = 130
         except UserInputError as exc:
-            return _error(flagged(exc).one_line())
+            return _error(flagged(exc, command_flags(app, argv)).one_line())
         except ValueError as exc:
             return _error(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         except OSError as exc:

@@ -3,8 +3,8 @@
 Every command that trains spells its common options the same way (``--out``, ``--seed``,
 ``--batch-size``, ``--lr``, ``--epochs``, ``--time-limit``, ``--device``, ``--dtype``, ``--members``,
 ``--valid-fraction``, ``--test-fraction``, ``--threads``, ``--quiet``). The library names settings
-(``learning_rate``, ``batch_size``) in its errors; :func:`flag_for` turns those names into flags in
-one table. Old spellings still work for one more release and print a one-line hint
+(``learning_rate``, ``batch_size``) in its errors; :func:`flagged` turns them into the running
+command's flags, through one table where the names differ (:data:`SETTING_TO_PARAM`). Old spellings still work for one more release and print a one-line hint
 (:func:`apply_renames`).
 """
 
@@ -18,13 +18,13 @@ import typer
 
 from nnsurrogate.core.errors import UserInputError
 
-__all__ = ["FLAGS", "RENAMED", "apply_renames", "flag_for", "flagged"]
+__all__ = ["RENAMED", "SETTING_TO_PARAM", "apply_renames", "command_flags", "flag_for", "flagged"]
 
-#: Library setting name → command-line flag, where they differ by more than ``_`` → ``-``.
-FLAGS: dict[str, str] = {
-    "learning_rate": "--lr", "min_learning_rate": "--min-lr", "n_members": "--members", "ensemble": "--members",
-    "max_epochs": "--epochs", "n_threads": "--threads", "test_size": "--test-fraction", "lambda_*": "--lambda-*",
-    "random_state": "--seed",
+#: Library setting name → the command's parameter name, where the two differ.
+SETTING_TO_PARAM: dict[str, str] = {
+    "learning_rate": "lr", "min_learning_rate": "min_lr", "n_members": "members", "ensemble": "members",
+    "max_epochs": "epochs", "n_threads": "threads", "test_size": "test_fraction", "random_state": "seed",
+    "batch": "batch_size",
 }
 
 #: (group, verb) → {old flag: new flag}. Verb ``*``: every verb of the group.
@@ -37,24 +37,44 @@ RENAMED: dict[tuple[str, str], dict[str, str]] = {
 }
 
 
-def flag_for(setting: str) -> str:
-    """The command-line flag of a library setting name (``learning_rate`` → ``--lr``)."""
-    return FLAGS.get(setting, "--" + setting.replace("_", "-"))
+def flag_for(setting: str, flags: dict[str, str] | None = None) -> str | None:
+    """The command-line flag of a library setting name (``learning_rate`` → ``--lr``), or ``None``.
+
+    *flags* maps the running command's parameter names to their flags (see :func:`command_flags`).
+    """
+    param = SETTING_TO_PARAM.get(setting, setting)
+    if flags and param in flags:
+        return flags[param]
+    if setting.endswith("_*"):
+        return "--" + setting.replace("_", "-")
+    return None
 
 
-def flagged(exc: UserInputError) -> UserInputError:
-    """*exc* with its location turned into a flag when it names a setting (``batch_size`` → ``--batch-size``)."""
-    where = exc.where
-    if _SETTING.fullmatch(where or "") and ("_" in where or where in FLAGS or where in _ONE_WORD_SETTINGS):
-        return type(exc)(exc.what, flag_for(where))
-    return exc
+def command_flags(app, argv: list[str]) -> dict[str, str]:
+    """``{parameter name: first flag}`` of the command *argv* runs in the typer *app* (empty if none)."""
+    import typer.main
+
+    command = typer.main.get_command(app)
+    for word in [a for a in argv if not a.startswith("-")][:2]:
+        sub = getattr(command, "commands", {}).get(word)
+        if sub is None:
+            break
+        command = sub
+    return {p.name: p.opts[0] for p in getattr(command, "params", []) if getattr(p, "opts", None)
+            and p.opts[0].startswith("--")}
+
+
+def flagged(exc: UserInputError, flags: dict[str, str] | None = None) -> UserInputError:
+    """*exc* with its location turned into flags when it names settings (``batch_size`` → ``--batch-size``;
+    a comma-separated list of settings maps each)."""
+    names = [part.strip() for part in (exc.where or "").split(",")]
+    found = [flag_for(n, flags) if _SETTING.fullmatch(n) else None for n in names]
+    if not names or None in found:
+        return exc
+    return type(exc)(exc.what, ", ".join(dict.fromkeys(found)))
 
 
 _SETTING = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)*(_\*)?")
-#: Settings named by one word (others have an ``_`` and are recognised by it).
-_ONE_WORD_SETTINGS = frozenset({"epochs", "optimizer", "population", "schedule", "dtype", "device", "seed", "members",
-                                "activation", "hidden", "loss", "recipe", "head", "grid", "ensemble", "split", "model",
-                                "cutoff", "thermostat", "members", "folds"})
 
 
 def _command(argv: list[str]) -> tuple[str, str]:
