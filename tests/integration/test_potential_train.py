@@ -167,7 +167,7 @@ def test_resume_after_a_killed_training(data, tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert checkpoint.exists() and not (out / "nep.txt").exists()
-    done = torch.load(checkpoint, weights_only=True)["epoch"]
+    done = torch.load(checkpoint, weights_only=True)["state"]["budget"]["epoch"]
     assert 1 <= done < 400
     assert _cli("potential", "train", data / "train.xyz", "--epochs", str(done + 2), *SMALL, "--resume",
                 "--out", out) == 0

@@ -1,6 +1,6 @@
 """Potential models behind one small interface, and their model files.
 
-Every potential is a ``torch.nn.Module`` with
+Every potential is a :class:`PotentialModel` (a ``torch.nn.Module``) with
 
 - ``kind`` (e.g. ``"atomistic.nep"``), ``species`` (tuple of symbols), ``cutoff`` (Å),
   ``reference_energies`` (eV per element, added outside the network);
@@ -23,27 +23,57 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import torch
+from torch import nn
 
 from nnsurrogate.core.errors import ModelFileError, UserInputError
 from nnsurrogate.core.modelio import HEADER_FILE, load_model, save_model
 
 
-class Potential(Protocol):
-    """What every potential model provides (see the module docstring)."""
+class PotentialModel(nn.Module):
+    """Base class of every potential model: the interface of the module docstring and the trainer's defaults.
 
-    kind: str
+    A subclass implements ``featurize``, ``neighbor_widths``, ``collate``, ``forward``,
+    ``reset_parameters``, ``initialize``, ``to_saved`` and ``from_saved``, sets ``kind``,
+    ``reference_energies`` and provides ``species`` and ``cutoff``. It may override what the trainer
+    (:func:`~nnsurrogate.atomistic.training.train_potential`) asks of it:
+
+    Attributes
+    ----------
+    kind : str
+        Model kind written to model files (e.g. ``"atomistic.nep"``).
+    spec : object or None
+        Architecture with ``to_json()`` (part of a checkpoint's signature), or ``None``.
+    bias_by_shift : bool
+        ``True``: the energy offset is not stepped by Adam (it is left out of :meth:`parameter_groups`)
+        but moved in closed form through :meth:`shift_energy` after every step.
+    """
+
+    kind: str = ""
+    spec: Any = None
+    bias_by_shift: bool = False
     species: tuple[str, ...]
     cutoff: float
     reference_energies: tuple[float, ...]
 
-    def featurize(self, frames, dtype=torch.float32, widths=None, where: str = "") -> list[dict]: ...
-    def neighbor_widths(self, frames) -> tuple[int, ...]: ...
-    def collate(self, frames: list[dict]) -> dict: ...
-    def __call__(self, batch: dict, forces: bool = True, virial: bool = False, create_graph: bool = False) -> dict: ...
-    def to_saved(self) -> tuple[dict, dict]: ...
+    def parameter_groups(self, lr: float) -> list[dict]:
+        """Adam parameter groups; default: every trainable parameter at *lr*."""
+        return [{"params": [p for p in self.parameters() if p.requires_grad], "lr": lr}]
+
+    def shift_energy(self, delta: float) -> None:
+        """Add *delta* (eV) to every site energy. Default: the model has no free energy offset, so the
+        trainer's closed-form shift leaves it unchanged."""
+
+    def featurize(self, frames, dtype=torch.float32, widths=None, where: str = "") -> list[dict]:
+        raise NotImplementedError
+
+    def neighbor_widths(self, frames) -> tuple[int, ...]:
+        raise NotImplementedError
+
+    def to_saved(self) -> tuple[dict, dict]:
+        raise NotImplementedError
 
 
 def model_classes() -> dict[str, Any]:

@@ -13,7 +13,7 @@ from ase.calculators.singlepoint import SinglePointCalculator
 
 from nnsurrogate.atomistic.nep import NEPModel, NEPSpec
 from nnsurrogate.atomistic.references import reference_energies
-from nnsurrogate.atomistic.training import (PotentialTrainConfig, error_sums, make_batch, prepare_frames,
+from nnsurrogate.atomistic.training import (ErrorSums, PotentialTrainConfig, error_sums, make_batch, prepare_frames,
                                             surrogate, train_potential)
 from nnsurrogate.core.errors import UserInputError
 
@@ -64,7 +64,9 @@ def test_surrogate_gradient_equals_gradient_of_the_rmse_loss(frames):
     batch, targets = make_batch(model, data, range(6), torch.device("cpu"), torch.float64)
     pred = model(batch, forces=True, virial=True, create_graph=True)
     sums = error_sums(pred, targets)
-    true = sum(lam * torch.sqrt(sums[k] / sums[k + 1]) for k, lam in ((0, 1.0), (2, 0.7), (4, 0.3)))
+    true = sum(lam * torch.sqrt(s / n) for s, n, lam in ((sums.energy_sq, sums.n_energy, 1.0),
+                                                       (sums.force_sq, sums.n_force, 0.7),
+                                                       (sums.virial_sq, sums.n_virial, 0.3)))
     params = list(model.parameters())
     g_true = torch.autograd.grad(true, params, retain_graph=True)
     g_sur = torch.autograd.grad(surrogate(sums, sums.detach(), config, world=1), params)
@@ -84,7 +86,7 @@ def test_training_lowers_the_errors_and_keeps_the_best_epoch(frames):
     with torch.no_grad():
         batch, targets = make_batch(model, valid, range(len(valid)), torch.device("cpu"), torch.float32)
     sums = error_sums(model(batch, forces=True, virial=True), targets).detach()
-    force_rmse = math.sqrt(float(sums[2] / sums[3]))
+    force_rmse = math.sqrt(float(sums.force_sq / sums.n_force))
     assert force_rmse == pytest.approx(history[best, 7], rel=1e-4)  # the model holds the best weights
 
 
@@ -118,7 +120,7 @@ def test_checkpoint_from_other_settings_is_refused(frames, tmp_path):
     ckpt = str(tmp_path / "ckpt.pt")
     train_potential(model, data, None, PotentialTrainConfig(epochs=1, checkpoint=ckpt))
     model, data = setup(frames[:8])
-    with pytest.raises(UserInputError, match="different model, data or settings"):
+    with pytest.raises(UserInputError, match="other data or settings"):
         train_potential(model, data, None, PotentialTrainConfig(epochs=2, batch_size=3, checkpoint=ckpt, resume=True))
 
 
@@ -147,3 +149,33 @@ def test_exponential_schedule_decays_geometrically_to_the_floor(frames):
     result = train_potential(model, data, None, config)
     lrs = [row[2] for row in result.history]
     np.testing.assert_allclose(lrs, [1e-2 * 1e-2 ** (k / 4) for k in range(1, 5)], rtol=1e-12)
+
+
+@pytest.mark.parametrize("kwargs, setting", [
+    ({"optimizer": "sgd"}, "optimizer"), ({"population": 1}, "population"), ({"schedule": "cosine"}, "schedule"),
+    ({"min_learning_rate": 1.0}, "learning_rate"), ({"batch_size": 0}, "batch_size"),
+    ({"time_limit": 0.0}, "time_limit"), ({"lambda_v": -1.0}, "lambda_v"),
+])
+def test_bad_settings_name_the_setting_not_a_flag(kwargs, setting):
+    with pytest.raises(UserInputError) as info:
+        PotentialTrainConfig(**kwargs)
+    assert setting in info.value.where and "--" not in info.value.one_line()
+
+
+def test_error_sums_add_by_name_and_give_nan_rmse_without_data():
+    a = ErrorSums.from_tensor(torch.tensor([4.0, 1.0, 9.0, 3.0, 0.0, 0.0, -2.0], dtype=torch.float64))
+    total = ErrorSums.zeros() + a + a
+    assert float(total.force_sq) == 18.0 and float(total.n_force) == 6.0 and float(total.energy_signed) == -4.0
+    energy, force, virial = total.rmse()
+    assert energy == pytest.approx(2.0) and force == pytest.approx(math.sqrt(3.0)) and math.isnan(virial)
+
+
+def test_a_checkpoint_of_another_format_is_a_clean_error_and_replaced_without_resume(frames, tmp_path):
+    ckpt = tmp_path / "ckpt.pt"
+    torch.save({"signature": "x", "epoch": 3, "history": torch.zeros(3, 10)}, ckpt)  # the format before the engine
+    model, data = setup(frames[:4])
+    with pytest.raises(UserInputError, match="not a checkpoint of this kind"):
+        train_potential(model, data, None, PotentialTrainConfig(epochs=1, checkpoint=str(ckpt), resume=True))
+    model, data = setup(frames[:4])
+    result = train_potential(model, data, None, PotentialTrainConfig(epochs=1, checkpoint=str(ckpt)))
+    assert result.epochs_run == 1 and torch.load(ckpt, weights_only=True)["kind"] == "potential"

@@ -101,7 +101,7 @@ def test_snes_resumed_after_two_epochs_ends_as_an_uninterrupted_run(frames, tmp_
     with pytest.raises(_Killed):
         train_potential(interrupted, data, None, config, _kill_after(2))
     blob = torch.load(tmp_path / "ckpt.pt", weights_only=True)
-    assert set(blob["snes"]) == {"mu", "sigma"} and blob["epoch"] == 2
+    assert set(blob["state"]["task"]["strategy"]) == {"mu", "sigma"} and blob["state"]["budget"]["epoch"] == 2
     resumed, data = nep_and_data(frames)
     result = train_potential(resumed, data, None, PotentialTrainConfig(**{**config.__dict__, "resume": True}))
     assert result.epochs_run == 4 and len(result.history) == 4
@@ -115,7 +115,7 @@ def test_an_adam_checkpoint_does_not_resume_as_snes(frames, tmp_path):
     model, data = nep_and_data(frames)
     train_potential(model, data, None, PotentialTrainConfig(epochs=1, checkpoint=ckpt))
     model, data = nep_and_data(frames)
-    with pytest.raises(UserInputError, match="different model, data or settings"):
+    with pytest.raises(UserInputError, match="other data or settings"):
         train_potential(model, data, None, PotentialTrainConfig(epochs=2, optimizer="snes", population=4,
                                                                 checkpoint=ckpt, resume=True))
 
@@ -124,7 +124,7 @@ def test_an_adam_checkpoint_does_not_resume_as_snes(frames, tmp_path):
 def test_population_below_two_is_refused(population):
     with pytest.raises(UserInputError, match="population must be at least 2") as info:
         PotentialTrainConfig(optimizer="snes", population=population)
-    assert info.value.where == "--population"
+    assert info.value.where == "population"
     assert PotentialTrainConfig(optimizer="snes", population=2).population == 2
 
 

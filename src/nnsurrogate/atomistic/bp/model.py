@@ -22,6 +22,7 @@ from torch import nn
 from nnsurrogate.atomistic.bp.descriptors import symmetry_functions
 from nnsurrogate.atomistic.bp.params import SymmetryFunctions
 from nnsurrogate.atomistic.forces import forces_from_pairs, frame_sum, virial_from_pairs
+from nnsurrogate.atomistic.models import PotentialModel
 from nnsurrogate.atomistic.neighbors import Pairs, atoms_pairs, max_neighbors
 from nnsurrogate.core.errors import UserInputError
 
@@ -76,7 +77,7 @@ class BPSpec:
                    hidden=tuple(int(h) for h in data["hidden"]), activation=str(data["activation"]))
 
 
-class BPModel(nn.Module):
+class BPModel(PotentialModel):
     """Behler–Parrinello potential with one MLP per element (kind ``"atomistic.bp"``).
 
     Parameters

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from nnsurrogate.atomistic.forces import forces_from_pairs, frame_sum, virial_from_pairs
+from nnsurrogate.atomistic.models import PotentialModel
 from nnsurrogate.atomistic.nep.basis import five_body, four_body, three_body
 from nnsurrogate.atomistic.nep.features import collate, frame_features
 from nnsurrogate.atomistic.nep.spec import NEPSpec
@@ -29,7 +30,7 @@ from nnsurrogate.atomistic.neighbors import Pairs, atoms_pairs, max_neighbors
 from nnsurrogate.core.errors import UserInputError
 
 
-class NEPModel(nn.Module):
+class NEPModel(PotentialModel):
     """NEP4 potential: descriptor coefficients, one tanh network per element, a shared bias.
 
     Parameters

@@ -84,7 +84,9 @@ def _resume(task: EpochTask, checkpoint: Checkpoint, tracker: BestTracker, budge
     task.module.load_state_dict(state["model"])
     task.load_state_dict(state["task"])
     tracker.load_state_dict(state["tracker"])
+    setup = budget.elapsed  # set-up time this process already charged counts on top of the saved time
     budget.load_state_dict(state["budget"])
+    budget.spend(setup)
     return list(state["history"])
 
 
@@ -102,7 +104,8 @@ def run_epochs(task: EpochTask, budget: Budget, *, checkpoint: Checkpoint | None
     ----------
     task : EpochTask
     budget : Budget
-        Epoch and time limits (the set-up time already charged to it counts).
+        Epoch and time limits (the set-up time already charged to it counts, also on top of the
+        time of a resumed run).
     checkpoint : Checkpoint, optional
         Resumed from when it exists; written every *checkpoint_every* epochs and at the end.
     progress : callable, optional

@@ -1,0 +1,106 @@
+"""Training frames of a potential: featurized once, collated into batches, drawn in mini-batches."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import torch
+
+from nnsurrogate.atomistic.data import frame_labels
+
+__all__ = ["FrameSet", "RunEnv", "make_batch", "minibatches", "prepare_frames"]
+
+
+@dataclass
+class FrameSet:
+    """Featurized frames with their targets (energies already minus the reference energies)."""
+
+    features: list[dict]
+    energy: torch.Tensor  # (F,) float64, eV
+    forces: list[torch.Tensor]  # each (n_atoms, 3) float64, eV/Å
+    virial: torch.Tensor  # (F, 3, 3) float64, eV (zeros where absent)
+    has_virial: torch.Tensor  # (F,) bool
+    n_atoms: torch.Tensor  # (F,) int64
+
+    def __len__(self) -> int:
+        return len(self.features)
+
+    def subset(self, indices) -> "FrameSet":
+        """The frames at *indices* (features shared, not copied)."""
+        idx = list(indices)
+        index = torch.as_tensor(idx, dtype=torch.long)
+        return FrameSet([self.features[k] for k in idx], self.energy[index], [self.forces[k] for k in idx],
+                        self.virial[index], self.has_virial[index], self.n_atoms[index])
+
+    def max_neighbors(self) -> tuple[int, ...]:
+        """Largest neighbour count of any atom, per neighbour list (``*_j`` fields; −1 marks empty slots)."""
+        keys = sorted(k for k in self.features[0] if k.endswith("_j")) if self.features else []
+        keys = sorted(keys, key=lambda k: (k != "r_j", k))
+        return tuple(max(int((f[k] >= 0).sum(1).max()) for f in self.features) for k in keys)
+
+
+@dataclass(frozen=True)
+class RunEnv:
+    """Where and how a run evaluates the model.
+
+    Attributes
+    ----------
+    device : torch.device
+        Device of the model and of every batch.
+    dtype : torch.dtype
+        Floating-point type of the model and of the batches' float tensors.
+    virial : bool
+        Whether the model predicts (and the loss includes) virials.
+    """
+
+    device: torch.device
+    dtype: torch.dtype
+    virial: bool
+
+
+def prepare_frames(model, frames: Sequence, widths=None, dtype: torch.dtype = torch.float32, where: str = "") -> FrameSet:
+    """Featurize labelled frames (from :func:`~nnsurrogate.atomistic.data.read_frames`) for *model*."""
+    refs = dict(zip(model.species, model.reference_energies))
+    labels = [frame_labels(a) for a in frames]
+    energy = torch.tensor([lab["energy"] - sum(refs[s] for s in a.get_chemical_symbols())
+                           for lab, a in zip(labels, frames)], dtype=torch.float64)
+    virial = torch.zeros(len(frames), 3, 3, dtype=torch.float64)
+    has_virial = torch.zeros(len(frames), dtype=torch.bool)
+    for k, lab in enumerate(labels):
+        if "virial" in lab:
+            virial[k], has_virial[k] = torch.from_numpy(lab["virial"]), True
+    return FrameSet(model.featurize(frames, dtype, widths, where), energy,
+                    [torch.from_numpy(lab["forces"]) for lab in labels], virial, has_virial,
+                    torch.tensor([len(a) for a in frames]))
+
+
+def make_batch(model, data: FrameSet, idx: Sequence[int], device: torch.device, dtype: torch.dtype):
+    """Collated inputs and targets of frames *idx*, on *device* with float tensors in *dtype*."""
+    batch = model.collate([data.features[i] for i in idx])
+    batch = {k: v.to(device=device, dtype=dtype if v.is_floating_point() else v.dtype) for k, v in batch.items()}
+    index = torch.as_tensor(list(idx), dtype=torch.long)
+    targets = {"energy": data.energy[index], "forces": torch.cat([data.forces[i] for i in idx]),
+               "virial": data.virial[index], "has_virial": data.has_virial[index], "n_atoms": data.n_atoms[index]}
+    targets = {k: v.to(device=device, dtype=dtype if v.is_floating_point() else v.dtype) for k, v in targets.items()}
+    return batch, targets
+
+
+def minibatches(n_frames: int, batch_size: int, ctx, generator: torch.Generator,
+                deadline: float | None) -> Iterator[list[int]]:
+    """Shuffled mini-batches of frame indices for one epoch.
+
+    A remainder too small to give every rank of *ctx* (a
+    :class:`~nnsurrogate.atomistic.distributed.DistContext`) a frame is skipped, and the epoch stops
+    after the batch during which any rank passed *deadline* (a ``time.perf_counter()`` value).
+    """
+    order = torch.randperm(n_frames, generator=generator).tolist()
+    for start in range(0, n_frames, batch_size):
+        frames = order[start : start + batch_size]
+        if len(frames) < ctx.world:
+            continue
+        yield frames
+        late = torch.tensor([float(deadline is not None and time.perf_counter() > deadline)])
+        if float(ctx.all_reduce(late)[0]) > 0:
+            return
