@@ -120,7 +120,7 @@ def test_cv_option_errors(tmp_path, capsys):
     data.write_text("formula,y\nSiO2,1\nNaCl,2\nFeO,3\nMgO,4\nCaO,5\n")
     code = _cli("table", "cv", data, "--target", "y", "--formula-column", "formula", "--protocol", "matbench",
                 "--groups", "formula", "--out", tmp_path / "o")
-    assert code == 2 and "drop --groups" in capsys.readouterr().err
+    assert code == 2 and "drop the grouping (--groups)" in capsys.readouterr().err
     code = _cli("table", "cv", data, "--target", "y", "--protocol", "loco", "--out", tmp_path / "o")
     assert code == 2 and "unknown protocol" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()

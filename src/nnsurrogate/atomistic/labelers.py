@@ -113,13 +113,13 @@ def labeler(name: str, **settings) -> LabelerSpec:
     if key not in LABELERS:
         close = difflib.get_close_matches(key, LABELERS, n=1)
         hint = f"; did you mean '{close[0]}'?" if close else ""
-        raise UserInputError(f"unknown calculator '{name}' (choose {', '.join(LABELERS)}){hint}", "--calculator")
+        raise UserInputError(f"unknown calculator '{name}' (choose {', '.join(LABELERS)}){hint}", "calculator")
     spec = LabelerSpec(name=key, **settings)
     if key == "lj" and not (spec.lj_sigma > 0 and spec.lj_epsilon > 0):
-        raise UserInputError("Lennard-Jones σ and ε must be positive", "--lj-sigma/--lj-epsilon")
+        raise UserInputError("Lennard-Jones σ and ε must be positive", "lj_sigma, lj_epsilon")
     if key == "xtb" and spec.xtb_method not in XTB_METHODS:
         raise UserInputError(f"unknown xTB method '{spec.xtb_method}' (choose {', '.join(XTB_METHODS)})",
-                             "--xtb-method")
+                             "xtb_method")
     if key in ("xtb", "pyscf", "chgnet"):
         _require(key)
     if key == "pyscf":
@@ -151,7 +151,7 @@ def make_calculator(spec: LabelerSpec) -> Calculator:
         return PySCFCalculator(xc=spec.pyscf_xc, basis=spec.pyscf_basis, charge=spec.charge, spin=spec.spin)
     if spec.name == "chgnet":
         return _chgnet(spec.device)
-    raise UserInputError(f"unknown calculator '{spec.name}'", "--calculator")
+    raise UserInputError(f"unknown calculator '{spec.name}'", "calculator")
 
 
 def label_atoms(atoms: Atoms, calculator: Calculator) -> Atoms:
@@ -203,7 +203,7 @@ def _require(name: str) -> None:
         __import__(module)
     except ImportError:
         raise UserInputError(f"the '{name}' labeler needs the package {module.split('.')[0]}; install it with "
-                             "pip install 'nnsurrogate[labelers]'", "--calculator") from None
+                             "pip install 'nnsurrogate[labelers]'", "calculator") from None
 
 
 def _chgnet(device: str) -> Calculator:

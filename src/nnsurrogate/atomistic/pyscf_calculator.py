@@ -32,7 +32,7 @@ def check_method(xc: str, basis: str) -> None:
         try:
             libxc.parse_xc(xc)
         except Exception:  # noqa: BLE001 - PySCF raises KeyError or ValueError
-            raise UserInputError(f"PySCF does not know the functional '{xc}'", "--pyscf-xc") from None
+            raise UserInputError(f"PySCF does not know the functional '{xc}'", "pyscf_xc") from None
     for element in ("H", "C", "Si"):
         try:
             with warnings.catch_warnings():
@@ -41,7 +41,7 @@ def check_method(xc: str, basis: str) -> None:
                     return
         except Exception:  # noqa: BLE001 - BasisNotFoundError, KeyError, …
             continue
-    raise UserInputError(f"PySCF does not know the basis set '{basis}'", "--pyscf-basis")
+    raise UserInputError(f"PySCF does not know the basis set '{basis}'", "pyscf_basis")
 
 
 class SCFNotConvergedError(RuntimeError):
@@ -79,7 +79,7 @@ class PySCFCalculator(Calculator):
         super().calculate(atoms, properties, system_changes)
         if any(self.atoms.pbc):
             raise UserInputError("the PySCF labeler handles molecules only; this frame is periodic "
-                                 "(use xtb or chgnet for crystals)", "--calculator pyscf")
+                                 "(use xtb or chgnet for crystals)", "calculator")
         scf = self._scf()
         energy_ha = scf.kernel()
         if not scf.converged:

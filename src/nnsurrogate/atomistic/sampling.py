@@ -44,13 +44,13 @@ class SampleOptions:
     def validate(self) -> None:
         """Raise :class:`UserInputError` for negative counts or amplitudes."""
         if self.n_rattle < 0 or self.md_steps < 0 or self.md_every < 1:
-            raise UserInputError("--n-rattle and --md-steps must be ≥ 0 and --md-every ≥ 1", "--n-rattle/--md-steps")
+            raise UserInputError("n_rattle and md_steps must be ≥ 0 and md_every ≥ 1", "n_rattle, md_steps, md_every")
         if not (self.rattle >= 0 and 0 <= self.max_strain < 0.5):
-            raise UserInputError("--rattle must be ≥ 0 Å and --strain between 0 and 0.5", "--rattle/--strain")
+            raise UserInputError("rattle must be ≥ 0 Å and max_strain between 0 and 0.5", "rattle, max_strain")
         if any(not (math.isfinite(t) and t > 0) for t in self.temperatures):
-            raise UserInputError("temperatures must be positive (K)", "--temperatures")
+            raise UserInputError("temperatures must be positive (K)", "temperatures")
         if self.timestep is not None and not self.timestep > 0:
-            raise UserInputError("--timestep must be positive (fs)", "--timestep")
+            raise UserInputError("timestep must be positive (fs)", "timestep")
 
 
 def read_structures(path: str | Path, index: str = ":") -> list[Atoms]:
@@ -106,9 +106,9 @@ def supercell(atoms: Atoms, repeat: Sequence[int]) -> Atoms:
     if len(repeat) == 1:
         repeat = repeat * 3
     if len(repeat) != 3 or min(repeat) < 1:
-        raise UserInputError(f"--supercell expects three positive integers, got {repeat}", "--supercell")
+        raise UserInputError(f"repeat must be three positive integers, got {repeat}", "repeat")
     if repeat != (1, 1, 1) and any(n > 1 and not p for n, p in zip(repeat, atoms.pbc)):
-        raise UserInputError("cannot repeat a structure along a non-periodic direction", "--supercell")
+        raise UserInputError("cannot repeat a structure along a non-periodic direction", "repeat")
     return atoms.repeat(repeat)
 
 

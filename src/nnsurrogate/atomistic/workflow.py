@@ -64,10 +64,10 @@ class TrainInputs:
 
 def _split(frames: list, fraction: float, seed: int) -> tuple[list, list]:
     if not 0.0 <= fraction < 1.0:
-        raise UserInputError(f"the validation fraction must be in [0, 1), got {fraction}", "--valid-fraction")
+        raise UserInputError(f"the validation fraction must be in [0, 1), got {fraction}", "valid_fraction")
     n_valid = int(round(fraction * len(frames)))
     if fraction > 0 and (n_valid == 0 or n_valid == len(frames)):
-        raise UserInputError(f"{len(frames)} frames are too few to hold out {fraction:.0%}", "--valid-fraction")
+        raise UserInputError(f"{len(frames)} frames are too few to hold out {fraction:.0%}", "valid_fraction")
     order = np.random.default_rng(seed).permutation(len(frames))
     valid = set(order[:n_valid].tolist())
     return [f for k, f in enumerate(frames) if k not in valid], [f for k, f in enumerate(frames) if k in valid]

@@ -46,11 +46,11 @@ def parse_split(text: str) -> SplitSpec:
         return SplitSpec("random")
     if kind == "kfold":
         if not arg.isdigit() or int(arg) < 2:
-            raise UserInputError(f"kfold needs a number of folds ≥ 2, got '{arg}'", "--split")
+            raise UserInputError(f"kfold needs a number of folds ≥ 2, got '{arg}'", "split")
         return SplitSpec("kfold", folds=int(arg))
     if kind in ("group", "time") and arg:
         return SplitSpec(kind, column=arg)
-    raise UserInputError(f"unknown split '{text}'; use random, kfold:K, group:COL or time:COL", "--split")
+    raise UserInputError(f"unknown split '{text}'; use random, kfold:K, group:COL or time:COL", "split")
 
 
 def holdout(spec: SplitSpec, n: int, test_size: float, seed: int | None,
@@ -70,13 +70,13 @@ def holdout(spec: SplitSpec, n: int, test_size: float, seed: int | None,
         The group labels or times for ``group`` and ``time``.
     """
     if not 0.0 < test_size < 1.0:
-        raise UserInputError(f"test size must be between 0 and 1, got {test_size}", "--test-size")
+        raise UserInputError(f"test size must be between 0 and 1, got {test_size}", "test_size")
     rows = np.arange(n)
     if spec.kind == "random":
         train, test = train_test_split(rows, test_size=test_size, random_state=seed)
     elif spec.kind == "group":
         if len(np.unique(values)) < 2:
-            raise UserInputError(f"group split needs at least 2 groups in column '{spec.column}'", "--split")
+            raise UserInputError(f"group split needs at least 2 groups in column '{spec.column}'", "split")
         splitter = GroupShuffleSplit(n_splits=1, test_size=test_size, random_state=seed)
         train, test = next(splitter.split(rows, groups=values))
     elif spec.kind == "time":
@@ -86,14 +86,18 @@ def holdout(spec: SplitSpec, n: int, test_size: float, seed: int | None,
     else:
         raise ValueError(f"holdout does not handle split kind '{spec.kind}'")
     if len(train) < 2 or len(test) < 1:
-        raise UserInputError(f"the split leaves {len(train)} training and {len(test)} test rows; need ≥ 2 and ≥ 1", "--split")
+        raise UserInputError(f"the split leaves {len(train)} training and {len(test)} test rows; need ≥ 2 and ≥ 1", "split")
     return np.sort(train), np.sort(test)
 
 
-def kfold(n: int, folds: int, seed: int | None) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Shuffled K-fold (train, test) index pairs; every row is in exactly one test fold."""
+def kfold(n: int, folds: int, seed: int | None, setting: str = "split") -> list[tuple[np.ndarray, np.ndarray]]:
+    """Shuffled K-fold (train, test) index pairs; every row is in exactly one test fold.
+
+    *setting* is the setting named when there are fewer rows than folds: ``split`` (whose ``kfold:K``
+    chose *folds*) or ``folds``.
+    """
     if folds > n:
-        raise UserInputError(f"{folds} folds need at least {folds} rows, the table has {n}", "--split")
+        raise UserInputError(f"{folds} folds need at least {folds} rows, the table has {n}", setting)
     return list(KFold(n_splits=folds, shuffle=True, random_state=seed).split(np.arange(n)))
 
 
@@ -113,11 +117,11 @@ class CVSpec:
 
     def __post_init__(self) -> None:
         if self.kind not in CV_KINDS:
-            raise UserInputError(f"unknown cross-validation scheme '{self.kind}'; use {', '.join(CV_KINDS)}", "--groups")
+            raise UserInputError(f"unknown cross-validation scheme '{self.kind}'; use {', '.join(CV_KINDS)}", "kind")
         if int(self.folds) < 2:
-            raise UserInputError(f"cross-validation needs at least 2 folds, got {self.folds}", "--folds")
+            raise UserInputError(f"cross-validation needs at least 2 folds, got {self.folds}", "folds")
         if self.kind == "matbench" and int(self.folds) != MATBENCH_FOLDS:
-            raise UserInputError(f"the matbench protocol has {MATBENCH_FOLDS} folds, got {self.folds}", "--folds")
+            raise UserInputError(f"the matbench protocol has {MATBENCH_FOLDS} folds, got {self.folds}", "folds")
 
 
 def cv_folds(spec: CVSpec, n: int, seed: int | None = 0, groups: np.ndarray | None = None,
@@ -137,9 +141,9 @@ def cv_folds(spec: CVSpec, n: int, seed: int | None = 0, groups: np.ndarray | No
         Inputs to cluster, required for ``cluster``.
     """
     if spec.kind == "matbench":
-        return kfold(n, MATBENCH_FOLDS, MATBENCH_SEED)
+        return kfold(n, MATBENCH_FOLDS, MATBENCH_SEED, "folds")
     if spec.kind == "kfold":
-        return kfold(n, spec.folds, seed)
+        return kfold(n, spec.folds, seed, "folds")
     if spec.kind == "group":
         if groups is None or len(groups) != n:
             raise ValueError("grouped cross-validation needs one group label per row")
@@ -155,7 +159,7 @@ def group_kfold(groups: np.ndarray, folds: int, seed: int | None) -> Folds:
     n_groups = len(np.unique(groups))
     if n_groups < folds:
         raise UserInputError(f"{folds} grouped folds need at least {folds} distinct groups, the table has {n_groups}",
-                             "--folds")
+                             "folds")
     splitter = GroupKFold(n_splits=folds, shuffle=True, random_state=seed)
     return [(np.sort(tr), np.sort(te)) for tr, te in splitter.split(np.zeros(len(groups)), groups=groups)]
 
@@ -170,7 +174,7 @@ def cluster_labels(features: np.ndarray, n_clusters: int, seed: int | None) -> n
     n_distinct = len(np.unique(Z, axis=0)) if Z.shape[1] else 1
     if n_distinct < n_clusters:
         raise UserInputError(f"{n_clusters} clusters need at least {n_clusters} distinct rows, the table has "
-                             f"{n_distinct}", "--folds")
+                             f"{n_distinct}", "folds")
     return KMeans(n_clusters=n_clusters, n_init=10, random_state=seed).fit_predict(Z)
 
 

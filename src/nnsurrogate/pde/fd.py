@@ -65,14 +65,14 @@ def check_stability(rod: HeatRod, nx: int, nt: int) -> None:
         dt_max = max_stable_dt(rod.alpha, dx)
         raise UserInputError(
             f"explicit scheme unstable: gamma = alpha*dt/dx^2 = {gamma:.4g} > 1/2; the largest stable dt is "
-            f"{dt_max:.4g} (nt >= {math.ceil(rod.t_end / dt_max * (1 - 1e-12))}), or pass --auto-dt", "--nt")
+            f"{dt_max:.4g} (nt >= {math.ceil(rod.t_end / dt_max * (1 - 1e-12))}), or let auto_dt refine dt", "nt")
 
 
 def _check_grid(nx: int, nt: int) -> None:
     if nx < 2:
-        raise UserInputError(f"need at least 2 space intervals, got nx = {nx}", "--nx")
+        raise UserInputError(f"need at least 2 space intervals, got nx = {nx}", "nx")
     if nt < 1:
-        raise UserInputError(f"need at least 1 time step, got nt = {nt}", "--nt")
+        raise UserInputError(f"need at least 1 time step, got nt = {nt}", "nt")
 
 
 def _initial_row(rod: HeatRod, x: np.ndarray) -> np.ndarray:

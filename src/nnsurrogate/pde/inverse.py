@@ -166,11 +166,11 @@ def estimate_alpha(rod: HeatRod, data: Measurements, n_members: int = 5, alpha_g
         another, *metrics* those of :meth:`PINNSolver.solve` plus ``member`` (0-based).
     """
     if n_members < 1:
-        raise UserInputError(f"need at least one ensemble member, got {n_members}", "--members")
+        raise UserInputError(f"need at least one ensemble member, got {n_members}", "n_members")
     data.check(rod)
     guess = alpha_guess if alpha_guess is not None else 0.1 * rod.length ** 2 / rod.t_end
     if not (math.isfinite(guess) and guess > 0):
-        raise UserInputError(f"alpha guess must be positive, got {guess}", "--alpha-guess")
+        raise UserInputError(f"alpha_guess must be positive, got {guess}", "alpha_guess")
     cfg = config or INVERSE_CONFIG
     rng = np.random.default_rng(seed)
     started, fits = time.perf_counter(), []

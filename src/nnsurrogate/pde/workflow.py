@@ -68,7 +68,7 @@ def parse_methods(text: str) -> tuple[str, ...]:
         return METHODS
     bad = [p for p in parts if p not in METHODS]
     if bad or not parts:
-        raise UserInputError(f"unknown method '{bad[0] if bad else text}'; choose pinn, fd, cn or all", "--method")
+        raise UserInputError(f"unknown method '{bad[0] if bad else text}'; choose pinn, fd, cn or all", "methods")
     return tuple(dict.fromkeys(parts))
 
 
@@ -76,12 +76,12 @@ def plan_time_steps(rod: HeatRod, nx: int, nt: int | None, methods: tuple[str, .
     """The number of time steps: *nt* if given (checked for stability when the explicit scheme runs),
     else the smallest stable count for the explicit scheme, at least 100."""
     if nx < 2:
-        raise UserInputError(f"need at least 2 space intervals, got {nx}", "--nx")
+        raise UserInputError(f"need at least 2 space intervals, got nx = {nx}", "nx")
     if nt is None:
         stable = math.ceil(rod.t_end / max_stable_dt(rod.alpha, rod.length / nx) * (1 - 1e-12))
         return max(100, stable if "fd" in methods else 100)
     if nt < 1:
-        raise UserInputError(f"need at least 1 time step, got {nt}", "--nt")
+        raise UserInputError(f"need at least 1 time step, got nt = {nt}", "nt")
     if "fd" in methods and not auto_dt:
         check_stability(rod, nx, nt)
     return nt

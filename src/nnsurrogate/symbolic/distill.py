@@ -63,7 +63,7 @@ def distill_features(X: pd.DataFrame, y, columns: Sequence[str], time_limit: flo
     test_size = float(kw.pop("test_size", 0.2))
     features, target = _validated(X, y, columns)
     if not 0.0 < test_size < 1.0:
-        raise UserInputError(f"test_size must be between 0 and 1, got {test_size}", "distill_features")
+        raise UserInputError(f"test_size must be between 0 and 1, got {test_size}", "test_size")
     X_tr, X_te, y_tr, y_te = train_test_split(features, target, test_size=test_size, random_state=seed)
     model = SymbolicRegressor(time_limit=time_limit, random_state=seed, **kw).fit(X_tr, y_tr)
     pred_tr, pred_te = model.predict(X_tr), model.predict(X_te)

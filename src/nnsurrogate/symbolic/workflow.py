@@ -52,18 +52,18 @@ class FitOptions:
     def check(self) -> tuple[str, ...]:
         """Validate the options; returns the function names."""
         if self.backend not in BACKENDS:
-            raise UserInputError(f"unknown back end '{self.backend}'; use {' or '.join(BACKENDS)}", "--backend")
+            raise UserInputError(f"unknown back end '{self.backend}'; use {' or '.join(BACKENDS)}", "backend")
         package = BACKEND_PACKAGES[self.backend]
         if importlib.util.find_spec(package) is None:
             raise UserInputError(f"the {self.backend} back end needs the package '{package}': "
-                                 "pip install 'nnsurrogate[symbolic]'", "--backend")
+                                 "pip install 'nnsurrogate[symbolic]'", "backend")
         if self.max_length < 3:
-            raise UserInputError(f"--max-length must be at least 3, got {self.max_length}", "--max-length")
+            raise UserInputError(f"max_length must be at least 3, got {self.max_length}", "max_length")
         if not self.time_limit > 0:
-            raise UserInputError(f"--time-limit must be positive, got {self.time_limit:g}", "--time-limit")
+            raise UserInputError(f"time_limit must be positive, got {self.time_limit:g}", "time_limit")
         if not 0.0 < self.test_size < 1.0:
-            raise UserInputError(f"test size must be between 0 and 1, got {self.test_size:g}", "--test-size")
-        return check_functions(self.functions, "--functions")
+            raise UserInputError(f"test_size must be between 0 and 1, got {self.test_size:g}", "test_size")
+        return check_functions(self.functions, "functions")
 
 
 def load_table(path: str, options: FitOptions) -> tuple[pd.DataFrame, np.ndarray]:
@@ -73,13 +73,13 @@ def load_table(path: str, options: FitOptions) -> tuple[pd.DataFrame, np.ndarray
     if options.inputs is None:
         inputs = default_inputs(frame, options.target)
         if not inputs:
-            raise UserInputError(f"no numeric column besides the target '{options.target}'; name the inputs with --inputs", path)
+            raise UserInputError(f"no numeric column besides the target '{options.target}'; name the input columns", path)
     else:
         inputs = list(options.inputs)
         if options.target in inputs:
-            raise UserInputError(f"the target '{options.target}' is also listed as an input", "--inputs")
+            raise UserInputError(f"the target '{options.target}' is also listed as an input", "inputs")
         if len(set(inputs)) != len(inputs):
-            raise UserInputError("an input column is listed twice", "--inputs")
+            raise UserInputError("an input column is listed twice", "inputs")
     X = pd.DataFrame(numeric_matrix(frame, inputs, path), columns=inputs)
     y = numeric_column(frame, options.target, path)
     if len(frame) < MIN_ROWS:

@@ -47,9 +47,9 @@ class CVOptions:
 
     def __post_init__(self) -> None:
         if self.groups not in GROUPINGS:
-            raise UserInputError(f"unknown grouping '{self.groups}'; use {', '.join(GROUPINGS)}", "--groups")
+            raise UserInputError(f"unknown grouping '{self.groups}'; use {', '.join(GROUPINGS)}", "groups")
         if self.scheme.kind == "matbench" and self.groups != "none":
-            raise UserInputError("the matbench protocol is a plain shuffled 5-fold split; drop --groups", "--groups")
+            raise UserInputError("the matbench protocol is a plain shuffled 5-fold split; drop the grouping", "groups")
 
 
 def fit_table_model(ds: Dataset, rows: np.ndarray, options: ModelOptions, target: str,
@@ -75,7 +75,7 @@ def make_folds(ds: Dataset, cv: CVOptions, seed: int) -> Folds:
     """The folds of *cv* for *ds*: plain, grouped by reduced formula, or k-means clusters of the features."""
     if cv.groups == "formula":
         if ds.formula_column is None:
-            raise UserInputError("--groups formula needs --formula-column", "--groups")
+            raise UserInputError("grouping by formula needs a formula column", "groups, formula_column")
         return cv_folds(CVSpec("group", cv.scheme.folds), len(ds), seed, groups=ds.groups)
     if cv.groups == "cluster":
         featurizer = make_featurizer(ds.formula_column is not None)

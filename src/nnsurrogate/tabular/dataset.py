@@ -43,10 +43,10 @@ class TableSpec:
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
-            raise UserInputError(f"unknown task '{self.task}'; use {', '.join(TASKS)}", "--task")
+            raise UserInputError(f"unknown task '{self.task}'; use {', '.join(TASKS)}", "task")
         if self.duplicates not in DUPLICATES:
             raise UserInputError(f"unknown duplicates policy '{self.duplicates}'; use {', '.join(DUPLICATES)}",
-                                 "--duplicates")
+                                 "duplicates")
 
 
 @dataclass(frozen=True)
@@ -105,12 +105,12 @@ def load_dataset(path: str, spec: TableSpec) -> Dataset:
     skip = {spec.target, spec.formula_column, *spec.exclude} - {None}
     inputs = list(spec.inputs) if spec.inputs else _default_inputs(frame, skip)
     if spec.target in inputs:
-        raise UserInputError(f"the target '{spec.target}' is also listed as an input", "--inputs")
+        raise UserInputError(f"the target '{spec.target}' is also listed as an input", "inputs")
     if spec.formula_column and spec.formula_column in inputs:
-        raise UserInputError(f"the formula column '{spec.formula_column}' is also listed as a numeric input", "--inputs")
+        raise UserInputError(f"the formula column '{spec.formula_column}' is also listed as a numeric input", "inputs")
     if not inputs and not spec.formula_column:
-        raise UserInputError(f"no numeric input columns besides the target '{spec.target}' (give --formula-column "
-                             "for a table of chemical formulas)", path)
+        raise UserInputError(f"no numeric input columns besides the target '{spec.target}' (for a table of "
+                             "chemical formulas, name its formula column)", path)
     task = detect_task(frame[spec.target]) if spec.task == "auto" else spec.task
     y = _target(frame, spec.target, task, path)
     X = numeric_matrix(frame, inputs, path) if inputs else np.zeros((len(frame), 0))

@@ -38,9 +38,9 @@ def screen_table(model_dir: str, candidates: str, top: int = 20, kappa: float = 
         Input columns, predictions, ``score``, ``rank`` (1 = best) and ``in_domain``, best first.
     """
     if top < 1:
-        raise UserInputError(f"--top must be at least 1, got {top}", "--top")
+        raise UserInputError(f"top must be at least 1, got {top}", "top")
     if kappa < 0:
-        raise UserInputError(f"--kappa must be ≥ 0, got {kappa}", "--kappa")
+        raise UserInputError(f"kappa must be ≥ 0, got {kappa}", "kappa")
     model = TableModel.load(Path(model_dir) / "model")
     frame = read_table(candidates)
     result = model.predict_frame(frame, candidates)
@@ -66,5 +66,5 @@ def _class_column(model: TableModel, positive_class: str | None) -> str:
     classes = [str(c) for c in model.estimator.classes_]
     label = classes[-1] if positive_class is None else str(positive_class)
     if label not in classes:
-        raise UserInputError(f"class '{label}' is not one of the model's classes ({', '.join(classes)})", "--class")
+        raise UserInputError(f"class '{label}' is not one of the model's classes ({', '.join(classes)})", "positive_class")
     return f"p_{model.estimator.classes_[classes.index(label)]}"

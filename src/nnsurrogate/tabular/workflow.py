@@ -66,10 +66,10 @@ def load_training_data(path: str, options: TrainOptions, spec: SplitSpec) -> tup
     ds = load_dataset(path, options.table_spec(spec.column))
     if options.log_target:
         if ds.task != "regress":
-            raise UserInputError("--log-target applies to regression, but the target holds class labels", "--log-target")
+            raise UserInputError("log_target applies to regression, but the target holds class labels", "log_target")
         if np.any(ds.y <= 0):
             i = int(np.flatnonzero(ds.y <= 0)[0])
-            raise UserInputError(f"--log-target needs a positive target, '{options.target}' is {ds.y[i]:g}",
+            raise UserInputError(f"the logarithm of the target needs positive values, '{options.target}' is {ds.y[i]:g}",
                                  f"{path}, row {i + 1}")
     values = None
     if spec.column:
@@ -147,7 +147,7 @@ def _report(ds: Dataset, rows: np.ndarray, pred: np.ndarray, second: np.ndarray)
     if ds.task == "classify":
         classes = np.unique(ds.y)
         if second.shape[1] != len(classes):
-            raise UserInputError("a class is missing from the training rows; use more rows or another --seed", "--split")
+            raise UserInputError("a class is missing from the training rows; use more rows or another seed", "split")
         return classification_report(np.searchsorted(classes, ds.y[rows]), second)
     return regression_report(ds.y[rows], pred, second, top_k=max(1, len(rows) // 10))
 

@@ -86,5 +86,5 @@ def test_sample_combines_rattle_and_md_and_returns_unlabelled_frames():
     assert kinds == ["rattle_strain"] * 3 + ["md_300K"] * 2 + ["md_900K"] * 2
     assert all(f.calc is None and "momenta" not in f.arrays for f in frames)
     assert len(sample([bulk("Cu", cubic=True)], options, None)) == 3
-    with pytest.raises(UserInputError, match="--rattle"):
+    with pytest.raises(UserInputError, match=r"\(rattle, max_strain\)"):
         sample([bulk("Cu")], SampleOptions(rattle=-1.0))

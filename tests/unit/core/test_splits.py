@@ -26,7 +26,7 @@ def test_parse_split(text, spec):
 def test_parse_split_errors(text):
     with pytest.raises(UserInputError) as info:
         parse_split(text)
-    assert info.value.where == "--split"
+    assert info.value.where == "split"
     assert "\n" not in info.value.one_line()
 
 

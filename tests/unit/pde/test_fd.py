@@ -25,7 +25,7 @@ def test_unstable_step_is_refused_naming_gamma_and_the_largest_stable_dt():
         explicit_heat(ROD, nx=50, nt=400)
     msg = err.value.one_line()
     # Δt = 0.0025: γ = 0.1 · 0.0025 / 0.02² = 0.625
-    assert "gamma" in msg and "0.625" in msg and "0.002" in msg and "nt >= 500" in msg and "--auto-dt" in msg
+    assert "gamma" in msg and "0.625" in msg and "0.002" in msg and "nt >= 500" in msg and "auto_dt" in msg
     explicit_heat(ROD, nx=50, nt=500)  # γ = 1/2 exactly is stable
 
 

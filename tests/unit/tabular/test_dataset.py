@@ -105,7 +105,7 @@ def test_single_class_and_bad_options(tmp_path):
     path = _csv(tmp_path, pd.DataFrame({"formula": ["SiO2", "NaCl"], "glass": ["no", "no"]}))
     with pytest.raises(UserInputError, match="single class"):
         load_dataset(path, TableSpec("glass", formula_column="formula"))
-    with pytest.raises(UserInputError, match="--duplicates"):
+    with pytest.raises(UserInputError, match=r"\(duplicates\)"):
         TableSpec("y", duplicates="median")
-    with pytest.raises(UserInputError, match="--task"):
+    with pytest.raises(UserInputError, match=r"\(task\)"):
         TableSpec("y", task="cluster")
