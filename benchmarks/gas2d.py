@@ -37,13 +37,13 @@ from rich.text import Text
 from sklearn.linear_model import Ridge
 
 from _common import machine_info, machine_line, now_iso, timed_cpu, update_markdown_section, write_json
-from nnsurrogate.atomistic.gas2d.baselines import bayes_predictions, cell_centre_forces, posterior_forces
-from nnsurrogate.atomistic.gas2d.classes import class_centres, force_classes
-from nnsurrogate.atomistic.gas2d.dataset import GasSpec, generate
-from nnsurrogate.atomistic.gas2d.evaluation import majority_baseline, score
-from nnsurrogate.atomistic.gas2d.potentials import Coulomb
-from nnsurrogate.atomistic.gas2d.training import TrainSettings, fit
-from nnsurrogate.atomistic.gas2d.workflow import PAPER_ACCURACY_BOTH
+from nnsurrogate.gas2d.baselines import bayes_predictions, cell_centre_forces, posterior_forces
+from nnsurrogate.gas2d.classes import class_centres, force_classes
+from nnsurrogate.gas2d.dataset import GasSpec, generate
+from nnsurrogate.gas2d.evaluation import majority_baseline, score
+from nnsurrogate.gas2d.potentials import Coulomb
+from nnsurrogate.gas2d.training import TrainSettings, fit
+from nnsurrogate.gas2d.workflow import PAPER_ACCURACY_BOTH
 
 NAME = "gas2d"
 RESULTS_FILE = "bp_gas2d_al.json"  # shared with the BP and active-learning benchmarks: our key is "gas2d"

@@ -2,35 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
-import sys
 from pathlib import Path
 
 import typer
 
+from nnsurrogate.cli import options
 from nnsurrogate.cli.common import console
 
 app = typer.Typer(help="2D gas: count-image descriptor and LeNet force model (generate data, train).",
                   no_args_is_help=True)
-
-
-@contextlib.contextmanager
-def _bar(description: str, enabled: bool, unit: str):
-    """A rich progress bar on stderr; yields ``update(done, total, text)`` or ``None`` when disabled."""
-    if not enabled:
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn(unit),
-                  TimeElapsedColumn(), TextColumn("{task.fields[text]}"), console=Console(file=sys.stderr)) as bar:
-        task = bar.add_task(description, total=None, text="")
-
-        def update(done: int, total: int, text: str = "") -> None:
-            bar.update(task, completed=done, total=total, text=text)
-
-        yield update
 
 
 @app.command()
@@ -52,16 +32,17 @@ def generate(
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:
     """Scatter particles at random, pick targets, write their window neighbours and forces."""
-    from nnsurrogate.atomistic.gas2d.dataset import GasSpec, default_geometry
-    from nnsurrogate.atomistic.gas2d.potentials import make_potential
-    from nnsurrogate.atomistic.gas2d.workflow import generate_folder
+    from nnsurrogate.core.engine.progress import progress_bar
+    from nnsurrogate.gas2d.dataset import GasSpec, default_geometry
+    from nnsurrogate.gas2d.potentials import make_potential
+    from nnsurrogate.gas2d.workflow import generate_folder
 
     pot = make_potential(potential, strength, sigma)
     w, dmin = default_geometry(pot, window, min_distance)
     spec = GasSpec(pot, density, w, dmin, box_factor, targets_per_box)
-    with _bar("generating", not quiet, "samples") as bar:
+    with progress_bar("generating samples", not quiet, render=lambda metrics: "") as bar:
         info = generate_folder(str(out), spec, n_samples, test_fraction, seed,
-                               None if bar is None else (lambda done, total: bar(done, total)))
+                               None if bar is None else (lambda done, total: bar(done, total, {})))
     console.print(f"wrote {info['n_train']} training and {info['n_test']} test samples to {out}/ "
                   f"({potential}, density {density:g} /Å², window {w:g} Å, hard core {dmin:g} Å, "
                   f"{info['mean_neighbours_in_window']:.1f} neighbours per window, "
@@ -80,19 +61,21 @@ def train(
     epochs: int = typer.Option(8, "--epochs", help="Passes over the training samples."),
     seed: int = typer.Option(0, "--seed", help="Random seed for initialisation, shuffling, augmentation."),
     threads: int = typer.Option(1, "--threads", help="PyTorch threads."),
+    time_limit: float = options.time_limit("Begin no further epoch after this many seconds (the last weights are "
+                                           "kept)."),
     out: Path = typer.Option(..., "--out", help="Output folder: model/, metrics.json, plots/."),
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run from OUT/.checkpoint."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:
     """Train the LeNet on count images; report class accuracies and force errors on the test samples."""
-    from nnsurrogate.atomistic.gas2d.training import TrainSettings
-    from nnsurrogate.atomistic.gas2d.workflow import train_folder
+    from nnsurrogate.core.engine.progress import progress_bar
+    from nnsurrogate.gas2d.training import TrainSettings
+    from nnsurrogate.gas2d.workflow import train_folder
 
     settings = TrainSettings(head=head, grid=grid, n_classes=classes, fmax=fmax, recipe=recipe, epochs=epochs,
-                             seed=seed, threads=threads)
-    with _bar("training", not quiet, "steps") as bar:
-        step = None if bar is None else (lambda s, total, loss, epoch: bar(s, total, f"epoch {epoch}  loss {loss:.4f}"))
-        m = train_folder(str(data), str(out), settings, resume, step)
+                             seed=seed, threads=threads, time_limit=time_limit)
+    with progress_bar("training steps", not quiet, render=_render_step) as bar:
+        m = train_folder(str(data), str(out), settings, resume, bar)
     maj = m["majority_class"]["accuracy_both"]
     console.print(f"test ({m['n_test']} samples, K = {m['n_classes']}, f_max = {m['f_max']:.4g} eV/Å): "
                   f"both-components accuracy {m['accuracy_both']:.3f} "
@@ -101,3 +84,8 @@ def train(
     console.print(f"force MAE {m['force_mae']:.4g} eV/Å = {m['force_mae_over_std']:.3f} × spread "
                   f"({m['force_std']:.4g} eV/Å), R² {m['force_r2']:.4f}")
     console.print(f"model and metrics written to {out}/ ({m['fit_seconds']:.0f} s)")
+
+
+def _render_step(metrics) -> str:
+    """``"epoch 2  loss 0.1234"`` after the bar of ``gas2d train``."""
+    return f"epoch {metrics['epoch']}  loss {metrics['loss']:.4f}"

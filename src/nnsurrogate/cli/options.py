@@ -24,7 +24,7 @@ __all__ = ["RENAMED", "SETTING_TO_PARAM", "apply_renames", "command_flags", "fla
 SETTING_TO_PARAM: dict[str, str] = {
     "learning_rate": "lr", "min_learning_rate": "min_lr", "n_members": "members", "ensemble": "members",
     "max_epochs": "epochs", "n_threads": "threads", "test_size": "test_fraction", "random_state": "seed",
-    "batch": "batch_size", "max_strain": "strain", "repeat": "supercell", "methods": "method",
+    "batch": "batch_size", "max_strain": "strain", "repeat": "supercell", "methods": "method", "n_classes": "classes",
 }
 
 #: (group, verb) → {old flag: new flag}. Verb ``*``: every verb of the group.

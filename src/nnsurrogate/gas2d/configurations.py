@@ -84,7 +84,7 @@ def _place_one(accepted: np.ndarray, box: float, rng: np.random.Generator, min_d
             return out
         out[todo] = rng.uniform(0.0, box, size=(todo.size, 2))
     raise UserInputError(f"cannot place {accepted.shape[1] + 1} particles {min_distance:g} Å apart in a "
-                         f"{box:g} Å box; lower the density or the minimum distance", "--min-distance")
+                         f"{box:g} Å box; lower the density or the minimum distance", "min_distance")
 
 
 def window_force(delta: np.ndarray, potential) -> np.ndarray:

@@ -15,15 +15,16 @@ from pathlib import Path
 
 import numpy as np
 
-from nnsurrogate.atomistic.gas2d.classes import force_classes
-from nnsurrogate.atomistic.gas2d.dataset import Gas2DData, GasSpec, generate, load_data, save_data
-from nnsurrogate.atomistic.gas2d.evaluation import majority_baseline, score
-from nnsurrogate.atomistic.gas2d.plots import confusion_plot
-from nnsurrogate.atomistic.gas2d.network import lenet_feature_size
-from nnsurrogate.atomistic.gas2d.training import TrainSettings, fit, make_config
+from nnsurrogate.core.engine.progress import Progress
 from nnsurrogate.core.errors import UserInputError
 from nnsurrogate.core.files import write_json
 from nnsurrogate.core.plots import parity_plot
+from nnsurrogate.gas2d.classes import force_classes
+from nnsurrogate.gas2d.dataset import Gas2DData, GasSpec, generate, load_data, save_data
+from nnsurrogate.gas2d.evaluation import majority_baseline, score
+from nnsurrogate.gas2d.network import lenet_feature_size
+from nnsurrogate.gas2d.plots import confusion_plot
+from nnsurrogate.gas2d.training import TrainSettings, fit, make_config
 
 __all__ = ["PAPER_ACCURACY_BOTH", "evaluate_model", "generate_folder", "train_folder"]
 
@@ -45,10 +46,10 @@ def generate_folder(out: str, spec: GasSpec, n_samples: int, test_fraction: floa
         Counts and the generator parameters (also in ``dataset.json``).
     """
     if not 0.0 < test_fraction < 1.0:
-        raise UserInputError(f"test fraction must be between 0 and 1, got {test_fraction}", "--test-fraction")
+        raise UserInputError(f"test fraction must be between 0 and 1, got {test_fraction}", "test_fraction")
     n_train = int(round((1.0 - test_fraction) * n_samples)) // spec.targets_per_box * spec.targets_per_box
     if n_train < 1 or n_train >= n_samples:
-        raise UserInputError(f"{n_samples} samples are too few to split into train and test", "--n-samples")
+        raise UserInputError(f"{n_samples} samples are too few to split into train and test", "n_samples")
     start = time.perf_counter()
     data = generate(spec, n_samples, seed, progress)
     parts = {"train": data.subset(np.arange(n_train)), "test": data.subset(np.arange(n_train, n_samples))}
@@ -71,8 +72,11 @@ def evaluate_model(model, train: Gas2DData, test: Gas2DData) -> tuple[dict, dict
     return metrics, pred
 
 
-def train_folder(data_dir: str, out: str, settings: TrainSettings, resume: bool = False, progress=None) -> dict:
+def train_folder(data_dir: str, out: str, settings: TrainSettings, resume: bool = False,
+                 progress: Progress | None = None) -> dict:
     """Train on ``DATA/train.npz``, score on ``DATA/test.npz``, write the model, metrics and plots.
+
+    *progress* is called after every mini-batch (see :func:`~nnsurrogate.gas2d.training.fit`).
 
     Returns
     -------

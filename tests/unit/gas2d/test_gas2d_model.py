@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 import torch
 
-from nnsurrogate.atomistic.gas2d.dataset import GasSpec, generate
-from nnsurrogate.atomistic.gas2d.evaluation import majority_baseline, score
-from nnsurrogate.atomistic.gas2d.model import Gas2DForceModel, ModelConfig
-from nnsurrogate.atomistic.gas2d.network import LeNet, lenet_feature_size
-from nnsurrogate.atomistic.gas2d.potentials import Coulomb
-from nnsurrogate.atomistic.gas2d.symmetry import D4_MATRICES, image_permutations
-from nnsurrogate.atomistic.gas2d.training import TrainSettings, fit
+from nnsurrogate.gas2d.dataset import GasSpec, generate
+from nnsurrogate.gas2d.evaluation import majority_baseline, score
+from nnsurrogate.gas2d.model import Gas2DForceModel, ModelConfig
+from nnsurrogate.gas2d.network import LeNet, lenet_feature_size
+from nnsurrogate.gas2d.potentials import Coulomb
+from nnsurrogate.gas2d.symmetry import D4_MATRICES, image_permutations
+from nnsurrogate.gas2d.training import TrainSettings, fit
 from nnsurrogate.core.errors import ModelFileError, UserInputError
 
 GRID = 16
@@ -81,13 +81,14 @@ def test_tiny_regressor_explains_most_of_the_force(gas, tmp_path):
         Gas2DForceModel.load(tmp_path / "model")
 
 
-def test_interrupted_training_resumes_to_the_same_weights(gas, tmp_path):
+@pytest.mark.parametrize("recipe", ["paper", "ours"])
+def test_interrupted_training_resumes_to_the_same_weights(gas, tmp_path, recipe):
     train = gas[0].subset(np.arange(600))
-    settings = TrainSettings(head="classify", grid=GRID, epochs=2, seed=3, recipe="paper")
-    straight, _ = fit(train, settings)
+    settings = TrainSettings(head="classify", grid=GRID, epochs=2, seed=3, recipe=recipe)
+    straight, straight_history = fit(train, settings)
 
-    def stop_in_second_epoch(step, total, loss, epoch):
-        if epoch == 2:
+    def stop_in_second_epoch(step, total, metrics):
+        if metrics["epoch"] == 2:
             raise KeyboardInterrupt
 
     ckpt = tmp_path / "state.pt"
@@ -95,7 +96,8 @@ def test_interrupted_training_resumes_to_the_same_weights(gas, tmp_path):
         fit(train, settings, stop_in_second_epoch, ckpt)
     resumed, history = fit(train, settings, None, ckpt)
     assert [h["epoch"] for h in history] == [1, 2]
+    assert history == straight_history  # losses and learning rates too (the schedule resumes)
     for (name, a), b in zip(straight.net.state_dict().items(), resumed.net.state_dict().values()):
         torch.testing.assert_close(a, b, msg=name)
     with pytest.raises(UserInputError, match="other data or settings"):
-        fit(train, TrainSettings(head="classify", grid=GRID, epochs=2, seed=4, recipe="paper"), None, ckpt)
+        fit(train, TrainSettings(head="classify", grid=GRID, epochs=2, seed=4, recipe=recipe), None, ckpt)

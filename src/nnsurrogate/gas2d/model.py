@@ -14,12 +14,12 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import torch
 
-from nnsurrogate.atomistic.gas2d.classes import class_centres, force_classes
-from nnsurrogate.atomistic.gas2d.network import LeNet
-from nnsurrogate.atomistic.gas2d.symmetry import D4_MATRICES, class_probability_back, image_permutations
 from nnsurrogate.core.errors import ModelFileError, UserInputError
 from nnsurrogate.core.modelio import load_model, save_model
-from nnsurrogate.core.training import torch_threads
+from nnsurrogate.core.threads import torch_threads
+from nnsurrogate.gas2d.classes import class_centres, force_classes
+from nnsurrogate.gas2d.network import LeNet
+from nnsurrogate.gas2d.symmetry import D4_MATRICES, class_probability_back, image_permutations
 
 __all__ = ["Gas2DForceModel", "ModelConfig"]
 
@@ -68,7 +68,8 @@ class ModelConfig:
 
     def __post_init__(self) -> None:
         if self.head not in HEADS:
-            raise UserInputError(f"head must be one of {', '.join(HEADS)}, got '{self.head}'", "--head")
+            raise UserInputError(f"head must be one of {', '.join(HEADS)}, got '{self.head}'", "head")
+        class_centres(self.f_max, self.n_classes)  # a positive f_max and K ≥ 2, before anything is trained
 
     @property
     def n_outputs(self) -> int:
@@ -123,7 +124,7 @@ class Gas2DForceModel:
         Parameters
         ----------
         images : numpy.ndarray, shape (n, grid, grid)
-            Count images (:func:`~nnsurrogate.atomistic.gas2d.descriptor.grid_images`).
+            Count images (:func:`~nnsurrogate.gas2d.descriptor.grid_images`).
         batch_size : int
         threads : int or None
             PyTorch threads while predicting (one is fastest for this small network on shared cores).

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from nnsurrogate.atomistic.gas2d.classes import force_classes
-from nnsurrogate.atomistic.gas2d.descriptor import cell_centres, cell_index
+from nnsurrogate.gas2d.classes import force_classes
+from nnsurrogate.gas2d.descriptor import cell_centres, cell_index
 
 __all__ = ["bayes_predictions", "cell_centre_forces", "posterior_forces"]
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nnsurrogate.atomistic.gas2d.classes import force_classes
+from nnsurrogate.gas2d.classes import force_classes
 
 __all__ = ["majority_baseline", "score"]
 

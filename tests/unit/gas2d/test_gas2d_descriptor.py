@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from nnsurrogate.atomistic.gas2d.classes import class_centres, force_classes, parse_fmax_rule, resolve_fmax
-from nnsurrogate.atomistic.gas2d.configurations import in_window, minimum_image, window_force
-from nnsurrogate.atomistic.gas2d.dataset import GasSpec, window_samples
-from nnsurrogate.atomistic.gas2d.descriptor import cell_centres, grid_images
-from nnsurrogate.atomistic.gas2d.potentials import Coulomb, LennardJones
-from nnsurrogate.atomistic.gas2d.symmetry import (D4_MATRICES, class_probability_back, image_permutations,
+from nnsurrogate.gas2d.classes import class_centres, force_classes, parse_fmax_rule, resolve_fmax
+from nnsurrogate.gas2d.configurations import in_window, minimum_image, window_force
+from nnsurrogate.gas2d.dataset import GasSpec, window_samples
+from nnsurrogate.gas2d.descriptor import cell_centres, grid_images
+from nnsurrogate.gas2d.potentials import Coulomb, LennardJones
+from nnsurrogate.gas2d.symmetry import (D4_MATRICES, class_probability_back, image_permutations,
                                                   transform_images)
 from nnsurrogate.core.errors import UserInputError
 

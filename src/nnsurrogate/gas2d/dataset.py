@@ -5,7 +5,7 @@ back with an offsets array) and the force on it (eV/Å). Images for any grid siz
 offsets on demand (:meth:`Gas2DData.images`), so one data set serves every grid.
 
 Generation (:func:`generate`) follows Zharikov, Zavyalov & Sivashova (2022) with the choices listed
-in :mod:`~nnsurrogate.atomistic.gas2d.configurations`: periodic boxes of side ``box_factor · W``
+in :mod:`~nnsurrogate.gas2d.configurations`: periodic boxes of side ``box_factor · W``
 with N = round(ρ·box²) uniform random particles (optionally a hard core), a few random targets per
 box. Train and test samples come from different boxes, so no window is shared across the split.
 """
@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from nnsurrogate.atomistic.gas2d.configurations import in_window, minimum_image, random_boxes
-from nnsurrogate.atomistic.gas2d.descriptor import grid_images
-from nnsurrogate.atomistic.gas2d.potentials import potential_from_params
+from nnsurrogate.gas2d.configurations import in_window, minimum_image, random_boxes
+from nnsurrogate.gas2d.descriptor import grid_images
+from nnsurrogate.gas2d.potentials import potential_from_params
 from nnsurrogate.core.errors import UserInputError
 from nnsurrogate.core.files import atomic_dir
 
@@ -79,14 +79,14 @@ class GasSpec:
         for name in ("density", "window"):
             value = getattr(self, name)
             if not math.isfinite(value) or value <= 0:
-                raise UserInputError(f"{name} must be positive, got {value}", f"--{name}")
+                raise UserInputError(f"{name} must be positive, got {value}", name)
         if not math.isfinite(self.min_distance) or self.min_distance < 0:
-            raise UserInputError(f"min_distance must be ≥ 0, got {self.min_distance}", "--min-distance")
+            raise UserInputError(f"min_distance must be ≥ 0, got {self.min_distance}", "min_distance")
         if not self.box_factor >= 1.0:
             raise UserInputError(f"box_factor must be ≥ 1 (the window must fit in the box), got {self.box_factor}",
                                  "box_factor")
         if self.n_particles < 2:
-            raise UserInputError(f"density {self.density:g} leaves fewer than 2 particles in the box", "--density")
+            raise UserInputError(f"density {self.density:g} leaves fewer than 2 particles in the box", "density")
         if int(self.targets_per_box) != self.targets_per_box or not 1 <= self.targets_per_box <= self.n_particles:
             raise UserInputError(f"targets_per_box must be between 1 and {self.n_particles}", "targets_per_box")
 
@@ -144,7 +144,7 @@ class Gas2DData:
         return self.delta[self.offsets[k]:self.offsets[k + 1]]
 
     def images(self, grid: int) -> np.ndarray:
-        """Count images (n, grid, grid), float32 (see :mod:`~nnsurrogate.atomistic.gas2d.descriptor`)."""
+        """Count images (n, grid, grid), float32 (see :mod:`~nnsurrogate.gas2d.descriptor`)."""
         return grid_images(self.delta, self.offsets, self.window, grid)
 
     def subset(self, index: np.ndarray) -> "Gas2DData":
@@ -170,7 +170,7 @@ def generate(spec: GasSpec, n_samples: int, seed: int = 0, progress=None) -> Gas
         Called as ``progress(done, total)`` with sample counts after each chunk of boxes.
     """
     if int(n_samples) != n_samples or n_samples < 1:
-        raise UserInputError(f"n_samples must be a positive integer, got {n_samples}", "--n-samples")
+        raise UserInputError(f"n_samples must be a positive integer, got {n_samples}", "n_samples")
     rng = np.random.default_rng(seed)
     n_boxes = -(-int(n_samples) // spec.targets_per_box)
     chunks, done = [], 0

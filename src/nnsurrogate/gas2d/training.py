@@ -20,25 +20,24 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from nnsurrogate.atomistic.gas2d.classes import resolve_fmax
-from nnsurrogate.atomistic.gas2d.model import Gas2DForceModel, ModelConfig
-from nnsurrogate.atomistic.gas2d.symmetry import D4_MATRICES, image_permutations, transform_images
+from nnsurrogate.core.engine import Budget, Checkpoint, EpochTask, Progress, run_epochs
 from nnsurrogate.core.errors import UserInputError
-from nnsurrogate.core.files import atomic_path
-from nnsurrogate.core.training import torch_threads
+from nnsurrogate.core.threads import torch_threads
+from nnsurrogate.gas2d.classes import resolve_fmax
+from nnsurrogate.gas2d.model import Gas2DForceModel, ModelConfig
+from nnsurrogate.gas2d.symmetry import D4_MATRICES, image_permutations, transform_images
 
 __all__ = ["RECIPES", "Recipe", "TrainSettings", "fit", "fmax_rule", "make_config"]
 
-#: ``progress(step, total_steps, mean_loss_so_far_this_epoch, epoch)``, called after each mini-batch.
-StepFn = Callable[[int, int, float, int], None]
+#: Settings that do not change the result of a run (left out of the checkpoint signature).
+_UNSIGNED = ("threads", "time_limit")
 
 
 @dataclass(frozen=True)
@@ -76,7 +75,7 @@ class TrainSettings:
         K, classes per component (the paper's LeNet: 10).
     fmax : str
         f_max rule: ``"auto"`` (``"cell"`` for Coulomb, ``"quantile:0.99"`` for Lennard-Jones),
-        ``"cell"``, ``"quantile:Q"`` or a force in eV/Å (see :mod:`~nnsurrogate.atomistic.gas2d.classes`).
+        ``"cell"``, ``"quantile:Q"`` or a force in eV/Å (see :mod:`~nnsurrogate.gas2d.classes`).
     recipe : str
         ``"ours"`` or ``"paper"``.
     epochs : int
@@ -85,6 +84,9 @@ class TrainSettings:
         Initialisation, shuffling and augmentation.
     threads : int or None
         PyTorch threads while training (``None``: leave as is).
+    time_limit : float or None
+        Training wall time after which no further epoch is begun, s (``None``: no limit; not part
+        of the checkpoint signature, so a run may resume under another limit).
     """
 
     head: str = "classify"
@@ -95,12 +97,15 @@ class TrainSettings:
     epochs: int = 8
     seed: int = 0
     threads: int | None = 1
+    time_limit: float | None = None
 
     def __post_init__(self) -> None:
         if self.recipe not in RECIPES:
-            raise UserInputError(f"recipe must be one of {', '.join(RECIPES)}, got '{self.recipe}'", "--recipe")
+            raise UserInputError(f"recipe must be one of {', '.join(RECIPES)}, got '{self.recipe}'", "recipe")
         if int(self.epochs) != self.epochs or self.epochs < 1:
-            raise UserInputError(f"epochs must be a positive integer, got {self.epochs}", "--epochs")
+            raise UserInputError(f"epochs must be a positive integer, got {self.epochs}", "epochs")
+        if self.time_limit is not None and not self.time_limit > 0:
+            raise UserInputError(f"the time limit must be positive seconds, got {self.time_limit}", "time_limit")
 
     def resolved_recipe(self) -> Recipe:
         return RECIPES[self.recipe]
@@ -124,16 +129,23 @@ def make_config(train, settings: TrainSettings) -> ModelConfig:
                        symmetrize=recipe.symmetrize, data=dict(train.spec, fmax_rule=rule))
 
 
-def fit(train, settings: TrainSettings, progress: StepFn | None = None,
+def fit(train, settings: TrainSettings, progress: Progress | None = None,
         checkpoint: str | os.PathLike | None = None) -> tuple[Gas2DForceModel, list[dict]]:
-    """Train a LeNet on *train* (a :class:`~nnsurrogate.atomistic.gas2d.dataset.Gas2DData`).
+    """Train a LeNet on *train* (a :class:`~nnsurrogate.gas2d.dataset.Gas2DData`).
+
+    The run ends after ``settings.epochs`` epochs, or after the first epoch that ends past
+    ``settings.time_limit`` seconds of training (set-up not counted, so a fresh run trains at least
+    one epoch); the model keeps the weights of its last epoch (there is no
+    validation set to pick the best one by).
 
     Parameters
     ----------
     train : Gas2DData
     settings : TrainSettings
     progress : callable, optional
-        Called after each mini-batch (see :data:`StepFn`).
+        ``progress(step, total, {"loss": ..., "epoch": ...})`` after each mini-batch: *step* counts
+        mini-batches over the whole run, *total* the planned ones, ``loss`` is the mean training loss
+        so far in the epoch and ``epoch`` the 1-based epoch.
     checkpoint : path-like, optional
         File for the resumable state, written after every epoch; an existing one with the same
         settings and data is resumed from.
@@ -151,39 +163,55 @@ def fit(train, settings: TrainSettings, progress: StepFn | None = None,
     with torch_threads(settings.threads), torch.random.fork_rng(devices=[]):
         torch.manual_seed(settings.seed)
         model = Gas2DForceModel(config)
-        loop = _Loop(model, recipe, settings, images.shape[0], _signature(train, settings))
-        if checkpoint is not None and Path(checkpoint).is_file():
-            loop.load(Path(checkpoint))
-        while loop.epoch < settings.epochs:
-            loop.run_epoch(images, targets, progress)
-            if checkpoint is not None:
-                loop.save(Path(checkpoint))
-    return model, loop.history
+        task = _Gas2DTask(model, recipe, settings, images, targets, progress)
+        ckpt = None if checkpoint is None else Checkpoint(checkpoint, kind="gas2d",
+                                                          signature=_signature(train, settings), global_rng=False)
+        result = run_epochs(task, Budget(settings.epochs, settings.time_limit), checkpoint=ckpt, restore_best=False)
+    history = [{key: row[key] for key in ("epoch", "loss", "learning_rate")} for row in result.history]
+    return model, history
 
 
-class _Loop:
-    """Optimizer, schedule, random generator and history of one run (all saved in checkpoints)."""
+class _Gas2DTask(EpochTask):
+    """One epoch of mini-batches: optimizer, schedule and random generator of one run.
 
-    def __init__(self, model: Gas2DForceModel, recipe: Recipe, settings: TrainSettings, n: int, signature: str):
-        self.model, self.recipe, self.settings, self.signature = model, recipe, settings, signature
-        self.steps_per_epoch = -(-n // recipe.batch_size)
-        params = model.net.parameters()
-        self.optimizer = torch.optim.AdamW(params, lr=recipe.learning_rate, weight_decay=recipe.weight_decay)
+    Parameters
+    ----------
+    model : Gas2DForceModel
+    recipe : Recipe
+    settings : TrainSettings
+    images : torch.Tensor
+        (N, grid, grid) count images.
+    targets : torch.Tensor
+        (N, 2) forces over the force scale (dimensionless).
+    progress : callable or None
+        The per-mini-batch callback of :func:`fit`.
+    """
+
+    def __init__(self, model: Gas2DForceModel, recipe: Recipe, settings: TrainSettings, images: torch.Tensor,
+                 targets: torch.Tensor, progress: Progress | None) -> None:
+        self.model, self.recipe, self.settings, self.progress = model, recipe, settings, progress
+        self.images, self.targets = images, targets
+        self.module = model.net
+        self.steps_per_epoch = -(-images.shape[0] // recipe.batch_size)
+        self.optimizer = torch.optim.AdamW(model.net.parameters(), lr=recipe.learning_rate,
+                                           weight_decay=recipe.weight_decay)
         total = self.steps_per_epoch * settings.epochs
         self.scheduler = (torch.optim.lr_scheduler.OneCycleLR(self.optimizer, recipe.learning_rate, total_steps=total,
                                                               pct_start=0.15) if recipe.one_cycle else None)
         self.generator = torch.Generator().manual_seed(settings.seed)
+        self.generators = (self.generator,)
         self.perms = torch.as_tensor(image_permutations(settings.grid))
-        self.epoch, self.history = 0, []
+        self.epoch = 0
 
-    def run_epoch(self, images: torch.Tensor, targets: torch.Tensor, progress: StepFn | None) -> None:
+    def train_epoch(self, deadline: float | None) -> dict[str, Any]:
+        """One pass over the samples in a random order (the time limit is checked between epochs only)."""
         net, bs = self.model.net, self.recipe.batch_size
         net.train()
-        order = torch.randperm(images.shape[0], generator=self.generator)
+        order = torch.randperm(self.images.shape[0], generator=self.generator)
         total = 0.0
         for step in range(self.steps_per_epoch):
             idx = order[step * bs:(step + 1) * bs]
-            x, y = images[idx], targets[idx]
+            x, y = self.images[idx], self.targets[idx]
             if self.recipe.augment:
                 which = torch.randint(0, len(D4_MATRICES), (idx.numel(),), generator=self.generator)
                 x, y = transform_images(x, y, which, self.perms)
@@ -194,12 +222,16 @@ class _Loop:
             if self.scheduler is not None:
                 self.scheduler.step()
             total += float(loss.detach())
-            if progress is not None:
-                progress(self.epoch * self.steps_per_epoch + step + 1, self.settings.epochs * self.steps_per_epoch,
-                         total / (step + 1), self.epoch + 1)
+            if self.progress is not None:
+                self.progress(self.epoch * self.steps_per_epoch + step + 1,
+                              self.settings.epochs * self.steps_per_epoch,
+                              {"loss": total / (step + 1), "epoch": self.epoch + 1})
         self.epoch += 1
-        self.history.append({"epoch": self.epoch, "loss": total / self.steps_per_epoch,
-                             "learning_rate": float(self.optimizer.param_groups[0]["lr"])})
+        return {"loss": total / self.steps_per_epoch, "learning_rate": float(self.optimizer.param_groups[0]["lr"])}
+
+    def validate(self, train_metrics: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        """No validation set: the score is the training loss (the last weights are kept anyway)."""
+        return train_metrics["loss"], dict(train_metrics)
 
     def _loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Cross-entropy on the class(es) of the (scaled) forces *y*, or their mean squared error."""
@@ -213,34 +245,20 @@ class _Loop:
             return F.cross_entropy(out, cls[:, 0] * k + cls[:, 1])
         return F.cross_entropy(out[:, :k], cls[:, 0]) + F.cross_entropy(out[:, k:], cls[:, 1])
 
-    def save(self, path: Path) -> None:
-        blob = {"signature": self.signature, "epoch": self.epoch, "net": self.model.net.state_dict(),
-                "optimizer": self.optimizer.state_dict(), "generator": self.generator.get_state(),
-                "history": json.dumps(self.history),
+    def state_dict(self) -> dict[str, Any]:
+        return {"epoch": self.epoch, "optimizer": self.optimizer.state_dict(),
                 "scheduler": self.scheduler.state_dict() if self.scheduler is not None else {}}
-        with atomic_path(path) as tmp:
-            torch.save(blob, tmp)
 
-    def load(self, path: Path) -> None:
-        """Resume (``weights_only`` loading: tensors and plain containers, never code)."""
-        try:
-            blob = torch.load(os.fspath(path), weights_only=True)
-        except Exception as exc:  # noqa: BLE001 - any unreadable checkpoint is the user's file problem
-            raise UserInputError(f"unreadable checkpoint: {exc}".splitlines()[0], str(path)) from None
-        if blob.get("signature") != self.signature:
-            raise UserInputError("the checkpoint was written for other data or settings; rerun without --resume",
-                                 str(path))
-        self.model.net.load_state_dict(blob["net"])
-        self.optimizer.load_state_dict(blob["optimizer"])
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.optimizer.load_state_dict(state["optimizer"])
         if self.scheduler is not None:
-            self.scheduler.load_state_dict(blob["scheduler"])
-        self.generator.set_state(blob["generator"])
-        self.epoch, self.history = int(blob["epoch"]), json.loads(blob["history"])
+            self.scheduler.load_state_dict(state["scheduler"])
+        self.epoch = int(state["epoch"])
 
 
 def _signature(train, settings: TrainSettings) -> str:
     """Hash of the settings and the training data, so a checkpoint only resumes the same run."""
-    fields = {k: v for k, v in asdict(settings).items() if k != "threads"}
+    fields = {k: v for k, v in asdict(settings).items() if k not in _UNSIGNED}
     digest = hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode())
     for array in (train.forces, train.offsets):
         digest.update(np.ascontiguousarray(array).tobytes())

@@ -7,11 +7,11 @@ import json
 import numpy as np
 import pytest
 
-from nnsurrogate.atomistic.gas2d.baselines import bayes_predictions, cell_centre_forces, posterior_forces
-from nnsurrogate.atomistic.gas2d.configurations import minimum_image, random_boxes, window_energy, window_force
-from nnsurrogate.atomistic.gas2d.dataset import GasSpec, generate, load_data, save_data
-from nnsurrogate.atomistic.gas2d.descriptor import grid_images
-from nnsurrogate.atomistic.gas2d.potentials import Coulomb, LennardJones, make_potential
+from nnsurrogate.gas2d.baselines import bayes_predictions, cell_centre_forces, posterior_forces
+from nnsurrogate.gas2d.configurations import minimum_image, random_boxes, window_energy, window_force
+from nnsurrogate.gas2d.dataset import GasSpec, generate, load_data, save_data
+from nnsurrogate.gas2d.descriptor import grid_images
+from nnsurrogate.gas2d.potentials import Coulomb, LennardJones, make_potential
 from nnsurrogate.core.errors import UserInputError
 
 POTENTIALS = [LennardJones(epsilon=0.7, sigma=1.3), Coulomb(kqq=14.4)]

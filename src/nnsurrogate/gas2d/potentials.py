@@ -113,9 +113,9 @@ def make_potential(name: str, strength: float | None = None, sigma: float | None
         return LennardJones(1.0 if strength is None else float(strength), 1.0 if sigma is None else float(sigma))
     if key == "coulomb":
         if sigma is not None:
-            raise UserInputError("sigma applies to Lennard-Jones only", "--sigma")
+            raise UserInputError("sigma applies to Lennard-Jones only", "sigma")
         return Coulomb(1.0 if strength is None else float(strength))
-    raise UserInputError(f"unknown potential '{name}'; choose lj or coulomb", "--potential")
+    raise UserInputError(f"unknown potential '{name}'; choose lj or coulomb", "potential")
 
 
 def potential_from_params(params: dict) -> PairPotential:

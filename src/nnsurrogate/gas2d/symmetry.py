@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from nnsurrogate.atomistic.gas2d.descriptor import cell_centres
+from nnsurrogate.gas2d.descriptor import cell_centres
 
 __all__ = ["D4_MATRICES", "class_probability_back", "image_permutations", "transform_images"]
 

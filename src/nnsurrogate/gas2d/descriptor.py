@@ -4,7 +4,7 @@ A square window of side W centred on the target particle is cut into n × n squa
 h = W/n; pixel ``image[i, j]`` holds the number of particles (the target excluded) whose offset from
 the target lies in cell row *i* (along y) and column *j* (along x), both counted from the negative
 side: cell (i, j) covers −W/2 + j·h ≤ Δx < −W/2 + (j+1)·h and likewise for Δy with *i*. The window
-is half-open like :func:`~nnsurrogate.atomistic.gas2d.configurations.in_window`. For even n the
+is half-open like :func:`~nnsurrogate.gas2d.configurations.in_window`. For even n the
 target sits on the corner shared by the four central cells, for odd n at the centre of the middle one;
 either way the grid has the symmetry of the square, so rotating the image rotates the force.
 """
@@ -20,9 +20,9 @@ __all__ = ["cell_centres", "cell_index", "grid_images"]
 
 def _check(window: float, grid: int) -> None:
     if not np.isfinite(window) or window <= 0:
-        raise UserInputError(f"window must be a positive length, got {window}", "--window")
+        raise UserInputError(f"window must be a positive length, got {window}", "window")
     if int(grid) != grid or grid < 1:
-        raise UserInputError(f"grid must be a positive integer, got {grid}", "--grid")
+        raise UserInputError(f"grid must be a positive integer, got {grid}", "grid")
 
 
 def cell_index(delta: np.ndarray, window: float, grid: int) -> np.ndarray:

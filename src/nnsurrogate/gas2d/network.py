@@ -28,7 +28,7 @@ def lenet_feature_size(grid: int) -> int:
         side = (side - KERNEL + 1) // 2
     if side < 1:
         raise UserInputError(f"grid {grid} is too small for LeNet's two 5×5 convolutions and pools (need ≥ 16)",
-                             "--grid")
+                             "grid")
     return CONV_CHANNELS[-1] * side * side
 
 

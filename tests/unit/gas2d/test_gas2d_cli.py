@@ -33,6 +33,8 @@ def test_generate_then_train_writes_model_metrics_and_plots(tmp_path, capsys):
 @pytest.mark.parametrize("argv, message", [
     (["gas2d", "generate", "--potential", "morse", "--density", "0.1", "--out", "{tmp}/d"], "unknown potential"),
     (["gas2d", "generate", "--potential", "lj", "--density", "0", "--out", "{tmp}/d"], "density must be positive"),
+    (["gas2d", "generate", "--potential", "lj", "--density", "0.1", "--min-distance", "-1", "--out", "{tmp}/d"],
+     "got -1.0 (--min-distance)"),
     (["gas2d", "generate", "--potential", "lj", "--density", "2.0", "--n-samples", "8", "--out", "{tmp}/d"],
      "lower the density"),
     (["gas2d", "train", "{tmp}", "--out", "{tmp}/r"], "not a gas2d data folder"),
@@ -50,7 +52,9 @@ def test_bad_training_options_are_one_line(tmp_path, capsys):
     assert run(["gas2d", "generate", "--potential", "coulomb", "--density", "0.01", "--n-samples", "40",
                 "--out", str(data), "--quiet"]) == 0
     for extra, message in ((["--head", "cluster"], "head must be one of"), (["--grid", "8"], "too small"),
-                           (["--fmax", "quantile:2"], "f_max rule"), (["--recipe", "magic"], "recipe")):
+                           (["--fmax", "quantile:2"], "f_max rule"), (["--recipe", "magic"], "recipe"),
+                           (["--time-limit", "0"], "positive seconds, got 0.0 (--time-limit)"),
+                           (["--classes", "1"], "≥ 2, got 1 (--classes)"), (["--grid", "8"], "(--grid)")):
         code = run(["gas2d", "train", str(data), "--out", str(tmp_path / "r"), "--quiet", *extra])
         err = capsys.readouterr().err
         assert code == 2 and message in err and len(err.strip().splitlines()) == 1, (extra, err)

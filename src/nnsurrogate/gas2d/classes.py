@@ -67,7 +67,7 @@ def parse_fmax_rule(rule: str) -> tuple[str, float]:
     except ValueError:
         pass
     raise UserInputError(f"f_max rule must be 'cell', 'quantile:Q' with 0 < Q ≤ 1, or a positive force; got '{rule}'",
-                         "--fmax")
+                         "fmax")
 
 
 def resolve_fmax(rule: str, potential, window: float, grid: int, train_forces: np.ndarray) -> float:
@@ -93,12 +93,12 @@ def resolve_fmax(rule: str, potential, window: float, grid: int, train_forces: n
     else:
         f_max = value
     if not np.isfinite(f_max) or f_max <= 0:
-        raise UserInputError(f"rule '{rule}' gives f_max = {f_max:g} eV/Å; choose another", "--fmax")
+        raise UserInputError(f"rule '{rule}' gives f_max = {f_max:g} eV/Å; choose another", "fmax")
     return f_max
 
 
 def _check(f_max: float, n_classes: int) -> None:
     if not np.isfinite(f_max) or f_max <= 0:
-        raise UserInputError(f"f_max must be a positive force, got {f_max}", "--fmax")
+        raise UserInputError(f"f_max must be a positive force, got {f_max}", "fmax")
     if int(n_classes) != n_classes or n_classes < 2:
-        raise UserInputError(f"the number of classes must be an integer ≥ 2, got {n_classes}", "--classes")
+        raise UserInputError(f"the number of classes must be an integer ≥ 2, got {n_classes}", "n_classes")
