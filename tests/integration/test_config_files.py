@@ -177,3 +177,11 @@ def test_symbolic_fit_settings_round_trip(tmp_path):
     assert _cli("symbolic", "fit", "--config", out / "config.yaml", "--out", again, "--quiet") == 0
     assert (yaml.safe_load((out / "config.yaml").read_text()) == yaml.safe_load((again / "config.yaml").read_text()))
     assert json.loads((again / "metrics.json").read_text())["n_test"] == 20
+
+
+def test_gas2d_train_round_trip(tmp_path):
+    data = tmp_path / "data"
+    assert _cli("gas2d", "generate", "--potential", "lj", "--density", "0.2", "--n-samples", "200",
+                "--out", data, "--quiet") == 0
+    _repeat_and_compare(["gas2d", "train", data, "--head", "regress", "--grid", "16", "--classes", "4",
+                         "--epochs", "1", "--quiet"], tmp_path / "run", tmp_path)

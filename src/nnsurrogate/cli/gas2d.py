@@ -8,6 +8,7 @@ import typer
 
 from nnsurrogate.cli import options
 from nnsurrogate.cli.common import console
+from nnsurrogate.cli.settings_file import configurable
 
 app = typer.Typer(help="2D gas: count-image descriptor and LeNet force model (generate data, train).",
                   no_args_is_help=True)
@@ -50,6 +51,7 @@ def generate(
 
 
 @app.command()
+@configurable("gas2d train")
 def train(
     data: Path = typer.Argument(..., help="Folder written by 'gas2d generate'."),
     head: str = typer.Option("classify", "--head", help="classify (force classes, the paper) or regress."),
@@ -63,7 +65,7 @@ def train(
     threads: int = typer.Option(1, "--threads", help="PyTorch threads."),
     time_limit: float = options.time_limit("Begin no further epoch after this many seconds (the last weights are "
                                            "kept)."),
-    out: Path = typer.Option(..., "--out", help="Output folder: model/, metrics.json, plots/."),
+    out: Path = typer.Option(..., "--out", help="Output folder: model/, metrics.json, config.yaml, plots/."),
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run from OUT/.checkpoint."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:
