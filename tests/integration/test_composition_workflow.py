@@ -32,6 +32,7 @@ def hardness_csv(tmp_path_factory):
     return path
 
 
+@pytest.mark.slow
 def test_train_predict_evaluate_screen_with_formula_and_load(tmp_path, hardness_csv, capsys):
     out = tmp_path / "run"
     assert _cli("table", "train", hardness_csv, "--target", "hardness", "--formula-column", "composition",
@@ -69,6 +70,7 @@ def test_train_predict_evaluate_screen_with_formula_and_load(tmp_path, hardness_
     assert "top 5 candidates" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_cv_command_random_against_grouped(tmp_path, hardness_csv, capsys):
     for groups in ("none", "formula"):
         assert _cli("table", "cv", hardness_csv, "--target", "hardness", "--formula-column", "composition",

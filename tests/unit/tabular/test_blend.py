@@ -151,6 +151,7 @@ def test_forest_on_a_column_subset():
         ForestRegressor(columns=(0, 9)).fit(X, y)
 
 
+@pytest.mark.slow
 def test_default_composition_model_saves_and_loads(tmp_path):
     # a zero-inflated "gap": zero for compounds with a metal majority, else grows with electronegativity spread
     rng = np.random.default_rng(10)

@@ -89,6 +89,7 @@ def test_featurizer_and_scalers_see_only_training_rows(tmp_path):
     assert out["in_domain"].tolist()[0] is False  # an element never seen in training
 
 
+@pytest.mark.slow
 def test_cross_validate_writes_metrics_predictions_and_plot(tmp_path, repeated_csv):
     out = tmp_path / "cv"
     messages = []
@@ -106,6 +107,7 @@ def test_cross_validate_writes_metrics_predictions_and_plot(tmp_path, repeated_c
     assert not (out / ".checkpoint").exists() and metrics["cpu_seconds"] > 0
 
 
+@pytest.mark.slow
 def test_random_folds_warn_about_the_leak(tmp_path, repeated_csv):
     with pytest.warns(DataWarning, match="test rows have their compound on the training side"):
         metrics = cross_validate(repeated_csv, str(tmp_path / "cv"), TableSpec("y", ("load",), "formula"),
@@ -113,6 +115,7 @@ def test_random_folds_warn_about_the_leak(tmp_path, repeated_csv):
     assert metrics["leak_report"]["fraction_test_rows_seen_in_train"] > 0.8
 
 
+@pytest.mark.slow
 def test_resume_reuses_finished_folds(tmp_path, repeated_csv):
     out = tmp_path / "cv"
     ckpt = out / ".checkpoint"
@@ -127,6 +130,7 @@ def test_resume_reuses_finished_folds(tmp_path, repeated_csv):
     assert not np.any(pred.loc[pred["fold"] != 0, "y_pred"] == 123.0)
 
 
+@pytest.mark.slow
 def test_classification_cv_reports_roc_auc(tmp_path):
     frame = _binary_compounds(60, seed=2)
     frame["heavy"] = np.where(frame["y"] > frame["y"].median(), "yes", "no")
