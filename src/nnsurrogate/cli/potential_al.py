@@ -11,13 +11,14 @@ from pathlib import Path
 import typer
 
 from nnsurrogate.cli.common import console
+from nnsurrogate.cli.settings_file import configurable
 from nnsurrogate.core.errors import UserInputError
 
 
 def register(app: typer.Typer) -> None:
     """Add ``active-learn`` and ``committee`` to the ``potential`` group."""
-    app.command("active-learn")(active_learn)
-    app.command("committee")(committee)
+    app.command("active-learn")(configurable("potential active-learn")(active_learn))
+    app.command("committee")(configurable("potential committee")(committee))
 
 
 def _float_list(text: str, option: str) -> tuple[float, ...]:
