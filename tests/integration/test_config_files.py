@@ -187,16 +187,20 @@ def test_gas2d_train_round_trip(tmp_path):
                          "--epochs", "1", "--quiet"], tmp_path / "run", tmp_path)
 
 
-def test_potential_committee_round_trip(copper, tmp_path):
+def test_potential_committee_round_trip(copper, tmp_path, capsys):
     settings = _repeat_and_compare(["potential", "committee", copper, "--members", "2", "--epochs", "2",
-                                    "--neurons", "4", "--cutoff", "4.0,3.5", "--quiet"], tmp_path / "run", tmp_path)
-    assert settings["settings"]["members"] == 2
+                                    "--neurons", "4", "--cutoff", "4.0,3.5", "--n-max", "3,2", "--lambda-v", "0",
+                                    "--batch", "4", "--quiet"], tmp_path / "run", tmp_path)
+    assert "hint: --batch is now --batch-size" in capsys.readouterr().err
+    assert settings["settings"]["members"] == 2 and settings["settings"]["batch_size"] == 4
+    assert settings["settings"]["n_max"] == "3,2" and settings["settings"]["lambda_v"] == 0.0
 
 
-def test_potential_active_learn_round_trip(copper, tmp_path):
+def test_potential_active_learn_round_trip(copper, tmp_path, capsys):
     settings = _repeat_and_compare(["potential", "active-learn", "--initial", copper, "--calculator", "emt",
                                     "--committee", "2", "--temperatures", "300", "--iterations", "1",
                                     "--per-iteration", "2", "--md-steps", "10", "--sample-every", "2",
                                     "--min-separation", "2", "--epochs", "2", "--neurons", "4",
                                     "--cutoff", "4.0,3.5", "--seed", "1", "--quiet"], tmp_path / "run", tmp_path)
-    assert settings["settings"]["committee"] == 2 and settings["settings"]["calculator"] == "emt"
+    assert "hint: --committee is now --members" in capsys.readouterr().err
+    assert settings["settings"]["members"] == 2 and settings["settings"]["calculator"] == "emt"

@@ -17,7 +17,7 @@ Selection then picks the frames to label:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +25,7 @@ from ase import Atoms
 from ase.calculators.calculator import Calculator
 
 from nnsurrogate.atomistic import keys
+from nnsurrogate.core.engine.progress import Progress
 from nnsurrogate.core.errors import UserInputError
 
 STRATEGIES = ("uncertainty", "random")
@@ -82,12 +83,14 @@ def frame_uncertainty(calculator: Calculator, atoms: Atoms) -> float:
 
 
 def explore(calculator: Calculator, starts: Sequence[Atoms], temperatures: Sequence[float], steps: int,
-            sample_every: int, timestep: float, seed: int, progress: Callable[[int, int], None] | None = None,
+            sample_every: int, timestep: float, seed: int, progress: Progress | None = None,
             max_force: float = 10.0) -> Exploration:
     """Langevin MD with *calculator* at each temperature (run k starts from ``starts[k % len(starts)]``).
 
     Snapshots every *sample_every* steps (not step 0, the start itself) become candidates; a run that
     the watchdog stops also contributes its last good frame, the configuration just before it failed.
+    *progress* (the progress protocol) is called as ``progress(k, n_runs, metrics)`` after run k
+    (counted from 1) with ``temperature_K``, ``steps_done`` and ``max_force_std_eV_per_A`` (so far).
     """
     import time
 
@@ -110,7 +113,9 @@ def explore(calculator: Calculator, starts: Sequence[Atoms], temperatures: Seque
                                         _bare(frame, temperature, step)))
         runs.append({"temperature_K": float(temperature), "steps_done": result.steps_done, "stopped": result.stopped})
         if progress is not None:
-            progress(k + 1, len(temperatures))
+            progress(k + 1, len(temperatures), {"temperature_K": float(temperature), "steps_done": result.steps_done,
+                                                "max_force_std_eV_per_A": max((c.uncertainty for c in candidates),
+                                                                              default=float("nan"))})
     return Exploration(candidates, runs, time.perf_counter() - started)
 
 
@@ -143,7 +148,7 @@ def select(candidates: Sequence[Candidate], strategy: str, n: int, threshold: fl
         (the least uncertain of them first).
     """
     if strategy not in STRATEGIES:
-        raise UserInputError(f"unknown strategy '{strategy}' (choose {', '.join(STRATEGIES)})", "--strategy")
+        raise UserInputError(f"unknown strategy '{strategy}' (choose {', '.join(STRATEGIES)})", "strategy")
     if strategy == "random":
         order = rng.permutation(len(candidates))[:n]
         return [candidates[i] for i in sorted(order.tolist())]

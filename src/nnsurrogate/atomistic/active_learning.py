@@ -35,6 +35,7 @@ from ase import Atoms
 
 from nnsurrogate.atomistic import _al_explore as X
 from nnsurrogate.atomistic.committee import CommitteeCalculator, load_committee, save_committee, train_committee
+from nnsurrogate.core.engine.progress import Progress
 from nnsurrogate.core.errors import UserInputError
 from nnsurrogate.core.files import atomic_path, write_json
 
@@ -120,34 +121,36 @@ class ALConfig:
     scheduler: str | None = None
 
     def validate(self) -> None:
-        """Raise :class:`UserInputError` for settings that cannot run."""
+        """Raise :class:`UserInputError` naming the setting that cannot run."""
         if self.strategy not in X.STRATEGIES:
-            raise UserInputError(f"unknown strategy '{self.strategy}' (choose {', '.join(X.STRATEGIES)})", "--strategy")
+            raise UserInputError(f"unknown strategy '{self.strategy}' (choose {', '.join(X.STRATEGIES)})", "strategy")
         if self.model not in ("nep", "bp"):
-            raise UserInputError(f"unknown model '{self.model}' (choose nep or bp)", "--model")
+            raise UserInputError(f"unknown model '{self.model}' (choose nep or bp)", "model")
         if self.committee < 2:
             raise UserInputError(f"a committee needs at least 2 members to have a spread, got {self.committee}",
-                                 "--committee")
-        if self.iterations < 0 or self.per_iteration < 1:
-            raise UserInputError("--iterations must be ≥ 0 and --per-iteration ≥ 1", "--iterations/--per-iteration")
+                                 "committee")
+        for name, least in (("iterations", 0), ("per_iteration", 1), ("md_steps", 1), ("sample_every", 1),
+                            ("min_separation", 0)):
+            if getattr(self, name) < least:
+                raise UserInputError(f"{name} must be at least {least}, got {getattr(self, name)}", name)
+        if self.sample_every > self.md_steps:
+            raise UserInputError(f"sample_every ({self.sample_every}) must not exceed md_steps ({self.md_steps})",
+                                 "sample_every")
         if not self.temperatures or any(not (math.isfinite(t) and t > 0) for t in self.temperatures):
-            raise UserInputError("temperatures must be positive numbers of kelvin", "--temperatures")
+            raise UserInputError("temperatures must be positive numbers of kelvin", "temperatures")
         if not (math.isfinite(self.threshold) and self.threshold > 0):
-            raise UserInputError(f"the threshold must be a positive number of eV/Å, got {self.threshold}", "--threshold")
+            raise UserInputError(f"the threshold must be a positive number of eV/Å, got {self.threshold}", "threshold")
         if self.max_uncertainty is not None and not self.max_uncertainty > self.threshold:
-            raise UserInputError(f"--max-uncertainty must exceed the threshold ({self.threshold} eV/Å)",
-                                 "--max-uncertainty")
-        if self.md_steps < 1 or self.sample_every < 1 or self.min_separation < 0 or self.sample_every > self.md_steps:
-            raise UserInputError("need 1 ≤ --sample-every ≤ --md-steps and --min-separation ≥ 0",
-                                 "--md-steps/--sample-every")
-        if self.timestep is not None and not self.timestep > 0:
-            raise UserInputError("--timestep must be positive (fs)", "--timestep")
+            raise UserInputError(f"max_uncertainty must exceed the threshold ({self.threshold} eV/Å)",
+                                 "max_uncertainty")
         for name in ("warm_epochs", "train_steps", "warm_steps"):
             value = getattr(self, name)
             if value is not None and value < 1:
-                raise UserInputError(f"--{name.replace('_', '-')} must be at least 1, got {value}", f"--{name.replace('_', '-')}")
-        if self.warm_learning_rate is not None and not self.warm_learning_rate > 0:
-            raise UserInputError("--warm-lr must be positive", "--warm-lr")
+                raise UserInputError(f"{name} must be at least 1, got {value}", name)
+        for name in ("timestep", "warm_learning_rate"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise UserInputError(f"{name} must be positive, got {value}", name)
 
     def to_json(self) -> dict:
         data = asdict(self)
@@ -184,15 +187,15 @@ class _State:
         settings = {"active_learning": config.to_json(), "training": _train_json(train_config)}
         if self.path.is_file():
             if not resume:
-                raise UserInputError("the folder holds an active-learning run; add --resume to continue it, "
-                                     "or choose another --out", str(out))
+                raise UserInputError("the folder holds an active-learning run; set resume to continue it, "
+                                     "or choose another output folder", str(out))
             try:
                 self.data = json.loads(self.path.read_text(encoding="utf-8"))
             except (OSError, ValueError):
                 raise UserInputError(f"unreadable {STATE_FILE}; delete the folder to start over", str(out)) from None
             if self.data.get("settings") != json.loads(json.dumps(settings)):
-                raise UserInputError("the run in this folder used other settings; resume with the same options "
-                                     "or choose another --out", str(self.path))
+                raise UserInputError("the run in this folder used other settings; resume with the same settings "
+                                     "or choose another output folder", str(self.path))
         else:
             self.data = {"format": 1, "settings": settings, "n_initial": n_initial, "status": "running",
                          "iterations": []}
@@ -264,7 +267,7 @@ def _explore(it_dir: Path, calculator, data: list[Atoms], starts: list[Atoms], c
         summary = json.loads(summary_path.read_text(encoding="utf-8"))
         selected = read(selected_path, ":") if summary["selected"] else []
         return summary, selected
-    say(f"iteration {k}: MD with the committee at {', '.join(f'{t:g}' for t in config.temperatures)} K")
+    say(f"MD with the committee at {', '.join(f'{t:g}' for t in config.temperatures)} K")
     timestep = config.timestep or (0.5 if any(1 in a.numbers for a in starts) else 1.0)
     seed = config.seed * 100_003 + k
     exploration = X.explore(calculator, starts, config.temperatures, config.md_steps, config.sample_every,
@@ -297,9 +300,33 @@ def _converged(summary: dict) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------- loop
+class _Stages:
+    """Stage names as calls of the progress protocol: ``progress(round, iterations, metrics)``.
+
+    *metrics* holds ``stage`` (what starts now, text), ``n_labels`` (labelled frames so far) and,
+    once a round is scored, its test ``energy_mae_mev_per_atom`` and ``force_mae_mev_per_a``.
+    """
+
+    def __init__(self, progress: Progress | None, total: int) -> None:
+        self.progress, self.total = progress, total
+        self.round, self.metrics = 0, {}
+
+    def __call__(self, stage: str) -> None:
+        if self.progress is not None:
+            self.progress(self.round, self.total, {"stage": stage, **self.metrics})
+
+    def begin(self, k: int, n_labels: int, test: dict | None = None) -> None:
+        """Round *k* starts with *n_labels* frames (*test*: the errors of the last committee)."""
+        self.round = k
+        self.metrics = {"n_labels": n_labels}
+        for key in ("energy_mae_mev_per_atom", "force_mae_mev_per_a"):
+            if test and key in test:
+                self.metrics[key] = test[key]
+
+
 def run_active_learning(initial: Sequence[Atoms], config: ALConfig, train_config, out: str | Path,
                         test_frames: Sequence[Atoms] | None = None, resume: bool = False,
-                        say: Say | None = None) -> dict:
+                        progress: Progress | None = None) -> dict:
     """Run the loop described in the module docstring; returns the summary written to ``metrics.json``.
 
     Parameters
@@ -316,17 +343,17 @@ def run_active_learning(initial: Sequence[Atoms], config: ALConfig, train_config
         Fixed labelled test set; without it no test errors are recorded.
     resume : bool
         Continue the run in *out*.
-    say : callable, optional
-        ``say(stage)`` before each stage, for a status line.
+    progress : callable, optional
+        The progress protocol ``progress(round, iterations, metrics)`` before each stage, *metrics*
+        as described by :class:`_Stages` (``stage``, ``n_labels``, the last test errors).
     """
     from nnsurrogate.atomistic.data import read_frames, species_of
 
     config.validate()
     if not initial:
-        raise UserInputError("no initial frames", "--initial")
+        raise UserInputError("no initial frames", "initial")
     _labeler(config)  # unknown calculator or missing package: fail before any training
     out = Path(out)
-    say = say or (lambda stage: None)
     state = _State(out, config, train_config, len(initial), resume)
     species, cutoff = species_of(initial), config_cutoff(config)
     data_path = out / "data.xyz"
@@ -334,23 +361,25 @@ def run_active_learning(initial: Sequence[Atoms], config: ALConfig, train_config
     if not state.iterations:
         _write_frames(data_path, data)
     previous = load_committee(out / f"iter_{len(state.iterations) - 1:03d}" / "committee") if state.iterations else None
+    stages = _Stages(progress, config.iterations)
     k = len(state.iterations)
     while True:
+        stages.begin(k, len(data), state.iterations[-1]["test"] if state.iterations else None)
         it_dir = out / f"iter_{k:03d}"
-        members, train_s = _committee(it_dir, data, config, train_config, previous, say)
+        members, train_s = _committee(it_dir, data, config, train_config, previous, stages)
         calculator = CommitteeCalculator(members)
-        say(f"iteration {k}: test errors")
+        stages("test errors")
         record = {"iteration": k, "n_train": len(data), "n_labels": len(data), "train_wall_s": train_s,
                   "test": test_errors(calculator, test_frames)}
         if k >= config.iterations:
             _finish(state, record, "budget spent", members, out)
             break
-        summary, picked = _explore(it_dir, calculator, data, list(initial), config, k, say)
+        summary, picked = _explore(it_dir, calculator, data, list(initial), config, k, stages)
         record["exploration"] = summary
         if _converged(summary):
             _finish(state, record, "converged", members, out)
             break
-        labelled, failed = _label(it_dir, picked, config, species, cutoff, say) if picked else ([], [])
+        labelled, failed = _label(it_dir, picked, config, species, cutoff, stages) if picked else ([], [])
         record.update({"n_selected": len(picked), "n_added": len(labelled), "failed": failed})
         data = data + labelled
         _write_frames(data_path, data)

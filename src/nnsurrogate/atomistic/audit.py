@@ -70,9 +70,10 @@ class AuditOptions:
                      "heated_temperature", "invariance_energy_tol", "invariance_force_tol", "force_sum_tol",
                      "gradient_force_tol", "gradient_stress_tol"):
             if not getattr(self, name) > 0:
-                raise UserInputError(f"{name.replace('_', '-')} must be positive", f"--{name.replace('_', '-')}")
+                raise UserInputError(f"{name} must be positive", name)
         if self.nve_steps < 10 or self.heated_steps < 1:
-            raise UserInputError("the NVE run needs at least 10 steps and the heated run at least 1", "--nve-steps")
+            raise UserInputError("the NVE run needs at least 10 steps and the heated run at least 1",
+                                 "nve_steps" if self.nve_steps < 10 else "heated_steps")
 
 
 @dataclass

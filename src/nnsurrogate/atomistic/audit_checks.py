@@ -28,6 +28,7 @@ from ase.calculators.calculator import Calculator
 
 from nnsurrogate.atomistic import keys
 from nnsurrogate.atomistic.md import first_evaluation
+from nnsurrogate.core.engine.progress import Progress
 
 
 @dataclass
@@ -74,8 +75,11 @@ class Predictions:
     stress_pred: list[np.ndarray] = field(default_factory=list)
 
 
-def predict(calculator: Calculator, frames: list[Atoms], progress=None) -> Predictions:
-    """Evaluate *calculator* on every labelled frame (labels read from the frame's calculator results)."""
+def predict(calculator: Calculator, frames: list[Atoms], progress: Progress | None = None) -> Predictions:
+    """Evaluate *calculator* on every labelled frame (labels read from the frame's calculator results).
+
+    *progress*, the progress protocol, is called as ``progress(k, n_frames, {})`` after frame k (from 1).
+    """
     n, e_ref, e_pred, f_ref, f_pred, f_std, s_ref, s_pred = [], [], [], [], [], [], [], []
     for k, frame in enumerate(frames):
         labels = frame.calc.results
@@ -93,7 +97,7 @@ def predict(calculator: Calculator, frames: list[Atoms], progress=None) -> Predi
             s_ref.append(np.asarray(labels[keys.STRESS], dtype=float).reshape(6))
             s_pred.append(np.array(atoms.get_stress(voigt=True), dtype=float))
         if progress is not None:
-            progress(k + 1, len(frames))
+            progress(k + 1, len(frames), {})
     has_std = all(s is not None for s in f_std)
     return Predictions(np.array(n), np.array(e_ref), np.array(e_pred), f_ref, f_pred,
                        f_std if has_std else None, s_ref, s_pred)

@@ -1,8 +1,11 @@
-"""ASE calculator for any potential model of this package (or a GPUMD ``nep.txt``).
+"""ASE calculator for one or several potential models of this package (or a GPUMD ``nep.txt``).
 
 ``load_calculator(path)`` returns an :class:`ase.calculators.calculator.Calculator` usable by every
-ASE tool (MD, relaxations, phonons). Results follow ASE: ``energy`` (eV), ``energies`` (per atom,
-eV), ``forces`` (eV/Å), ``stress`` (Voigt xx yy zz yz xz xy, eV/Å³, σ = −W/V; periodic cells only).
+ASE tool (MD, relaxations, phonons). Results follow ASE and :mod:`~nnsurrogate.atomistic.keys`:
+``energy`` (eV), ``energies`` (per atom, eV), ``forces`` (eV/Å), ``stress`` (Voigt xx yy zz yz xz
+xy, eV/Å³, σ = −W/V; periodic cells only). With N > 1 models (a committee, see
+:mod:`~nnsurrogate.atomistic.committee`) these are the members' means and the results add
+``energy_std`` (eV), ``forces_std`` (n_atoms,) eV/Å and ``member_energies`` (N,) eV.
 A calculation reruns only when ASE reports ``system_changes``.
 """
 
@@ -15,35 +18,101 @@ import torch
 from ase.calculators.calculator import Calculator, all_changes
 from ase.stress import full_3x3_to_voigt_6_stress
 
+from nnsurrogate.atomistic import keys
 from nnsurrogate.atomistic.models import load_potential, resolve_device, resolve_dtype
+from nnsurrogate.core.errors import UserInputError
+
+#: Results of every calculator; a committee (N > 1) adds :data:`COMMITTEE_PROPERTIES`.
+PROPERTIES = (keys.ENERGY, keys.ENERGIES, keys.FREE_ENERGY, keys.FORCES, keys.STRESS)
+COMMITTEE_PROPERTIES = (keys.ENERGY_STD, keys.FORCES_STD)
 
 
-class PotentialCalculator(Calculator):
-    """Wrap a potential model (see :mod:`~nnsurrogate.atomistic.models`) as an ASE calculator.
+def committee_statistics(energies: np.ndarray, forces: np.ndarray) -> dict[str, np.ndarray | float]:
+    """Mean and spread of the members' predictions (see :mod:`~nnsurrogate.atomistic.committee`).
 
     Parameters
     ----------
-    model : torch.nn.Module
-        A potential model.
+    energies : numpy.ndarray, shape (N,), eV
+    forces : numpy.ndarray, shape (N, n_atoms, 3), eV/Å
+
+    Returns
+    -------
+    dict with ``energy`` (eV), ``energy_std`` (eV), ``forces`` (n_atoms, 3) eV/Å and
+    ``forces_std`` (n_atoms,) eV/Å.
+    """
+    energies = np.asarray(energies, dtype=np.float64)
+    forces = np.asarray(forces, dtype=np.float64)
+    if energies.ndim != 1 or forces.ndim != 3 or forces.shape[0] != energies.shape[0] or forces.shape[2] != 3:
+        raise ValueError(f"expected energies (N,) and forces (N, n_atoms, 3), got {energies.shape} and {forces.shape}")
+    mean_f = forces.mean(0)
+    return {keys.ENERGY: float(energies.mean()), keys.ENERGY_STD: float(energies.std()),
+            keys.FORCES: mean_f, keys.FORCES_STD: np.sqrt(((forces - mean_f) ** 2).mean(axis=(0, 2)))}
+
+
+def feature_key(model) -> str:
+    """Models with equal keys featurize a structure identically (same kind and architecture)."""
+    spec = getattr(model, "spec", None)
+    return repr((model.kind, spec.to_json() if spec is not None else id(model)))
+
+
+class PotentialCalculator(Calculator):
+    """One potential model, or N of them as a committee, as an ASE calculator.
+
+    Parameters
+    ----------
+    models : torch.nn.Module or sequence of them
+        A potential model (see :mod:`~nnsurrogate.atomistic.models`) or N ≥ 1 models with the same
+        species in the same order; members of one architecture share one featurization.
     device : str
         ``"cpu"`` or ``"cuda"``.
     dtype : str
         ``"float64"`` (default) or ``"float32"``.
     threads : int, optional
         PyTorch intra-op threads during a calculation (default: leave the setting alone).
+
+    Notes
+    -----
+    Results (module docstring): with one model its prediction; with N > 1 the mean over the members
+    of ``energy``/``free_energy``, ``energies``, ``forces`` and ``stress``, plus ``energy_std``,
+    ``forces_std`` and ``member_energies`` (:func:`committee_statistics`).
     """
 
-    implemented_properties = ["energy", "energies", "free_energy", "forces", "stress"]
+    implemented_properties = list(PROPERTIES)
 
-    def __init__(self, model, device: str = "cpu", dtype: str = "float64", threads: int | None = None, **kwargs) -> None:
+    def __init__(self, models, device: str = "cpu", dtype: str = "float64", threads: int | None = None,
+                 **kwargs) -> None:
         super().__init__(**kwargs)
-        self.device = resolve_device(device)
-        self.dtype = resolve_dtype(dtype)
-        self.model = model.to(device=self.device, dtype=self.dtype).eval()
+        models = [models] if isinstance(models, torch.nn.Module) else list(models)
+        if len(models) < 1:
+            raise UserInputError("a committee needs at least one model", "committee")
+        species = tuple(models[0].species)
+        if any(tuple(m.species) != species for m in models):
+            raise UserInputError("committee members must have the same species in the same order", "committee")
+        self.device, self.dtype = resolve_device(device), resolve_dtype(dtype)
+        self.models = [m.to(device=self.device, dtype=self.dtype).eval() for m in models]
         self.threads = threads
-        self._reference = dict(zip(model.species, model.reference_energies))
+        self.species = species
+        self._references = [dict(zip(m.species, m.reference_energies)) for m in self.models]
+        if len(self.models) > 1:
+            self.implemented_properties = [*PROPERTIES, *COMMITTEE_PROPERTIES]
 
-    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes) -> None:
+    @property
+    def model(self):
+        """The model (the first member of a committee)."""
+        return self.models[0]
+
+    def _member_outputs(self, atoms, periodic: bool) -> list[dict]:
+        cache: dict[str, dict] = {}
+        outputs = []
+        for model in self.models:
+            key = feature_key(model)
+            if key not in cache:
+                features = model.featurize([atoms], self.dtype)
+                cache[key] = {k: v.to(self.device) for k, v in model.collate(features).items()}
+            outputs.append(model(cache[key], forces=True, virial=periodic))
+        return outputs
+
+    def calculate(self, atoms=None, properties=(keys.ENERGY,), system_changes=all_changes) -> None:
         super().calculate(atoms, properties, system_changes)
         atoms = self.atoms
         periodic = bool(atoms.pbc.all())
@@ -51,24 +120,43 @@ class PotentialCalculator(Calculator):
         if self.threads:
             torch.set_num_threads(int(self.threads))
         try:
-            features = self.model.featurize([atoms], self.dtype)
-            batch = {k: v.to(self.device) for k, v in self.model.collate(features).items()}
-            out = self.model(batch, forces=True, virial=periodic)
+            outs = self._member_outputs(atoms, periodic)
         finally:
             if self.threads:
                 torch.set_num_threads(previous)
-        reference = np.array([self._reference[s] for s in atoms.get_chemical_symbols()])
-        energies = out["energies"].detach().double().cpu().numpy() + reference
-        self.results["energies"] = energies
-        self.results["energy"] = self.results["free_energy"] = float(energies.sum())
-        self.results["forces"] = out["forces"].detach().double().cpu().numpy()
-        if periodic:
-            virial = out["virial"][0].detach().double().cpu().numpy()
-            self.results["stress"] = full_3x3_to_voigt_6_stress(-virial / atoms.get_volume())
+        symbols = atoms.get_chemical_symbols()
+        energies = [o[keys.ENERGIES].detach().double().cpu().numpy() + np.array([ref[s] for s in symbols])
+                    for o, ref in zip(outs, self._references)]
+        forces = [o[keys.FORCES].detach().double().cpu().numpy() for o in outs]
+        virials = [o[keys.VIRIAL][0].detach().double().cpu().numpy() for o in outs] if periodic else None
+        if len(outs) == 1:
+            self._single_results(energies[0], forces[0], virials[0] if periodic else None)
+        else:
+            self._committee_results(np.stack(energies), np.stack(forces),
+                                    np.mean(virials, axis=0) if periodic else None)
+
+    def _single_results(self, energies: np.ndarray, forces: np.ndarray, virial: np.ndarray | None) -> None:
+        self.results[keys.ENERGIES] = energies
+        self.results[keys.ENERGY] = self.results[keys.FREE_ENERGY] = float(energies.sum())
+        self.results[keys.FORCES] = forces
+        self._stress(virial)
+
+    def _committee_results(self, energies: np.ndarray, forces: np.ndarray, virial: np.ndarray | None) -> None:
+        """*energies* (N, n_atoms) eV, *forces* (N, n_atoms, 3) eV/Å, mean *virial* (3, 3) eV or ``None``."""
+        stats = committee_statistics(energies.sum(1), forces)
+        self.results.update(stats)
+        self.results[keys.FREE_ENERGY] = stats[keys.ENERGY]
+        self.results[keys.ENERGIES] = energies.mean(0)
+        self.results[keys.MEMBER_ENERGIES] = energies.sum(1)
+        self._stress(virial)
+
+    def _stress(self, virial: np.ndarray | None) -> None:
+        if virial is not None:
+            self.results[keys.STRESS] = full_3x3_to_voigt_6_stress(-virial / self.atoms.get_volume())
 
 
 def load_calculator(model_dir_or_nep_txt: str | os.PathLike, device: str = "cpu", dtype: str = "float64",
-                    threads: int | None = None) -> Calculator:
+                    threads: int | None = None) -> PotentialCalculator:
     """An ASE calculator for a saved model folder, a training run folder, a GPUMD ``nep.txt`` or a
     committee folder (a :class:`~nnsurrogate.atomistic.committee.CommitteeCalculator`, whose results
     add ``energy_std`` and ``forces_std``).
@@ -89,3 +177,4 @@ def load_calculator(model_dir_or_nep_txt: str | os.PathLike, device: str = "cpu"
         return load_committee_calculator(model_dir_or_nep_txt, device=device, dtype=dtype, threads=threads)
     model = load_potential(model_dir_or_nep_txt, dtype=dtype, device=device)
     return PotentialCalculator(model, device=device, dtype=dtype, threads=threads)
+

@@ -8,7 +8,9 @@ Quantum Chem. 115, 1032 (2015); Smith et al., J. Chem. Phys. 148, 241733 (2018))
     F̄_i = (1/N) Σ_m F_{m,i},      σ_{F,i}² = (1/3) Σ_{x} (1/N) Σ_m (F_{m,ix} − F̄_{ix})²
 
 (population variances, so two members that differ by Δ give σ = |Δ|/2). ``σ_E`` is ``energy_std``
-(eV) and σ_{F,i} is ``forces_std`` (n_atoms,) eV/Å, the names of :mod:`nnsurrogate.atomistic.keys`.
+(eV) and σ_{F,i} is ``forces_std`` (n_atoms,) eV/Å, the names of :mod:`nnsurrogate.atomistic.keys`
+(computed by :func:`committee_statistics`; the calculator is
+:class:`~nnsurrogate.atomistic.calculator.PotentialCalculator` with N models).
 
 A committee folder holds ``committee.json`` and one model folder per member (``member_00/``, …);
 :func:`nnsurrogate.atomistic.calculator.load_calculator` recognises it.
@@ -24,112 +26,31 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from ase.calculators.calculator import Calculator, all_changes
-from ase.stress import full_3x3_to_voigt_6_stress
 
-from nnsurrogate.atomistic import keys
-from nnsurrogate.atomistic.models import load_potential, resolve_device, resolve_dtype, save_potential
+from nnsurrogate.atomistic.calculator import PotentialCalculator, committee_statistics
+from nnsurrogate.atomistic.calculator import feature_key as _feature_key
+from nnsurrogate.atomistic.models import load_potential, resolve_dtype, save_potential
+from nnsurrogate.core.engine.progress import Progress
 from nnsurrogate.core.errors import ModelFileError, UserInputError
 from nnsurrogate.core.files import atomic_dir, write_json
+
+__all__ = ["COMMITTEE_FILE", "COMMITTEE_KIND", "CommitteeCalculator", "committee_folder", "committee_statistics",
+           "fit_committee", "is_committee", "load_committee", "load_committee_calculator", "member_subsets",
+           "save_committee", "train_committee"]
 
 COMMITTEE_FILE = "committee.json"
 COMMITTEE_KIND = "atomistic.committee"
 
 
-def committee_statistics(energies: np.ndarray, forces: np.ndarray) -> dict[str, np.ndarray | float]:
-    """Mean and spread of the members' predictions (see the module docstring).
-
-    Parameters
-    ----------
-    energies : numpy.ndarray, shape (N,), eV
-    forces : numpy.ndarray, shape (N, n_atoms, 3), eV/Å
-
-    Returns
-    -------
-    dict with ``energy`` (eV), ``energy_std`` (eV), ``forces`` (n_atoms, 3) eV/Å and
-    ``forces_std`` (n_atoms,) eV/Å.
-    """
-    energies = np.asarray(energies, dtype=np.float64)
-    forces = np.asarray(forces, dtype=np.float64)
-    if energies.ndim != 1 or forces.ndim != 3 or forces.shape[0] != energies.shape[0] or forces.shape[2] != 3:
-        raise ValueError(f"expected energies (N,) and forces (N, n_atoms, 3), got {energies.shape} and {forces.shape}")
-    mean_f = forces.mean(0)
-    return {keys.ENERGY: float(energies.mean()), keys.ENERGY_STD: float(energies.std()),
-            keys.FORCES: mean_f, keys.FORCES_STD: np.sqrt(((forces - mean_f) ** 2).mean(axis=(0, 2)))}
-
-
-def _feature_key(model) -> str:
-    spec = getattr(model, "spec", None)
-    return repr((model.kind, spec.to_json() if spec is not None else id(model)))
-
-
-class CommitteeCalculator(Calculator):
+class CommitteeCalculator(PotentialCalculator):
     """N potential models as one ASE calculator: mean predictions plus ``energy_std`` and ``forces_std``.
 
-    Parameters
-    ----------
-    models : sequence of potential models (see :mod:`~nnsurrogate.atomistic.models`)
-        Members with the same species; members with the same architecture share one featurization.
-    device, dtype : str
-        Evaluation device and precision (default CPU, float64).
-    threads : int, optional
-        PyTorch threads during a calculation.
-
-    Results: ``energy``/``free_energy`` (eV), ``energies`` (n_atoms,) eV, ``forces`` (n_atoms, 3)
-    eV/Å, ``stress`` (6,) eV/Å³ (periodic cells), all committee means; ``energy_std`` (eV),
+    The same calculator as :class:`~nnsurrogate.atomistic.calculator.PotentialCalculator` given a
+    sequence of models (the name says what it is for); see there for the parameters and results:
+    ``energy``/``free_energy`` (eV), ``energies`` (n_atoms,) eV, ``forces`` (n_atoms, 3) eV/Å,
+    ``stress`` (6,) eV/Å³ (periodic cells), all committee means; ``energy_std`` (eV),
     ``forces_std`` (n_atoms,) eV/Å; ``member_energies`` (N,) eV.
     """
-
-    implemented_properties = ["energy", "energies", "free_energy", "forces", "stress", keys.ENERGY_STD, keys.FORCES_STD]
-
-    def __init__(self, models: Sequence, device: str = "cpu", dtype: str = "float64", threads: int | None = None,
-                 **kwargs) -> None:
-        super().__init__(**kwargs)
-        if len(models) < 1:
-            raise UserInputError("a committee needs at least one model", "committee")
-        species = tuple(models[0].species)
-        if any(tuple(m.species) != species for m in models):
-            raise UserInputError("committee members must have the same species in the same order", "committee")
-        self.device, self.dtype = resolve_device(device), resolve_dtype(dtype)
-        self.models = [m.to(device=self.device, dtype=self.dtype).eval() for m in models]
-        self.threads = threads
-        self.species = species
-
-    def _member_outputs(self, atoms, periodic: bool) -> list[dict]:
-        cache: dict[str, dict] = {}
-        outputs = []
-        for model in self.models:
-            key = _feature_key(model)
-            if key not in cache:
-                features = model.featurize([atoms], self.dtype)
-                cache[key] = {k: v.to(self.device) for k, v in model.collate(features).items()}
-            outputs.append(model(cache[key], forces=True, virial=periodic))
-        return outputs
-
-    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes) -> None:
-        super().calculate(atoms, properties, system_changes)
-        atoms = self.atoms
-        periodic = bool(atoms.pbc.all())
-        previous = torch.get_num_threads()
-        if self.threads:
-            torch.set_num_threads(int(self.threads))
-        try:
-            outs = self._member_outputs(atoms, periodic)
-        finally:
-            if self.threads:
-                torch.set_num_threads(previous)
-        symbols = atoms.get_chemical_symbols()
-        site_refs = [np.array([dict(zip(m.species, m.reference_energies))[s] for s in symbols]) for m in self.models]
-        energies = np.stack([o["energies"].detach().double().cpu().numpy() + r for o, r in zip(outs, site_refs)])
-        forces = np.stack([o["forces"].detach().double().cpu().numpy() for o in outs])
-        stats = committee_statistics(energies.sum(1), forces)
-        self.results.update(stats)
-        self.results["free_energy"] = stats[keys.ENERGY]
-        self.results["energies"] = energies.mean(0)
-        self.results["member_energies"] = energies.sum(1)
-        if periodic:
-            virial = np.mean([o["virial"][0].detach().double().cpu().numpy() for o in outs], axis=0)
-            self.results["stress"] = full_3x3_to_voigt_6_stress(-virial / atoms.get_volume())
 
 
 # ------------------------------------------------------------------------------------------ files
@@ -190,7 +111,7 @@ def load_committee_calculator(path: str | os.PathLike, device: str = "cpu", dtyp
 def member_subsets(n_frames: int, n_members: int, bootstrap: bool, seed: int) -> list[list[int]]:
     """Training-frame indices of each member: all frames, or a bootstrap resample (with replacement)."""
     if n_members < 1:
-        raise UserInputError(f"a committee needs at least one member, got {n_members}", "--committee")
+        raise UserInputError(f"a committee needs at least one member, got {n_members}", "n_members")
     if not bootstrap:
         return [list(range(n_frames)) for _ in range(n_members)]
     rng = np.random.default_rng(seed)
@@ -199,7 +120,7 @@ def member_subsets(n_frames: int, n_members: int, bootstrap: bool, seed: int) ->
 
 def train_committee(train_frames: Sequence, build: Callable[[int], object], n_members: int, config,
                     valid_frames: Sequence | None = None, bootstrap: bool = False,
-                    start: Sequence | None = None, progress: Callable[[int, int], None] | None = None):
+                    start: Sequence | None = None, progress: Progress | None = None):
     """Train *n_members* models and return them (float64, on the CPU) with their training results.
 
     Parameters
@@ -216,7 +137,8 @@ def train_committee(train_frames: Sequence, build: Callable[[int], object], n_me
     start : sequence of models, optional
         Warm start: member k continues from ``start[k]`` (its descriptor scaling is kept).
     progress : callable, optional
-        ``progress(k, n_members)`` after each member.
+        The progress protocol ``progress(k, n_members, metrics)`` after member k (counted from 1) is
+        trained; *metrics*: ``member`` (its index), ``best_loss`` and ``elapsed_s`` of its training.
 
     Notes
     -----
@@ -244,21 +166,22 @@ def train_committee(train_frames: Sequence, build: Callable[[int], object], n_me
         results.append(train_potential(model, train, valid, replace(config, seed=config.seed + k, checkpoint=None)))
         models[k] = model.to(dtype=torch.float64, device="cpu").eval()
         if progress is not None:
-            progress(k + 1, n_members)
+            progress(k + 1, n_members, {"member": k, "best_loss": results[-1].best_loss,
+                                        "elapsed_s": results[-1].elapsed_s})
     return models, results
 
 
 def fit_committee(frames: Sequence, model: str, hyper: dict | None, n_members: int, config, reference: str = "mean",
-                  bootstrap: bool = False, progress: Callable[[int, int], None] | None = None) -> list:
+                  bootstrap: bool = False, progress: Progress | None = None) -> list:
     """Train a committee of *n_members* fresh NEP or BP models (``model`` = ``"nep"``/``"bp"``) on *frames*.
 
     Hyperparameters as in :class:`~nnsurrogate.atomistic.workflow.TrainInputs`; member k uses seed
-    ``config.seed + k``. Returns the members (float64, CPU).
+    ``config.seed + k``; *progress* as in :func:`train_committee`. Returns the members (float64, CPU).
     """
     from nnsurrogate.atomistic.workflow import TrainInputs, build_model
 
     if model not in ("nep", "bp"):
-        raise UserInputError(f"unknown model '{model}' (choose nep or bp)", "--model")
+        raise UserInputError(f"unknown model '{model}' (choose nep or bp)", "model")
     inputs = TrainInputs(train=Path("-"), hyper=dict(hyper or {}), reference=reference, model=model)
     members, _ = train_committee(list(frames), lambda seed: build_model(inputs, list(frames), seed)[0], n_members,
                                  config, bootstrap=bootstrap, progress=progress)

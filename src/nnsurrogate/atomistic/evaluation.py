@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from ase import Atoms
 
+from nnsurrogate.atomistic import keys
 from nnsurrogate.atomistic.data import frame_labels
 from nnsurrogate.core import metrics
 
@@ -58,10 +59,10 @@ def predict_frames(model, frames: Sequence[Atoms], batch_atoms: int = 4000, wher
         batch = model.collate(model.featurize(chunk, dtype, None, where))
         batch = {k: v.to(device) for k, v in batch.items()}
         out = model(batch, forces=True, virial=True)
-        energy = out["energy"].double().cpu().numpy()
+        energy = out[keys.ENERGY].double().cpu().numpy()
         energies += [e + sum(refs[s] for s in a.get_chemical_symbols()) for e, a in zip(energy, chunk)]
-        forces += list(torch.split(out["forces"].double().cpu(), [len(a) for a in chunk]))
-        virials.append(out["virial"].double().cpu().numpy())
+        forces += list(torch.split(out[keys.FORCES].double().cpu(), [len(a) for a in chunk]))
+        virials.append(out[keys.VIRIAL].double().cpu().numpy())
         start = stop
     return Predictions(np.array(energies), [f.numpy() for f in forces], np.concatenate(virials))
 
@@ -70,9 +71,9 @@ def error_metrics(pred: Predictions, frames: Sequence[Atoms]) -> dict[str, float
     """Energy, force and virial errors of *pred* against the labels of *frames* (meV units)."""
     labels = [frame_labels(a) for a in frames]
     n = np.array([len(a) for a in frames], dtype=np.float64)
-    e_true = np.array([lab["energy"] for lab in labels]) / n
+    e_true = np.array([lab[keys.ENERGY] for lab in labels]) / n
     e_pred = pred.energy / n
-    f_true = np.concatenate([lab["forces"] for lab in labels]).ravel()
+    f_true = np.concatenate([lab[keys.FORCES] for lab in labels]).ravel()
     f_pred = np.concatenate(pred.forces).ravel()
     out = {"n_frames": len(frames), "n_atoms": int(n.sum()),
            "energy_rmse_mev_per_atom": 1000 * metrics.rmse(e_true, e_pred),
@@ -80,9 +81,9 @@ def error_metrics(pred: Predictions, frames: Sequence[Atoms]) -> dict[str, float
            "force_rmse_mev_per_a": 1000 * metrics.rmse(f_true, f_pred),
            "force_mae_mev_per_a": 1000 * metrics.mae(f_true, f_pred),
            "virial_rmse_mev_per_atom": float("nan"), "n_frames_with_virial": 0}
-    rows = [k for k, lab in enumerate(labels) if "virial" in lab]
+    rows = [k for k, lab in enumerate(labels) if keys.VIRIAL in lab]
     if rows:
-        w_true = np.array([[labels[k]["virial"][a, b] / n[k] for a, b in _VOIGT] for k in rows])
+        w_true = np.array([[labels[k][keys.VIRIAL][a, b] / n[k] for a, b in _VOIGT] for k in rows])
         w_pred = np.array([[pred.virial[k][a, b] / n[k] for a, b in _VOIGT] for k in rows])
         out["virial_rmse_mev_per_atom"] = 1000 * metrics.rmse(w_true.ravel(), w_pred.ravel())
         out["n_frames_with_virial"] = len(rows)
@@ -97,9 +98,9 @@ def parity_plots(directory: str | os.PathLike, pred: Predictions, frames: Sequen
     labels = [frame_labels(a) for a in frames]
     n = np.array([len(a) for a in frames], dtype=np.float64)
     paths = [directory / "parity_energy.png", directory / "parity_force.png"]
-    parity_plot(paths[0], np.array([lab["energy"] for lab in labels]) / n, pred.energy / n,
+    parity_plot(paths[0], np.array([lab[keys.ENERGY] for lab in labels]) / n, pred.energy / n,
                 label="energy (eV/atom)", title=title)
-    parity_plot(paths[1], np.concatenate([lab["forces"] for lab in labels]).ravel(),
+    parity_plot(paths[1], np.concatenate([lab[keys.FORCES] for lab in labels]).ravel(),
                 np.concatenate(pred.forces).ravel(), label="force component (eV/Å)", title=title)
     return paths
 

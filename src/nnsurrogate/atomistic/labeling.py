@@ -32,10 +32,10 @@ import numpy as np
 from ase import Atoms
 from ase.calculators.calculator import Calculator
 
+from nnsurrogate.core.engine.progress import Progress
 from nnsurrogate.core.errors import UserInputError
 from nnsurrogate.core.files import atomic_path, write_json
 
-Progress = Callable[[int, int], None]
 _PART = re.compile(r"^(\d{7,})\.xyz$")
 
 
@@ -83,7 +83,8 @@ def label_frames(frames: Sequence[Atoms], factory: Callable[[], Calculator], out
     retries : int
         How many times a failed frame is submitted again before it is reported.
     progress : callable, optional
-        ``progress(done, total)`` after each finished frame (frames found in the sidecar count as done).
+        The progress protocol ``progress(done, total, metrics)`` after each finished frame (frames
+        found in the sidecar count as done); *metrics*: ``failed`` (frames given up so far).
 
     Returns
     -------
@@ -92,7 +93,8 @@ def label_frames(frames: Sequence[Atoms], factory: Callable[[], Calculator], out
     if not frames:
         raise UserInputError("no frames to label", str(out))
     if workers < 1 or retries < 0:
-        raise UserInputError("--workers must be ≥ 1 and retries ≥ 0", "--workers")
+        raise UserInputError(f"workers must be ≥ 1 and retries ≥ 0, got {workers} and {retries}",
+                             "workers" if workers < 1 else "retries")
     out = Path(out)
     check = getattr(factory, "check_structure", None)
     for i, atoms in enumerate(frames):
@@ -105,7 +107,7 @@ def label_frames(frames: Sequence[Atoms], factory: Callable[[], Calculator], out
     report = LabelReport(n_frames=len(frames), n_computed=0, n_resumed=len(done), out=out,
                          failed_path=out.with_name(out.stem + ".failed.json"))
     if progress is not None:
-        progress(len(done), len(frames))
+        progress(len(done), len(frames), {"failed": 0})
     if pending:
         with dask_client(scheduler, workers) as client:
             _run(client, frames, pending, factory, store, report, retries, progress)
@@ -150,7 +152,7 @@ class PartStore:
                 found = None
             if found != meta:
                 raise UserInputError(f"{self.folder} holds a labeling run of other frames or another calculator; "
-                                     "delete it or choose another --out", str(self.folder))
+                                     "delete it or choose another output file", str(self.folder))
         else:
             self.folder.mkdir(parents=True, exist_ok=True)
             write_json(meta_path, meta)
@@ -233,7 +235,8 @@ def _run(client, frames, pending: list[int], factory, store: PartStore, report: 
             if queue:
                 futures.add(submit(queue.pop()))
             if progress is not None:
-                progress(report.n_resumed + report.n_computed + len(report.failed), report.n_frames)
+                progress(report.n_resumed + report.n_computed + len(report.failed), report.n_frames,
+                         {"failed": len(report.failed)})
     finally:
         with contextlib.suppress(Exception):
             client.unregister_worker_plugin(name)

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,14 +32,13 @@ from ase.calculators.calculator import Calculator
 from ase.calculators.singlepoint import SinglePointCalculator
 
 from nnsurrogate.atomistic import keys
+from nnsurrogate.core.engine.progress import Progress
 from nnsurrogate.core.errors import UserInputError
 
 ENSEMBLES = ("nve", "nvt", "npt")
 THERMOSTATS = ("langevin", "bussi")
 BAROSTATS = ("isotropic", "full")
 THERMO_COLUMNS = ("step", "time_fs", "epot_eV", "ekin_eV", "etot_eV", "temperature_K", "pressure_GPa")
-
-StepProgress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
@@ -71,25 +69,26 @@ class MDOptions:
     seed: int | None = 0
 
     def validate(self, atoms: Atoms) -> None:
-        """Raise :class:`UserInputError` for settings that cannot run on *atoms*."""
-        _choice(self.ensemble, ENSEMBLES, "--ensemble")
-        _choice(self.thermostat, THERMOSTATS, "--thermostat")
-        _choice(self.barostat, BAROSTATS, "--barostat")
-        for name, value in (("--timestep", self.timestep), ("--max-force", self.max_force),
-                            ("--max-energy-change", self.max_energy_change), ("--friction", self.friction),
-                            ("--taut", self.taut), ("--taup", self.taup)):
+        """Raise :class:`UserInputError` (naming the setting) for settings that cannot run on *atoms*."""
+        # "ensemble" alone would read as the committee size in the command line's vocabulary
+        _choice(self.ensemble, ENSEMBLES, "ensemble", "MD ensemble")
+        _choice(self.thermostat, THERMOSTATS, "thermostat")
+        _choice(self.barostat, BAROSTATS, "barostat")
+        for name in ("timestep", "max_force", "max_energy_change", "friction", "taut", "taup"):
+            value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
                 raise UserInputError(f"{name} must be a positive number, got {value}", name)
         if not (math.isfinite(self.temperature) and self.temperature >= 0):
-            raise UserInputError(f"--temperature must be ≥ 0 K, got {self.temperature}", "--temperature")
+            raise UserInputError(f"temperature must be ≥ 0 K, got {self.temperature}", "temperature")
         if self.ensemble == "nvt" and self.thermostat == "bussi" and self.temperature <= 0:
-            raise UserInputError("the Bussi thermostat needs a temperature above 0 K", "--temperature")
+            raise UserInputError("the Bussi thermostat needs a temperature above 0 K", "temperature")
         if self.steps < 0:
-            raise UserInputError(f"--steps must be ≥ 0, got {self.steps}", "--steps")
-        if min(self.log_every, self.traj_every, self.keep_every) < 0:
-            raise UserInputError("output intervals must be ≥ 0", "--log-every/--traj-every")
+            raise UserInputError(f"steps must be ≥ 0, got {self.steps}", "steps")
+        for name in ("log_every", "traj_every", "keep_every"):
+            if getattr(self, name) < 0:
+                raise UserInputError(f"output intervals must be ≥ 0, got {name} = {getattr(self, name)}", name)
         if self.ensemble == "npt" and not all(atoms.pbc):
-            raise UserInputError("NPT needs a cell periodic in all three directions", "--ensemble npt")
+            raise UserInputError("NPT needs a cell periodic in all three directions", "MD ensemble npt")
         if len(atoms) == 0:
             raise UserInputError("the structure has no atoms", "start structure")
 
@@ -119,7 +118,7 @@ class MDResult:
 
 
 def run_md(atoms: Atoms, calculator: Calculator, options: MDOptions, trajectory: str | Path | None = None,
-           thermo_path: str | Path | None = None, progress: StepProgress | None = None) -> MDResult:
+           thermo_path: str | Path | None = None, progress: Progress | None = None) -> MDResult:
     """Run MD on a copy of *atoms* with *calculator*.
 
     Parameters
@@ -132,7 +131,8 @@ def run_md(atoms: Atoms, calculator: Calculator, options: MDOptions, trajectory:
     trajectory, thermo_path : path, optional
         Extended-XYZ trajectory and CSV thermo log, appended as the run goes.
     progress : callable, optional
-        ``progress(step, steps)``, called every ``max(1, steps // 200)`` steps.
+        The progress protocol ``progress(step, steps, metrics)``, called every ``max(1, steps // 200)``
+        steps and at the last one; *metrics*: ``time_fs``, ``epot_eV`` (eV), ``temperature_K`` (K).
 
     Returns
     -------
@@ -155,7 +155,7 @@ def run_md(atoms: Atoms, calculator: Calculator, options: MDOptions, trajectory:
                 break
             out.record(watch, step, options, dyn.dt / units.fs)
             if progress is not None and (step % every == 0 or step == options.steps):
-                progress(step, options.steps)
+                progress(step, options.steps, _step_metrics(watch, step, dyn.dt / units.fs))
         wall = time.perf_counter() - start
     return MDResult(steps_done=watch.good_step, n_atoms=len(system), wall_s=wall, max_force=watch.max_force,
                     stopped=watch.reason, last_good=watch.last_good, thermo=np.array(out.rows).reshape(-1, 7),
@@ -176,7 +176,7 @@ def make_integrator(atoms: Atoms, options: MDOptions, rng: np.random.Generator):
         "nvt" if options.ensemble == "nvt" else options.barostat]
     if not hasattr(ase.md, name):
         raise UserInputError(f"ASE {ase.__version__} has no {name} integrator; upgrade ASE (pip install -U ase)",
-                             "--ensemble")
+                             f"MD ensemble {options.ensemble}")
     if options.ensemble == "nvt":
         return ase.md.Bussi(atoms, timestep=dt, temperature_K=options.temperature, taut=options.taut * units.fs,
                             rng=rng)
@@ -234,9 +234,14 @@ def _initial_velocities(atoms: Atoms, options: MDOptions, rng: np.random.Generat
         ZeroRotation(atoms)
 
 
-def _choice(value: str, allowed: tuple[str, ...], option: str) -> None:
+def _choice(value: str, allowed: tuple[str, ...], setting: str, where: str | None = None) -> None:
     if value not in allowed:
-        raise UserInputError(f"{option} must be one of {', '.join(allowed)}, got '{value}'", option)
+        raise UserInputError(f"{setting} must be one of {', '.join(allowed)}, got '{value}'", where or setting)
+
+
+def _step_metrics(watch: "_Watchdog", step: int, dt_fs: float) -> dict[str, float]:
+    """Time (fs), potential energy (eV) and temperature (K) of the state the watchdog just passed."""
+    return {"time_fs": step * dt_fs, "epot_eV": watch.epot, "temperature_K": float(watch.atoms.get_temperature())}
 
 
 def _guarded(dyn, steps: int, watch: "_Watchdog"):

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +25,7 @@ import numpy as np
 from ase import Atoms
 from ase.calculators.calculator import Calculator
 
+from nnsurrogate.core.engine.progress import Progress
 from nnsurrogate.core.errors import DataWarning, UserInputError
 
 
@@ -132,7 +133,7 @@ def rattle_strain(atoms: Atoms, n: int, rattle: float, max_strain: float, rng: n
 
 
 def md_snapshots(atoms: Atoms, calculator: Calculator, temperature: float, steps: int, every: int,
-                 timestep: float, seed: int | None, progress: Callable[[int, int], None] | None = None) -> list[Atoms]:
+                 timestep: float, seed: int | None, progress: Progress | None = None) -> list[Atoms]:
     """Snapshots (with the calculator's energy and forces) of a Langevin run at *temperature* K.
 
     A run that blows up keeps the snapshots taken before it and warns (:class:`DataWarning`).
@@ -151,7 +152,7 @@ def md_snapshots(atoms: Atoms, calculator: Calculator, temperature: float, steps
 
 
 def sample(structures: Sequence[Atoms], options: SampleOptions, calculator: Calculator | None = None,
-           progress: Callable[[int, int], None] | None = None) -> list[Atoms]:
+           progress: Progress | None = None) -> list[Atoms]:
     """Rattled/strained copies of every structure, then MD snapshots at each temperature if a calculator is given.
 
     Returns unlabelled frames (no calculator, no momenta), ``info["config_type"]`` set.

@@ -23,6 +23,7 @@ __all__ = ["RENAMED", "SETTING_TO_PARAM", "apply_renames", "command_flags", "fla
 #: Library setting name → the command's parameter name, where the two differ.
 SETTING_TO_PARAM: dict[str, str] = {
     "learning_rate": "lr", "min_learning_rate": "min_lr", "n_members": "members", "ensemble": "members",
+    "committee": "members", "warm_learning_rate": "warm_lr",
     "max_epochs": "epochs", "n_threads": "threads", "test_size": "test_fraction", "random_state": "seed",
     "batch": "batch_size", "max_strain": "strain", "repeat": "supercell", "methods": "method", "n_classes": "classes",
 }
@@ -32,6 +33,8 @@ RENAMED: dict[tuple[str, str], dict[str, str]] = {
     ("table", "train"): {"--ensemble": "--members", "--test-size": "--test-fraction"},
     ("table", "cv"): {"--ensemble": "--members"},
     ("potential", "train"): {"--batch": "--batch-size"},
+    ("potential", "committee"): {"--batch": "--batch-size"},
+    ("potential", "active-learn"): {"--batch": "--batch-size", "--committee": "--members"},
     ("symbolic", "fit"): {"--test-size": "--test-fraction"},
     ("crystal", "train"): {"--learning-rate": "--lr", "--test-size": "--test-fraction"},
 }

@@ -3,22 +3,22 @@ and ``nnsurrogate potential committee`` (train a committee, whose spread is the 
 
 from __future__ import annotations
 
-import contextlib
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import typer
 
+from nnsurrogate.cli import options
 from nnsurrogate.cli.common import console
+from nnsurrogate.cli.potential_options import LOSS, MODEL, model_hyper
 from nnsurrogate.cli.settings_file import configurable
+from nnsurrogate.core.engine.progress import progress_bar
 from nnsurrogate.core.errors import UserInputError
 
 
 def register(app: typer.Typer) -> None:
     """Add ``active-learn`` and ``committee`` to the ``potential`` group."""
-    app.command("active-learn")(configurable("potential active-learn")(active_learn))
-    app.command("committee")(configurable("potential committee")(committee))
+    app.command("active-learn")(active_learn)
+    app.command("committee")(committee)
 
 
 def _float_list(text: str, option: str) -> tuple[float, ...]:
@@ -31,44 +31,23 @@ def _float_list(text: str, option: str) -> tuple[float, ...]:
     return values
 
 
-@contextlib.contextmanager
-def _stage_bar(total: int, enabled: bool) -> Iterator:
-    """A rich progress bar over the iterations whose text names the current stage (``None`` if disabled)."""
-    if not enabled:
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    with Progress(TextColumn("active learning"), BarColumn(), TextColumn("{task.completed}/{task.total} rounds"),
-                  TimeElapsedColumn(), TextColumn("{task.description}"), console=Console(file=sys.stderr)) as bar:
-        task = bar.add_task("", total=total)
-
-        def say(stage: str) -> None:
-            if stage.startswith("iteration "):
-                bar.update(task, completed=int(stage.split()[1].rstrip(":")))
-            bar.update(task, description=stage)
-
-        yield say
+def _round_text(metrics) -> str:
+    """The text after the active-learning bar: the stage that starts and the labels so far."""
+    labels = f"{metrics['n_labels']} labels" if "n_labels" in metrics else ""
+    force = metrics.get("force_mae_mev_per_a")
+    error = f", test F MAE {force:.3g} meV/Å" if force is not None else ""
+    return f"{labels}{error}: {metrics.get('stage', '')}"
 
 
-def _hyper(model: str, cutoff: str, neurons: int, hidden: str, activation: str, sf_file: Path | None) -> dict:
-    from nnsurrogate.cli.potential_fit import _bp_hyper, _floats
-
-    if model == "bp":
-        return _bp_hyper(cutoff, sf_file, 8, "g4", hidden, activation)
-    try:
-        return {"cutoff": _floats(cutoff, "--cutoff", 2), "neurons": neurons}
-    except ValueError as exc:
-        raise UserInputError(str(exc), "--cutoff") from None
-
-
+@configurable("potential active-learn")
+@LOSS.attach
+@MODEL.attach
 def active_learn(
     initial: Path = typer.Option(..., "--initial", help="Labelled starting frames (extended XYZ); MD starts from them."),
     out: Path = typer.Option(..., "--out", help="Output folder: state.json, data.xyz, iter_NNN/, committee/, metrics.json, plots/."),
     calculator: str = typer.Option("emt", "--calculator", help="Reference: emt, lj, xtb, pyscf or chgnet."),
     model: str = typer.Option("nep", "--model", help="Committee members: nep or bp."),
-    committee: int = typer.Option(4, "--committee", help="Models in the committee."),
+    members: int = options.members(4, "Models in the committee."),
     temperatures: str = typer.Option("300,600,900", "--temperatures", help="MD temperatures, K (one run each per round)."),
     iterations: int = typer.Option(10, "--iterations", help="Labeling rounds at most."),
     per_iteration: int = typer.Option(20, "--per-iteration", help="Frames labelled per round at most."),
@@ -88,30 +67,27 @@ def active_learn(
     train_steps: int = typer.Option(None, "--train-steps", help="Budget in Adam steps instead of epochs (fresh members)."),
     warm_steps: int = typer.Option(None, "--warm-steps", help="Budget in Adam steps of a warm-started member."),
     warm_lr: float = typer.Option(None, "--warm-lr", help="Adam learning rate of a warm-started member (default --lr)."),
-    batch: int = typer.Option(8, "--batch", help="Frames per mini-batch."),
-    lr: float = typer.Option(4e-3, "--lr", help="Adam learning rate."),
-    cutoff: str = typer.Option("5,4", "--cutoff", help="Radial and angular cutoffs, Å."),
-    neurons: int = typer.Option(30, "--neurons", help="nep: hidden neurons per element."),
-    hidden: str = typer.Option("20,20", "--hidden", help="bp: hidden-layer widths."),
-    activation: str = typer.Option("tanh", "--activation", help="bp: tanh or silu."),
-    sf_file: Path = typer.Option(None, "--sf-file", help="bp: symmetry-function overrides (JSON or YAML)."),
+    batch_size: int = options.batch_size(8, "Frames per mini-batch."),
+    lr: float = options.lr(4e-3, "Adam learning rate."),
     pyscf_xc: str = typer.Option("PBE", "--pyscf-xc", help="PySCF functional."),
     pyscf_basis: str = typer.Option("def2-svp", "--pyscf-basis", help="PySCF basis set."),
     scheduler: str = typer.Option(None, "--scheduler", help="Address of a running Dask scheduler for labeling."),
     workers: int = typer.Option(1, "--workers", help="Labeling threads of the local Dask cluster."),
-    seed: int = typer.Option(0, "--seed", help="Seed for weights, MD and random selection."),
-    resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run in OUT."),
-    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+    seed: int = options.seed("Seed for weights, MD and random selection."),
+    resume: bool = options.resume(),
+    quiet: bool = options.quiet(),
+    hyper_options: dict | None = None,
+    loss_options: dict | None = None,
 ) -> None:
     """Active learning: train a committee, run MD with it, label the most uncertain frames, repeat."""
-    from nnsurrogate.atomistic.active_learning import ALConfig, run_active_learning
+    from nnsurrogate.atomistic.active_learning import ALConfig, config_cutoff, run_active_learning
     from nnsurrogate.atomistic.data import read_frames
     from nnsurrogate.atomistic.training import PotentialTrainConfig
     from nnsurrogate.core.training import torch_threads
 
     settings = {"pyscf_xc": pyscf_xc, "pyscf_basis": pyscf_basis} if calculator == "pyscf" else {}
     config = ALConfig(calculator=calculator, labeler_settings=settings, model=model,
-                      hyper=_hyper(model, cutoff, neurons, hidden, activation, sf_file), committee=committee,
+                      hyper=model_hyper(model, hyper_options), committee=members,
                       bootstrap=bootstrap, temperatures=_float_list(temperatures, "--temperatures"),
                       iterations=iterations, per_iteration=per_iteration, strategy=strategy, threshold=threshold,
                       max_uncertainty=max_uncertainty,
@@ -119,15 +95,15 @@ def active_learn(
                       warm_start=warm_start, warm_epochs=warm_epochs, train_steps=train_steps, warm_steps=warm_steps,
                       warm_learning_rate=warm_lr, seed=seed, workers=workers, scheduler=scheduler)
     config.validate()
-    train_config = PotentialTrainConfig(epochs=epochs, batch_size=batch, learning_rate=lr, seed=seed)
-    from nnsurrogate.atomistic.active_learning import config_cutoff
-
+    train_config = PotentialTrainConfig(epochs=epochs, batch_size=batch_size, learning_rate=lr, seed=seed,
+                                        **loss_options)
     rc = config_cutoff(config)
     frames = read_frames(initial, cutoff=rc)
     test_frames = read_frames(test, cutoff=rc, species=sorted({s for a in frames for s in a.get_chemical_symbols()})) \
         if test is not None else None
-    with torch_threads(1), _stage_bar(iterations, not quiet) as say:
-        summary = run_active_learning(frames, config, train_config, out, test_frames, resume=resume, say=say)
+    with torch_threads(1), progress_bar("active learning", not quiet, _round_text) as progress:
+        summary = run_active_learning(frames, config, train_config, out, test_frames, resume=resume,
+                                      progress=progress)
     _report(summary)
     console.print(f"state.json, data.xyz, committee/, metrics.json and plots/ written to {out}/")
 
@@ -148,23 +124,23 @@ def _report(summary: dict) -> None:
     console.print(table)
 
 
+@configurable("potential committee")
+@LOSS.attach
+@MODEL.attach
 def committee(
     data: Path = typer.Argument(..., help="Training frames: extended XYZ with energy and forces."),
     out: Path = typer.Option(..., "--out", help="Output folder: committee/, metrics.json."),
-    members: int = typer.Option(4, "--members", help="Models in the committee."),
+    members: int = options.members(4, "Models in the committee."),
     model: str = typer.Option("nep", "--model", help="nep or bp."),
     bootstrap: bool = typer.Option(False, "--bootstrap", help="Train each member on a bootstrap resample."),
     test: Path = typer.Option(None, "--test", help="Labelled frames to score the mean and the σ calibration on."),
     epochs: int = typer.Option(100, "--epochs", help="Training epochs per member."),
-    batch: int = typer.Option(8, "--batch", help="Frames per mini-batch."),
-    lr: float = typer.Option(4e-3, "--lr", help="Adam learning rate."),
-    cutoff: str = typer.Option("5,4", "--cutoff", help="Radial and angular cutoffs, Å."),
-    neurons: int = typer.Option(30, "--neurons", help="nep: hidden neurons per element."),
-    hidden: str = typer.Option("20,20", "--hidden", help="bp: hidden-layer widths."),
-    activation: str = typer.Option("tanh", "--activation", help="bp: tanh or silu."),
-    sf_file: Path = typer.Option(None, "--sf-file", help="bp: symmetry-function overrides (JSON or YAML)."),
-    seed: int = typer.Option(0, "--seed", help="Member k uses seed + k."),
-    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+    batch_size: int = options.batch_size(8, "Frames per mini-batch."),
+    lr: float = options.lr(4e-3, "Adam learning rate."),
+    seed: int = options.seed("Member k uses seed + k."),
+    quiet: bool = options.quiet(),
+    hyper_options: dict | None = None,
+    loss_options: dict | None = None,
 ) -> None:
     """Train a committee of potentials (different seeds or bootstrap resamples); its spread is the uncertainty."""
     from nnsurrogate.atomistic.active_learning import test_errors
@@ -172,19 +148,18 @@ def committee(
     from nnsurrogate.atomistic.data import read_frames
     from nnsurrogate.atomistic.training import PotentialTrainConfig
     from nnsurrogate.atomistic.workflow import TrainInputs, model_cutoff
-    from nnsurrogate.cli.potential_sim import step_bar
     from nnsurrogate.core.files import write_json
     from nnsurrogate.core.training import torch_threads
 
     if members < 2:
         raise UserInputError(f"a committee needs at least 2 members, got {members}", "--members")
-    hyper = _hyper(model, cutoff, neurons, hidden, activation, sf_file)
-    config = PotentialTrainConfig(epochs=epochs, batch_size=batch, learning_rate=lr, seed=seed)
+    hyper = model_hyper(model, hyper_options)
+    config = PotentialTrainConfig(epochs=epochs, batch_size=batch_size, learning_rate=lr, seed=seed, **loss_options)
     rc = model_cutoff(TrainInputs(train=data, hyper=hyper, model=model))
     frames = read_frames(data, cutoff=rc)
     species = sorted({s for a in frames for s in a.get_chemical_symbols()})
     test_frames = read_frames(test, cutoff=rc, species=species) if test is not None else None
-    with torch_threads(1), step_bar("training members", not quiet) as progress:
+    with torch_threads(1), progress_bar("training members", not quiet) as progress:
         models = fit_committee(frames, model, hyper, members, config, bootstrap=bootstrap, progress=progress)
     save_committee(models, out / "committee", {"n_train": len(frames), "bootstrap": bootstrap})
     calc = CommitteeCalculator(models)

@@ -14,6 +14,7 @@ from pathlib import Path
 import typer
 
 from nnsurrogate.cli.common import console, parse_int_list
+from nnsurrogate.core.engine.progress import progress_bar
 from nnsurrogate.core.errors import UserInputError
 
 _QUIET = typer.Option(False, "--quiet", help="No progress bar.")
@@ -84,7 +85,7 @@ def md(
     out.mkdir(parents=True, exist_ok=True)
     for stale in ("final.xyz", "last_good.xyz"):
         (out / stale).unlink(missing_ok=True)
-    with step_bar(f"MD {ensemble.upper()} {len(atoms)} atoms", not quiet) as bar:
+    with progress_bar(f"MD {ensemble.upper()} {len(atoms)} atoms", not quiet) as bar:
         result = run_md(atoms, calculator, options, out / "trajectory.xyz", out / "thermo.csv", bar)
     _write_md_outputs(out, result, options, model, str(start), plot_thermo, write_json)
     console.print(f"{result.steps_done} steps of {len(atoms)} atoms, {result.atom_steps_per_s:,.0f} atom-steps/s; "
@@ -202,7 +203,7 @@ def _label_and_report(frames, spec, out: Path, scheduler, workers: int, retries:
     from nnsurrogate.atomistic.labeling import label_frames
 
     try:
-        with step_bar(f"labeling with {spec.describe()}", not quiet) as bar:
+        with progress_bar(f"labeling with {spec.describe()}", not quiet) as bar:
             report = label_frames(frames, spec, out, scheduler=scheduler, workers=workers, retries=retries,
                                   progress=bar)
     except KeyboardInterrupt:
@@ -262,7 +263,7 @@ def sample(
                        charge=charge, spin=spin, lj_sigma=lj_sigma, lj_epsilon=lj_epsilon, device=device)
         for k, atoms in enumerate(structures):
             spec.check_structure(atoms, f"{structure}, structure {k}")
-    with step_bar("MD snapshots", not quiet and spec is not None and md_steps > 0) as bar:
+    with progress_bar("MD snapshots", not quiet and spec is not None and md_steps > 0) as bar:
         frames = make_samples(structures, options, spec() if spec is not None and md_steps > 0 else None, bar)
     if not frames:
         raise UserInputError("nothing to write: --n-rattle is 0 and no MD was run", "--n-rattle")
@@ -300,21 +301,6 @@ def _float_list(text: str, option: str) -> tuple[float, ...]:
     if not values:
         raise UserInputError("expects at least one number", option)
     return values
-
-
-@contextlib.contextmanager
-def step_bar(description: str, enabled: bool = True) -> Iterator[Callable[[int, int], None] | None]:
-    """A rich progress bar on stderr as a ``progress(done, total)`` callback (``None`` when disabled)."""
-    if not enabled:
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  TimeRemainingColumn(), console=Console(file=sys.stderr)) as bar:
-        task = bar.add_task(description, total=None)
-        yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
 @contextlib.contextmanager

@@ -49,11 +49,11 @@ def test_random_selection_ignores_uncertainty():
     assert len(select(cands[:3], "random", 5, 1.0, 0, np.random.default_rng(1))) == 3
 
 
-@pytest.mark.parametrize("change, where", [({"strategy": "greedy"}, "--strategy"), ({"committee": 1}, "--committee"),
-                                           ({"temperatures": (300.0, -5.0)}, "--temperatures"),
-                                           ({"threshold": 0.0}, "--threshold"), ({"model": "mace"}, "--model"),
-                                           ({"sample_every": 0}, "--md-steps"), ({"warm_steps": 0}, "--warm-steps"),
-                                           ({"max_uncertainty": 0.01}, "--max-uncertainty")])
+@pytest.mark.parametrize("change, where", [({"strategy": "greedy"}, "strategy"), ({"committee": 1}, "committee"),
+                                           ({"temperatures": (300.0, -5.0)}, "temperatures"),
+                                           ({"threshold": 0.0}, "threshold"), ({"model": "mace"}, "model"),
+                                           ({"sample_every": 0}, "sample_every"), ({"warm_steps": 0}, "warm_steps"),
+                                           ({"max_uncertainty": 0.01}, "max_uncertainty")])
 def test_bad_settings_are_user_errors(change, where):
     with pytest.raises(UserInputError) as info:
         ALConfig(**change).validate()
@@ -130,7 +130,7 @@ def test_one_round_end_to_end(al_run):
 
 def test_resume_reuses_finished_steps(al_run):
     out, config, train, initial, test, summary = al_run
-    with pytest.raises(UserInputError, match="--resume"):
+    with pytest.raises(UserInputError, match="set resume"):
         run_active_learning(initial, config, train, out, test)
     state_path = out / "state.json"
     state = json.loads(state_path.read_text())

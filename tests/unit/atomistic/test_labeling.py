@@ -88,10 +88,10 @@ def _assert_matches(path, frames):
 def test_labels_through_a_local_cluster_equal_direct_labels(frames, tmp_path):
     out = tmp_path / "labelled.xyz"
     seen = []
-    report = label_frames(frames, labeler("emt"), out, workers=2, progress=lambda d, t: seen.append((d, t)))
+    report = label_frames(frames, labeler("emt"), out, workers=2, progress=lambda d, t, metrics: seen.append((d, t, metrics['failed'])))
     _assert_matches(out, frames)
     assert report.n_computed == 6 and report.n_resumed == 0 and not report.failed and not report.retried
-    assert seen[-1] == (6, 6)
+    assert seen[-1] == (6, 6, 0)
     assert not (tmp_path / "labelled.xyz.parts").exists() and not (tmp_path / "labelled.failed.json").exists()
 
 
@@ -131,7 +131,7 @@ def test_an_interrupted_run_resumes_without_recomputing(frames, tmp_path):
     log.mkdir()
     out = tmp_path / "out.xyz"
 
-    def crash(done, total):
+    def crash(done, total, metrics):
         if done >= 3:
             raise KeyboardInterrupt
 

@@ -195,10 +195,10 @@ def test_molecule_has_no_pressure_and_cannot_run_npt():
 
 
 @pytest.mark.parametrize(("options", "message"), [
-    (MDOptions(ensemble="nvx"), "--ensemble must be one of"),
-    (MDOptions(timestep=0.0), "--timestep must be a positive"),
-    (MDOptions(temperature=-5.0), "--temperature"),
-    (MDOptions(ensemble="nvt", thermostat="berendsen"), "--thermostat"),
+    (MDOptions(ensemble="nvx"), "ensemble must be one of"),
+    (MDOptions(timestep=0.0), "timestep must be a positive"),
+    (MDOptions(temperature=-5.0), "temperature must be"),
+    (MDOptions(ensemble="nvt", thermostat="berendsen"), "thermostat must be one of"),
     (MDOptions(ensemble="nvt", thermostat="bussi", temperature=0.0), "Bussi thermostat needs"),
 ])
 def test_bad_settings_are_user_errors(crystal, options, message):
