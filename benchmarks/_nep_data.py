@@ -118,9 +118,9 @@ def final_errors(model: str, snapshot: str, frames) -> dict:
     e_rmse, e_mae = _rmse_mae(e_true, e_pred)
     shift = float(np.mean(e_pred - e_true))
     f_rmse, f_mae = _rmse_mae(np.concatenate(f_true), np.concatenate(f_pred))
-    return {"model_path": path, "note": note, "final_energy_rmse_mev_per_atom": 1000 * e_rmse,
-            "final_energy_mae_mev_per_atom": 1000 * e_mae, "final_energy_mean_error_mev_per_atom": 1000 * shift,
-            "final_force_rmse_mev_per_a": 1000 * f_rmse, "final_force_mae_mev_per_a": 1000 * f_mae}
+    return {"model_path": path, "note": note, "final_energy_rmse_meV_atom": 1000 * e_rmse,
+            "final_energy_mae_meV_atom": 1000 * e_mae, "final_energy_mean_error_meV_atom": 1000 * shift,
+            "final_force_rmse_meV_A": 1000 * f_rmse, "final_force_mae_meV_A": 1000 * f_mae}
 
 
 def _train_and_test(train: Path, test: Path, out: Path, hyper: dict, budget: float, options: dict) -> dict:
@@ -163,7 +163,7 @@ def rmd17_run(work: Path, quick: bool, console: Console) -> dict:
     result = _train_and_test(folder / "train.xyz", folder / "test.xyz", work / "rmd17_ethanol", ETHANOL_HYPER,
                              budget, ETHANOL_OPTIONS)
     n_atoms = 9
-    result["test_energy_mae_mev_per_molecule"] = result["test"]["energy_mae_mev_per_atom"] * n_atoms
+    result["test_energy_mae_meV_molecule"] = result["test"]["energy_mae_meV_atom"] * n_atoms
     return {"hyper": {k: list(v) if isinstance(v, tuple) else v for k, v in ETHANOL_HYPER.items()},
             "options": ETHANOL_OPTIONS, "budget_s": budget, **result}
 
@@ -218,7 +218,7 @@ def md_speed(nep_txt: Path, quick: bool, console: Console) -> dict:
     check.calc = load_calculator(nep_txt)
     reference = atoms.copy()
     reference.calc = CPUNEP(str(nep_txt))
-    agreement = {"max_abs_force_diff_eV_per_A": float(np.abs(check.get_forces() - reference.get_forces()).max()),
-                 "energy_diff_eV_per_atom": abs(check.get_potential_energy() - reference.get_potential_energy()) / len(atoms)}
+    agreement = {"max_abs_force_diff_eV_A": float(np.abs(check.get_forces() - reference.get_forces()).max()),
+                 "energy_diff_eV_atom": abs(check.get_potential_energy() - reference.get_potential_energy()) / len(atoms)}
     return {"n_atoms": len(atoms), "runs": runs, "agreement_with_cpunep": agreement,
             "gpu": "no GPU on this machine" if not torch.cuda.is_available() else torch.cuda.get_device_name(0)}

@@ -23,7 +23,7 @@ def trace_summary(trace: list[dict], targets: tuple[float, ...], budget: float) 
         out[f"time_to_{t:g}_s"] = hit["wall_s"] if hit else None
         out[f"cpu_to_{t:g}_s"] = hit["cpu_s"] if hit else None
     forces = [1000 * r["test_force_rmse"] for r in rows if math.isfinite(r["test_force_rmse"])]
-    out["best_epoch_force_rmse_mev_per_a"] = min(forces) if forces else None
+    out["best_epoch_force_rmse_meV_A"] = min(forces) if forces else None
     return out
 
 
@@ -33,9 +33,9 @@ def _le(a, b) -> bool:
 
 def _versus_targets(name: str, v: dict) -> dict:
     ours, peer = v["ours"], v["torchnep"]
-    times = {f"{t:g}": (ours[f"time_to_{t:g}_s"], peer[f"time_to_{t:g}_s"]) for t in v["targets_mev_per_a"]}
+    times = {f"{t:g}": (ours[f"time_to_{t:g}_s"], peer[f"time_to_{t:g}_s"]) for t in v["targets_meV_A"]}
     time_met = all(_le(a, b) for a, b in times.values())
-    final = {k: (ours[f"final_{k}"], peer[f"final_{k}"]) for k in ("energy_rmse_mev_per_atom", "force_rmse_mev_per_a")}
+    final = {k: (ours[f"final_{k}"], peer[f"final_{k}"]) for k in ("energy_rmse_meV_atom", "force_rmse_meV_A")}
     return {f"{name}_time_to_target": {"met": time_met, "ours_vs_torchnep_s": times},
             f"{name}_final_error": {"met": all(a <= b for a, b in final.values()), "ours_vs_torchnep": final}}
 
@@ -47,13 +47,13 @@ def targets(result: dict) -> dict:
     per = {}
     for element, r in result["mlearn"]["elements"].items():
         if "test" in r:
-            per[element] = (r["test"]["energy_mae_mev_per_atom"], r["test"]["force_mae_mev_per_a"] / 1000)
+            per[element] = (r["test"]["energy_mae_meV_atom"], r["test"]["force_mae_meV_A"] / 1000)
     out["mlearn"] = {"met": bool(per) and all(e <= MLEARN_E_MAE and f <= MLEARN_F_MAE for e, f in per.values()),
-                     "energy_mae_mev_per_atom_force_mae_ev_per_a": per}
+                     "energy_mae_meV_atom_force_mae_eV_A": per}
     eth = result["rmd17_ethanol"]
     if "test" in eth:
-        out["rmd17_ethanol"] = {"met": eth["test"]["force_mae_mev_per_a"] <= ETHANOL_F_MAE,
-                                "force_mae_mev_per_a": eth["test"]["force_mae_mev_per_a"]}
+        out["rmd17_ethanol"] = {"met": eth["test"]["force_mae_meV_A"] <= ETHANOL_F_MAE,
+                                "force_mae_meV_A": eth["test"]["force_mae_meV_A"]}
     runs = result["md_speed"]["runs"]
     best = max((k for k in runs if k.startswith("ours")), key=lambda k: runs[k]["atom_steps_per_s"])
     ratio = runs[best]["atom_steps_per_s"] / runs["cpunep"]["atom_steps_per_s"]
@@ -74,9 +74,9 @@ def _versus_rows(result: dict) -> list[list[str]]:
         for tool, tool_label in (("ours", "nnsurrogate"), ("torchnep", "TorchNEP")):
             r = v[tool]
             times = " / ".join(f"{_f(r[f'time_to_{t:g}_s'], 0)} ({_f(r[f'cpu_to_{t:g}_s'], 0)})"
-                               for t in v["targets_mev_per_a"])
+                               for t in v["targets_meV_A"])
             rows.append([label, tool_label, times, f"{r['epochs_in_budget']}",
-                         f"{r['final_energy_rmse_mev_per_atom']:.2f}", f"{r['final_force_rmse_mev_per_a']:.1f}"])
+                         f"{r['final_energy_rmse_meV_atom']:.2f}", f"{r['final_force_rmse_meV_A']:.1f}"])
     return rows
 
 
@@ -95,12 +95,12 @@ def _target_lines(result: dict) -> list[tuple[bool, str]]:
         lines.append((fe["met"], f"{name} final error ≤ TorchNEP: {'met' if fe['met'] else 'MISSED'} — "
                                  f"E {ea:.2f} vs {eb:.2f} meV/atom, F {fa:.1f} vs {fb:.1f} meV/Å"))
     m = t["mlearn"]
-    per = "; ".join(f"{el} {e:.2f} meV/atom, {f:.3f} eV/Å" for el, (e, f) in m["energy_mae_mev_per_atom_force_mae_ev_per_a"].items())
+    per = "; ".join(f"{el} {e:.2f} meV/atom, {f:.3f} eV/Å" for el, (e, f) in m["energy_mae_meV_atom_force_mae_eV_A"].items())
     lines.append((m["met"], f"mlearn MAE ≤ 5 meV/atom and ≤ 0.10 eV/Å: {'met' if m['met'] else 'MISSED'} — {per}"))
     if "rmd17_ethanol" in t:
         e = t["rmd17_ethanol"]
         lines.append((e["met"], f"rMD17 ethanol force MAE ≤ 18 meV/Å: {'met' if e['met'] else 'MISSED'} — "
-                                f"{e['force_mae_mev_per_a']:.1f} meV/Å"))
+                                f"{e['force_mae_meV_A']:.1f} meV/Å"))
     s = t["md_speed"]
     lines.append((s["met"], f"MD speed ≥ 0.5× CPUNEP: {'met' if s['met'] else 'MISSED'} — {s['ratio_to_cpunep']:.2f}× "
                             f"({s['best_ours']}); float64 single thread {s['ratio_float64_1_thread']:.2f}×"))
@@ -118,13 +118,13 @@ def _accuracy_rows(result: dict) -> list[list[str]]:
     rows = []
     for element, r in result["mlearn"]["elements"].items():
         if "test" in r:
-            rows.append([f"mlearn {element}", f"{r['test']['n_frames']}", f"{r['test']['energy_mae_mev_per_atom']:.2f} meV/atom",
-                         f"{r['test']['force_mae_mev_per_a'] / 1000:.3f} eV/Å", f"{r['epochs']} ({r['train_wall_s']:.0f} s)"])
+            rows.append([f"mlearn {element}", f"{r['test']['n_frames']}", f"{r['test']['energy_mae_meV_atom']:.2f} meV/atom",
+                         f"{r['test']['force_mae_meV_A'] / 1000:.3f} eV/Å", f"{r['epochs']} ({r['train_wall_s']:.0f} s)"])
     eth = result["rmd17_ethanol"]
     if "test" in eth:
         rows.append(["rMD17 ethanol", f"{eth['test']['n_frames']}",
-                     f"{eth['test_energy_mae_mev_per_molecule']:.2f} meV/molecule",
-                     f"{eth['test']['force_mae_mev_per_a']:.1f} meV/Å", f"{eth['epochs']} ({eth['train_wall_s']:.0f} s)"])
+                     f"{eth['test_energy_mae_meV_molecule']:.2f} meV/molecule",
+                     f"{eth['test']['force_mae_meV_A']:.1f} meV/Å", f"{eth['epochs']} ({eth['train_wall_s']:.0f} s)"])
     return rows
 
 
@@ -134,8 +134,8 @@ def _md_table(result: dict) -> list[str]:
             *("| " + " | ".join(r) + " |" for r in _md_rows(result)), "",
             f"Same nep.txt (our Cu model), {result['md_speed']['n_atoms']} atoms, velocity Verlet 1 fs, "
             f"{next(iter(result['md_speed']['runs'].values()))['steps']} timed steps after 2 warm-up steps; suffix = "
-            f"torch threads. Ours vs CPUNEP on the start frame: max |ΔF| {a['max_abs_force_diff_eV_per_A']:.1e} eV/Å, "
-            f"|ΔE| {a['energy_diff_eV_per_atom']:.1e} eV/atom. GPU: {result['md_speed']['gpu']}."]
+            f"torch threads. Ours vs CPUNEP on the start frame: max |ΔF| {a['max_abs_force_diff_eV_A']:.1e} eV/Å, "
+            f"|ΔE| {a['energy_diff_eV_atom']:.1e} eV/atom. GPU: {result['md_speed']['gpu']}."]
 
 
 def markdown(result: dict, machine: str) -> str:
@@ -154,8 +154,8 @@ def markdown(result: dict, machine: str) -> str:
         "set after every epoch; final errors are recomputed for both exported files with calorine's CPUNEP.", "",
         "| " + " | ".join(VERSUS_HEADERS) + " |", "|" + "|".join(["---"] * 2 + ["---:"] * 4) + "|",
         *("| " + " | ".join(r) + " |" for r in _versus_rows(result)), "",
-        f"Force targets: Cu {' / '.join(f'{t:g}' for t in p['force_targets_mev_per_a']['cu'])} meV/Å, Cu–Au "
-        f"{' / '.join(f'{t:g}' for t in p['force_targets_mev_per_a']['cuau'])} meV/Å.", "",
+        f"Force targets: Cu {' / '.join(f'{t:g}' for t in p['force_targets_meV_A']['cu'])} meV/Å, Cu–Au "
+        f"{' / '.join(f'{t:g}' for t in p['force_targets_meV_A']['cuau'])} meV/Å.", "",
         "**Accuracy on public data** (ours only; each model trained for a fixed time, 10 % of the training file "
         "held out for validation, errors on the test file):", "",
         "| data | test frames | energy MAE | force MAE | epochs (time) |", "|---|---:|---:|---:|---:|",

@@ -70,7 +70,7 @@ def active_learning(quick: bool, work: Path, console: Console) -> dict:
     needed = {s: runs.labels_needed(r, TARGET_FORCE_MAE) for s, r in results.items()}
     unc, rnd = needed["uncertainty"]["median"], needed["random"]["median"]
     ratio = unc / rnd if unc is not None and rnd is not None else None
-    return {"settings": json.loads(json.dumps(settings, default=list)), "target_force_mae_mev_per_a": TARGET_FORCE_MAE,
+    return {"settings": json.loads(json.dumps(settings, default=list)), "target_force_mae_meV_A": TARGET_FORCE_MAE,
             "n_test": 3 * (2 if quick else 20), "n_initial": 10, "runs": results, "labels_needed": needed,
             "label_ratio_uncertainty_vs_random": ratio}
 
@@ -130,8 +130,8 @@ def bp_rows(bp: dict) -> list[list[str]]:
     rows = []
     for name, pair in bp.items():
         for model, r in pair.items():
-            rows.append([runs.DATASETS[name][0], model.upper(), _fmt(r["test"]["energy_mae_mev_per_atom"], ".2f"),
-                         _fmt(r["test"]["force_mae_mev_per_a"], ".1f"), f"{r['train_wall_s']:.0f}",
+            rows.append([runs.DATASETS[name][0], model.upper(), _fmt(r["test"]["energy_mae_meV_atom"], ".2f"),
+                         _fmt(r["test"]["force_mae_meV_A"], ".1f"), f"{r['train_wall_s']:.0f}",
                          f"{r['train_cpu_s']:.0f}", str(r["epochs"]), f"{r['md']['atom_steps_per_s']:.0f}"])
     return rows
 
@@ -150,11 +150,11 @@ def bp_table(bp: dict) -> Table:
 
 
 def _curve_text(run: dict) -> str:
-    return ", ".join(f"{c['n_labels']}: {_fmt(c.get('force_mae_mev_per_a'), '.0f')}" for c in run["curve"])
+    return ", ".join(f"{c['n_labels']}: {_fmt(c.get('force_mae_meV_A'), '.0f')}" for c in run["curve"])
 
 
 def al_table(al: dict) -> Table:
-    table = Table(title=f"active learning, EMT Cu: labels to reach test force MAE ≤ {al['target_force_mae_mev_per_a']:g} "
+    table = Table(title=f"active learning, EMT Cu: labels to reach test force MAE ≤ {al['target_force_mae_meV_A']:g} "
                         "meV/Å", header_style="bold")
     for col in ("strategy", "seed", "labels needed", "rounds", "status", "labels: test F MAE (meV/Å)"):
         table.add_column(col)
@@ -207,7 +207,7 @@ def markdown(result: dict) -> str:
         f"warm-started steps per round (batch 4); "
         f"{al['n_initial']} rattled initial frames; fixed test set of {al['n_test']} EMT MD frames. Labels needed = "
         f"frames labelled (initial ones included) when the committee's test force MAE first reaches "
-        f"{al['target_force_mae_mev_per_a']:g} meV/Å.",
+        f"{al['target_force_mae_meV_A']:g} meV/Å.",
         "",
         _md_table(("strategy", "seed", "labels needed", "rounds", "status", "wall (min)", "labels: test F MAE (meV/Å)"),
                   al_rows),

@@ -68,7 +68,7 @@ def _child(tool: str, name: str, files: dict, budget: float, work: Path, console
 def head_to_head(name: str, files: dict, budget: float, work: Path, console: Console) -> dict:
     """TorchNEP, then ours, on one EMT data set; time-to-target and final errors."""
     test = data.read_test(files["test"])
-    result = {"targets_mev_per_a": list(FORCE_TARGETS[name]), "budget_s": budget}
+    result = {"targets_meV_A": list(FORCE_TARGETS[name]), "budget_s": budget}
     for tool in ("torchnep", "ours"):
         run = _child(tool, name, files, budget, work, console)
         final = data.final_errors(run["model"], run["snapshot"], test)
@@ -99,7 +99,7 @@ def run(quick: bool, results_dir: Path, markdown_path: Path, console: Console) -
     md = data.md_speed(Path(versus["cu"]["ours"]["model_path"]), quick, console)
     result = {"benchmark": NAME, "created": now_iso(), "quick": quick, "machine": machine,
               "protocol": {"hyper": HYPER, "budget_s": budget, "threads": THREADS, "seed": SEED,
-                           "emt": data.EMT_PROTOCOL, "force_targets_mev_per_a": FORCE_TARGETS},
+                           "emt": data.EMT_PROTOCOL, "force_targets_meV_A": FORCE_TARGETS},
               "versus_torchnep": versus, "mlearn": mlearn, "rmd17_ethanol": ethanol, "md_speed": md,
               "runtime_s": time.perf_counter() - started}
     result["targets"] = report.targets(result)

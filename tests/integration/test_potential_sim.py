@@ -141,7 +141,7 @@ def test_md_and_audit_run_a_trained_nep_model(labelled, tmp_path, capsys):
          "--quiet")
     checks = {c["key"]: c for c in json.loads((audit_dir / "audit.json").read_text())["checks"]}
     train = json.loads((run_dir / "metrics.json").read_text())["train"]
-    ratio = checks["force_mae"]["value"] / train["force_mae_mev_per_a"]
+    ratio = checks["force_mae"]["value"] / train["force_mae_meV_A"]
     assert checks["force_vs_train"]["value"] == pytest.approx(ratio, rel=1e-9)
     for key in ("translation_energy", "rotation_forces", "permutation_forces", "force_sum", "forces_gradient",
                 "stress_gradient"):

@@ -78,8 +78,8 @@ def trained(data, tmp_path_factory):
 def test_train_writes_the_run_folder(trained):
     metrics = json.loads((trained / "metrics.json").read_text())
     for part in ("train", "valid"):
-        for key in ("energy_rmse_mev_per_atom", "energy_mae_mev_per_atom", "force_rmse_mev_per_a",
-                    "force_mae_mev_per_a", "virial_rmse_mev_per_atom"):
+        for key in ("energy_rmse_meV_atom", "energy_mae_meV_atom", "force_rmse_meV_A",
+                    "force_mae_meV_A", "virial_rmse_meV_atom"):
             assert np.isfinite(metrics[part][key]) and metrics[part][key] > 0
     assert metrics["train"]["n_frames"] == 18 and metrics["valid"]["n_frames"] == 6
     for name in ("parity_energy", "parity_force", "loss"):
@@ -112,7 +112,7 @@ def test_potential_test_reports_the_same_errors_for_model_and_nep_txt(trained, d
     a = json.loads((tmp_path / "a" / "metrics.json").read_text())
     b = json.loads((tmp_path / "b" / "metrics.json").read_text())
     assert a["n_frames"] == 8
-    assert a["force_rmse_mev_per_a"] == pytest.approx(b["force_rmse_mev_per_a"], rel=1e-6)
+    assert a["force_rmse_meV_A"] == pytest.approx(b["force_rmse_meV_A"], rel=1e-6)
     assert (tmp_path / "a" / "plots" / "parity_force.png").exists()
 
 

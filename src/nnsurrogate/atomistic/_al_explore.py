@@ -43,7 +43,7 @@ class Candidate:
 
     def describe(self) -> dict:
         return {"run": self.run, "temperature_K": self.temperature, "step": self.step,
-                "max_force_std_eV_per_A": self.uncertainty}
+                "max_force_std_eV_A": self.uncertainty}
 
 
 @dataclass
@@ -66,8 +66,8 @@ class Exploration:
     def summary(self, threshold: float) -> dict:
         u = np.array([c.uncertainty for c in self.candidates], dtype=float)
         return {"n_candidates": len(self.candidates), "n_above_threshold": int((u > threshold).sum()),
-                "max_force_std_eV_per_A": float(u.max()) if u.size else None,
-                "median_force_std_eV_per_A": float(np.median(u)) if u.size else None,
+                "max_force_std_eV_A": float(u.max()) if u.size else None,
+                "median_force_std_eV_A": float(np.median(u)) if u.size else None,
                 "md_stable": self.stable, "md_runs": self.runs, "md_wall_s": self.wall_s}
 
 
@@ -90,7 +90,7 @@ def explore(calculator: Calculator, starts: Sequence[Atoms], temperatures: Seque
     Snapshots every *sample_every* steps (not step 0, the start itself) become candidates; a run that
     the watchdog stops also contributes its last good frame, the configuration just before it failed.
     *progress* (the progress protocol) is called as ``progress(k, n_runs, metrics)`` after run k
-    (counted from 1) with ``temperature_K``, ``steps_done`` and ``max_force_std_eV_per_A`` (so far).
+    (counted from 1) with ``temperature_K``, ``steps_done`` and ``max_force_std_eV_A`` (so far).
     """
     import time
 
@@ -114,7 +114,7 @@ def explore(calculator: Calculator, starts: Sequence[Atoms], temperatures: Seque
         runs.append({"temperature_K": float(temperature), "steps_done": result.steps_done, "stopped": result.stopped})
         if progress is not None:
             progress(k + 1, len(temperatures), {"temperature_K": float(temperature), "steps_done": result.steps_done,
-                                                "max_force_std_eV_per_A": max((c.uncertainty for c in candidates),
+                                                "max_force_std_eV_A": max((c.uncertainty for c in candidates),
                                                                               default=float("nan"))})
     return Exploration(candidates, runs, time.perf_counter() - started)
 

@@ -253,7 +253,7 @@ def test_errors(calculator, frames: Sequence[Atoms] | None) -> dict | None:
     if pred.forces_std is not None:
         err = np.concatenate([np.sqrt(np.mean((p - r) ** 2, axis=1)) for p, r in zip(pred.forces_pred, pred.forces_ref)])
         std = np.concatenate(pred.forces_std)
-        out["mean_force_std_mev_per_a"] = 1000.0 * float(std.mean())
+        out["mean_force_std_meV_A"] = 1000.0 * float(std.mean())
         out["calibration_rms_error_over_rms_std"] = float(np.sqrt(np.mean(err**2)) / max(np.sqrt(np.mean(std**2)), 1e-300))
     return out
 
@@ -304,7 +304,7 @@ class _Stages:
     """Stage names as calls of the progress protocol: ``progress(round, iterations, metrics)``.
 
     *metrics* holds ``stage`` (what starts now, text), ``n_labels`` (labelled frames so far) and,
-    once a round is scored, its test ``energy_mae_mev_per_atom`` and ``force_mae_mev_per_a``.
+    once a round is scored, its test ``energy_mae_meV_atom`` and ``force_mae_meV_A``.
     """
 
     def __init__(self, progress: Progress | None, total: int) -> None:
@@ -319,7 +319,7 @@ class _Stages:
         """Round *k* starts with *n_labels* frames (*test*: the errors of the last committee)."""
         self.round = k
         self.metrics = {"n_labels": n_labels}
-        for key in ("energy_mae_mev_per_atom", "force_mae_mev_per_a"):
+        for key in ("energy_mae_meV_atom", "force_mae_meV_A"):
             if test and key in test:
                 self.metrics[key] = test[key]
 
@@ -407,25 +407,25 @@ def _summary(state: _State, out: Path) -> dict:
     """metrics.json: the learning curve (labels → test errors) and the final state."""
     rows = state.iterations
     curve = [{"iteration": r["iteration"], "n_labels": r["n_labels"],
-              **({k: r["test"][k] for k in ("energy_mae_mev_per_atom", "force_mae_mev_per_a",
-                                            "force_rmse_mev_per_a", "calibration_rms_error_over_rms_std")
+              **({k: r["test"][k] for k in ("energy_mae_meV_atom", "force_mae_meV_A",
+                                            "force_rmse_meV_A", "calibration_rms_error_over_rms_std")
                   if k in r["test"]} if r.get("test") else {}),
-              "max_force_std_eV_per_A": (r.get("exploration") or {}).get("max_force_std_eV_per_A")} for r in rows]
+              "max_force_std_eV_A": (r.get("exploration") or {}).get("max_force_std_eV_A")} for r in rows]
     summary = {"status": state.data["status"], "strategy": state.data["settings"]["active_learning"]["strategy"],
                "n_rounds": max(len(rows) - 1, 0), "n_trainings": len(rows),
                "n_labels": rows[-1]["n_labels"] if rows else 0,
                "n_initial": state.data["n_initial"], "learning_curve": curve}
     write_json(out / "metrics.json", summary)
-    if any("force_mae_mev_per_a" in c for c in curve):
+    if any("force_mae_meV_A" in c for c in curve):
         learning_curve_plot(out / "plots" / "learning_curve.png", curve)
     return summary
 
 
-def labels_to_reach(curve: Sequence[dict], force_mae_mev_per_a: float) -> int | None:
+def labels_to_reach(curve: Sequence[dict], force_mae_meV_A: float) -> int | None:
     """Labels at the first point of *curve* whose test force MAE is at most the target (``None``: never)."""
     for row in curve:
-        value = row.get("force_mae_mev_per_a")
-        if value is not None and value <= force_mae_mev_per_a:
+        value = row.get("force_mae_meV_A")
+        if value is not None and value <= force_mae_meV_A:
             return int(row["n_labels"])
     return None
 
@@ -437,9 +437,9 @@ def learning_curve_plot(path: Path, curve: Sequence[dict]) -> None:
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
 
-    rows = [c for c in curve if "force_mae_mev_per_a" in c]
+    rows = [c for c in curve if "force_mae_meV_A" in c]
     fig, ax = plt.subplots(figsize=(5, 3.6), dpi=120)
-    ax.plot([c["n_labels"] for c in rows], [c["force_mae_mev_per_a"] for c in rows], "o-")
+    ax.plot([c["n_labels"] for c in rows], [c["force_mae_meV_A"] for c in rows], "o-")
     ax.set_xlabel("labelled frames")
     ax.set_ylabel("test force MAE (meV/Å)")
     ax.set_yscale("log")

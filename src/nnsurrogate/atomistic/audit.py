@@ -38,7 +38,7 @@ from nnsurrogate.core.files import write_json
 
 Check = C.Check
 Progress = Callable[[str], None]
-TRAIN_KEYS = ("energy_mae_mev_per_atom", "force_mae_mev_per_a")
+TRAIN_KEYS = ("energy_mae_meV_atom", "force_mae_meV_A")
 
 
 @dataclass(frozen=True)
@@ -117,7 +117,7 @@ def run_audit(calculator: Calculator, frames: Sequence[Atoms], options: AuditOpt
         as :func:`nnsurrogate.atomistic.data.read_frames` returns them.
     options : AuditOptions, optional
     train_metrics : dict, optional
-        Training-set ``energy_mae_mev_per_atom`` and ``force_mae_mev_per_a`` (see :func:`read_train_metrics`).
+        Training-set ``energy_mae_meV_atom`` and ``force_mae_meV_A`` (see :func:`read_train_metrics`).
     progress : callable, optional
         ``progress(stage)`` with a short description before each stage.
 
@@ -172,6 +172,9 @@ def read_train_metrics(model: str | Path) -> dict | None:
     return None
 
 
+_OLD_KEYS = {"energy_mae_meV_atom": "energy_mae_mev_per_atom", "force_mae_meV_A": "force_mae_mev_per_a"}
+
+
 def train_metrics_from(path: str | Path) -> dict | None:
     """Training MAEs from one metrics file (see :func:`read_train_metrics`); ``None`` if it holds none."""
     try:
@@ -183,7 +186,8 @@ def train_metrics_from(path: str | Path) -> dict | None:
     nested = data.get("train") if isinstance(data.get("train"), dict) else {}
     out = {}
     for key in TRAIN_KEYS:
-        value = nested.get(key, data.get(f"train_{key}"))
+        old = _OLD_KEYS.get(key, key)  # metrics written before the keys took their unit suffixes
+        value = nested.get(key, data.get(f"train_{key}", nested.get(old, data.get(f"train_{old}"))))
         if isinstance(value, (int, float)) and value > 0:
             out[key] = float(value)
     return out or None

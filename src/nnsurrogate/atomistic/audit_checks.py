@@ -108,8 +108,8 @@ def error_metrics(pred: Predictions) -> dict[str, float]:
     de = (pred.energy_pred - pred.energy_ref) / pred.n_atoms * 1000.0
     df = np.concatenate([(p - r).ravel() for p, r in zip(pred.forces_pred, pred.forces_ref)]) * 1000.0
     out = {"n_frames": int(len(pred.n_atoms)), "n_atoms": int(pred.n_atoms.sum()),
-           "energy_mae_mev_per_atom": float(np.mean(np.abs(de))), "energy_rmse_mev_per_atom": float(np.sqrt(np.mean(de**2))),
-           "force_mae_mev_per_a": float(np.mean(np.abs(df))), "force_rmse_mev_per_a": float(np.sqrt(np.mean(df**2)))}
+           "energy_mae_meV_atom": float(np.mean(np.abs(de))), "energy_rmse_meV_atom": float(np.sqrt(np.mean(de**2))),
+           "force_mae_meV_A": float(np.mean(np.abs(df))), "force_rmse_meV_A": float(np.sqrt(np.mean(df**2)))}
     if pred.stress_pred:
         ds = (np.array(pred.stress_pred) - np.array(pred.stress_ref)) / units.GPa
         out["stress_mae_gpa"] = float(np.mean(np.abs(ds)))
@@ -119,10 +119,10 @@ def error_metrics(pred: Predictions) -> dict[str, float]:
 def accuracy_checks(metrics: dict, train: dict | None, max_energy_mae: float, max_force_mae: float,
                     max_ratio: float) -> list[Check]:
     """Test MAE below the limits, and test MAE within ``max_ratio`` × the training MAE."""
-    checks = [Check("energy_mae", "test energy MAE", metrics["energy_mae_mev_per_atom"], max_energy_mae, "meV/atom"),
-              Check("force_mae", "test force MAE", metrics["force_mae_mev_per_a"], max_force_mae, "meV/Å")]
-    for key, name, metric in (("energy_vs_train", "energy", "energy_mae_mev_per_atom"),
-                              ("force_vs_train", "force", "force_mae_mev_per_a")):
+    checks = [Check("energy_mae", "test energy MAE", metrics["energy_mae_meV_atom"], max_energy_mae, "meV/atom"),
+              Check("force_mae", "test force MAE", metrics["force_mae_meV_A"], max_force_mae, "meV/Å")]
+    for key, name, metric in (("energy_vs_train", "energy", "energy_mae_meV_atom"),
+                              ("force_vs_train", "force", "force_mae_meV_A")):
         title = f"test/train {name} MAE"
         if not train or not train.get(metric):
             checks.append(not_applicable(key, title, "×", "no training metrics found", max_ratio))

@@ -1,8 +1,8 @@
 """Predictions of a potential on labelled frames, error metrics and parity plots.
 
-Metric names (as in ``metrics.json``): ``energy_rmse_mev_per_atom``, ``energy_mae_mev_per_atom``
-(per-atom energy errors, meV/atom), ``force_rmse_mev_per_a``, ``force_mae_mev_per_a`` (over all
-Cartesian components, meV/Å), ``virial_rmse_mev_per_atom`` (six components of W/N for frames with a
+Metric names (as in ``metrics.json``): ``energy_rmse_meV_atom``, ``energy_mae_meV_atom``
+(per-atom energy errors, meV/atom), ``force_rmse_meV_A``, ``force_mae_meV_A`` (over all
+Cartesian components, meV/Å), ``virial_rmse_meV_atom`` (six components of W/N for frames with a
 stress, meV/atom).
 """
 
@@ -76,16 +76,16 @@ def error_metrics(pred: Predictions, frames: Sequence[Atoms]) -> dict[str, float
     f_true = np.concatenate([lab[keys.FORCES] for lab in labels]).ravel()
     f_pred = np.concatenate(pred.forces).ravel()
     out = {"n_frames": len(frames), "n_atoms": int(n.sum()),
-           "energy_rmse_mev_per_atom": 1000 * metrics.rmse(e_true, e_pred),
-           "energy_mae_mev_per_atom": 1000 * metrics.mae(e_true, e_pred),
-           "force_rmse_mev_per_a": 1000 * metrics.rmse(f_true, f_pred),
-           "force_mae_mev_per_a": 1000 * metrics.mae(f_true, f_pred),
-           "virial_rmse_mev_per_atom": float("nan"), "n_frames_with_virial": 0}
+           "energy_rmse_meV_atom": 1000 * metrics.rmse(e_true, e_pred),
+           "energy_mae_meV_atom": 1000 * metrics.mae(e_true, e_pred),
+           "force_rmse_meV_A": 1000 * metrics.rmse(f_true, f_pred),
+           "force_mae_meV_A": 1000 * metrics.mae(f_true, f_pred),
+           "virial_rmse_meV_atom": float("nan"), "n_frames_with_virial": 0}
     rows = [k for k, lab in enumerate(labels) if keys.VIRIAL in lab]
     if rows:
         w_true = np.array([[labels[k][keys.VIRIAL][a, b] / n[k] for a, b in _VOIGT] for k in rows])
         w_pred = np.array([[pred.virial[k][a, b] / n[k] for a, b in _VOIGT] for k in rows])
-        out["virial_rmse_mev_per_atom"] = 1000 * metrics.rmse(w_true.ravel(), w_pred.ravel())
+        out["virial_rmse_meV_atom"] = 1000 * metrics.rmse(w_true.ravel(), w_pred.ravel())
         out["n_frames_with_virial"] = len(rows)
     return out
 

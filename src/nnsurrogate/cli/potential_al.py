@@ -34,7 +34,7 @@ def _float_list(text: str, option: str) -> tuple[float, ...]:
 def _round_text(metrics) -> str:
     """The text after the active-learning bar: the stage that starts and the labels so far."""
     labels = f"{metrics['n_labels']} labels" if "n_labels" in metrics else ""
-    force = metrics.get("force_mae_mev_per_a")
+    force = metrics.get("force_mae_meV_A")
     error = f", test F MAE {force:.3g} meV/Å" if force is not None else ""
     return f"{labels}{error}: {metrics.get('stage', '')}"
 
@@ -119,8 +119,8 @@ def _report(summary: dict) -> None:
         def fmt(key, spec=".3g"):
             value = row.get(key)
             return "—" if value is None else format(value, spec)
-        table.add_row(str(row["iteration"]), str(row["n_labels"]), fmt("energy_mae_mev_per_atom"),
-                      fmt("force_mae_mev_per_a"), fmt("max_force_std_eV_per_A"))
+        table.add_row(str(row["iteration"]), str(row["n_labels"]), fmt("energy_mae_meV_atom"),
+                      fmt("force_mae_meV_A"), fmt("max_force_std_eV_A"))
     console.print(table)
 
 
@@ -169,7 +169,7 @@ def committee(
     for name in ("train", "test"):
         if name in report:
             r = report[name]
-            console.print(f"{name}: energy MAE {r['energy_mae_mev_per_atom']:.3g} meV/atom, force MAE "
-                          f"{r['force_mae_mev_per_a']:.3g} meV/Å, mean σ_F {r['mean_force_std_mev_per_a']:.3g} meV/Å, "
+            console.print(f"{name}: energy MAE {r['energy_mae_meV_atom']:.3g} meV/atom, force MAE "
+                          f"{r['force_mae_meV_A']:.3g} meV/Å, mean σ_F {r['mean_force_std_meV_A']:.3g} meV/Å, "
                           f"RMS error / RMS σ {r['calibration_rms_error_over_rms_std']:.2f}")
     console.print(f"committee/ and metrics.json written to {out}/ (use {out}/committee with potential md/audit)")

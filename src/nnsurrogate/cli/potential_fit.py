@@ -45,9 +45,9 @@ def _report(metrics: dict, title: str) -> None:
     sets = [name for name in ("train", "valid") if name in metrics] or [None]
     for name in sets:
         table.add_column(name or "value", justify="right")
-    rows = (("energy_rmse_mev_per_atom", "energy RMSE (meV/atom)"), ("energy_mae_mev_per_atom", "energy MAE (meV/atom)"),
-            ("force_rmse_mev_per_a", "force RMSE (meV/Å)"), ("force_mae_mev_per_a", "force MAE (meV/Å)"),
-            ("virial_rmse_mev_per_atom", "virial RMSE (meV/atom)"))
+    rows = (("energy_rmse_meV_atom", "energy RMSE (meV/atom)"), ("energy_mae_meV_atom", "energy MAE (meV/atom)"),
+            ("force_rmse_meV_A", "force RMSE (meV/Å)"), ("force_mae_meV_A", "force MAE (meV/Å)"),
+            ("virial_rmse_meV_atom", "virial RMSE (meV/atom)"))
     for key, label in rows:
         values = [(metrics[name] if name else metrics).get(key) for name in sets]
         table.add_row(label, *("—" if v is None or v != v else f"{v:.3g}" for v in values))

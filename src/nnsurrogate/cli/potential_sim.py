@@ -107,7 +107,7 @@ def _write_md_outputs(out: Path, result, options, model: str, start: str, plot_t
     thermo = result.thermo
     summary = {"model": model, "start": start, "n_atoms": result.n_atoms, "steps_requested": options.steps,
                "steps_done": result.steps_done, "stopped": result.stopped, "wall_s": result.wall_s,
-               "atom_steps_per_s": result.atom_steps_per_s, "max_force_eV_per_A": result.max_force,
+               "atom_steps_per_s": result.atom_steps_per_s, "max_force_eV_A": result.max_force,
                "options": dict(options.__dict__)}
     if len(thermo):
         summary["mean_temperature_K"] = float(thermo[:, 5].mean())

@@ -12,6 +12,9 @@ _COMPOUND = {
     "eV_atom": "eV/atom",
     "meV_atom": "meV/atom",
     "eV_A": "eV/Å",
+    "meV_A": "meV/Å",
+    "eV_A3": "eV/Å³",
+    "meV_molecule": "meV/molecule",
     "J_mol": "J/mol",
     "S_m": "S/m",
 }

@@ -71,8 +71,8 @@ def test_round_config_turns_a_step_budget_into_epochs():
 
 
 def test_labels_to_reach():
-    curve = [{"n_labels": 10, "force_mae_mev_per_a": 90.0}, {"n_labels": 20, "force_mae_mev_per_a": 40.0},
-             {"n_labels": 30, "force_mae_mev_per_a": 35.0}]
+    curve = [{"n_labels": 10, "force_mae_meV_A": 90.0}, {"n_labels": 20, "force_mae_meV_A": 40.0},
+             {"n_labels": 30, "force_mae_meV_A": 35.0}]
     assert labels_to_reach(curve, 50.0) == 20 and labels_to_reach(curve, 10.0) is None
 
 
@@ -110,7 +110,7 @@ def test_one_round_end_to_end(al_run):
     assert summary["status"] == state["status"] == "budget spent" and summary["n_rounds"] == 1
     picks = first["exploration"]["selected"]
     assert 1 <= len(picks) <= config.per_iteration and first["n_added"] == len(picks) and not first["failed"]
-    u = [p["max_force_std_eV_per_A"] for p in picks]
+    u = [p["max_force_std_eV_A"] for p in picks]
     assert u == sorted(u, reverse=True) and min(u) > config.threshold
     for a in picks:
         for b in picks:
@@ -123,7 +123,7 @@ def test_one_round_end_to_end(al_run):
         fresh.calc = EMT()
         assert frame.get_potential_energy() == pytest.approx(fresh.get_potential_energy(), abs=1e-6)
         np.testing.assert_allclose(frame.get_forces(), fresh.get_forces(), atol=1e-6)
-    assert all(np.isfinite(r["test"]["force_mae_mev_per_a"]) for r in (first, last))
+    assert all(np.isfinite(r["test"]["force_mae_meV_A"]) for r in (first, last))
     assert "calibration_rms_error_over_rms_std" in last["test"]
     assert (out / "committee" / "committee.json").is_file() and (out / "plots" / "learning_curve.png").is_file()
 

@@ -190,9 +190,9 @@ def test_uncertainty_calibration(frames):
 def test_accuracy_and_train_ratio(frames, tmp_path):
     metrics = C.error_metrics(C.predict(ScaledForces(), frames))
     forces = np.concatenate([f.calc.results["forces"].ravel() for f in frames])
-    assert metrics["energy_mae_mev_per_atom"] == pytest.approx(0.0, abs=1e-9)
-    assert metrics["force_mae_mev_per_a"] == pytest.approx(300.0 * np.abs(forces).mean(), rel=1e-9)
-    train = {"energy_mae_mev_per_atom": 1.0, "force_mae_mev_per_a": metrics["force_mae_mev_per_a"] / 3}
+    assert metrics["energy_mae_meV_atom"] == pytest.approx(0.0, abs=1e-9)
+    assert metrics["force_mae_meV_A"] == pytest.approx(300.0 * np.abs(forces).mean(), rel=1e-9)
+    train = {"energy_mae_meV_atom": 1.0, "force_mae_meV_A": metrics["force_mae_meV_A"] / 3}
     checks = _checks(C.accuracy_checks(metrics, train, 5.0, 1e6, 2.0))
     assert checks["energy_mae"].passed and checks["force_mae"].passed
     assert checks["force_vs_train"].value == pytest.approx(3.0) and not checks["force_vs_train"].passed
@@ -205,13 +205,13 @@ def test_train_metrics_are_found_beside_the_model(tmp_path):
     run = tmp_path / "run"
     (run / "model").mkdir(parents=True)
     (run / "nep.txt").write_text("nep4 1 Cu\n")
-    (run / "metrics.json").write_text(json.dumps({"train": {"energy_mae_mev_per_atom": 1.5,
-                                                             "force_mae_mev_per_a": 40.0}, "validation": {}}))
-    expected = {"energy_mae_mev_per_atom": 1.5, "force_mae_mev_per_a": 40.0}
+    (run / "metrics.json").write_text(json.dumps({"train": {"energy_mae_meV_atom": 1.5,
+                                                             "force_mae_meV_A": 40.0}, "validation": {}}))
+    expected = {"energy_mae_meV_atom": 1.5, "force_mae_meV_A": 40.0}
     for model in (run, run / "model", run / "nep.txt"):
         assert read_train_metrics(model) == expected
-    (run / "metrics.json").write_text(json.dumps({"train_energy_mae_mev_per_atom": 2.0}))
-    assert read_train_metrics(run) == {"energy_mae_mev_per_atom": 2.0}
+    (run / "metrics.json").write_text(json.dumps({"train_energy_mae_meV_atom": 2.0}))
+    assert read_train_metrics(run) == {"energy_mae_meV_atom": 2.0}
     (run / "metrics.json").unlink()
     assert read_train_metrics(run) is None
 
@@ -241,3 +241,9 @@ def test_frames_without_labels_are_rejected(frames):
         run_audit(EMT(), [bare])
     with pytest.raises(UserInputError, match="must be positive"):
         AuditOptions(max_drift=0.0).validate()
+
+
+def test_training_metrics_written_before_the_unit_suffixes_are_read(tmp_path):
+    (tmp_path / "metrics.json").write_text(json.dumps({"train": {"energy_mae_mev_per_atom": 2.0,
+                                                                 "force_mae_mev_per_a": 30.0}}))
+    assert read_train_metrics(tmp_path) == {"energy_mae_meV_atom": 2.0, "force_mae_meV_A": 30.0}

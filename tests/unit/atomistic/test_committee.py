@@ -160,7 +160,7 @@ def test_cli_committee_then_audit_reports_calibration(tmp_path):
                 "--quiet", "--out", str(tmp_path / "c")])
     assert code == 0 and is_committee(tmp_path / "c")
     metrics = __import__("json").loads((tmp_path / "c" / "metrics.json").read_text())
-    assert metrics["test"]["mean_force_std_mev_per_a"] > 0 and metrics["train"]["n_frames"] == 4
+    assert metrics["test"]["mean_force_std_meV_A"] > 0 and metrics["train"]["n_frames"] == 4
     calc = load_calculator(tmp_path / "c" / "committee")
     from nnsurrogate.atomistic import audit_checks
 

@@ -25,9 +25,14 @@ def test_error_metrics_by_hand():
     virial[1, 0, 1] = virial[1, 1, 0] = 0.8  # 0.1 eV/atom in one of six components of frame 2
     pred = Predictions(np.array([-9.96, -20.16]), [f1 + 0.03, f2], virial)
     m = error_metrics(pred, frames)
-    assert m["energy_mae_mev_per_atom"] == pytest.approx(15.0)
-    assert m["energy_rmse_mev_per_atom"] == pytest.approx(np.sqrt((10.0**2 + 20.0**2) / 2))
-    assert m["force_mae_mev_per_a"] == pytest.approx(30.0 * 12 / 36)
-    assert m["force_rmse_mev_per_a"] == pytest.approx(np.sqrt(30.0**2 * 12 / 36))
-    assert m["virial_rmse_mev_per_atom"] == pytest.approx(np.sqrt(100.0**2 / 12))
+    assert m["energy_mae_meV_atom"] == pytest.approx(15.0)
+    assert m["energy_rmse_meV_atom"] == pytest.approx(np.sqrt((10.0**2 + 20.0**2) / 2))
+    assert m["force_mae_meV_A"] == pytest.approx(30.0 * 12 / 36)
+    assert m["force_rmse_meV_A"] == pytest.approx(np.sqrt(30.0**2 * 12 / 36))
+    assert m["virial_rmse_meV_atom"] == pytest.approx(np.sqrt(100.0**2 / 12))
     assert m["n_frames"] == 2 and m["n_atoms"] == 12 and m["n_frames_with_virial"] == 2
+    from nnsurrogate.core.units import unit_from_name
+
+    units = {k: unit_from_name(k) for k in m if k.startswith(("energy", "force", "virial"))}
+    assert units == {"energy_mae_meV_atom": "meV/atom", "energy_rmse_meV_atom": "meV/atom",
+                     "force_mae_meV_A": "meV/Å", "force_rmse_meV_A": "meV/Å", "virial_rmse_meV_atom": "meV/atom"}
