@@ -432,18 +432,13 @@ def labels_to_reach(curve: Sequence[dict], force_mae_meV_A: float) -> int | None
 
 def learning_curve_plot(path: Path, curve: Sequence[dict]) -> None:
     """Test force MAE (meV/Å) against the number of labelled frames, saved atomically as a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
+    from nnsurrogate.core.plots import new_figure, save_figure
 
     rows = [c for c in curve if "force_mae_meV_A" in c]
-    fig, ax = plt.subplots(figsize=(5, 3.6), dpi=120)
+    fig, ax = new_figure(figsize=(5, 3.6), dpi=120)
     ax.plot([c["n_labels"] for c in rows], [c["force_mae_meV_A"] for c in rows], "o-")
     ax.set_xlabel("labelled frames")
     ax.set_ylabel("test force MAE (meV/Å)")
     ax.set_yscale("log")
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
+    save_figure(fig, path)

@@ -107,15 +107,10 @@ def parity_plots(directory: str | os.PathLike, pred: Predictions, frames: Sequen
 
 def loss_plot(path: str | os.PathLike, history: Sequence[Sequence[float]]) -> None:
     """Training curves (train and validation energy / force RMSE per epoch), log scale."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    from nnsurrogate.core.files import atomic_path
+    from nnsurrogate.core.plots import new_figure, save_figure
 
     h = np.asarray(history, dtype=np.float64).reshape(-1, 10)
-    fig, ax = plt.subplots(figsize=(5.2, 3.8), dpi=120)
+    fig, ax = new_figure(figsize=(5.2, 3.8), dpi=120)
     for col, label, style in ((3, "train E (eV/atom)", "C0--"), (6, "valid E (eV/atom)", "C0-"),
                               (4, "train F (eV/Å)", "C1--"), (7, "valid F (eV/Å)", "C1-")):
         ax.plot(h[:, 0], h[:, col], style, label=label, lw=1)
@@ -124,6 +119,4 @@ def loss_plot(path: str | os.PathLike, history: Sequence[Sequence[float]]) -> No
     ax.set_ylabel("RMSE")
     ax.legend(fontsize=7)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
+    save_figure(fig, path)

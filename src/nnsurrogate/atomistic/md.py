@@ -375,15 +375,10 @@ def _csv_number(value: float) -> str:
 
 def plot_thermo(path: str | Path, thermo: np.ndarray) -> None:
     """Save E_pot, E_tot, T and P against time (ps) as a PNG, atomically."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from nnsurrogate.core.files import atomic_path
+    from nnsurrogate.core.plots import new_figure, save_figure
 
     t_ps = thermo[:, 1] / 1000.0
-    fig, axes = plt.subplots(3, 1, figsize=(6, 7), sharex=True)
+    fig, axes = new_figure(figsize=(6, 7), dpi=110, nrows=3, sharex=True)
     axes[0].plot(t_ps, thermo[:, 2], label="E_pot")
     axes[0].plot(t_ps, thermo[:, 4], label="E_tot")
     axes[0].set_ylabel("energy (eV)")
@@ -394,6 +389,4 @@ def plot_thermo(path: str | Path, thermo: np.ndarray) -> None:
     axes[2].set_ylabel("P (GPa)")
     axes[2].set_xlabel("time (ps)")
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)

@@ -135,7 +135,7 @@ def resolve_dtype(dtype: str | torch.dtype) -> torch.dtype:
         return dtype
     table = {"float32": torch.float32, "float64": torch.float64}
     if str(dtype) not in table:
-        raise UserInputError(f"dtype must be float32 or float64, got '{dtype}'", "--dtype")
+        raise UserInputError(f"dtype must be float32 or float64, got '{dtype}'", "dtype")
     return table[str(dtype)]
 
 
@@ -144,7 +144,7 @@ def resolve_device(device: str) -> torch.device:
     try:
         dev = torch.device(device)
     except RuntimeError:
-        raise UserInputError(f"unknown device '{device}' (use cpu or cuda)", "--device") from None
+        raise UserInputError(f"unknown device '{device}' (use cpu or cuda)", "device") from None
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise UserInputError("CUDA was requested but no GPU is available", "--device")
+        raise UserInputError("CUDA was requested but no GPU is available", "device")
     return dev

@@ -27,6 +27,19 @@ def parse_int_list(text: str, option: str) -> tuple[int, ...]:
     return values
 
 
+def parse_float_list(text: str, option: str) -> tuple[float, ...]:
+    """Parse ``"300,600"`` into ``(300.0, 600.0)``; a bad or empty list is a UserInputError at *option*."""
+    from nnsurrogate.core.errors import UserInputError
+
+    try:
+        values = tuple(float(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise UserInputError(f"expects comma-separated numbers, got '{text}'", option) from None
+    if not values:
+        raise UserInputError("expects at least one number", option)
+    return values
+
+
 def metrics_table(metrics: dict, title: str, unit: str | None = None) -> Table:
     """A two-column table of the standard regression metrics that are present and finite."""
     table = Table(title=title, show_header=True, header_style="bold")

@@ -8,27 +8,16 @@ from pathlib import Path
 import typer
 
 from nnsurrogate.cli import options
-from nnsurrogate.cli.common import console
+from nnsurrogate.cli.common import console, parse_float_list
 from nnsurrogate.cli.potential_options import LOSS, MODEL, model_hyper
 from nnsurrogate.cli.settings_file import configurable
 from nnsurrogate.core.engine.progress import progress_bar
-from nnsurrogate.core.errors import UserInputError
 
 
 def register(app: typer.Typer) -> None:
     """Add ``active-learn`` and ``committee`` to the ``potential`` group."""
     app.command("active-learn")(active_learn)
     app.command("committee")(committee)
-
-
-def _float_list(text: str, option: str) -> tuple[float, ...]:
-    try:
-        values = tuple(float(part) for part in text.split(",") if part.strip())
-    except ValueError:
-        raise UserInputError(f"expects comma-separated numbers, got '{text}'", option) from None
-    if not values:
-        raise UserInputError("expects at least one number", option)
-    return values
 
 
 def _round_text(metrics) -> str:
@@ -88,7 +77,7 @@ def active_learn(
     settings = {"pyscf_xc": pyscf_xc, "pyscf_basis": pyscf_basis} if calculator == "pyscf" else {}
     config = ALConfig(calculator=calculator, labeler_settings=settings, model=model,
                       hyper=model_hyper(model, hyper_options), committee=members,
-                      bootstrap=bootstrap, temperatures=_float_list(temperatures, "--temperatures"),
+                      bootstrap=bootstrap, temperatures=parse_float_list(temperatures, "--temperatures"),
                       iterations=iterations, per_iteration=per_iteration, strategy=strategy, threshold=threshold,
                       max_uncertainty=max_uncertainty,
                       md_steps=md_steps, sample_every=sample_every, min_separation=min_separation, timestep=timestep,
@@ -143,29 +132,13 @@ def committee(
     loss_options: dict | None = None,
 ) -> None:
     """Train a committee of potentials (different seeds or bootstrap resamples); its spread is the uncertainty."""
-    from nnsurrogate.atomistic.active_learning import test_errors
-    from nnsurrogate.atomistic.committee import CommitteeCalculator, fit_committee, save_committee
-    from nnsurrogate.atomistic.data import read_frames
     from nnsurrogate.atomistic.training import PotentialTrainConfig
-    from nnsurrogate.atomistic.workflow import TrainInputs, model_cutoff
-    from nnsurrogate.core.files import write_json
-    from nnsurrogate.core.training import torch_threads
+    from nnsurrogate.recipes.committee import committee_run
 
-    if members < 2:
-        raise UserInputError(f"a committee needs at least 2 members, got {members}", "--members")
-    hyper = model_hyper(model, hyper_options)
     config = PotentialTrainConfig(epochs=epochs, batch_size=batch_size, learning_rate=lr, seed=seed, **loss_options)
-    rc = model_cutoff(TrainInputs(train=data, hyper=hyper, model=model))
-    frames = read_frames(data, cutoff=rc)
-    species = sorted({s for a in frames for s in a.get_chemical_symbols()})
-    test_frames = read_frames(test, cutoff=rc, species=species) if test is not None else None
-    with torch_threads(1), progress_bar("training members", not quiet) as progress:
-        models = fit_committee(frames, model, hyper, members, config, bootstrap=bootstrap, progress=progress)
-    save_committee(models, out / "committee", {"n_train": len(frames), "bootstrap": bootstrap})
-    calc = CommitteeCalculator(models)
-    report = {"model": model, "members": members, "bootstrap": bootstrap, "train": test_errors(calc, frames),
-              **({"test": test_errors(calc, test_frames)} if test_frames else {})}
-    write_json(out / "metrics.json", report)
+    with progress_bar("training members", not quiet) as progress:
+        report = committee_run(data, out, model, model_hyper(model, hyper_options), members, config, test,
+                               bootstrap, progress)
     for name in ("train", "test"):
         if name in report:
             r = report[name]

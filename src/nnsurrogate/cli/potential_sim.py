@@ -13,7 +13,7 @@ from pathlib import Path
 
 import typer
 
-from nnsurrogate.cli.common import console, parse_int_list
+from nnsurrogate.cli.common import console, parse_float_list, parse_int_list
 from nnsurrogate.core.engine.progress import progress_bar
 from nnsurrogate.core.errors import UserInputError
 
@@ -252,7 +252,7 @@ def sample(
     repeat = parse_int_list(supercell, "--supercell")
     structures = [rep(atoms, repeat) for atoms in build_structure(structure, cubic=cubic)]
     options = SampleOptions(n_rattle=n_rattle, rattle=rattle, max_strain=strain,
-                            temperatures=_float_list(temperatures, "--temperatures"), md_steps=md_steps,
+                            temperatures=parse_float_list(temperatures, "--temperatures"), md_steps=md_steps,
                             md_every=md_every, timestep=timestep, seed=seed)
     options.validate()
     if do_label and calculator is None:
@@ -270,13 +270,17 @@ def sample(
     if do_label:
         _label_and_report(frames, spec, out, scheduler, workers, 1, quiet)
         return
+    _write_frames(out, frames)
+    console.print(f"wrote {len(frames)} unlabelled frames to {out} (label them with 'nnsurrogate potential label')")
+
+
+def _write_frames(out: Path, frames: list) -> None:
     from ase.io import write
 
     from nnsurrogate.core.files import atomic_path
 
     with atomic_path(out) as tmp:
         write(tmp, frames, format="extxyz")
-    console.print(f"wrote {len(frames)} unlabelled frames to {out} (label them with 'nnsurrogate potential label')")
 
 
 def resolve_calculator(model: str, device: str = "cpu", dtype: str = "float64"):
@@ -291,16 +295,6 @@ def resolve_calculator(model: str, device: str = "cpu", dtype: str = "float64"):
     from nnsurrogate.atomistic.calculator import load_calculator
 
     return load_calculator(path, device=device, dtype=dtype)
-
-
-def _float_list(text: str, option: str) -> tuple[float, ...]:
-    try:
-        values = tuple(float(part) for part in text.split(",") if part.strip())
-    except ValueError:
-        raise UserInputError(f"expects comma-separated numbers, got '{text}'", option) from None
-    if not values:
-        raise UserInputError("expects at least one number", option)
-    return values
 
 
 @contextlib.contextmanager

@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 
-from nnsurrogate.core.files import atomic_path
+from nnsurrogate.core.plots import new_figure, save_figure
 
 __all__ = ["confusion_plot"]
 
@@ -23,16 +23,11 @@ def confusion_plot(path: str | os.PathLike, true: np.ndarray, pred: np.ndarray, 
         Class indices in 0 … n_classes − 1.
     n_classes : int
     """
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
     counts = np.zeros((n_classes, n_classes))
     np.add.at(counts, (np.asarray(true, dtype=int), np.asarray(pred, dtype=int)), 1)
     rows = counts.sum(axis=1, keepdims=True)
     frac = np.divide(counts, rows, out=np.zeros_like(counts), where=rows > 0)
-    fig, ax = plt.subplots(figsize=(4.8, 4.2), dpi=120)
+    fig, ax = new_figure(figsize=(4.8, 4.2), dpi=120)
     im = ax.imshow(frac, origin="lower", cmap="viridis", vmin=0, vmax=1)
     fig.colorbar(im, ax=ax, label="fraction of the true class")
     ax.set_xlabel("predicted class")
@@ -40,6 +35,4 @@ def confusion_plot(path: str | os.PathLike, true: np.ndarray, pred: np.ndarray, 
     if title:
         ax.set_title(title, fontsize=9)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
+    save_figure(fig, path)

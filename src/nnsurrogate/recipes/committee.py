@@ -1,0 +1,66 @@
+"""A committee of potentials trained on one labelled set and scored on it (and on a test set).
+
+:func:`committee_run` reads the frames, trains *n* members (different seeds, or bootstrap
+resamples) through :func:`nnsurrogate.atomistic.committee.fit_committee`, and writes
+
+- ``OUT/committee/``: the members, loadable by every command that takes a model
+  (:func:`nnsurrogate.atomistic.calculator.load_calculator`);
+- ``OUT/metrics.json``: ``model``, ``members``, ``bootstrap`` and, for ``train`` (and ``test``), the
+  errors of the committee mean (``energy_mae_meV_atom``, ``force_mae_meV_A``, …), the mean spread
+  ``mean_force_std_meV_A`` and the calibration ``calibration_rms_error_over_rms_std`` (RMS error
+  over RMS σ; 1 for a calibrated spread).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nnsurrogate.core.engine.progress import Progress
+from nnsurrogate.core.errors import UserInputError
+from nnsurrogate.core.files import write_json
+
+__all__ = ["committee_run"]
+
+
+def committee_run(data: Path, out: Path, model: str, hyper: dict, n_members: int, config, test: Path | None = None,
+                  bootstrap: bool = False, progress: Progress | None = None) -> dict:
+    """Train and score a committee; returns the contents of ``OUT/metrics.json``.
+
+    Parameters
+    ----------
+    data, test : Path
+        Labelled frames (extended XYZ) to train on, and optionally to test on.
+    out : Path
+        Output folder (``committee/``, ``metrics.json``).
+    model : {"nep", "bp"}
+    hyper : dict
+        Model hyperparameters (see :class:`~nnsurrogate.atomistic.workflow.TrainInputs`).
+    n_members : int
+        Members, at least 2 (one model has no spread).
+    config : PotentialTrainConfig
+        Training settings of every member; member k uses seed ``config.seed + k``.
+    bootstrap : bool
+        Train each member on a bootstrap resample of the frames.
+    progress : callable, optional
+        The progress protocol, once per trained member.
+    """
+    from nnsurrogate.atomistic.active_learning import test_errors
+    from nnsurrogate.atomistic.committee import CommitteeCalculator, fit_committee, save_committee
+    from nnsurrogate.atomistic.data import read_frames
+    from nnsurrogate.atomistic.workflow import TrainInputs, model_cutoff
+    from nnsurrogate.core.threads import torch_threads
+
+    if n_members < 2:
+        raise UserInputError(f"a committee needs at least 2 members, got {n_members}", "n_members")
+    cutoff = model_cutoff(TrainInputs(train=data, hyper=hyper, model=model))
+    frames = read_frames(data, cutoff=cutoff)
+    species = sorted({s for a in frames for s in a.get_chemical_symbols()})
+    test_frames = read_frames(test, cutoff=cutoff, species=species) if test is not None else None
+    with torch_threads(1):
+        models = fit_committee(frames, model, hyper, n_members, config, bootstrap=bootstrap, progress=progress)
+    save_committee(models, out / "committee", {"n_train": len(frames), "bootstrap": bootstrap})
+    calc = CommitteeCalculator(models)
+    report = {"model": model, "members": n_members, "bootstrap": bootstrap, "train": test_errors(calc, frames),
+              **({"test": test_errors(calc, test_frames)} if test_frames else {})}
+    write_json(out / "metrics.json", report)
+    return report
