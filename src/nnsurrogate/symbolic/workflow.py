@@ -99,7 +99,7 @@ def default_inputs(frame: pd.DataFrame, target: str) -> list[str]:
         if pd.to_numeric(frame[name], errors="coerce").notna().any():
             chosen.append(name)
         else:
-            warnings.warn(f"ignoring non-numeric column '{name}' (give --inputs to choose columns)", DataWarning,
+            warnings.warn(f"ignoring non-numeric column '{name}' (set inputs to choose the columns)", DataWarning,
                           stacklevel=3)
     return chosen
 

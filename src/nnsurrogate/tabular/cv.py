@@ -106,7 +106,7 @@ def cross_validate(data: str, out: str, spec: TableSpec, options: ModelOptions, 
     log(_leak_line(leaks, ds.formula_column is not None))
     if leaks["n_test_rows_seen_in_train"]:
         warnings.warn(f"{leaks['n_test_rows_seen_in_train']} test rows have their compound on the training side of their "
-                      "fold; use --groups formula to measure the error on new compounds", DataWarning,
+                      "fold; group the folds by formula (groups) to measure the error on new compounds", DataWarning,
                       stacklevel=2)
     ckpt = Path(out) / CHECKPOINT_DIR
     if not resume and ckpt.exists():

@@ -135,7 +135,7 @@ def _default_inputs(frame: pd.DataFrame, skip: set) -> list[str]:
         if pd.to_numeric(frame[name], errors="coerce").notna().any():
             chosen.append(name)
         else:
-            warnings.warn(f"ignoring non-numeric column '{name}' (give --inputs to choose columns)", DataWarning,
+            warnings.warn(f"ignoring non-numeric column '{name}' (set inputs to choose the columns)", DataWarning,
                           stacklevel=4)
     return chosen
 

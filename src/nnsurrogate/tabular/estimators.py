@@ -15,7 +15,7 @@ what the MAE rewards). A zero-inflated target (≥ :data:`ZERO_FRACTION` of the 
 none negative, as the band gaps of metals) is fitted by a :class:`TwoStageRegressor` whose
 zero-or-not and positive stages are such blends. The network and its uncertainty are the same
 :class:`SurrogateRegressor` / :class:`SurrogateClassifier` as for numeric tables; ``--hidden``,
-``--activation``, ``--ensemble`` and ``--epochs`` set them.
+``--activation``, ``--members`` and ``--epochs`` set them.
 """
 
 from __future__ import annotations
