@@ -23,6 +23,7 @@ import typer
 from typer.models import ArgumentInfo, OptionInfo
 
 from nnsurrogate.core.errors import UserInputError
+from nnsurrogate.core.files import output_lock
 
 __all__ = ["CONFIG_FILE", "NOT_SETTINGS", "configurable", "read_config", "write_config"]
 
@@ -125,8 +126,9 @@ def configurable(command: str, out: str = "out") -> Callable[[Callable], Callabl
             if missing:
                 raise UserInputError(f"{_describe(signature.parameters[missing[0]])} (give it, or --config FILE)",
                                      f"nnsurrogate {command}")
-            result = func(**{**kwargs, **values})
-            write_config(Path(kwargs[out]) / CONFIG_FILE, command, values)
+            with output_lock(kwargs[out]):
+                result = func(**{**kwargs, **values})
+                write_config(Path(kwargs[out]) / CONFIG_FILE, command, values)
             return result
 
         params = [p.replace(default=_optional(p.default)) if n in required else p

@@ -1,12 +1,17 @@
 """Atomic writes: an output either appears complete or not at all.
 
 Each writer creates a temporary sibling and renames it over the target (``os.replace`` is atomic on
-POSIX within one file system), so an interrupted or failed run leaves nothing half-written.
+POSIX within one file system), so an interrupted or failed run leaves nothing half-written. Files
+and folders get the permissions of the user's umask (0644 / 0755 by default), as ``open`` would
+give them, not the private 0600 of a temporary file. :func:`output_lock` keeps a second run out of a
+folder that a run is writing.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -32,6 +37,8 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        if tmp_path.exists():
+            os.chmod(tmp_path, 0o666 & ~_umask())
         os.replace(tmp_path, target)
     finally:
         if tmp_path.exists():
@@ -49,6 +56,7 @@ def atomic_dir(target: str | os.PathLike) -> Iterator[Path]:
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
         yield tmp
+        os.chmod(tmp, 0o777 & ~_umask())
         old = None
         if target.exists():
             old = target.with_name(f".{target.name}.old-{os.getpid()}")
@@ -59,6 +67,47 @@ def atomic_dir(target: str | os.PathLike) -> Iterator[Path]:
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _umask() -> int:
+    """The process's file-creation mask (read by setting and restoring it)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+@contextlib.contextmanager
+def output_lock(folder: str | os.PathLike) -> Iterator[None]:
+    """Hold an exclusive lock on the output *folder* for the duration of a run.
+
+    A second run into the same folder (resolved path) fails at once with a
+    :class:`~nnsurrogate.core.errors.UserInputError` naming the process that holds it. The lock is
+    an ``flock`` on a file in a per-user folder of the system's temporary directory, so the output
+    folder itself is not touched (it may not exist yet) and a killed run releases it. It guards runs
+    of one user on one machine; ranks other than 0 of a ``torchrun`` job (``RANK`` > 0) do not lock.
+    """
+    from nnsurrogate.core.errors import UserInputError
+
+    if int(os.environ.get("RANK", "0") or 0) > 0:
+        yield
+        return
+    where = Path(folder).expanduser().resolve()
+    locks = Path(tempfile.gettempdir()) / f"nnsurrogate-locks-{os.getuid()}"
+    locks.mkdir(mode=0o700, exist_ok=True)
+    path = locks / (hashlib.sha1(str(where).encode()).hexdigest() + ".lock")
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+            raise UserInputError(f"another run (process {holder}) is writing to this folder; wait for it to "
+                                 "finish or choose another output folder", str(folder)) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield
+    finally:
+        os.close(fd)
 
 
 def write_json(path: str | os.PathLike, data: Any) -> None:
