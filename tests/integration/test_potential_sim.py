@@ -146,3 +146,18 @@ def test_md_and_audit_run_a_trained_nep_model(labelled, tmp_path, capsys):
     for key in ("translation_energy", "rotation_forces", "permutation_forces", "force_sum", "forces_gradient",
                 "stress_gradient"):
         assert checks[key]["passed"], checks[key]
+    # the model folder knows the shortest training distance; MD stops where two atoms come much closer
+    from ase.io import read, write
+
+    from nnsurrogate.atomistic.workflow import shortest_training_distance
+
+    shortest = json.loads((run_dir / "model" / "model.json").read_text())["training"]["shortest_distance_A"]
+    assert shortest == pytest.approx(shortest_training_distance(read(labelled, ":")))
+    squeezed = read(labelled, 0)
+    squeezed.positions[1] = squeezed.positions[0] + [0.5 * shortest, 0.0, 0.0]
+    write(tmp_path / "squeezed.xyz", squeezed)
+    line = _error_line(capsys, 1, "potential", "md", run_dir, tmp_path / "squeezed.xyz", "--steps", "10",
+                       "--out", tmp_path / "md_squeezed", "--quiet")
+    assert f"atoms 0 and 1 are {0.5 * shortest:.2f} Å apart at step 0 (min_distance {0.75 * shortest:.2f} Å)" in line
+    assert _cli("potential", "md", run_dir, tmp_path / "squeezed.xyz", "--steps", "2", "--min-distance", "0",
+                "--out", tmp_path / "md_free", "--quiet") == 0

@@ -101,6 +101,12 @@ class PotentialCalculator(Calculator):
         """The model (the first member of a committee)."""
         return self.models[0]
 
+    @property
+    def shortest_training_distance(self) -> float | None:
+        """Shortest interatomic distance (Å) any member trained on; ``None`` if a member does not know it."""
+        values = [getattr(m, "shortest_training_distance", None) for m in self.models]
+        return None if any(v is None for v in values) else float(min(values))
+
     def _member_outputs(self, atoms, periodic: bool) -> list[dict]:
         cache: dict[str, dict] = {}
         outputs = []

@@ -115,12 +115,26 @@ def check_frame(atoms: Atoms, where: str, species: set[str] | None = None, cutof
     clean = Atoms(numbers=atoms.numbers, positions=atoms.positions, cell=atoms.cell, pbc=atoms.pbc)
     clean.info.update({k: v for k, v in atoms.info.items() if k not in (keys.ENERGY, keys.STRESS, keys.VIRIAL)})
     _check_cell(clean, where)
+    _check_overlap(clean, where)
     if not clean.pbc.any():
         place_in_vacuum(clean, cutoff or 0.0)
     if keys.STRESS in labels and not clean.pbc.all():
         labels.pop(keys.STRESS)
     clean.calc = SinglePointCalculator(clean, **labels)
     return clean
+
+
+#: Atoms closer than this (Å) are one atom written twice, not physics: the frame is refused.
+OVERLAP_A = 0.1
+
+
+def _check_overlap(atoms: Atoms, where: str) -> None:
+    from nnsurrogate.atomistic.neighbors import shortest_distance
+
+    pair = shortest_distance(atoms, OVERLAP_A, where)
+    if pair is not None:
+        d, i, j = pair
+        raise UserInputError(f"atoms {i} and {j} are {d:.2f} Å apart", where)
 
 
 def _check_cell(atoms: Atoms, where: str) -> None:

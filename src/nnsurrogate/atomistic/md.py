@@ -32,6 +32,7 @@ from ase.calculators.calculator import Calculator
 from ase.calculators.singlepoint import SinglePointCalculator
 
 from nnsurrogate.atomistic import keys
+from nnsurrogate.atomistic.neighbors import shortest_distance
 from nnsurrogate.core.engine.progress import Progress
 from nnsurrogate.core.errors import UserInputError
 
@@ -48,6 +49,14 @@ class MDOptions:
     ``friction`` is the Langevin friction in 1/fs; ``taut`` and ``taup`` are the thermostat and
     barostat time constants in fs. ``log_every`` / ``traj_every`` / ``keep_every`` set how often a
     thermo row, a trajectory frame and an in-memory snapshot are taken (0: never).
+
+    The guards stop the run, keeping the last good frame, when any force exceeds ``max_force``
+    (eV/Å), the total energy per atom moves by more than ``max_energy_change`` (eV/atom), two atoms
+    come closer than ``min_distance`` (Å; 0: off; ``potential md`` sets it to
+    :data:`MIN_DISTANCE_FACTOR` × the shortest distance in the model's training frames), the
+    temperature exceeds ``max_temperature`` (K; ``None``: :func:`runaway_temperature` of the target)
+    or, with a committee, the largest per-atom force spread exceeds ``max_force_std`` (eV/Å; ``None``:
+    off).
     """
 
     ensemble: str = "nve"
@@ -62,6 +71,9 @@ class MDOptions:
     barostat: str = "isotropic"
     max_force: float = 10.0
     max_energy_change: float = 1.0
+    min_distance: float = 0.0
+    max_temperature: float | None = None
+    max_force_std: float | None = None
     log_every: int = 10
     traj_every: int = 10
     keep_every: int = 0
@@ -78,6 +90,12 @@ class MDOptions:
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
                 raise UserInputError(f"{name} must be a positive number, got {value}", name)
+        for name in ("max_temperature", "max_force_std"):
+            value = getattr(self, name)
+            if value is not None and not (math.isfinite(value) and value > 0):
+                raise UserInputError(f"{name} must be a positive number, got {value}", name)
+        if not (math.isfinite(self.min_distance) and self.min_distance >= 0):
+            raise UserInputError(f"min_distance must be ≥ 0 Å, got {self.min_distance}", "min_distance")
         if not (math.isfinite(self.temperature) and self.temperature >= 0):
             raise UserInputError(f"temperature must be ≥ 0 K, got {self.temperature}", "temperature")
         if self.ensemble == "nvt" and self.thermostat == "bussi" and self.temperature <= 0:
@@ -234,6 +252,20 @@ def _initial_velocities(atoms: Atoms, options: MDOptions, rng: np.random.Generat
         ZeroRotation(atoms)
 
 
+#: ``potential md`` stops when two atoms come closer than this times the shortest training distance.
+MIN_DISTANCE_FACTOR = 0.75
+
+
+def runaway_temperature(target: float) -> float:
+    """The default ``max_temperature`` (K): max(5 T, T + 2000 K) for a target (or initial) temperature T.
+
+    Far above the fluctuations of an equilibrated run (for 4 atoms, 12 degrees of freedom, the
+    kinetic temperature exceeds 5 T with a probability of 2e-8 per step), far below what a blown-up
+    model reaches.
+    """
+    return max(5.0 * target, target + 2000.0)
+
+
 def _choice(value: str, allowed: tuple[str, ...], setting: str, where: str | None = None) -> None:
     if value not in allowed:
         raise UserInputError(f"{setting} must be one of {', '.join(allowed)}, got '{value}'", where or setting)
@@ -281,6 +313,9 @@ class _Watchdog:
         self._template.calc = None
         self._good: tuple | None = None
         self._etot0: float | None = None
+        self.dof = 3 * len(atoms)
+        self.max_temperature = (options.max_temperature if options.max_temperature is not None
+                                else runaway_temperature(options.temperature))
 
     def check(self, step: int) -> str | None:
         """Return the stop reason for the current state, or ``None`` (and remember it as good)."""
@@ -302,11 +337,32 @@ class _Watchdog:
         if abs(etot - self._etot0) > self.options.max_energy_change:
             return self.fail(f"total energy moved by {etot - self._etot0:+.3g} eV/atom by step {step} "
                              f"(limit {self.options.max_energy_change:g} eV/atom)")
+        reason = self._geometry_and_spread(step, ekin, results)
+        if reason is not None:
+            return self.fail(reason)
         self.good_step, self.epot, self.ekin = step, epot, ekin
         labels = {keys.ENERGY: epot, keys.FORCES: np.array(forces)}
         if keys.STRESS in results:
             labels[keys.STRESS] = np.array(results[keys.STRESS])
         self._good = (atoms.positions.copy(), atoms.get_momenta(), atoms.cell[:].copy(), labels)
+        return None
+
+    def _geometry_and_spread(self, step: int, ekin: float, results: dict) -> str | None:
+        """The closest-pair, temperature and committee-spread guards (see :class:`MDOptions`)."""
+        options, atoms = self.options, self.atoms
+        if options.min_distance > 0:
+            pair = shortest_distance(atoms, options.min_distance, "MD")
+            if pair is not None:
+                return (f"atoms {pair[1]} and {pair[2]} are {pair[0]:.2f} Å apart at step {step} "
+                        f"(min_distance {options.min_distance:.2f} Å)")
+        temperature = 2.0 * ekin / (self.dof * units.kB) if self.dof else 0.0
+        if temperature > self.max_temperature:
+            return f"temperature {temperature:.0f} K at step {step} exceeds {self.max_temperature:.0f} K (max_temperature)"
+        spread = results.get(keys.FORCES_STD)
+        if options.max_force_std is not None and spread is not None and float(np.max(spread)) > options.max_force_std:
+            worst = int(np.argmax(spread))
+            return (f"committee force spread {float(spread[worst]):.3g} eV/Å on atom {worst} at step {step} exceeds "
+                    f"{options.max_force_std:g} eV/Å (max_force_std)")
         return None
 
     def fail(self, reason: str) -> str:

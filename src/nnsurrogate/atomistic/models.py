@@ -49,11 +49,15 @@ class PotentialModel(nn.Module):
     bias_by_shift : bool
         ``True``: the energy offset is not stepped by Adam (it is left out of :meth:`parameter_groups`)
         but moved in closed form through :meth:`shift_energy` after every step.
+    shortest_training_distance : float or None
+        Shortest interatomic distance (Å) in the training frames, read from the model folder (``None``
+        for a ``nep.txt`` or a model trained before it was recorded).
     """
 
     kind: str = ""
     spec: Any = None
     bias_by_shift: bool = False
+    shortest_training_distance: float | None = None
     species: tuple[str, ...]
     cutoff: float
     reference_energies: tuple[float, ...]
@@ -87,7 +91,11 @@ def model_classes() -> dict[str, Any]:
 def save_potential(model, directory: str | os.PathLike, extra: dict | None = None) -> None:
     """Write *model* to a model folder (safetensors + model.json, atomically)."""
     tensors, header = model.to_saved()
-    save_model(directory, model.kind, tensors, {**header, **(extra or {})})
+    header = {**header, **(extra or {})}
+    if getattr(model, "shortest_training_distance", None) is not None:
+        training = header.get("training") if isinstance(header.get("training"), dict) else {}
+        header["training"] = {**training, "shortest_distance_A": float(model.shortest_training_distance)}
+    save_model(directory, model.kind, tensors, header)
 
 
 def _peek_kind(directory: Path) -> str:
@@ -126,6 +134,8 @@ def load_potential(path: str | os.PathLike, dtype: str | torch.dtype = "float64"
             raise ModelFileError(f"not a potential model (kind '{kind}')", str(path))
         tensors, header = load_model(path, kind)
         model = classes[kind].from_saved(tensors, header)
+        training = header.get("training")
+        model.shortest_training_distance = training.get("shortest_distance_A") if isinstance(training, dict) else None
     return model.to(device=resolve_device(device), dtype=dtype).eval()
 
 

@@ -91,6 +91,17 @@ def atoms_pairs(atoms: Atoms, cutoff: float, where: str = "") -> Pairs:
     return neighbor_pairs(atoms.positions, np.asarray(atoms.cell), atoms.pbc, cutoff, where)
 
 
+def shortest_distance(atoms: Atoms, cutoff: float, where: str = "") -> tuple[float, int, int] | None:
+    """The closest pair of atoms ``(distance Å, i, j)`` among those closer than *cutoff* (periodic images
+    included; i = j is an atom and its own image), or ``None`` when no pair is that close."""
+    pairs = atoms_pairs(atoms, cutoff, where)
+    if not len(pairs.distances):
+        return None
+    k = int(np.argmin(pairs.distances))
+    i, j = sorted((int(pairs.i[k]), int(pairs.j[k])))
+    return float(pairs.distances[k]), i, j
+
+
 def max_neighbors(pairs: Pairs, n_atoms: int) -> int:
     """Largest number of neighbours of any atom (0 for an empty list)."""
     return int(np.bincount(pairs.i, minlength=n_atoms).max()) if n_atoms else 0

@@ -69,8 +69,29 @@ def _split(frames: list, fraction: float, seed: int) -> tuple[list, list]:
     if fraction > 0 and (n_valid == 0 or n_valid == len(frames)):
         raise UserInputError(f"{len(frames)} frames are too few to hold out {fraction:.0%}", "valid_fraction")
     order = np.random.default_rng(seed).permutation(len(frames))
-    valid = set(order[:n_valid].tolist())
+    valid = _keep_every_element_in_training(frames, set(order[:n_valid].tolist()))
     return [f for k, f in enumerate(frames) if k not in valid], [f for k, f in enumerate(frames) if k in valid]
+
+
+def _keep_every_element_in_training(frames: list, valid: set[int]) -> set[int]:
+    """*valid* without the frames whose elements would otherwise be missing from the training side
+    (a model cannot learn, nor fit a reference energy for, an element it never trains on)."""
+    seen = {s for k, f in enumerate(frames) if k not in valid for s in f.get_chemical_symbols()}
+    moved = []
+    for k in sorted(valid):
+        missing = set(frames[k].get_chemical_symbols()) - seen
+        if missing:
+            moved.append(k)
+            seen |= missing
+    if moved:
+        import warnings
+
+        from nnsurrogate.core.errors import DataWarning
+
+        warnings.warn(f"{len(moved)} frame(s) moved from the validation to the training side so that every "
+                      f"element is trained on (frames {', '.join(map(str, moved[:5]))}"
+                      f"{' …' if len(moved) > 5 else ''})", DataWarning, stacklevel=3)
+    return valid - set(moved)
 
 
 def build_model(inputs: TrainInputs, train_frames: list, seed: int, init_model=None):
@@ -134,6 +155,15 @@ def train_workflow(inputs: TrainInputs, config: PotentialTrainConfig, out: str |
     return report
 
 
+def shortest_training_distance(frames, cutoff: float = 3.0) -> float | None:
+    """The shortest interatomic distance (Å) in *frames*, looked for up to *cutoff*; ``None`` if none is
+    that short. MD uses it to stop where the model would extrapolate (:attr:`MDOptions.min_distance`)."""
+    from nnsurrogate.atomistic.neighbors import shortest_distance
+
+    found = [pair[0] for pair in (shortest_distance(f, cutoff) for f in frames) if pair is not None]
+    return min(found) if found else None
+
+
 def model_cutoff(inputs: TrainInputs) -> float:
     """The neighbour cutoff (Å) of the model *inputs* will build."""
     if inputs.model == "bp":
@@ -173,6 +203,7 @@ def finish_run(model, result: TrainResult, train_frames, valid_frames, out: Path
         if name == sets[-1][0]:
             parity_plots(plots, pred, frames, title=f"{name} set")
     loss_plot(plots / "loss.png", result.history)
+    report["shortest_distance_A"] = model.shortest_training_distance = shortest_training_distance(train_frames)
     save_potential(model, out / "model", {"training": {"config": _config_json(config), "metrics": report}})
     if is_nep:
         write_nep(model, out / "nep.txt")

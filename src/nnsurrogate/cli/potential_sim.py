@@ -56,6 +56,12 @@ def md(
     barostat: str = typer.Option("isotropic", "--barostat", help="NPT cell fluctuations: isotropic or full."),
     max_force: float = typer.Option(10.0, "--max-force", help="Stop when any force exceeds this, eV/Å."),
     max_energy_change: float = typer.Option(1.0, "--max-energy-change", help="Stop when E_tot/N moves this far, eV/atom."),
+    min_distance: float = typer.Option(None, "--min-distance", help="Stop when two atoms come closer, Å (default: "
+                                       "0.75 × the shortest distance in the model's training frames; 0: off)."),
+    max_temperature: float = typer.Option(None, "--max-temperature", help="Stop above this temperature, K "
+                                          "(default: max(5 T, T + 2000 K))."),
+    max_force_std: float = typer.Option(None, "--max-force-std", help="Committee: stop when an atom's force "
+                                        "spread exceeds this, eV/Å."),
     log_every: int = typer.Option(10, "--log-every", help="Thermo row every N steps."),
     traj_every: int = typer.Option(10, "--traj-every", help="Trajectory frame every N steps."),
     frame: int = typer.Option(0, "--frame", help="Which frame of START to use."),
@@ -76,15 +82,15 @@ def md(
     options = MDOptions(ensemble=ensemble, temperature=temperature, timestep=timestep, steps=steps,
                         thermostat=thermostat, friction=friction, taut=taut, pressure=pressure, taup=taup,
                         barostat=barostat, max_force=max_force, max_energy_change=max_energy_change,
-                        log_every=log_every, traj_every=traj_every, seed=seed)
+                        min_distance=min_distance or 0.0, max_temperature=max_temperature,
+                        max_force_std=max_force_std, log_every=log_every, traj_every=traj_every, seed=seed)
     options.validate(atoms)
     calculator = resolve_calculator(model, device, dtype)
+    options = _with_distance_guard(options, calculator, min_distance)
     probe = atoms.copy()
     probe.calc = calculator
     first_evaluation(probe, str(start))
-    out.mkdir(parents=True, exist_ok=True)
-    for stale in ("final.xyz", "last_good.xyz"):
-        (out / stale).unlink(missing_ok=True)
+    _fresh_md_folder(out)
     with progress_bar(f"MD {ensemble.upper()} {len(atoms)} atoms", not quiet) as bar:
         result = run_md(atoms, calculator, options, out / "trajectory.xyz", out / "thermo.csv", bar)
     _write_md_outputs(out, result, options, model, str(start), plot_thermo, write_json)
@@ -92,8 +98,28 @@ def md(
                   f"written to {out}/")
     if result.stopped:
         print(f"error: MD stopped: {result.stopped}; the last good frame (step {result.steps_done}) is "
-              f"{out / 'last_good.xyz'} (try a smaller --timestep or check the model)", file=sys.stderr)
+              f"{out / 'last_good.xyz'} (try a smaller --timestep, check the model, or loosen that guard)",
+              file=sys.stderr)
         raise typer.Exit(1)
+
+
+def _fresh_md_folder(out: Path) -> None:
+    """Create *out*, removing the end frame of an earlier run (a new run writes its own)."""
+    out.mkdir(parents=True, exist_ok=True)
+    for stale in ("final.xyz", "last_good.xyz"):
+        (out / stale).unlink(missing_ok=True)
+
+
+def _with_distance_guard(options, calculator, given: float | None):
+    """*options* with ``min_distance`` from the model's training frames unless the user gave one."""
+    from dataclasses import replace
+
+    from nnsurrogate.atomistic.md import MIN_DISTANCE_FACTOR
+
+    shortest = getattr(calculator, "shortest_training_distance", None)
+    if given is not None or not shortest:
+        return options
+    return replace(options, min_distance=MIN_DISTANCE_FACTOR * shortest)
 
 
 def _write_md_outputs(out: Path, result, options, model: str, start: str, plot_thermo, write_json) -> None:

@@ -309,13 +309,29 @@ def _read_poscar(path: Path, collector: _Collector, entry_id: str, value: Any) -
     def make() -> Crystal:
         import ase.io
 
+        text = path.read_text(encoding="utf-8", errors="replace")
+        _check_species_line(text)
         try:
-            atoms = ase.io.read(io.StringIO(path.read_text(encoding="utf-8", errors="replace")), format="vasp")
+            atoms = ase.io.read(io.StringIO(text), format="vasp")
         except Exception as exc:  # noqa: BLE001 - ASE raises many kinds on malformed files
             raise UserInputError(f"unreadable POSCAR: {_first_line(exc)}") from None
         return from_ase(atoms, entry_id)
 
     collector.add(entry_id, make, value)
+
+
+def _check_species_line(text: str) -> None:
+    """A VASP 4 POSCAR (counts on line 6, no element line) needs the elements as the first words of
+    its comment line; say so instead of letting ASE look for a POTCAR."""
+    from ase.data import chemical_symbols
+
+    lines = text.splitlines()
+    if len(lines) < 7 or not lines[5].split() or not all(w.isdigit() for w in lines[5].split()):
+        return
+    words = lines[0].split()[:len(lines[5].split())]
+    if len(words) < len(lines[5].split()) or not all(w in chemical_symbols[1:] for w in words):
+        raise UserInputError("VASP 4 POSCAR without element symbols: add them as line 6 (VASP 5) or as the first "
+                             "words of the comment line")
 
 
 def _read_extxyz(path: Path, collector: _Collector) -> None:

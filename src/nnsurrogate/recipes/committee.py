@@ -47,7 +47,7 @@ def committee_run(data: Path, out: Path, model: str, hyper: dict, n_members: int
     from nnsurrogate.atomistic.active_learning import test_errors
     from nnsurrogate.atomistic.committee import CommitteeCalculator, fit_committee, save_committee
     from nnsurrogate.atomistic.data import read_frames
-    from nnsurrogate.atomistic.workflow import TrainInputs, model_cutoff
+    from nnsurrogate.atomistic.workflow import TrainInputs, model_cutoff, shortest_training_distance
     from nnsurrogate.core.threads import torch_threads
 
     if n_members < 2:
@@ -58,6 +58,9 @@ def committee_run(data: Path, out: Path, model: str, hyper: dict, n_members: int
     test_frames = read_frames(test, cutoff=cutoff, species=species) if test is not None else None
     with torch_threads(1):
         models = fit_committee(frames, model, hyper, n_members, config, bootstrap=bootstrap, progress=progress)
+    shortest = shortest_training_distance(frames)
+    for member in models:
+        member.shortest_training_distance = shortest
     save_committee(models, out / "committee", {"n_train": len(frames), "bootstrap": bootstrap})
     calc = CommitteeCalculator(models)
     report = {"model": model, "members": n_members, "bootstrap": bootstrap, "train": test_errors(calc, frames),

@@ -67,6 +67,24 @@ def test_nan_is_named(tmp_path):
         read_frames(_write(tmp_path, [_frame(0), _frame(1), bad]))
 
 
+def test_atoms_at_one_place_are_named(tmp_path):
+    bad = _frame(1)
+    bad.positions[3] = bad.positions[1] + [0.0, 0.0, 0.004]
+    with pytest.raises(UserInputError, match=r"atoms 1 and 3 are 0.00 Å apart \(.*data.xyz, frame 1\)"):
+        read_frames(_write(tmp_path, [_frame(0), bad]))
+
+
+def test_a_split_keeps_every_element_on_the_training_side():
+    from nnsurrogate.atomistic.workflow import _split
+    from nnsurrogate.core.errors import DataWarning
+
+    frames = [_frame(k) for k in range(9)] + [_frame(9, symbols="Au")]
+    seed = next(s for s in range(100) if 9 in set(np.random.default_rng(s).permutation(10)[:3].tolist()))
+    with pytest.warns(DataWarning, match=r"1 frame\(s\) moved .* \(frames 9\)"):
+        train, valid = _split(frames, 0.3, seed)
+    assert len(train) == 8 and len(valid) == 2 and "Au" in {s for f in train for s in f.get_chemical_symbols()}
+
+
 def test_element_not_in_model(tmp_path):
     with pytest.raises(UserInputError, match=r"element Au is not in the model \(Cu\) \(.*frame 1\)"):
         read_frames(_write(tmp_path, [_frame(0), _frame(1, symbols="Au")]), species=["Cu"])

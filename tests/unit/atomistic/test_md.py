@@ -161,7 +161,7 @@ def test_pressure_column_is_the_ideal_gas_law_without_interactions():
 def test_blow_up_stops_with_the_last_good_frame(crystal, tmp_path):
     """An inverted spring (k < 0) pushes atoms off exponentially; the run must stop before |F| > 10 eV/Å."""
     options = MDOptions(ensemble="nvt", temperature=1000, steps=5000, log_every=1, traj_every=1,
-                        max_energy_change=1e6, seed=0)
+                        max_energy_change=1e6, max_temperature=1e9, seed=0)
     result = run_md(crystal, Einstein(crystal.positions, k=-3.0), options, tmp_path / "traj.xyz",
                     tmp_path / "thermo.csv")
     assert result.stopped is not None and "exceeds 10 eV/Å" in result.stopped
@@ -200,6 +200,9 @@ def test_molecule_has_no_pressure_and_cannot_run_npt():
     (MDOptions(temperature=-5.0), "temperature must be"),
     (MDOptions(ensemble="nvt", thermostat="berendsen"), "thermostat must be one of"),
     (MDOptions(ensemble="nvt", thermostat="bussi", temperature=0.0), "Bussi thermostat needs"),
+    (MDOptions(min_distance=-1.0), "min_distance must be"),
+    (MDOptions(max_temperature=0.0), "max_temperature must be a positive"),
+    (MDOptions(max_force_std=float("nan")), "max_force_std must be a positive"),
 ])
 def test_bad_settings_are_user_errors(crystal, options, message):
     with pytest.raises(UserInputError, match=message):
@@ -209,3 +212,38 @@ def test_bad_settings_are_user_errors(crystal, options, message):
 def test_unsupported_element_is_a_user_error():
     with pytest.raises(UserInputError, match="cannot evaluate"):
         run_md(bulk("Si"), EMT(), MDOptions(steps=1))
+
+
+class SpreadingCommittee(Einstein):
+    """An Einstein solid that reports a committee force spread growing by 0.01 eV/Å per evaluation."""
+
+    implemented_properties = ["energy", "forces", "forces_std"]
+
+    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
+        super().calculate(atoms, properties, system_changes)
+        self.results["forces_std"] = np.full(len(self.atoms), 0.01 * self.calls)
+        self.results["forces_std"][3] += 0.001
+
+
+def test_atoms_closer_than_min_distance_stop_the_run(crystal):
+    sites = crystal.positions.copy()
+    sites[1] = sites[0] + [0.3, 0.0, 0.0]  # atom 1 is pulled onto atom 0
+    result = run_md(crystal, Einstein(sites, k=2.0), MDOptions(temperature=10.0, steps=400, min_distance=1.5))
+    assert result.stopped.startswith("atoms 0 and 1 are") and "(min_distance 1.50 Å)" in result.stopped
+    assert 0 < result.steps_done < 400
+    good = result.last_good
+    assert good.get_distance(0, 1, mic=True) >= 1.5
+    free = run_md(crystal, Einstein(sites, k=2.0), MDOptions(temperature=10.0, steps=400))
+    assert free.stopped is None  # the guard is off by default in the library
+
+
+def test_runaway_temperature_and_committee_spread_stop_the_run(crystal):
+    from nnsurrogate.atomistic.md import runaway_temperature
+
+    assert runaway_temperature(300.0) == 2300.0 and runaway_temperature(1000.0) == 5000.0
+    hot = run_md(crystal, Einstein(crystal.positions, k=-3.0),
+                 MDOptions(ensemble="nve", temperature=300.0, steps=5000, max_force=1e6, max_energy_change=1e6))
+    assert "exceeds 2300 K (max_temperature)" in hot.stopped and hot.last_good.get_temperature() <= 2300.0
+    spread = run_md(crystal, SpreadingCommittee(crystal.positions), MDOptions(steps=50, max_force_std=0.1))
+    assert spread.stopped.startswith("committee force spread") and "on atom 3" in spread.stopped
+    assert spread.steps_done == 8  # evaluation k reports 0.01 k (+0.001 on atom 3); step s is evaluation s + 2

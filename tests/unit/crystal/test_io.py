@@ -145,3 +145,13 @@ def test_prepare_skips_unphysical_entries_and_lists_them():
     with pytest.raises(UserInputError, match="no usable structures"):
         prepare_crystals([overlap], skip_bad=True)
     assert isinstance(prepared.structure_table(), pd.DataFrame) and prepared.structure_table().shape == (2, 178)
+
+
+def test_vasp4_poscar_needs_its_elements_in_the_comment_line(tmp_path):
+    body = "1.0\n3.6 0 0\n0 3.6 0\n0 0 3.6\n4\nDirect\n0 0 0\n0.5 0.5 0\n0.5 0 0.5\n0 0.5 0.5\n"
+    (tmp_path / "POSCAR").write_text("fcc copper\n" + body)
+    with pytest.raises(UserInputError, match="VASP 4 POSCAR without element symbols") as info:
+        read_crystals(tmp_path / "POSCAR")
+    assert "POSCAR" in str(info.value)
+    (tmp_path / "POSCAR").write_text("Cu fcc\n" + body)
+    assert read_crystals(tmp_path / "POSCAR").crystals[0].numbers.tolist() == [29] * 4

@@ -129,16 +129,42 @@ def read_nep(path: str | os.PathLike, dtype: torch.dtype = torch.float64) -> NEP
         raise UserInputError("no such nep.txt file", where)
     lines = path.read_text(encoding="ascii", errors="replace").splitlines()
     spec, start = _header(lines, where)
-    try:
-        values = np.array([float(line) for line in lines[start:] if line.strip()], dtype=np.float64)
-    except ValueError:
-        raise UserInputError("a parameter line is not a number", where) from None
+    values = _parameters(lines, start, where)
     expected = spec.n_parameters() + spec.n_descriptors
     if values.size != expected:
         raise UserInputError(f"expected {expected} numbers after the header for this architecture, found {values.size}", where)
     model = NEPModel(spec)
     _assign(model, values)
     return model.to(dtype)
+
+
+def _parameters(lines: list[str], start: int, where: str) -> np.ndarray:
+    """The numbers after the header, one per line; a line that is not a finite number is an error
+    naming its line number (1-based, as an editor shows it)."""
+    numbers, rows = [], []
+    for k in range(start, len(lines)):
+        text = lines[k].strip()
+        if text:
+            numbers.append(text)
+            rows.append(k + 1)
+    try:
+        values = np.array(numbers, dtype=np.float64)
+    except ValueError:
+        bad = next(r for r, t in zip(rows, numbers) if not _is_number(t))
+        raise UserInputError(f"line {bad} is not a number: '{lines[bad - 1].strip()[:40]}'", where) from None
+    finite = np.isfinite(values)
+    if not finite.all():
+        bad = rows[int(np.argmin(finite))]
+        raise UserInputError(f"line {bad} is not a finite number: '{lines[bad - 1].strip()}'", where)
+    return values
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _assign(model: NEPModel, values: np.ndarray) -> None:

@@ -61,7 +61,9 @@ def test_unequal_reference_energies_warn(tmp_path, make_model):
     (lambda lines: ["nep4_zbl 1 Cu "] + lines[1:], "only plain NEP4"),
     (lambda lines: lines[:-1], "expected"),
     (lambda lines: lines[:3] + ["basis_size 8"] + lines[4:], "basis_size"),
-    (lambda lines: lines[:10] + ["abc"] + lines[11:], "not a number"),
+    (lambda lines: lines[:10] + ["abc"] + lines[11:], "line 11 is not a number: 'abc'"),
+    (lambda lines: lines[:12] + ["nan"] + lines[13:], "line 13 is not a finite number: 'nan'"),
+    (lambda lines: lines[:-1] + ["1e999"], r"line \d+ is not a finite number: .1e999."),
     (lambda lines: lines[:4] + ["l_max 6 2 0"] + lines[5:], "l_max"),
 ])
 def test_foreign_or_broken_files_fail_in_one_line(tmp_path, make_model, mutate, message):
