@@ -11,10 +11,9 @@ import os
 from typing import Any
 
 import numpy as np
-import torch
 
 from nnsurrogate.core.errors import ModelFileError
-from nnsurrogate.core.modelio import load_model, save_model
+from nnsurrogate.core.modelio import load_model, load_weights, save_model
 from nnsurrogate.core.units import unit_from_name
 from nnsurrogate.crystal.encoding import QuantileBinning
 from nnsurrogate.crystal.features import feature_names
@@ -67,11 +66,7 @@ def load_crystal_model(directory: str | os.PathLike) -> tuple[CrystalRegressor, 
     else:
         model.binning_ = None
     network = model.build_network(n_inputs)
-    state = {k[len(_NET):]: torch.from_numpy(np.array(v)) for k, v in tensors.items() if k.startswith(_NET)}
-    try:
-        network.load_state_dict(state)
-    except RuntimeError as exc:
-        raise ModelFileError(f"weights do not fit the network described in model.json: {str(exc).splitlines()[0]}", where) from None
+    load_weights(network, tensors, where, prefix=_NET)
     network.eval()
     model.network_, model.n_node_inputs_ = network, n_inputs
     importances = header.get("feature_importances")

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from nnsurrogate.core.errors import ModelFileError, UserInputError
-from nnsurrogate.core.modelio import load_model, save_model
+from nnsurrogate.core.modelio import load_model, load_weights, save_model
 from nnsurrogate.core.threads import torch_threads
 from nnsurrogate.gas2d.classes import class_centres, force_classes
 from nnsurrogate.gas2d.network import LeNet
@@ -166,10 +166,9 @@ class Gas2DForceModel:
         try:
             config = ModelConfig(**header["config"])
             net = build_network(config)
-            net.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in tensors.items()})
-        except (KeyError, TypeError, RuntimeError) as exc:
-            raise ModelFileError(f"model.json and weights do not describe a gas2d LeNet: {exc}",
-                                 str(directory)) from None
+        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+            raise ModelFileError(f"model.json does not describe a gas2d LeNet: {exc}", str(directory)) from None
+        load_weights(net, tensors, str(directory))
         return cls(config, net)
 
 

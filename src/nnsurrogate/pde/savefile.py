@@ -12,7 +12,7 @@ import os
 import torch
 
 from nnsurrogate.core.errors import ModelFileError
-from nnsurrogate.core.modelio import load_model, save_model
+from nnsurrogate.core.modelio import load_model, load_weights, save_model
 from nnsurrogate.pde.pinn import PINNResult
 
 
@@ -41,9 +41,8 @@ def load_heat1d(directory: str | os.PathLike) -> PINNResult:
         problem = heat_problem(rod, opts["corner"], opts["hard"], opts["scaled"])
         solver = PINNSolver(hidden=tuple(opts["hidden"]), scale_inputs=opts["scaled"], dtype=header["dtype"])
         model = solver.build(problem)
-        dtype = next(model.network.parameters()).dtype
-        model.load_state_dict({k: torch.as_tensor(v).to(dtype) for k, v in tensors.items()})
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
         raise ModelFileError(f"model header or weights do not describe a heat-rod PINN ({exc})",
                              str(directory)) from None
+    load_weights(model, tensors, str(directory))
     return PINNResult(model)

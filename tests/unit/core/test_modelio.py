@@ -225,3 +225,41 @@ def test_failed_save_keeps_the_old_folder(tmp_path):
     assert {p.name: p.read_bytes() for p in path.iterdir()} == before
     assert [p.name for p in tmp_path.iterdir()] == ["model"]
     assert load_model(path, KIND)[1]["gen"] == 1
+
+
+def _tamper(path, change):
+    """Rewrite the weights with *change* applied and the checksum recomputed (a deliberate edit)."""
+    from safetensors.numpy import load_file, save_file
+
+    tensors = load_file(str(path / WEIGHTS_FILE))
+    change(tensors)
+    save_file(tensors, str(path / WEIGHTS_FILE))
+    _refresh_checksum(path)
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (lambda t: t.update(w=t["w"].reshape(-1)), r"tensor .w. has shape \(60,\), model.json says \[3, 4, 5\]"),
+    (lambda t: t.update(w=t["w"].astype(np.float16)), "tensor 'w' has dtype float16, model.json says"),
+    (lambda t: t.pop("w"), "tensor 'w': model.json lists it but the weights lack it"),
+    (lambda t: t.update(extra=np.zeros(2, np.float32)), "tensor 'extra': model.json does not list it"),
+])
+def test_weights_that_disagree_with_the_header_are_refused(model_dir, change, message):
+    _tamper(model_dir, change)
+    with pytest.raises(ModelFileError, match=message) as info:
+        load_model(model_dir, KIND)
+    assert WEIGHTS_FILE in str(info.value) and "\n" not in str(info.value)
+
+
+def test_load_weights_checks_the_module_the_header_describes(tmp_path):
+    from nnsurrogate.core.modelio import load_weights
+
+    net = torch.nn.Linear(3, 2)
+    tensors = {f"net.{k}": v.detach().numpy() for k, v in net.state_dict().items()}
+    other = torch.nn.Linear(3, 2)
+    load_weights(other, tensors, "folder", prefix="net.")
+    assert torch.equal(other.weight, net.weight) and torch.equal(other.bias, net.bias)
+    with pytest.raises(ModelFileError, match=r"tensor 'net.weight' has shape \(2, 3\); the model model.json "
+                                             r"describes needs \(4, 3\) \(folder\)"):
+        load_weights(torch.nn.Linear(3, 4), tensors, "folder", prefix="net.")
+    with pytest.raises(ModelFileError, match="tensor 'net.bias' is missing"):
+        load_weights(torch.nn.Linear(3, 2), {"net.weight": tensors["net.weight"]}, "folder", prefix="net.")
