@@ -23,13 +23,16 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from nnsurrogate.core.errors import ModelFileError
-from nnsurrogate.core.nn import EnsembleMLP, check_activation
+from nnsurrogate.core.nn import EnsembleMLP
 from nnsurrogate.core.progress import epoch_bar
 from nnsurrogate.core.scaling import Standardizer
 from nnsurrogate.core.splits import given_split
 from nnsurrogate.core.threads import torch_threads
-from nnsurrogate.core.training import TrainConfig, per_member_cross_entropy, train_ensemble
+from nnsurrogate.core.training import per_member_cross_entropy
 from nnsurrogate.core.uncertainty import DomainCheck
+from nnsurrogate.tabular._shared import (check_ensemble_params, domain_header, ensemble_config, estimator_from_header,
+                                         fit_ensemble, header_params, model_file_errors, net_tensors, new_ensemble,
+                                         saved_domain, saved_ensemble, saved_standardizer)
 
 _CHUNK = 8192
 
@@ -132,7 +135,7 @@ class SurrogateClassifier(ClassifierMixin, BaseEstimator):
         self.classes_, y_idx = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
             raise ValueError(f"a classifier needs at least 2 classes, the target has one class ({self.classes_[0]!r})")
-        self._check_params()
+        check_ensemble_params(self)
         rng = check_random_state(self.random_state)
         generator = torch.Generator().manual_seed(int(rng.randint(2**31 - 1)))
         train, val = self._validation_split(y_idx, rng) if validation is None else given_split(len(y_idx), validation)
@@ -147,17 +150,6 @@ class SurrogateClassifier(ClassifierMixin, BaseEstimator):
         self.domain_ = DomainCheck.fit(X[train], member_p[:, train].std(axis=0).max(axis=1))
         return self
 
-    def _check_params(self) -> None:
-        check_activation(self.activation)
-        if int(self.ensemble) < 1:
-            raise ValueError(f"ensemble must be ≥ 1, got {self.ensemble}")
-        if not all(int(h) >= 1 for h in self.hidden):
-            raise ValueError(f"hidden widths must be positive integers, got {self.hidden}")
-        if not 0.0 <= float(self.validation_fraction) < 1.0:
-            raise ValueError(f"validation_fraction must be in [0, 1), got {self.validation_fraction}")
-        if not 0.0 <= float(self.dropout) < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
-
     def _validation_split(self, y_idx: np.ndarray, rng) -> tuple[np.ndarray, np.ndarray]:
         rows = np.arange(len(y_idx))
         n_val = int(round(float(self.validation_fraction) * len(rows)))
@@ -168,18 +160,12 @@ class SurrogateClassifier(ClassifierMixin, BaseEstimator):
         return np.sort(train), np.sort(val)
 
     def _train(self, X, y_idx, train, val, generator, checkpoint) -> EnsembleMLP:
-        net = EnsembleMLP(int(self.ensemble), X.shape[1], len(self.classes_), tuple(int(h) for h in self.hidden),
-                          self.activation, float(self.dropout), generator)
+        net = new_ensemble(self, X.shape[1], len(self.classes_), generator)
         Xs = torch.as_tensor(self.x_scaler_.transform(X), dtype=torch.float32)
         Y = torch.as_tensor(y_idx[:, None], dtype=torch.float32)
-        config = TrainConfig(max_epochs=int(self.max_epochs), batch_size=int(self.batch_size),
-                             learning_rate=float(self.learning_rate), weight_decay=float(self.weight_decay),
-                             patience=int(self.patience), lr_patience=max(int(self.patience) // 4, 5),
-                             checkpoint=checkpoint)
-        has_val = len(val) > 0
+        config = ensemble_config(self, checkpoint)
         with epoch_bar("training classifier ensemble", enabled=bool(self.verbose)) as progress:
-            result = train_ensemble(net, Xs[train], Y[train], Xs[val] if has_val else None, Y[val] if has_val else None,
-                                    config, generator, progress, per_member_cross_entropy)
+            result = fit_ensemble(net, Xs, Y, train, val, config, generator, progress, per_member_cross_entropy)
         self.n_epochs_ = int(result.epochs_run)
         return net.eval()
 
@@ -214,39 +200,30 @@ class SurrogateClassifier(ClassifierMixin, BaseEstimator):
     def to_state(self) -> tuple[dict[str, np.ndarray], dict]:
         """Weights as named arrays and everything else (classes, temperature, domain) as JSON-ready metadata."""
         check_is_fitted(self, "model_")
-        tensors = {f"net.{k}": v.numpy() for k, v in self.model_.state_dict().items()}
+        tensors = net_tensors(self.model_)
         tensors.update(x_mean=self.x_scaler_.mean, x_scale=self.x_scaler_.scale)
-        params = self.get_params()
-        params["hidden"] = [int(h) for h in self.hidden]
-        params["random_state"] = self.random_state if isinstance(self.random_state, int) else None
         header = {
-            "params": params,
+            "params": header_params(self),
             "classes": [c.item() if hasattr(c, "item") else c for c in self.classes_],
             "n_features_in": int(self.n_features_in_),
             "n_epochs": self.n_epochs_,
             "temperature": self.temperature_,
-            "domain": {"low": list(self.domain_.low), "high": list(self.domain_.high),
-                       "spread_limit": self.domain_.spread_limit},
+            "domain": domain_header(self.domain_),
         }
         return tensors, header
 
     @classmethod
     def from_state(cls, tensors: dict[str, np.ndarray], header: dict) -> "SurrogateClassifier":
         """Rebuild a fitted classifier from :meth:`to_state` output; inconsistencies raise ``ModelFileError``."""
-        try:
-            est = cls(**{**header["params"], "hidden": tuple(header["params"]["hidden"]), "verbose": 0})
+        with model_file_errors():
+            est = estimator_from_header(cls, header)
             est.classes_ = np.asarray(header["classes"])
             est.n_features_in_ = int(header["n_features_in"])
             est.n_epochs_ = int(header["n_epochs"])
             est.temperature_ = float(header["temperature"])
-            est.x_scaler_ = Standardizer(tensors["x_mean"].astype(np.float64), tensors["x_scale"].astype(np.float64))
-            dom = header["domain"]
-            est.domain_ = DomainCheck(tuple(dom["low"]), tuple(dom["high"]), float(dom["spread_limit"]))
-            net = EnsembleMLP(int(est.ensemble), est.n_features_in_, len(est.classes_), est.hidden, est.activation,
-                              float(est.dropout))
-            net.load_state_dict({k[4:]: torch.as_tensor(v) for k, v in tensors.items() if k.startswith("net.")}, strict=True)
-        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
-            raise ModelFileError(f"model file is inconsistent: {str(exc).splitlines()[0]}") from None
+            est.x_scaler_ = saved_standardizer(tensors, "x")
+            est.domain_ = saved_domain(header["domain"])
+            net = saved_ensemble(est, tensors, len(est.classes_))
         if len(est.x_scaler_.mean) != est.n_features_in_ or len(est.domain_.low) != est.n_features_in_:
             raise ModelFileError("model file is inconsistent: input count does not match the scalers")
         est.model_ = net.float().eval()

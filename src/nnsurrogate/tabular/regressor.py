@@ -23,13 +23,16 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from nnsurrogate.core.errors import ModelFileError
-from nnsurrogate.core.nn import EnsembleMLP, check_activation
+from nnsurrogate.core.nn import EnsembleMLP
 from nnsurrogate.core.progress import epoch_bar
 from nnsurrogate.core.scaling import Standardizer
 from nnsurrogate.core.splits import given_split
 from nnsurrogate.core.threads import torch_threads
-from nnsurrogate.core.training import TrainConfig, per_member_l1, per_member_mse, train_ensemble
+from nnsurrogate.core.training import per_member_l1, per_member_mse
 from nnsurrogate.core.uncertainty import DomainCheck, VarianceCalibration, fit_variance_calibration
+from nnsurrogate.tabular._shared import (check_ensemble_params, domain_header, ensemble_config, estimator_from_header,
+                                         fit_ensemble, header_params, model_file_errors, net_tensors, new_ensemble,
+                                         saved_domain, saved_ensemble, saved_standardizer)
 
 _CHUNK = 8192  # rows per forward pass when predicting (cache-sized blocks are fastest on CPU)
 _LOSSES = {"mse": per_member_mse, "l1": per_member_l1}
@@ -166,15 +169,7 @@ class SurrogateRegressor(RegressorMixin, BaseEstimator):
         return self
 
     def _check_params(self, y: np.ndarray) -> None:
-        check_activation(self.activation)
-        if int(self.ensemble) < 1:
-            raise ValueError(f"ensemble must be ≥ 1, got {self.ensemble}")
-        if not all(int(h) >= 1 for h in self.hidden):
-            raise ValueError(f"hidden widths must be positive integers, got {self.hidden}")
-        if not 0.0 <= float(self.validation_fraction) < 1.0:
-            raise ValueError(f"validation_fraction must be in [0, 1), got {self.validation_fraction}")
-        if not 0.0 <= float(self.dropout) < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        check_ensemble_params(self)
         if self.log_target and np.any(y <= 0):
             raise ValueError("log_target=True needs a strictly positive target")
         if self.loss not in _LOSSES:
@@ -212,19 +207,13 @@ class SurrogateRegressor(RegressorMixin, BaseEstimator):
         return np.log(y) if self.log_target else np.asarray(y, dtype=np.float64)
 
     def _train(self, X, z, train, val, generator, checkpoint) -> EnsembleMLP:
-        net = EnsembleMLP(int(self.ensemble), X.shape[1], 1, tuple(int(h) for h in self.hidden),
-                          self.activation, float(self.dropout), generator)
+        net = new_ensemble(self, X.shape[1], 1, generator)
         as_t = lambda a: torch.as_tensor(a, dtype=torch.float32)  # noqa: E731
         Xs = as_t(self.x_scaler_.transform(self._features(X)))
         zs = as_t(self.y_scaler_.transform(z[:, None]))
-        config = TrainConfig(max_epochs=int(self.max_epochs), batch_size=int(self.batch_size),
-                             learning_rate=float(self.learning_rate), weight_decay=float(self.weight_decay),
-                             patience=int(self.patience), lr_patience=max(int(self.patience) // 4, 5),
-                             bootstrap=bool(self.bootstrap), checkpoint=checkpoint)
-        has_val = len(val) > 0
+        config = ensemble_config(self, checkpoint, bootstrap=bool(self.bootstrap))
         with epoch_bar("training ensemble", enabled=bool(self.verbose)) as progress:
-            result = train_ensemble(net, Xs[train], zs[train], Xs[val] if has_val else None,
-                                    zs[val] if has_val else None, config, generator, progress, _LOSSES[self.loss])
+            result = fit_ensemble(net, Xs, zs, train, val, config, generator, progress, _LOSSES[self.loss])
         self.n_epochs_ = int(result.epochs_run)
         self.best_epoch_ = result.best_epoch
         return net.eval()
@@ -291,12 +280,10 @@ class SurrogateRegressor(RegressorMixin, BaseEstimator):
     def to_state(self) -> tuple[dict[str, np.ndarray], dict]:
         """Weights as named arrays and everything else as JSON-ready metadata."""
         check_is_fitted(self, "model_")
-        tensors = {f"net.{k}": v.numpy() for k, v in self.model_.state_dict().items()}
+        tensors = net_tensors(self.model_)
         tensors.update(x_mean=self.x_scaler_.mean, x_scale=self.x_scaler_.scale, y_mean=self.y_scaler_.mean,
                        y_scale=self.y_scaler_.scale, log_inputs=self.log_inputs_.astype(np.uint8))
-        params = self.get_params()
-        params["hidden"] = [int(h) for h in self.hidden]
-        params["random_state"] = self.random_state if isinstance(self.random_state, int) else None
+        params = header_params(self)
         if not isinstance(self.log_inputs, (str, type(None))):
             params["log_inputs"] = [bool(v) for v in self.log_inputs]
         header = {
@@ -304,29 +291,23 @@ class SurrogateRegressor(RegressorMixin, BaseEstimator):
             "n_features_in": int(self.n_features_in_),
             "n_epochs": self.n_epochs_,
             "calibration": {"scale": self.calibration_.scale, "noise": self.calibration_.noise},
-            "domain": {"low": list(self.domain_.low), "high": list(self.domain_.high),
-                       "spread_limit": self.domain_.spread_limit},
+            "domain": domain_header(self.domain_),
         }
         return tensors, header
 
     @classmethod
     def from_state(cls, tensors: dict[str, np.ndarray], header: dict) -> "SurrogateRegressor":
         """Rebuild a fitted regressor from :meth:`to_state` output; inconsistencies raise ``ModelFileError``."""
-        try:
-            est = cls(**{**header["params"], "hidden": tuple(header["params"]["hidden"]), "verbose": 0})
+        with model_file_errors():
+            est = estimator_from_header(cls, header)
             est.n_features_in_ = int(header["n_features_in"])
             est.n_epochs_ = int(header["n_epochs"])
             est.log_inputs_ = tensors["log_inputs"].astype(bool)
-            est.x_scaler_ = Standardizer(tensors["x_mean"].astype(np.float64), tensors["x_scale"].astype(np.float64))
-            est.y_scaler_ = Standardizer(tensors["y_mean"].astype(np.float64), tensors["y_scale"].astype(np.float64))
+            est.x_scaler_ = saved_standardizer(tensors, "x")
+            est.y_scaler_ = saved_standardizer(tensors, "y")
             est.calibration_ = VarianceCalibration(float(header["calibration"]["scale"]), float(header["calibration"]["noise"]))
-            dom = header["domain"]
-            est.domain_ = DomainCheck(tuple(dom["low"]), tuple(dom["high"]), float(dom["spread_limit"]))
-            net = EnsembleMLP(int(est.ensemble), est.n_features_in_, 1, est.hidden, est.activation, float(est.dropout))
-            state = {k[4:]: torch.as_tensor(v) for k, v in tensors.items() if k.startswith("net.")}
-            net.load_state_dict(state, strict=True)
-        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
-            raise ModelFileError(f"model file is inconsistent: {str(exc).splitlines()[0]}") from None
+            est.domain_ = saved_domain(header["domain"])
+            net = saved_ensemble(est, tensors, 1)
         if est.log_inputs_.shape != (est.n_features_in_,) or len(est.domain_.low) != est.n_features_in_:
             raise ModelFileError("model file is inconsistent: input count does not match the scalers")
         est.model_ = net.float().eval()
