@@ -19,6 +19,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from nnsurrogate.atomistic._model_common import (SpecModelFile, featurize_in_groups, frame_types_and_pairs,
+                                                 per_type, reference_energy_tuple)
 from nnsurrogate.atomistic.bp.descriptors import symmetry_functions
 from nnsurrogate.atomistic.bp.params import SymmetryFunctions
 from nnsurrogate.atomistic.forces import forces_from_pairs, frame_sum, virial_from_pairs
@@ -77,7 +79,7 @@ class BPSpec:
                    hidden=tuple(int(h) for h in data["hidden"]), activation=str(data["activation"]))
 
 
-class BPModel(PotentialModel):
+class BPModel(SpecModelFile, PotentialModel):
     """Behler–Parrinello potential with one MLP per element (kind ``"atomistic.bp"``).
 
     Parameters
@@ -91,14 +93,13 @@ class BPModel(PotentialModel):
     """
 
     kind = "atomistic.bp"
+    spec_class = BPSpec
 
     def __init__(self, spec: BPSpec, reference_energies=None) -> None:
         super().__init__()
         self.spec = spec
         t, d = spec.n_types, spec.n_descriptors
-        self.reference_energies = tuple(float(v) for v in (reference_energies or [0.0] * t))
-        if len(self.reference_energies) != t:
-            raise ValueError(f"{len(self.reference_energies)} reference energies for {t} species")
+        self.reference_energies = reference_energy_tuple(reference_energies, t)
         widths = (d, *spec.hidden, 1)
         self.n_layers = len(widths) - 1
         for k in range(self.n_layers):
@@ -140,20 +141,6 @@ class BPModel(PotentialModel):
         """Add *delta* (eV) to every site energy (the output biases)."""
         getattr(self, f"b{self.n_layers - 1}").add_(delta)
 
-    def to_saved(self) -> tuple[dict[str, torch.Tensor], dict]:
-        """Weights and header for :func:`nnsurrogate.core.modelio.save_model`."""
-        tensors = {k: v.detach().double().cpu().contiguous() for k, v in self.state_dict().items()}
-        header = {"spec": self.spec.to_json(), "reference_energies_eV": list(self.reference_energies),
-                  "units": {"energy": "eV", "forces": "eV/Å", "stress": "eV/Å³"}}
-        return tensors, header
-
-    @classmethod
-    def from_saved(cls, tensors: dict, header: dict) -> "BPModel":
-        """Rebuild a model from :meth:`to_saved` output."""
-        model = cls(BPSpec.from_json(header["spec"]), header.get("reference_energies_eV"))
-        model.load_state_dict({k: torch.as_tensor(v, dtype=torch.float64) for k, v in tensors.items()})
-        return model
-
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:
         """Random start: w ~ N(0, 1/n_in) (last layer ×0.1), biases 0."""
         with torch.no_grad():
@@ -174,13 +161,7 @@ class BPModel(PotentialModel):
     def site_energies(self, G: torch.Tensor, types: torch.Tensor) -> torch.Tensor:
         """E_i (A,) from descriptors G (A, D): each atom through its element's network."""
         x = (G - self.g_shift[types]) * self.g_scale[types]
-        if self.spec.n_types == 1:
-            return self._network(x, 0)
-        order = torch.argsort(types, stable=True)
-        counts = torch.bincount(types, minlength=self.spec.n_types).tolist()
-        chunks = torch.split(x[order], counts)
-        sorted_e = torch.cat([self._network(c, t) for t, c in enumerate(chunks)])
-        return sorted_e.new_zeros(sorted_e.shape).index_copy(0, order, sorted_e)
+        return per_type(x, types, self.spec.n_types, self._network)
 
     def forward(self, batch: dict[str, torch.Tensor], forces: bool = True, virial: bool = False,
                 create_graph: bool = False) -> dict[str, torch.Tensor]:
@@ -210,16 +191,6 @@ class BPModel(PotentialModel):
 
 
 # --------------------------------------------------------------------------------- data plumbing
-def _type_indices(species: tuple[str, ...], atoms, where: str) -> np.ndarray:
-    index = {s: k for k, s in enumerate(species)}
-    symbols = atoms.get_chemical_symbols()
-    unknown = sorted(set(symbols) - set(index))
-    if unknown:
-        raise UserInputError(f"element {', '.join(unknown)} is not in the model ({', '.join(species)})",
-                             where or "structure")
-    return np.array([index[s] for s in symbols], dtype=np.int64)
-
-
 def featurize(spec: BPSpec, frames, dtype: torch.dtype = torch.float32, widths=None, where: str = "",
               chunk_atoms: int = 4000) -> list[dict[str, torch.Tensor]]:
     """Descriptors G (A, D), derivatives dG (A, M, D, 3), neighbour indices and vectors of each frame.
@@ -227,37 +198,13 @@ def featurize(spec: BPSpec, frames, dtype: torch.dtype = torch.float32, widths=N
     Frames are joined into groups of about *chunk_atoms* atoms (one vectorised evaluation per group)
     and padded to a common slot width M (*widths* ``(M,)``, or the largest neighbour count).
     """
-    label = (lambda k: f"{where}, frame {k}") if where else (lambda k: f"frame {k}")  # noqa: E731
-    rc = spec.symmetry_functions.cutoff
-    types = [_type_indices(spec.species, a, label(k)) for k, a in enumerate(frames)]
-    pairs = [atoms_pairs(a, rc, label(k)) for k, a in enumerate(frames)]
+    types, pairs = frame_types_and_pairs(spec.species, frames, spec.symmetry_functions.cutoff, where)
     width = widths[0] if widths is not None else max(max_neighbors(p, len(a)) for p, a in zip(pairs, frames))
-    out: list[dict[str, torch.Tensor]] = []
-    start = 0
-    while start < len(frames):
-        stop, atoms = start, 0
-        while stop < len(frames) and (stop == start or atoms + len(frames[stop]) <= chunk_atoms):
-            atoms += len(frames[stop])
-            stop += 1
-        out += _featurize_group(spec, types[start:stop], pairs[start:stop], dtype, width)
-        start = stop
-    return out
 
+    def features(joined_types: np.ndarray, joined_pairs: Pairs) -> dict[str, torch.Tensor]:
+        return symmetry_functions(spec.symmetry_functions, joined_types, spec.n_types, joined_pairs, width, dtype)
 
-def _featurize_group(spec: BPSpec, types: list[np.ndarray], pairs: list[Pairs], dtype, width: int) -> list[dict]:
-    sizes = [len(t) for t in types]
-    offsets = np.cumsum([0] + sizes[:-1])
-    joined = Pairs(np.concatenate([p.i + o for p, o in zip(pairs, offsets)]),
-                   np.concatenate([p.j + o for p, o in zip(pairs, offsets)]),
-                   np.concatenate([p.shifts for p in pairs]), np.concatenate([p.vectors for p in pairs]),
-                   np.concatenate([p.distances for p in pairs]))
-    whole = symmetry_functions(spec.symmetry_functions, np.concatenate(types), spec.n_types, joined, width, dtype)
-    frames = []
-    for offset, size in zip(offsets.tolist(), sizes):
-        part = {key: value[offset:offset + size] for key, value in whole.items()}
-        part["r_j"] = torch.where(part["r_j"] >= 0, part["r_j"] - offset, part["r_j"])
-        frames.append(part)
-    return frames
+    return featurize_in_groups(types, pairs, features, ("r_j",), chunk_atoms)
 
 
 def collate(frames: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:

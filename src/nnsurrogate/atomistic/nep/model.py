@@ -21,16 +21,18 @@ import numpy as np
 import torch
 from torch import nn
 
+from nnsurrogate.atomistic._model_common import (SpecModelFile, featurize_in_groups, frame_types_and_pairs,
+                                                 per_type, reference_energy_tuple)
+from nnsurrogate.atomistic._model_common import type_indices  # noqa: F401  (public here before)
 from nnsurrogate.atomistic.forces import forces_from_pairs, frame_sum, virial_from_pairs
 from nnsurrogate.atomistic.models import PotentialModel
 from nnsurrogate.atomistic.nep.basis import five_body, four_body, three_body
 from nnsurrogate.atomistic.nep.features import collate, frame_features
 from nnsurrogate.atomistic.nep.spec import NEPSpec
 from nnsurrogate.atomistic.neighbors import Pairs, atoms_pairs, max_neighbors
-from nnsurrogate.core.errors import UserInputError
 
 
-class NEPModel(PotentialModel):
+class NEPModel(SpecModelFile, PotentialModel):
     """NEP4 potential: descriptor coefficients, one tanh network per element, a shared bias.
 
     Parameters
@@ -46,6 +48,7 @@ class NEPModel(PotentialModel):
     """
 
     kind = "atomistic.nep"
+    spec_class = NEPSpec
     #: The trainer sets the shared bias b1 in closed form (see :meth:`parameter_groups`).
     bias_by_shift = True
 
@@ -54,9 +57,7 @@ class NEPModel(PotentialModel):
         t, h, d = spec.n_types, spec.neurons, spec.n_descriptors
         (kr, ka), nr, na = spec.n_basis, spec.n_radial, spec.n_angular
         self.spec = spec
-        self.reference_energies = tuple(float(v) for v in (reference_energies or [0.0] * t))
-        if len(self.reference_energies) != t:
-            raise ValueError(f"{len(self.reference_energies)} reference energies for {t} species")
+        self.reference_energies = reference_energy_tuple(reference_energies, t)
         self.w0 = nn.Parameter(torch.zeros(t, h, d, dtype=torch.float64))
         self.b0 = nn.Parameter(torch.zeros(t, h, dtype=torch.float64))
         self.w1 = nn.Parameter(torch.zeros(t, h, dtype=torch.float64))
@@ -108,21 +109,6 @@ class NEPModel(PotentialModel):
         """Add *delta* (eV) to every site energy (through the shared bias b1)."""
         self.b1.sub_(delta)
 
-    def to_saved(self) -> tuple[dict[str, torch.Tensor], dict]:
-        """Weights and header for :func:`nnsurrogate.core.modelio.save_model`."""
-        tensors = {k: v.detach().double().cpu() for k, v in self.state_dict().items()}
-        header = {"spec": self.spec.to_json(), "reference_energies_eV": list(self.reference_energies),
-                  "units": {"energy": "eV", "forces": "eV/Å", "stress": "eV/Å³"}}
-        return tensors, header
-
-    @classmethod
-    def from_saved(cls, tensors: dict, header: dict) -> "NEPModel":
-        """Rebuild a model from :meth:`to_saved` output."""
-        model = cls(NEPSpec.from_json(header["spec"]), header.get("reference_energies_eV"))
-        state = {k: torch.as_tensor(v, dtype=torch.float64) for k, v in tensors.items()}
-        model.load_state_dict(state)
-        return model
-
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:
         """Random start: c ~ U(−1, 1), w0 ~ N(0, 1/D), w1 ~ N(0, 1/H)·0.1, biases 0."""
         with torch.no_grad():
@@ -169,14 +155,11 @@ class NEPModel(PotentialModel):
 
     def site_energies(self, q_scaled: torch.Tensor, types: torch.Tensor) -> torch.Tensor:
         """U_i (A,) from scaled descriptors (A, D): each atom through its element's network."""
-        if self.spec.n_types == 1:
-            return torch.tanh(q_scaled @ self.w0[0].T - self.b0[0]) @ self.w1[0] - self.b1
-        order = torch.argsort(types, stable=True)
-        counts = torch.bincount(types, minlength=self.spec.n_types).tolist()
-        chunks = torch.split(q_scaled[order], counts)
-        parts = [torch.tanh(c @ self.w0[k].T - self.b0[k]) @ self.w1[k] for k, c in enumerate(chunks)]
-        sorted_u = torch.cat(parts)
-        return sorted_u.new_zeros(sorted_u.shape).index_copy(0, order, sorted_u) - self.b1
+        return per_type(q_scaled, types, self.spec.n_types, self._network) - self.b1
+
+    def _network(self, q_scaled: torch.Tensor, t: int) -> torch.Tensor:
+        """Σ_μ w1[t]_μ tanh(Σ_ν w0[t]_μν q_ν − b0[t]_μ) of rows (n, D) of type *t*, shape (n,), without b1."""
+        return torch.tanh(q_scaled @ self.w0[t].T - self.b0[t]) @ self.w1[t]
 
     def forward(self, batch: dict[str, torch.Tensor], forces: bool = True, virial: bool = False,
                 create_graph: bool = False) -> dict[str, torch.Tensor]:
@@ -240,17 +223,6 @@ def pair_gradients(batch: dict[str, torch.Tensor], c_r: torch.Tensor, c_a: torch
 
 
 # --------------------------------------------------------------------------------- data plumbing
-def type_indices(species: tuple[str, ...], atoms, where: str = "") -> np.ndarray:
-    """Model type index of each atom (n_atoms,); an unknown element is a :class:`UserInputError`."""
-    index = {s: k for k, s in enumerate(species)}
-    symbols = atoms.get_chemical_symbols()
-    unknown = sorted(set(symbols) - set(index))
-    if unknown:
-        raise UserInputError(f"element {', '.join(unknown)} is not in the model ({', '.join(species)})",
-                             where or "structure")
-    return np.array([index[s] for s in symbols], dtype=np.int64)
-
-
 def featurize(model: NEPModel, frames, dtype: torch.dtype = torch.float32,
               widths: tuple[int, int] | None = None, where: str = "",
               chunk_atoms: int = 20000) -> list[dict[str, torch.Tensor]]:
@@ -272,39 +244,14 @@ def featurize(model: NEPModel, frames, dtype: torch.dtype = torch.float32,
         Prefix for error messages (e.g. the file name).
     """
     spec = model.spec
-    label = (lambda k: f"{where}, frame {k}") if where else (lambda k: f"frame {k}")  # noqa: E731
-    types = [type_indices(spec.species, a, label(k)) for k, a in enumerate(frames)]
-    pairs = [atoms_pairs(a, max(spec.cutoff), label(k)) for k, a in enumerate(frames)]
+    types, pairs = frame_types_and_pairs(spec.species, frames, max(spec.cutoff), where)
     if widths is None:
         widths = neighbor_counts(spec, frames, pairs)
-    out: list[dict[str, torch.Tensor]] = []
-    start = 0
-    while start < len(frames):
-        stop, atoms = start, 0
-        while stop < len(frames) and (stop == start or atoms + len(frames[stop]) <= chunk_atoms):
-            atoms += len(frames[stop])
-            stop += 1
-        out += _featurize_chunk(spec, types[start:stop], pairs[start:stop], dtype, widths)
-        start = stop
-    return out
 
+    def features(joined_types: np.ndarray, joined_pairs: Pairs) -> dict[str, torch.Tensor]:
+        return frame_features(spec, joined_types, joined_pairs, dtype, widths)
 
-def _featurize_chunk(spec: NEPSpec, types: list[np.ndarray], pairs: list, dtype, widths) -> list[dict]:
-    """Join several frames into one neighbour list, featurize once, split per frame."""
-    sizes = [len(t) for t in types]
-    offsets = np.cumsum([0] + sizes[:-1])
-    joined = Pairs(np.concatenate([p.i + o for p, o in zip(pairs, offsets)]),
-                   np.concatenate([p.j + o for p, o in zip(pairs, offsets)]),
-                   np.concatenate([p.shifts for p in pairs]), np.concatenate([p.vectors for p in pairs]),
-                   np.concatenate([p.distances for p in pairs]))
-    whole = frame_features(spec, np.concatenate(types), joined, dtype, widths)
-    frames = []
-    for k, (offset, size) in enumerate(zip(offsets.tolist(), sizes)):
-        part = {key: value[offset : offset + size] for key, value in whole.items()}
-        for key in ("r_j", "a_j"):
-            part[key] = torch.where(part[key] >= 0, part[key] - offset, part[key])
-        frames.append(part)
-    return frames
+    return featurize_in_groups(types, pairs, features, ("r_j", "a_j"), chunk_atoms)
 
 
 def neighbor_counts(spec: NEPSpec, frames, pairs=None) -> tuple[int, int]:
