@@ -104,18 +104,32 @@ def cv(
 
 
 def _print_cv(metrics: dict) -> None:
-    from rich.table import Table
-
     keys = _CLASS_LABELS if metrics["task"] == "classify" else (("mae", "MAE"), ("rmse", "RMSE"), ("r2", "R²"), ("spearman", "Spearman ρ"),
                                                ("coverage_1sigma", "within 1σ (ideal 0.683)"))
-    table = Table(title=f"{metrics['target']}: {metrics['cv']['folds']}-fold {metrics['cv']['scheme']} CV "
-                        f"(groups: {metrics['cv']['groups']}), {metrics['n_rows']} rows", header_style="bold")
-    table.add_column("metric")
-    table.add_column("mean ± std over folds", justify="right")
+    title = (f"{metrics['target']}: {metrics['cv']['folds']}-fold {metrics['cv']['scheme']} CV "
+             f"(groups: {metrics['cv']['groups']}), {metrics['n_rows']} rows")
+    rows = []
     for key, label in keys:
         mean, std = metrics.get(f"{key}_mean"), metrics.get(f"{key}_std")
-        if mean is not None and mean == mean:
-            table.add_row(label, f"{mean:.4g} ± {std:.2g}")
+        if _known(mean):
+            rows.append((label, f"{mean:.4g} ± {std:.2g}"))
+    _print_metric_rows(title, "mean ± std over folds", rows)
+
+
+def _known(value) -> bool:
+    """True unless *value* is None or NaN (a metric that could not be computed)."""
+    return value is not None and value == value
+
+
+def _print_metric_rows(title: str, value_header: str, rows: list[tuple[str, str]]) -> None:
+    """Print a two-column table: metric label and its formatted value, one row per (label, text)."""
+    from rich.table import Table
+
+    table = Table(title=title, header_style="bold")
+    table.add_column("metric")
+    table.add_column(value_header, justify="right")
+    for label, text in rows:
+        table.add_row(label, text)
     console.print(table)
 
 
@@ -152,16 +166,8 @@ def _print_metrics(metrics: dict, title: str, unit: str | None = None) -> None:
     if metrics.get("task") != "classify":
         console.print(metrics_table(metrics, title, unit))
         return
-    from rich.table import Table
-
-    table = Table(title=title, header_style="bold")
-    table.add_column("metric")
-    table.add_column("value", justify="right")
-    for key, label in _CLASS_LABELS:
-        value = metrics.get(key)
-        if value is not None and value == value:
-            table.add_row(label, f"{value:.4g}")
-    console.print(table)
+    rows = [(label, f"{metrics[key]:.4g}") for key, label in _CLASS_LABELS if _known(metrics.get(key))]
+    _print_metric_rows(title, "value", rows)
 
 
 @app.command()
