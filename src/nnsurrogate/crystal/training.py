@@ -83,17 +83,10 @@ class GraphEpochs(EpochTask):
 
     Parameters
     ----------
-    model : torch.nn.Module
-        Maps a :class:`~nnsurrogate.crystal.batch.GraphBatch` of B graphs to (B,) outputs.
-    store : GraphStore
-        All graphs (training and validation).
-    y : torch.Tensor, shape (len(store),)
-        Standardised targets.
+    model, store, y, config, generator
+        As in :func:`train_graph_model` (*y*: standardised targets, shape (len(store),)).
     train_ids, score_ids : numpy.ndarray of int
         Graphs fitted, and graphs whose mean absolute error scores an epoch.
-    config : TrainConfig
-    generator : torch.Generator
-        Source of the shuffles.
     loss_fn : callable
         ``loss_fn(prediction, target)``, mean over the batch.
     schedule : {"cosine", "plateau"}

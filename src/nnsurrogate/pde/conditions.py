@@ -66,8 +66,22 @@ def _check_common(weight: float, n_points: int | None, component: int) -> None:
 
 
 @dataclass(frozen=True)
-class DirichletBC:
-    """u = *value* on the faces *on* (names like ``"x_min"``; ``None``: every spatial face)."""
+class _FaceCondition:
+    """Settings of a condition on boundary faces (the fields of :class:`DirichletBC` and :class:`NeumannBC`).
+
+    Attributes
+    ----------
+    value : float or callable
+        Target, a constant or a function of the named coordinates (see :func:`evaluate`).
+    on : str, sequence of str or None
+        Face names like ``"x_min"``; ``None``: every spatial face.
+    component : int
+        Output component of the field the condition applies to.
+    weight : float
+        Weight of the term in the loss (finite, ≥ 0).
+    n_points : int or None
+        Points to draw; ``None``: the caller's default.
+    """
 
     value: Value = 0.0
     on: str | Sequence[str] | None = None
@@ -77,6 +91,11 @@ class DirichletBC:
 
     def __post_init__(self) -> None:
         _check_common(self.weight, self.n_points, self.component)
+
+
+@dataclass(frozen=True)
+class DirichletBC(_FaceCondition):
+    """u = *value* on the faces *on* (names like ``"x_min"``; ``None``: every spatial face)."""
 
     def sample(self, domain: Box, n: int, method: str, seed: int) -> PointSet:
         faces = (self.on,) if isinstance(self.on, str) else self.on
@@ -88,17 +107,8 @@ class DirichletBC:
 
 
 @dataclass(frozen=True)
-class NeumannBC:
+class NeumannBC(_FaceCondition):
     """∂u/∂n = *value* (outward normal derivative) on the faces *on* (``None``: every spatial face)."""
-
-    value: Value = 0.0
-    on: str | Sequence[str] | None = None
-    component: int = 0
-    weight: float = 1.0
-    n_points: int | None = None
-
-    def __post_init__(self) -> None:
-        _check_common(self.weight, self.n_points, self.component)
 
     def sample(self, domain: Box, n: int, method: str, seed: int) -> PointSet:
         faces = (self.on,) if isinstance(self.on, str) else tuple(self.on or domain.faces)

@@ -218,10 +218,8 @@ def snap_constants(par: Parametrized, symbols: Sequence[sympy.Symbol], X: np.nda
 
     Parameters
     ----------
-    par : Parametrized
-    symbols : sequence of sympy.Symbol, one per column of *X*
-    X : numpy.ndarray, shape (n_samples, n_features)
-    y : numpy.ndarray, shape (n_samples,)
+    par, symbols, X, y
+        The formula, its input symbols and the training rows, as in :func:`refit_constants`.
     tolerance : float
         Allowed relative increase of the training mean squared error.
     digits : int

@@ -148,8 +148,12 @@ def _spectral_grid():
     return tuple(np.concatenate(column) for column in zip(*parts))
 
 
-def _mode_heat_capacity(omega, temperature_K):
-    """Bose–Einstein heat capacity of one phonon mode, C = k_B x² eˣ/(eˣ-1)².
+def _mode_properties(omega, temperature_K):
+    """Heat capacity and intrinsic scattering rate of each phonon mode at each temperature.
+
+    The Bose–Einstein heat capacity k_B x² eˣ/(eˣ-1)² with x = ħω/(k_B T), and the
+    Umklapp plus isotope rate τ⁻¹ = B ω² T exp(-C/T) + A ω⁴ (Holland 1963; Mingo 2003;
+    B, C and A as in the module docstring).
 
     Parameters
     ----------
@@ -160,30 +164,15 @@ def _mode_heat_capacity(omega, temperature_K):
 
     Returns
     -------
-    ndarray, shape (n, M)
-        Heat capacity per mode, J/K, with x = ħω/(k_B T).
+    heat_capacity : ndarray, shape (n, M)
+        Heat capacity per mode, J/K.
+    rate : ndarray, shape (n, M)
+        Intrinsic scattering rate, 1/s.
     """
     x = HBAR_J_S * omega / (KB_J_K * temperature_K)
-    return KB_J_K * x**2 * np.exp(-x) / np.expm1(-x) ** 2
-
-
-def _intrinsic_scattering_rate(omega, temperature_K):
-    """Umklapp plus isotope rate, τ⁻¹ = B ω² T exp(-C/T) + A ω⁴.
-
-    Parameters
-    ----------
-    omega : ndarray, shape (M,)
-        Angular frequency, rad/s.
-    temperature_K : ndarray, shape (n, 1)
-        Temperature, K.
-
-    Returns
-    -------
-    ndarray, shape (n, M)
-        Scattering rate, 1/s (Holland 1963; Mingo 2003).
-    """
+    heat_capacity = KB_J_K * x**2 * np.exp(-x) / np.expm1(-x) ** 2
     umklapp = UMKLAPP_B_S_PER_K * omega**2 * temperature_K * np.exp(-UMKLAPP_C_K / temperature_K)
-    return umklapp + IMPURITY_A_S3 * omega**4
+    return heat_capacity, umklapp + IMPURITY_A_S3 * omega**4
 
 
 def _as_float_array(values, name, minimum, strict):
@@ -240,10 +229,10 @@ def kappa_bulk(temperature_K, sample_length_m=BULK_SAMPLE_LENGTH_M):
         raise ValueError(f"sample_length_m must be > 0 or None, got {sample_length_m!r}")
     _, omega, v_g, weight = _spectral_grid()
     t_col = temperature.reshape(-1, 1)
-    rate = _intrinsic_scattering_rate(omega, t_col)
+    heat_capacity, rate = _mode_properties(omega, t_col)
     if sample_length_m is not None:
         rate = rate + v_g / sample_length_m
-    spectral = weight * _mode_heat_capacity(omega, t_col) * v_g**2 / rate
+    spectral = weight * heat_capacity * v_g**2 / rate
     return spectral.sum(axis=1).reshape(temperature.shape)
 
 
@@ -340,9 +329,9 @@ def _kappa_film_block(thickness_m, roughness_m, temperature_K, grid):
         Thermal conductivity, W/(m·K).
     """
     k, omega, v_g, weight = grid
-    rate = _intrinsic_scattering_rate(omega, temperature_K)
+    heat_capacity, rate = _mode_properties(omega, temperature_K)
     mean_free_path = v_g / rate
-    spectral = weight * _mode_heat_capacity(omega, temperature_K) * v_g * mean_free_path
+    spectral = weight * heat_capacity * v_g * mean_free_path
     specularity = ziman_specularity(2.0 * np.pi / k, roughness_m)
     suppression = fuchs_sondheimer_factor(thickness_m / mean_free_path, specularity)
     return np.sum(spectral * suppression, axis=1)
