@@ -17,6 +17,7 @@ from ase.calculators.emt import EMT
 from ase.calculators.singlepoint import SinglePointCalculator
 from ase.io import read, write
 
+from nnsurrogate.core.engine.checkpoint import read_checkpoint
 from nnsurrogate.cli.main import run
 
 SMALL = ["--neurons", "6", "--n-max", "3,3", "--basis-size", "5,5", "--l-max", "4,2,0", "--cutoff", "4.5,3.8",
@@ -167,7 +168,7 @@ def test_resume_after_a_killed_training(data, tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert checkpoint.exists() and not (out / "nep.txt").exists()
-    done = torch.load(checkpoint, weights_only=True)["state"]["budget"]["epoch"]
+    done = read_checkpoint(checkpoint)["state"]["budget"]["epoch"]
     assert 1 <= done < 400
     assert _cli("potential", "train", data / "train.xyz", "--epochs", str(done + 2), *SMALL, "--resume",
                 "--out", out) == 0

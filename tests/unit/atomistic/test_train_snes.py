@@ -9,6 +9,7 @@ import pytest
 import torch
 from ase.io import write
 
+from nnsurrogate.core.engine.checkpoint import read_checkpoint
 from nnsurrogate.atomistic.training import (PotentialTrainConfig, evaluate_sums, rmse_from_sums, snes_update,
                                             snes_utilities, train_potential, weighted_loss)
 from nnsurrogate.cli.main import run
@@ -100,7 +101,7 @@ def test_snes_resumed_after_two_epochs_ends_as_an_uninterrupted_run(frames, tmp_
     interrupted, data = nep_and_data(frames)
     with pytest.raises(_Killed):
         train_potential(interrupted, data, None, config, _kill_after(2))
-    blob = torch.load(tmp_path / "ckpt.pt", weights_only=True)
+    blob = read_checkpoint(tmp_path / "ckpt.pt")
     assert set(blob["state"]["task"]["strategy"]) == {"mu", "sigma"} and blob["state"]["budget"]["epoch"] == 2
     resumed, data = nep_and_data(frames)
     result = train_potential(resumed, data, None, PotentialTrainConfig(**{**config.__dict__, "resume": True}))

@@ -161,3 +161,32 @@ def test_progress_protocol_and_registry():
     with pytest.raises(UserInputError, match="unknown optimizer 'sgdx'"):
         check_optimizer("sgdx")
     assert check_optimizer("snes") == "snes"
+
+
+def test_checkpoint_state_round_trips_without_pickle(tmp_path):
+    import random
+
+    import numpy as np
+
+    from nnsurrogate.core.engine.checkpoint import Checkpoint, read_checkpoint
+
+    net = torch.nn.Linear(3, 2)
+    opt = torch.optim.Adam(net.parameters(), lr=1e-2)
+    net(torch.ones(4, 3)).sum().backward()
+    opt.step()
+    state = {"optimizer": opt.state_dict(), "numpy_rng": np.random.default_rng(5).bit_generator.state,
+             "python_rng": random.Random(3).getstate(), "best": np.float64(0.25), "nan": float("nan"),
+             "history": np.arange(6.0).reshape(2, 3), "pair": (1, "a"), "$odd": {2: [None, True]}}
+    ckpt = Checkpoint(tmp_path / "run.ckpt", "test", "sig")
+    ckpt.save(state)
+    assert (tmp_path / "run.ckpt").read_bytes()[:2] != b"PK"  # not a torch.save zip of pickles
+    back = ckpt.load()
+    assert back["optimizer"]["state"].keys() == opt.state_dict()["state"].keys()  # int keys stay ints
+    for k, v in opt.state_dict()["state"][0].items():
+        assert torch.equal(back["optimizer"]["state"][0][k], v)
+    assert back["optimizer"]["param_groups"] == opt.state_dict()["param_groups"]
+    assert back["numpy_rng"] == state["numpy_rng"] and back["python_rng"] == state["python_rng"]
+    assert isinstance(back["best"], np.float64) and back["best"] == 0.25 and np.isnan(back["nan"])
+    np.testing.assert_array_equal(back["history"], state["history"])
+    assert back["pair"] == (1, "a") and back["$odd"] == {2: [None, True]}
+    assert read_checkpoint(tmp_path / "run.ckpt")["kind"] == "test"

@@ -1,11 +1,12 @@
 """One checkpoint format for every trainer.
 
 A checkpoint file holds ``{"format", "kind", "signature", "state", "rng"}``: *state* is whatever the
-trainer's ``state_dict()`` objects return (tensors and plain containers), *rng* the random
-generators the run draws from. Writes are atomic (a temporary sibling renamed into place), loading
-uses ``torch.load(weights_only=True)`` (tensors and plain containers, never code), and a file written
-for another trainer, other data or other settings is refused with a one-line error instead of being
-resumed into a wrong run.
+trainer's ``state_dict()`` objects return (tensors, NumPy arrays and plain containers), *rng* the
+random generators the run draws from. The file is one safetensors file: the tensors and arrays as
+named raw arrays, the rest as JSON in its metadata (:func:`encode` / :func:`decode`), so loading
+never unpickles anything. Writes are atomic (a temporary sibling renamed into place), and a file
+written for another trainer, other data or other settings is refused with a one-line error instead
+of being resumed into a wrong run.
 """
 
 from __future__ import annotations
@@ -17,15 +18,71 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from nnsurrogate.core.errors import UserInputError
 from nnsurrogate.core.files import atomic_path
 
-__all__ = ["FORMAT", "Checkpoint", "signature_of"]
+__all__ = ["FORMAT", "Checkpoint", "decode", "encode", "read_checkpoint", "signature_of"]
 
 #: Written into every checkpoint; a file with another value is not resumed.
-FORMAT = "nnsurrogate-checkpoint/1"
+FORMAT = "nnsurrogate-checkpoint/2"
+_META_KEY = "nnsurrogate"
+
+
+def encode(obj: Any, arrays: dict[str, torch.Tensor]) -> Any:
+    """A JSON-able skeleton of *obj*; its tensors and arrays go into *arrays* under fresh names.
+
+    Tensors become ``{"$t": name}``, NumPy arrays ``{"$a": name}``, NumPy scalars
+    ``{"$s": [dtype, value]}``, tuples ``{"$tuple": [...]}`` and dicts with keys that are not plain
+    strings ``{"$d": [[key, value], ...]}``; numbers, strings, ``None`` and lists stay as they are.
+    """
+    if isinstance(obj, torch.Tensor):
+        name = f"t{len(arrays)}"
+        arrays[name] = obj.detach().cpu().contiguous().clone()
+        return {"$t": name}
+    if isinstance(obj, np.ndarray):
+        name = f"a{len(arrays)}"
+        arrays[name] = torch.from_numpy(np.ascontiguousarray(obj).copy())
+        return {"$a": name}
+    if isinstance(obj, np.generic):
+        return {"$s": [obj.dtype.str, obj.item()]}
+    if isinstance(obj, (bool, int, float, str)) or obj is None:
+        return obj
+    if isinstance(obj, tuple):
+        return {"$tuple": [encode(v, arrays) for v in obj]}
+    if isinstance(obj, list):
+        return [encode(v, arrays) for v in obj]
+    if isinstance(obj, Mapping):
+        if all(isinstance(k, str) and not k.startswith("$") for k in obj):
+            return {k: encode(v, arrays) for k, v in obj.items()}
+        return {"$d": [[encode(k, arrays), encode(v, arrays)] for k, v in obj.items()]}
+    raise TypeError(f"a checkpoint cannot hold a {type(obj).__name__}")
+
+
+def decode(obj: Any, arrays: Mapping[str, torch.Tensor]) -> Any:
+    """The inverse of :func:`encode`."""
+    if isinstance(obj, list):
+        return [decode(v, arrays) for v in obj]
+    if not isinstance(obj, dict):
+        return obj
+    if "$t" in obj:
+        return arrays[obj["$t"]]
+    if "$a" in obj:
+        return arrays[obj["$a"]].numpy()
+    if "$s" in obj:
+        dtype, value = obj["$s"]
+        return np.dtype(dtype).type(value)
+    if "$tuple" in obj:
+        return tuple(decode(v, arrays) for v in obj["$tuple"])
+    if "$d" in obj:
+        return {_hashable(decode(k, arrays)): decode(v, arrays) for k, v in obj["$d"]}
+    return {k: decode(v, arrays) for k, v in obj.items()}
+
+
+def _hashable(key: Any) -> Any:
+    return tuple(_hashable(k) for k in key) if isinstance(key, (list, tuple)) else key
 
 
 def signature_of(*parts: Any) -> str:
@@ -78,9 +135,13 @@ class Checkpoint:
         rng = {"generators": [g.get_state() for g in generators]}
         if self.global_rng:
             rng["torch"] = torch.get_rng_state()
+        from safetensors.torch import save_file
+
         blob = {"format": FORMAT, "kind": self.kind, "signature": self.signature, "state": dict(state), "rng": rng}
+        arrays: dict[str, torch.Tensor] = {}
+        skeleton = json.dumps(encode(blob, arrays))
         with atomic_path(self.path) as tmp:
-            torch.save(blob, tmp)
+            save_file(arrays, os.fspath(tmp), metadata={_META_KEY: skeleton})
 
     def load(self, generators: Iterable[torch.Generator] = ()) -> dict | None:
         """The saved state (``None`` when there is no file); restores the generators' states.
@@ -92,10 +153,7 @@ class Checkpoint:
         """
         if not self.exists():
             return None
-        try:
-            blob = torch.load(os.fspath(self.path), weights_only=True)
-        except Exception as exc:  # noqa: BLE001 - any unreadable file is the user's file problem
-            raise UserInputError(f"unreadable checkpoint ({type(exc).__name__})", str(self.path)) from None
+        blob = self._read()
         if not isinstance(blob, dict) or blob.get("format") != FORMAT or blob.get("kind") != self.kind:
             raise UserInputError(f"not a checkpoint of this kind of run ({self.kind}); delete it or run "
                                  "without resuming", str(self.path))
@@ -112,7 +170,29 @@ class Checkpoint:
             torch.set_rng_state(blob["rng"]["torch"])
         return blob["state"]
 
+    def _read(self) -> Any:
+        return read_checkpoint(self.path)
+
     def remove(self) -> None:
         """Delete the file (after a run has finished and its results are written)."""
         if self.exists():
             self.path.unlink()
+
+
+def read_checkpoint(path: str | os.PathLike) -> dict:
+    """The whole content of a checkpoint file (format, kind, signature, state, rng), unchecked."""
+    from safetensors import safe_open
+
+    path = Path(path)
+    with open(path, "rb") as fh:
+        if fh.read(2) == b"PK":  # a zip archive: torch.save, before format 2
+            raise UserInputError("not a checkpoint of this kind of run (a pickle, from an earlier nnsurrogate "
+                                 "or another program, is never read); delete it or run without resuming",
+                                 str(path))
+    try:
+        with safe_open(os.fspath(path), framework="pt") as fh:
+            skeleton = json.loads((fh.metadata() or {})[_META_KEY])
+            arrays = {name: fh.get_tensor(name) for name in fh.keys()}
+        return decode(skeleton, arrays)
+    except Exception as exc:  # noqa: BLE001 - any unreadable file is the user's file problem
+        raise UserInputError(f"unreadable checkpoint ({type(exc).__name__})", str(path)) from None
