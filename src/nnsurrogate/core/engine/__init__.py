@@ -4,7 +4,7 @@ A trainer keeps only its own epoch body (an :class:`~nnsurrogate.core.engine.loo
 engine owns everything around it:
 
 * :class:`~nnsurrogate.core.engine.checkpoint.Checkpoint` — one on-disk format (atomic writes, a
-  signature check, random-generator state, ``weights_only`` loading) over anything with
+  signature check, random-generator state, safetensors + JSON: nothing unpickled) over anything with
   ``state_dict()``;
 * :class:`~nnsurrogate.core.engine.tracking.BestTracker` — the weights best on validation, for one
   model or for every member of a stacked ensemble;
