@@ -49,10 +49,28 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
             frame = pd.read_parquet(path)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, ValueError) as exc:
         raise UserInputError(f"cannot read table: {_first_line(exc)}", where) from None
+    if suffix == ".csv":
+        _refuse_repeated_names(path)
     frame.columns = [str(c).strip() for c in frame.columns]
     if len(frame) == 0:
         raise UserInputError("table has a header but no rows", where)
     return frame
+
+
+def _refuse_repeated_names(path: Path) -> None:
+    """A CSV header that names a column twice is an error (pandas would rename the second ``x.1``)."""
+    header = pd.read_csv(path, encoding="utf-8-sig", skipinitialspace=True, header=None, nrows=1, dtype=str)
+    names = [str(c).strip() for c in header.iloc[0].tolist()] if len(header) else []
+    seen: dict[str, int] = {}
+    for k, name in enumerate(names):
+        if name in seen and name != "nan":
+            raise UserInputError(f"column name '{name}' appears twice (columns {seen[name] + 1} and {k + 1})",
+                                 str(path))
+        seen.setdefault(name, k)
+
+
+#: Magnitudes above this overflow float64 when squared (variances, standardisation): refused.
+LARGEST_VALUE = 1e150
 
 
 def require_columns(frame: pd.DataFrame, columns: Sequence[str], where: str) -> None:
@@ -108,6 +126,11 @@ def numeric_column(frame: pd.DataFrame, name: str, where: str) -> np.ndarray:
     if infinite.any():
         i = int(np.flatnonzero(infinite)[0])
         raise UserInputError(f"column '{name}' has an infinite value", f"{where}, row {i + 1}")
+    huge = np.abs(values) > LARGEST_VALUE
+    if huge.any():
+        i = int(np.flatnonzero(huge)[0])
+        raise UserInputError(f"column '{name}' has {values[i]:.3g}, too large to compute with (|x| > 1e150)",
+                             f"{where}, row {i + 1}")
     return values
 
 

@@ -198,3 +198,17 @@ def test_one_line_collapses_newlines():
     err = UserInputError("bad\nvalue", "file.csv,\n row 2")
     assert err.one_line() == "bad value (file.csv, row 2)"
     assert UserInputError("no location").one_line() == "no location"
+
+
+def test_a_value_too_large_to_square_names_the_row(tmp_path):
+    frame = read_table(_csv(tmp_path, "a,b\n1,2\n3,1e308\n"))
+    with pytest.raises(UserInputError, match=r"column 'b' has 1e\+308, too large to compute with") as info:
+        numeric_matrix(frame, ["a", "b"], "t.csv")
+    assert info.value.where == "t.csv, row 2"
+    assert numeric_matrix(read_table(_csv(tmp_path, "a\n1e149\n", "ok.csv")), ["a"], "ok.csv")[0, 0] == 1e149
+
+
+def test_a_column_named_twice_is_refused(tmp_path):
+    with pytest.raises(UserInputError, match=r"column name 'roughness_nm' appears twice \(columns 2 and 4\)"):
+        read_table(_csv(tmp_path, "t_nm,roughness_nm,kappa, roughness_nm\n1,2,3,4\n"))
+    assert list(read_table(_csv(tmp_path, "x,x.1\n1,2\n", "dot.csv")).columns) == ["x", "x.1"]
