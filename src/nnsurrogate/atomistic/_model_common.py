@@ -13,6 +13,7 @@ import torch
 
 from nnsurrogate.atomistic.neighbors import Pairs, atoms_pairs
 from nnsurrogate.core.errors import UserInputError
+from nnsurrogate.core.modelio import load_weights
 
 #: Units of what the models compute, written to every model file's header.
 UNITS = {"energy": "eV", "forces": "eV/Å", "stress": "eV/Å³"}
@@ -55,7 +56,7 @@ class SpecModelFile:
     def from_saved(cls, tensors: dict, header: dict):
         """Rebuild a model from :meth:`to_saved` output."""
         model = cls(cls.spec_class.from_json(header["spec"]), header.get("reference_energies_eV"))
-        model.load_state_dict({k: torch.as_tensor(v, dtype=torch.float64) for k, v in tensors.items()})
+        load_weights(model, {k: np.asarray(v, dtype=np.float64) for k, v in tensors.items()}, "")
         return model
 
 

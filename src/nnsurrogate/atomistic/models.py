@@ -133,7 +133,12 @@ def load_potential(path: str | os.PathLike, dtype: str | torch.dtype = "float64"
         if kind not in classes:
             raise ModelFileError(f"not a potential model (kind '{kind}')", str(path))
         tensors, header = load_model(path, kind)
-        model = classes[kind].from_saved(tensors, header)
+        try:
+            model = classes[kind].from_saved(tensors, header)
+        except ModelFileError as exc:
+            raise ModelFileError(exc.what, exc.where or str(path)) from None
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelFileError(f"model.json does not describe a {kind}: {str(exc).splitlines()[0]}", str(path)) from None
         training = header.get("training")
         model.shortest_training_distance = training.get("shortest_distance_A") if isinstance(training, dict) else None
     return model.to(device=resolve_device(device), dtype=dtype).eval()

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from nnsurrogate.core.errors import ModelFileError
+from nnsurrogate.core.modelio import load_weights
 from nnsurrogate.core.nn import EnsembleMLP, check_activation
 from nnsurrogate.core.scaling import Standardizer
 from nnsurrogate.core.training import TrainConfig, TrainResult, train_ensemble
@@ -173,5 +174,5 @@ def saved_ensemble(est, tensors: dict[str, np.ndarray], n_out: int) -> EnsembleM
         Output width.
     """
     net = EnsembleMLP(int(est.ensemble), est.n_features_in_, n_out, est.hidden, est.activation, float(est.dropout))
-    net.load_state_dict({k[4:]: torch.as_tensor(v) for k, v in tensors.items() if k.startswith("net.")}, strict=True)
+    load_weights(net, tensors, "", prefix="net.")
     return net

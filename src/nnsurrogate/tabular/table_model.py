@@ -97,7 +97,10 @@ class TableModel:
             featurizer = _featurizer(formula["featurizer"], formula["seen_elements"]) if formula else None
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelFileError(f"model.json lacks inputs, target or featurizer: {exc}", str(directory)) from None
-        estimator = kinds()[kind].from_state(tensors, header)
+        try:
+            estimator = kinds()[kind].from_state(tensors, header)
+        except ModelFileError as exc:
+            raise ModelFileError(exc.what, exc.where or str(directory)) from None
         n_formula = len(featurizer.get_feature_names_out()) if featurizer else 0
         if n_formula + len(inputs) != estimator.n_features_in_:
             raise ModelFileError("model.json lists a different number of inputs than the weights", str(directory))

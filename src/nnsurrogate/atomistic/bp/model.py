@@ -58,7 +58,7 @@ class BPSpec:
             raise UserInputError(f"hidden layers must have at least one neuron each, got {self.hidden}", where)
         if self.activation not in ACTIVATIONS:
             raise UserInputError(f"activation must be one of {', '.join(ACTIVATIONS)}, got '{self.activation}'",
-                                 "--activation")
+                                 "activation")
 
     @property
     def n_types(self) -> int:
