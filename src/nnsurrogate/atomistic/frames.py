@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import torch
 
+from nnsurrogate.atomistic import keys
 from nnsurrogate.atomistic.data import frame_labels
 
 __all__ = ["FrameSet", "RunEnv", "make_batch", "minibatches", "prepare_frames"]
@@ -36,9 +37,9 @@ class FrameSet:
 
     def max_neighbors(self) -> tuple[int, ...]:
         """Largest neighbour count of any atom, per neighbour list (``*_j`` fields; −1 marks empty slots)."""
-        keys = sorted(k for k in self.features[0] if k.endswith("_j")) if self.features else []
-        keys = sorted(keys, key=lambda k: (k != "r_j", k))
-        return tuple(max(int((f[k] >= 0).sum(1).max()) for f in self.features) for k in keys)
+        lists = sorted(k for k in self.features[0] if k.endswith("_j")) if self.features else []
+        lists = sorted(lists, key=lambda k: (k != keys.R_J, k))
+        return tuple(max(int((f[k] >= 0).sum(1).max()) for f in self.features) for k in lists)
 
 
 @dataclass(frozen=True)
@@ -64,15 +65,15 @@ def prepare_frames(model, frames: Sequence, widths=None, dtype: torch.dtype = to
     """Featurize labelled frames (from :func:`~nnsurrogate.atomistic.data.read_frames`) for *model*."""
     refs = dict(zip(model.species, model.reference_energies))
     labels = [frame_labels(a) for a in frames]
-    energy = torch.tensor([lab["energy"] - sum(refs[s] for s in a.get_chemical_symbols())
+    energy = torch.tensor([lab[keys.ENERGY] - sum(refs[s] for s in a.get_chemical_symbols())
                            for lab, a in zip(labels, frames)], dtype=torch.float64)
     virial = torch.zeros(len(frames), 3, 3, dtype=torch.float64)
     has_virial = torch.zeros(len(frames), dtype=torch.bool)
     for k, lab in enumerate(labels):
-        if "virial" in lab:
-            virial[k], has_virial[k] = torch.from_numpy(lab["virial"]), True
+        if keys.VIRIAL in lab:
+            virial[k], has_virial[k] = torch.from_numpy(lab[keys.VIRIAL]), True
     return FrameSet(model.featurize(frames, dtype, widths, where), energy,
-                    [torch.from_numpy(lab["forces"]) for lab in labels], virial, has_virial,
+                    [torch.from_numpy(lab[keys.FORCES]) for lab in labels], virial, has_virial,
                     torch.tensor([len(a) for a in frames]))
 
 
@@ -81,8 +82,8 @@ def make_batch(model, data: FrameSet, idx: Sequence[int], device: torch.device, 
     batch = model.collate([data.features[i] for i in idx])
     batch = {k: v.to(device=device, dtype=dtype if v.is_floating_point() else v.dtype) for k, v in batch.items()}
     index = torch.as_tensor(list(idx), dtype=torch.long)
-    targets = {"energy": data.energy[index], "forces": torch.cat([data.forces[i] for i in idx]),
-               "virial": data.virial[index], "has_virial": data.has_virial[index], "n_atoms": data.n_atoms[index]}
+    targets = {keys.ENERGY: data.energy[index], keys.FORCES: torch.cat([data.forces[i] for i in idx]),
+               keys.VIRIAL: data.virial[index], keys.HAS_VIRIAL: data.has_virial[index], keys.N_ATOMS: data.n_atoms[index]}
     targets = {k: v.to(device=device, dtype=dtype if v.is_floating_point() else v.dtype) for k, v in targets.items()}
     return batch, targets
 

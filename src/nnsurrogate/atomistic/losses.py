@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from nnsurrogate.atomistic import keys
 from nnsurrogate.atomistic.frames import FrameSet, RunEnv, make_batch
 
 if TYPE_CHECKING:
@@ -94,12 +95,12 @@ class ErrorSums:
 def error_sums(pred: dict, targets: dict) -> ErrorSums:
     """Error sums of predictions *pred* against *targets* (of :func:`~nnsurrogate.atomistic.frames.make_batch`),
     in the predictions' dtype (differentiable)."""
-    n = targets["n_atoms"].to(pred["energy"].dtype)
-    de = (pred["energy"] - targets["energy"]) / n
-    df = pred["forces"] - targets["forces"]
-    mask = targets["has_virial"]
-    if "virial" in pred and bool(mask.any()):
-        dw = (pred["virial"] - targets["virial"])[mask] / n[mask, None, None]
+    n = targets[keys.N_ATOMS].to(pred[keys.ENERGY].dtype)
+    de = (pred[keys.ENERGY] - targets[keys.ENERGY]) / n
+    df = pred[keys.FORCES] - targets[keys.FORCES]
+    mask = targets[keys.HAS_VIRIAL]
+    if keys.VIRIAL in pred and bool(mask.any()):
+        dw = (pred[keys.VIRIAL] - targets[keys.VIRIAL])[mask] / n[mask, None, None]
         comps = torch.stack([dw[:, a, b] for a, b in _VOIGT], dim=1)
         virial_sq, n_virial = (comps * comps).sum(), de.new_tensor(float(comps.numel()))
     else:
@@ -179,5 +180,5 @@ def solve_energy_shift(model, data: FrameSet, batch_size: int, env: RunEnv) -> N
         idx = list(range(start, min(start + 4 * batch_size, len(data))))
         batch, targets = make_batch(model, data, idx, env.device, env.dtype)
         pred = model(batch, forces=False)
-        residual += float(((pred["energy"] - targets["energy"]) / targets["n_atoms"]).double().sum())
+        residual += float(((pred[keys.ENERGY] - targets[keys.ENERGY]) / targets[keys.N_ATOMS]).double().sum())
     model.shift_energy(-residual / len(data))

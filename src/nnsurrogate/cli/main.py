@@ -6,6 +6,7 @@ to stderr and exit with code 2, without a traceback. Warnings print as ``warning
 
 from __future__ import annotations
 
+import os
 import sys
 import warnings
 
@@ -37,8 +38,15 @@ def _root(version: bool = typer.Option(False, "--version", help="Print the versi
         raise typer.Exit()
 
 
+_SHOWN: set[str] = set()
+
+
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    print(f"warning: {message}", file=sys.stderr)
+    """One line per distinct warning (numpy repeats overflow warnings once per call site)."""
+    text = " ".join(str(message).split())
+    if text not in _SHOWN:
+        _SHOWN.add(text)
+        print(f"warning: {text}", file=sys.stderr)
 
 
 def _error(text: str) -> int:
@@ -52,6 +60,7 @@ def run(argv: list[str] | None = None) -> int:
     from nnsurrogate.core.errors import UserInputError
 
     argv = apply_renames(sys.argv[1:] if argv is None else list(argv))
+    _SHOWN.clear()
     command = typer.main.get_command(app)
     with warnings.catch_warnings():
         warnings.showwarning = _show_warning
@@ -70,6 +79,12 @@ def run(argv: list[str] | None = None) -> int:
             return _error(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         except OSError as exc:
             return _error(f"{exc.strerror or exc} ({exc.filename})" if exc.filename else str(exc))
+        except Exception as exc:  # noqa: BLE001 - a bug: one line, not a traceback, unless asked for
+            if os.environ.get("NNSURROGATE_DEBUG"):
+                raise
+            _error(f"unexpected {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} (a bug in "
+                   "nnsurrogate: NNSURROGATE_DEBUG=1 shows the traceback; please report it)")
+            return 1
     if code == 130:
         print("error: interrupted (training resumes with --resume)", file=sys.stderr)
     return code if isinstance(code, int) else 0

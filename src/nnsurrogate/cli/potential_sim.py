@@ -219,6 +219,9 @@ def label(
     from nnsurrogate.atomistic.labelers import labeler
     from nnsurrogate.atomistic.sampling import read_structures
 
+    from nnsurrogate.core.files import refuse_overwriting
+
+    refuse_overwriting(out, data)
     frames = read_structures(data)
     spec = labeler(calculator, pyscf_xc=pyscf_xc, pyscf_basis=pyscf_basis, xtb_method=xtb_method, charge=charge,
                    spin=spin, lj_sigma=lj_sigma, lj_epsilon=lj_epsilon, device=device)

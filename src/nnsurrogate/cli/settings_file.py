@@ -23,7 +23,7 @@ import typer
 from typer.models import ArgumentInfo, OptionInfo
 
 from nnsurrogate.core.errors import UserInputError
-from nnsurrogate.core.files import output_lock
+from nnsurrogate.core.files import output_lock, removed_on_failure
 
 __all__ = ["CONFIG_FILE", "NOT_SETTINGS", "configurable", "read_config", "write_config"]
 
@@ -126,7 +126,7 @@ def configurable(command: str, out: str = "out") -> Callable[[Callable], Callabl
             if missing:
                 raise UserInputError(f"{_describe(signature.parameters[missing[0]])} (give it, or --config FILE)",
                                      f"nnsurrogate {command}")
-            with output_lock(kwargs[out]):
+            with output_lock(kwargs[out]), removed_on_failure(kwargs[out], keep=(typer.Exit,)):
                 result = func(**{**kwargs, **values})
                 write_config(Path(kwargs[out]) / CONFIG_FILE, command, values)
             return result

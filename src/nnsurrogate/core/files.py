@@ -110,6 +110,39 @@ def output_lock(folder: str | os.PathLike) -> Iterator[None]:
         os.close(fd)
 
 
+@contextlib.contextmanager
+def removed_on_failure(folder: str | os.PathLike, keep: tuple[type[BaseException], ...] = ()) -> Iterator[None]:
+    """Remove what a failing run created in the output *folder*.
+
+    On an exception the folder is deleted if the run created it; if it existed before, its
+    ``.checkpoint/`` sub-folder is deleted if the run created that. An interrupt (Ctrl-C) and the
+    exception types in *keep* remove nothing: the checkpoint stays for ``--resume``.
+    """
+    folder = Path(folder)
+    existed, checkpoint = folder.exists(), folder / ".checkpoint"
+    had_checkpoint = checkpoint.exists()
+    try:
+        yield
+    except (KeyboardInterrupt, *keep):
+        raise
+    except Exception:
+        if not existed:
+            shutil.rmtree(folder, ignore_errors=True)
+        elif not had_checkpoint:
+            shutil.rmtree(checkpoint, ignore_errors=True)
+        raise
+
+
+def refuse_overwriting(out: str | os.PathLike, *inputs: str | os.PathLike) -> None:
+    """Raise :class:`~nnsurrogate.core.errors.UserInputError` when the output *out* is one of *inputs*."""
+    from nnsurrogate.core.errors import UserInputError
+
+    target = Path(out).expanduser().resolve()
+    for source in inputs:
+        if Path(source).expanduser().resolve() == target:
+            raise UserInputError("the output would overwrite an input file; choose another output", str(out))
+
+
 def write_json(path: str | os.PathLike, data: Any) -> None:
     """Write *data* as indented JSON, atomically; NaN is written as ``null``."""
     text = json.dumps(_finite_or_none(data), indent=2, sort_keys=False)

@@ -14,6 +14,7 @@ attributes ending in ``_``, ``fit`` returns ``self``), but its inputs are struct
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -139,6 +140,8 @@ class CrystalRegressor(RegressorMixin, BaseEstimator):
             raise UserInputError(f"max_epochs must be positive, got {self.max_epochs}", "max_epochs")
         if int(self.batch_size) < 1:
             raise UserInputError(f"batch_size must be positive, got {self.batch_size}", "batch_size")
+        if not (math.isfinite(float(self.learning_rate)) and float(self.learning_rate) > 0):
+            raise UserInputError(f"learning_rate must be a positive number, got {self.learning_rate}", "learning_rate")
         if self.time_limit is not None and not float(self.time_limit) > 0:
             raise UserInputError(f"time_limit must be positive seconds, got {self.time_limit}", "time_limit")
         if not float(self.cutoff) > 0.5 or int(self.max_neighbors) < 1:

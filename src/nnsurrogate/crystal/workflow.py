@@ -16,6 +16,7 @@ Everything is validated before outputs are written, and each output is written a
 
 from __future__ import annotations
 
+import math
 import shutil
 import time
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from nnsurrogate.core.errors import UserInputError
-from nnsurrogate.core.files import write_json
+from nnsurrogate.core.files import refuse_overwriting, write_json
 from nnsurrogate.core.metrics import regression_report
 from nnsurrogate.core.plots import parity_plot
 from nnsurrogate.core.splits import holdout, kfold, parse_split
@@ -105,6 +106,8 @@ def train_crystal(data: str, out: str, options: CrystalTrainOptions) -> dict:
         The metrics written to ``metrics.json``.
     """
     regressor = make_regressor(options)
+    if not (math.isfinite(options.test_size) and 0.0 < options.test_size < 1.0):
+        raise UserInputError(f"test_size must be between 0 and 1, got {options.test_size}", "test_size")
     spec = parse_split(options.split)
     if spec.kind not in ("random", "kfold"):
         raise UserInputError(f"crystal training supports the split random or kfold:K, not '{options.split}'", "split")
@@ -198,6 +201,7 @@ def predict_crystal(model_dir: str, data: str, out: str, skip_bad: bool = False)
     target = header["target"]["name"]
     if not str(out).lower().endswith((".csv", ".parquet", ".pq")):
         raise UserInputError("the output must be a .csv or .parquet file", str(out))
+    refuse_overwriting(out, data)
     items = load_labelled(data, None, model.cutoff, model.max_neighbors, skip_bad)
     result = pd.DataFrame({"id": items.data.ids, f"{target}_pred": model.predict(items.data)})
     write_table(result, out)

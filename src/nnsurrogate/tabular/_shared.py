@@ -42,6 +42,8 @@ def check_ensemble_params(est) -> None:
     check_activation(est.activation)
     if int(est.ensemble) < 1:
         raise ValueError(f"ensemble must be ≥ 1, got {est.ensemble}")
+    if int(est.max_epochs) < 1:
+        raise ValueError(f"max_epochs must be ≥ 1, got {est.max_epochs}")
     if not all(int(h) >= 1 for h in est.hidden):
         raise ValueError(f"hidden widths must be positive integers, got {est.hidden}")
     if not 0.0 <= float(est.validation_fraction) < 1.0:

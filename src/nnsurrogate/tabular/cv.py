@@ -100,6 +100,7 @@ def cross_validate(data: str, out: str, spec: TableSpec, options: ModelOptions, 
         The metrics written to ``metrics.json``.
     """
     log = log or (lambda _msg: None)
+    options.validate()
     ds = load_dataset(data, spec)
     folds = make_folds(ds, cv, options.seed)
     leaks = leak_report(ds.groups, folds)

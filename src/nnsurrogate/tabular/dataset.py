@@ -88,10 +88,15 @@ class Dataset:
 
 
 def detect_task(values: pd.Series) -> str:
-    """``classify`` for text labels or a 0/1 column, ``regress`` for other numbers."""
+    """``classify`` for text labels or a 0/1 column, ``regress`` for other numbers.
+
+    A column that is mostly numbers with a few text cells is a numeric column with bad cells
+    (``regress``, so that the row is reported), not a set of class labels; ``task="classify"``
+    overrides.
+    """
     numeric = pd.to_numeric(values, errors="coerce")
     if numeric.isna().any() and values.notna().all():
-        return "classify"
+        return "regress" if numeric.notna().mean() >= 0.5 else "classify"
     distinct = set(numeric.dropna().unique().tolist())
     return "classify" if distinct and distinct <= {0.0, 1.0} else "regress"
 

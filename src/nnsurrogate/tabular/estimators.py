@@ -52,6 +52,23 @@ class ModelOptions:
     seed: int = 0
     verbose: int = 0
 
+    def validate(self) -> None:
+        """Raise :class:`~nnsurrogate.core.errors.UserInputError` naming the first setting out of range."""
+        from nnsurrogate.core.errors import UserInputError
+        from nnsurrogate.core.nn import check_activation
+
+        if int(self.ensemble) < 1:
+            raise UserInputError(f"ensemble must be at least 1, got {self.ensemble}", "ensemble")
+        if self.epochs is not None and int(self.epochs) < 1:
+            raise UserInputError(f"epochs must be at least 1, got {self.epochs}", "epochs")
+        if self.hidden is not None and (not self.hidden or min(self.hidden) < 1):
+            raise UserInputError(f"hidden widths must be positive integers, got {self.hidden}", "hidden")
+        if self.activation is not None:
+            try:
+                check_activation(self.activation)
+            except ValueError as exc:
+                raise UserInputError(str(exc), "activation") from None
+
 
 def _network_params(options: ModelOptions, n_rows: int, composition: bool, regression: bool) -> dict:
     base = dict(COMPOSITION_REGRESSION if regression else COMPOSITION_NETWORK) if composition else {}

@@ -10,6 +10,7 @@ disagree far more than in training) are ranked like the others but marked ``in_d
 
 from __future__ import annotations
 
+import math
 import warnings
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from nnsurrogate.core.errors import DataWarning, UserInputError
+from nnsurrogate.core.files import refuse_overwriting
 from nnsurrogate.core.tables import read_table, write_table
 from nnsurrogate.tabular.table_model import TableModel
 
@@ -39,11 +41,16 @@ def screen_table(model_dir: str, candidates: str, top: int = 20, kappa: float = 
     """
     if top < 1:
         raise UserInputError(f"top must be at least 1, got {top}", "top")
-    if kappa < 0:
-        raise UserInputError(f"kappa must be ≥ 0, got {kappa}", "kappa")
+    if not (math.isfinite(kappa) and kappa >= 0):
+        raise UserInputError(f"kappa must be a number ≥ 0, got {kappa}", "kappa")
+    if out:
+        refuse_overwriting(out, candidates)
     model = TableModel.load(Path(model_dir) / "model")
     frame = read_table(candidates)
     result = model.predict_frame(frame, candidates)
+    if model.task != "classify" and positive_class is not None:
+        raise UserInputError(f"positive_class applies to classification models; this one predicts "
+                             f"'{model.target}' as a number", "positive_class")
     if model.task == "classify":
         column = _class_column(model, positive_class)
         result["score"] = result[column].to_numpy() if not minimize else -result[column].to_numpy()

@@ -8,6 +8,7 @@ on all rows. A formula column is featurized inside every fit (see :mod:`nnsurrog
 
 from __future__ import annotations
 
+import math
 import shutil
 import time
 import warnings
@@ -18,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from nnsurrogate.core.errors import DataWarning, UserInputError
-from nnsurrogate.core.files import write_json
+from nnsurrogate.core.files import refuse_overwriting, write_json
 from nnsurrogate.core.metrics import classification_report, regression_report
 from nnsurrogate.core.plots import parity_plot
 from nnsurrogate.core.splits import SplitSpec, holdout, kfold, parse_split
@@ -56,6 +57,12 @@ class TrainOptions:
         exclude = (split_column,) if split_column and split_column != self.formula_column else ()
         return TableSpec(self.target, self.inputs, self.formula_column, self.task, self.duplicates, exclude)
 
+    def validate(self) -> None:
+        """Check every setting before anything is read or written (see :meth:`ModelOptions.validate`)."""
+        self.model_options().validate()
+        if not (math.isfinite(self.test_size) and 0.0 < self.test_size < 1.0):
+            raise UserInputError(f"test_size must be between 0 and 1, got {self.test_size}", "test_size")
+
     def model_options(self) -> ModelOptions:
         return ModelOptions(self.hidden, self.activation, self.ensemble, self.epochs, self.log_target, self.seed,
                             self.verbose)
@@ -91,6 +98,7 @@ def train_table(data: str, out: str, options: TrainOptions) -> dict:
     dict
         The metrics written to ``metrics.json``.
     """
+    options.validate()
     spec = parse_split(options.split)
     ds, split_values = load_training_data(data, options, spec)
     out_dir = Path(out)
@@ -176,6 +184,7 @@ def predict_table(model_dir: str, data: str, out: str) -> pd.DataFrame:
     The output holds the input columns plus ``<target>_pred`` and ``<target>_std`` (regression) or
     ``p_<class>`` per class and ``<target>_pred`` (classification), and ``in_domain``.
     """
+    refuse_overwriting(out, data)
     model = TableModel.load(Path(model_dir) / "model")
     frame = read_table(data)
     result = model.predict_frame(frame, data)

@@ -47,3 +47,27 @@ def test_a_second_run_into_a_locked_folder_fails_at_once(tmp_path):
     with output_lock(out):  # released when the first run ends
         pass
     assert not out.exists()  # locking writes nothing into the output folder
+
+
+def test_a_failed_run_removes_what_it_created_and_an_interrupt_keeps_the_checkpoint(tmp_path):
+    from nnsurrogate.core.files import removed_on_failure
+
+    fresh = tmp_path / "fresh"
+    with pytest.raises(ValueError):
+        with removed_on_failure(fresh):
+            (fresh / ".checkpoint").mkdir(parents=True)
+            raise ValueError("failed after starting")
+    assert not fresh.exists()
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "notes.txt").write_text("mine")
+    with pytest.raises(ValueError):
+        with removed_on_failure(old):
+            (old / ".checkpoint").mkdir()
+            raise ValueError("failed after starting")
+    assert (old / "notes.txt").read_text() == "mine" and not (old / ".checkpoint").exists()
+    with pytest.raises(KeyboardInterrupt):
+        with removed_on_failure(fresh):
+            (fresh / ".checkpoint").mkdir(parents=True)
+            raise KeyboardInterrupt
+    assert (fresh / ".checkpoint").is_dir()  # resumable with --resume

@@ -23,7 +23,9 @@ def _csv(tmp_path, frame: pd.DataFrame, name="t.csv") -> str:
 
 @pytest.mark.parametrize(("values", "task"), [(["a", "b", "a"], "classify"), ([0, 1, 1], "classify"),
                                               ([0.0, 1.0, 0.0], "classify"), ([0.5, 1.0, 2.0], "regress"),
-                                              ([0, 1, 2], "regress"), ([1, 1, 1], "classify")])
+                                              ([0, 1, 2], "regress"), ([1, 1, 1], "classify"),
+                                              (["1.5", "2.5", "oops", "3.5"], "regress"),  # a bad cell, reported
+                                              (["metal", "insulator", "3"], "classify")])
 def test_detect_task(values, task):
     assert detect_task(pd.Series(values)) == task
 

@@ -32,6 +32,7 @@ import math
 import numpy as np
 import torch
 
+from nnsurrogate.atomistic import keys
 from nnsurrogate.atomistic.bp.params import SymmetryFunctions
 from nnsurrogate.atomistic.neighbors import Pairs
 
@@ -237,5 +238,5 @@ def symmetry_functions(sf: SymmetryFunctions, types: np.ndarray, n_types: int, p
     ntype = t[j.clamp_min(0)]
     g_r, dg_r = radial_block(sf, vec, ntype, mask, n_types)
     g_a, dg_a = angular_block(sf, vec, ntype, mask, n_types)
-    return {"types": t, "G": torch.cat([g_r, g_a], 1).to(dtype), "dG": torch.cat([dg_r, dg_a], 2).to(dtype),
-            "r_j": j, "r_vec": vec.to(dtype)}
+    return {keys.TYPES: t, keys.G: torch.cat([g_r, g_a], 1).to(dtype), keys.DG: torch.cat([dg_r, dg_a], 2).to(dtype),
+            keys.R_J: j, keys.R_VEC: vec.to(dtype)}

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from nnsurrogate.atomistic import keys
 from nnsurrogate.atomistic._model_common import (SpecModelFile, featurize_in_groups, frame_types_and_pairs,
                                                  per_type, reference_energy_tuple)
 from nnsurrogate.atomistic.bp.descriptors import symmetry_functions
@@ -172,21 +173,21 @@ class BPModel(SpecModelFile, PotentialModel):
         dict with ``energies`` (A,) eV, ``energy`` (F,) eV and, if asked, ``forces`` (A, 3) eV/Å and
         ``virial`` (F, 3, 3) eV.
         """
-        n_frames = int(batch["n_atoms"].shape[0])
-        G = batch["G"]
+        n_frames = int(batch[keys.N_ATOMS].shape[0])
+        G = batch[keys.G]
         with torch.enable_grad():
             if forces or virial:
                 G = G.detach().requires_grad_()
-            energies = self.site_energies(G, batch["types"])
-            out = {"energies": energies, "energy": frame_sum(energies, batch["frame"], n_frames)}
+            energies = self.site_energies(G, batch[keys.TYPES])
+            out = {keys.ENERGIES: energies, keys.ENERGY: frame_sum(energies, batch[keys.FRAME], n_frames)}
             if not (forces or virial):
                 return out
             (dE,) = torch.autograd.grad(energies.sum(), G, create_graph=create_graph)
-        Gp = torch.einsum("ad,amdx->amx", dE, batch["dG"])
+        Gp = torch.einsum("ad,amdx->amx", dE, batch[keys.DG])
         if forces:
-            out["forces"] = forces_from_pairs([(Gp, batch["r_j"])], energies.shape[0])
+            out[keys.FORCES] = forces_from_pairs([(Gp, batch[keys.R_J])], energies.shape[0])
         if virial:
-            out["virial"] = virial_from_pairs([(Gp, batch["r_vec"])], batch["frame"], n_frames)
+            out[keys.VIRIAL] = virial_from_pairs([(Gp, batch[keys.R_VEC])], batch[keys.FRAME], n_frames)
         return out
 
 
@@ -204,7 +205,7 @@ def featurize(spec: BPSpec, frames, dtype: torch.dtype = torch.float32, widths=N
     def features(joined_types: np.ndarray, joined_pairs: Pairs) -> dict[str, torch.Tensor]:
         return symmetry_functions(spec.symmetry_functions, joined_types, spec.n_types, joined_pairs, width, dtype)
 
-    return featurize_in_groups(types, pairs, features, ("r_j",), chunk_atoms)
+    return featurize_in_groups(types, pairs, features, (keys.R_J,), chunk_atoms)
 
 
 def collate(frames: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
@@ -212,17 +213,17 @@ def collate(frames: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
 
     Adds ``frame`` (A,) and ``n_atoms`` (F,).
     """
-    sizes = torch.tensor([f["types"].shape[0] for f in frames])
+    sizes = torch.tensor([f[keys.TYPES].shape[0] for f in frames])
     total = int(sizes.sum())
     offsets = (torch.cumsum(sizes, 0) - sizes).tolist()
     batch = {}
     for key in frames[0]:
         parts = [f[key] for f in frames]
-        if key == "r_j":
+        if key == keys.R_J:
             parts = [torch.where(p >= 0, p + o, total) for p, o in zip(parts, offsets)]
         batch[key] = torch.cat(parts, 0) if len(parts) > 1 else parts[0]
-    batch["frame"] = torch.repeat_interleave(torch.arange(len(frames)), sizes)
-    batch["n_atoms"] = sizes
+    batch[keys.FRAME] = torch.repeat_interleave(torch.arange(len(frames)), sizes)
+    batch[keys.N_ATOMS] = sizes
     return batch
 
 
@@ -230,9 +231,9 @@ def collate(frames: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
 def initialize_from_data(model: BPModel, batch: dict[str, torch.Tensor], target_energy_per_atom: float) -> None:
     """g_shift = per-element mean of each descriptor, g_scale = 1 / its standard deviation (1 where it
     does not vary), output bias = *target_energy_per_atom*."""
-    G = batch["G"].double()
+    G = batch[keys.G].double()
     for t in range(model.spec.n_types):
-        rows = G[batch["types"] == t]
+        rows = G[batch[keys.TYPES] == t]
         if rows.shape[0] == 0:
             continue
         std = rows.std(0, unbiased=False) if rows.shape[0] > 1 else torch.zeros_like(rows[0])

@@ -16,14 +16,16 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from nnsurrogate.atomistic import keys
 from nnsurrogate.atomistic.nep.basis import angular_harmonics, radial_basis
 from nnsurrogate.atomistic.nep.spec import NEPSpec
 from nnsurrogate.atomistic.neighbors import Pairs
 
 #: Per-atom fields (first axis = atoms) and per-slot neighbour fields; ``*_j`` hold local atom
 #: indices with −1 in empty slots.
-ATOM_FIELDS = ("types", "Fsum", "Phi")
-SLOT_FIELDS = ("r_j", "r_vec", "r_hat", "r_df", "a_j", "a_vec", "a_hat", "a_rinv", "a_f", "a_df", "a_Y", "a_dY")
+ATOM_FIELDS = (keys.TYPES, keys.FSUM, keys.PHI)
+SLOT_FIELDS = (keys.R_J, keys.R_VEC, keys.R_HAT, keys.R_DF, keys.A_J, keys.A_VEC, keys.A_HAT, keys.A_RINV, keys.A_F,
+               keys.A_DF, keys.A_Y, keys.A_DY)
 
 
 def _padded_slots(i: torch.Tensor, n_atoms: int, width: int | None) -> tuple[torch.Tensor, int]:
@@ -87,7 +89,7 @@ def frame_features(spec: NEPSpec, types: np.ndarray, pairs: Pairs, dtype: torch.
     """
     n_atoms, n_types = len(types), spec.n_types
     t = torch.as_tensor(np.asarray(types), dtype=torch.long)
-    out: dict[str, torch.Tensor] = {"types": t}
+    out: dict[str, torch.Tensor] = {keys.TYPES: t}
     for prefix, rc, nb, width in (("r", spec.cutoff[0], spec.n_basis[0], widths[0]),
                                   ("a", spec.cutoff[1], spec.n_basis[1], widths[1])):
         j, vec, dist = _rows(pairs, pairs.distances < rc, n_atoms, width, rc, dtype)
@@ -97,11 +99,11 @@ def frame_features(spec: NEPSpec, types: np.ndarray, pairs: Pairs, dtype: torch.
         hat = vec / dist.unsqueeze(-1)
         out.update({f"{prefix}_j": j, f"{prefix}_vec": vec, f"{prefix}_hat": hat, f"{prefix}_df": df})
         if prefix == "r":
-            out["Fsum"] = f.sum(1)
+            out[keys.FSUM] = f.sum(1)
         else:
             Y, dY = angular_harmonics(hat, spec.l_max[0])
-            out.update({"a_f": f, "a_Y": Y, "a_dY": dY, "a_rinv": 1.0 / dist})
-            out["Phi"] = torch.bmm(Y.transpose(1, 2), f)
+            out.update({keys.A_F: f, keys.A_Y: Y, keys.A_DY: dY, keys.A_RINV: 1.0 / dist})
+            out[keys.PHI] = torch.bmm(Y.transpose(1, 2), f)
     return out
 
 
@@ -111,15 +113,15 @@ def collate(frames: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
     Empty slots point at the extra atom index ``n_atoms`` (a row that is dropped after scattering).
     Adds ``frame`` (A,) — the frame of each atom — and ``n_atoms`` (F,).
     """
-    sizes = torch.tensor([f["types"].shape[0] for f in frames])
+    sizes = torch.tensor([f[keys.TYPES].shape[0] for f in frames])
     total = int(sizes.sum())
     offsets = torch.cumsum(sizes, 0) - sizes
     batch: dict[str, torch.Tensor] = {}
     for key in frames[0]:
         parts = [f[key] for f in frames]
-        if key in ("r_j", "a_j"):
+        if key in (keys.R_J, keys.A_J):
             parts = [torch.where(p >= 0, p + o, total) for p, o in zip(parts, offsets.tolist())]
         batch[key] = torch.cat(parts, 0) if len(parts) > 1 else parts[0]
-    batch["frame"] = torch.repeat_interleave(torch.arange(len(frames)), sizes)
-    batch["n_atoms"] = sizes
+    batch[keys.FRAME] = torch.repeat_interleave(torch.arange(len(frames)), sizes)
+    batch[keys.N_ATOMS] = sizes
     return batch

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from nnsurrogate.atomistic import keys
 from nnsurrogate.atomistic._model_common import (SpecModelFile, featurize_in_groups, frame_types_and_pairs,
                                                  per_type, reference_energy_tuple)
 from nnsurrogate.atomistic._model_common import type_indices  # noqa: F401  (public here before)
@@ -129,12 +130,12 @@ class NEPModel(SpecModelFile, PotentialModel):
         q_r : (A, N_R) radial descriptors;  s : (A, LM, N_A) angular sums s_nlm;
         c_r : (A, T·K_R, N_R) and c_a : (A, T·K_A, N_A) the coefficients of each atom's type.
         """
-        t = batch["types"]
+        t = batch[keys.TYPES]
         nt = self.spec.n_types
         c_r = self.c_radial.reshape(nt, -1, self.spec.n_radial)[t]
         c_a = self.c_angular.reshape(nt, -1, self.spec.n_angular)[t]
-        q_r = torch.bmm(batch["Fsum"].unsqueeze(1), c_r).squeeze(1)
-        s = torch.bmm(batch["Phi"], c_a)
+        q_r = torch.bmm(batch[keys.FSUM].unsqueeze(1), c_r).squeeze(1)
+        s = torch.bmm(batch[keys.PHI], c_a)
         return q_r, s, c_r, c_a
 
     def angular_invariants(self, s: torch.Tensor) -> torch.Tensor:
@@ -179,22 +180,22 @@ class NEPModel(SpecModelFile, PotentialModel):
         dict with ``energies`` (A,) eV, ``energy`` (F,) eV, and if asked ``forces`` (A, 3) eV/Å,
         ``virial`` (F, 3, 3) eV.
         """
-        n_frames = int(batch["n_atoms"].shape[0])
+        n_frames = int(batch[keys.N_ATOMS].shape[0])
         with torch.enable_grad():
             q_r, s, c_r, c_a = self.descriptors(batch)
             if (forces or virial) and not q_r.requires_grad:  # frozen parameters
                 q_r, s = q_r.detach().requires_grad_(), s.detach().requires_grad_()
             q = torch.cat([q_r, self.angular_invariants(s)], dim=1)
-            energies = self.site_energies(q * self.q_scaler, batch["types"])
-            out = {"energies": energies, "energy": frame_sum(energies, batch["frame"], n_frames)}
+            energies = self.site_energies(q * self.q_scaler, batch[keys.TYPES])
+            out = {keys.ENERGIES: energies, keys.ENERGY: frame_sum(energies, batch[keys.FRAME], n_frames)}
             if not (forces or virial):
                 return out
             g_r, g_s = torch.autograd.grad(energies.sum(), (q_r, s), create_graph=create_graph)
         G_r, G_a = pair_gradients(batch, c_r, c_a, g_r, g_s)
         if forces:
-            out["forces"] = forces_from_pairs([(G_r, batch["r_j"]), (G_a, batch["a_j"])], energies.shape[0])
+            out[keys.FORCES] = forces_from_pairs([(G_r, batch[keys.R_J]), (G_a, batch[keys.A_J])], energies.shape[0])
         if virial:
-            out["virial"] = virial_from_pairs([(G_r, batch["r_vec"]), (G_a, batch["a_vec"])], batch["frame"], n_frames)
+            out[keys.VIRIAL] = virial_from_pairs([(G_r, batch[keys.R_VEC]), (G_a, batch[keys.A_VEC])], batch[keys.FRAME], n_frames)
         return out
 
 
@@ -211,14 +212,14 @@ def pair_gradients(batch: dict[str, torch.Tensor], c_r: torch.Tensor, c_a: torch
     """
     h = torch.bmm(c_r, g_r.unsqueeze(-1))  # (A, T·K_R, 1)
     H = torch.bmm(c_a, g_s.transpose(1, 2))  # (A, T·K_A, LM)
-    beta = torch.bmm(batch["r_df"], h)  # (A, M_R, 1)
-    G_r = beta * batch["r_hat"]
-    hat = batch["a_hat"]
-    u = torch.bmm(batch["a_f"], H)  # (A, M_A, LM)
-    v = torch.bmm(batch["a_df"], H)
-    w = torch.einsum("aml,amlx->amx", u, batch["a_dY"])  # Σ_lm u_lm ∂Y_lm/∂û
-    tangential = (w - (w * hat).sum(-1, keepdim=True) * hat) * batch["a_rinv"].unsqueeze(-1)
-    G_a = (v * batch["a_Y"]).sum(-1, keepdim=True) * hat + tangential
+    beta = torch.bmm(batch[keys.R_DF], h)  # (A, M_R, 1)
+    G_r = beta * batch[keys.R_HAT]
+    hat = batch[keys.A_HAT]
+    u = torch.bmm(batch[keys.A_F], H)  # (A, M_A, LM)
+    v = torch.bmm(batch[keys.A_DF], H)
+    w = torch.einsum("aml,amlx->amx", u, batch[keys.A_DY])  # Σ_lm u_lm ∂Y_lm/∂û
+    tangential = (w - (w * hat).sum(-1, keepdim=True) * hat) * batch[keys.A_RINV].unsqueeze(-1)
+    G_a = (v * batch[keys.A_Y]).sum(-1, keepdim=True) * hat + tangential
     return G_r, G_a
 
 
@@ -251,7 +252,7 @@ def featurize(model: NEPModel, frames, dtype: torch.dtype = torch.float32,
     def features(joined_types: np.ndarray, joined_pairs: Pairs) -> dict[str, torch.Tensor]:
         return frame_features(spec, joined_types, joined_pairs, dtype, widths)
 
-    return featurize_in_groups(types, pairs, features, ("r_j", "a_j"), chunk_atoms)
+    return featurize_in_groups(types, pairs, features, (keys.R_J, keys.A_J), chunk_atoms)
 
 
 def neighbor_counts(spec: NEPSpec, frames, pairs=None) -> tuple[int, int]:
@@ -274,7 +275,7 @@ def initialize_from_data(model: NEPModel, batch: dict[str, torch.Tensor], target
     model.q_scaler.copy_(torch.where(span > 1e-12, 1.0 / span.clamp_min(1e-12), torch.ones_like(span)))
     scaled = q * model.q_scaler.double()
     for t in range(model.spec.n_types):
-        rows = scaled[batch["types"] == t]
+        rows = scaled[batch[keys.TYPES] == t]
         if rows.shape[0]:
             model.b0[t].copy_(model.w0[t].double() @ rows.mean(0))
     model.b1.fill_(-float(target_energy_per_atom))
