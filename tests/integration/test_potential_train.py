@@ -175,3 +175,27 @@ def test_resume_after_a_killed_training(data, tmp_path):
     metrics = json.loads((out / "metrics.json").read_text())
     history = json.loads((out / "history.json").read_text())["rows"]
     assert metrics["epochs_run"] == done + 2 and [row[0] for row in history] == list(range(1, done + 3))
+
+
+def test_files_with_their_own_key_names_train_and_test_per_config_type(tmp_path, capsys):
+    """Labels under names of the user's choosing (--energy-key, --forces-key) and errors per config_type."""
+    frames = _alloy_frames(8, 2)
+    lines = []
+    for k, a in enumerate(frames):
+        cell = " ".join(f"{x:.10f}" for x in a.cell.ravel())
+        lines.append(f"{len(a)}\nLattice=\"{cell}\" Properties=species:S:1:pos:R:3:dft_forces:R:3 "
+                     f"dft_energy={a.get_potential_energy():.12f} config_type={'bulk' if k % 2 else 'hot'} pbc=\"T T T\"")
+        lines += [f"{s} {p[0]:.10f} {p[1]:.10f} {p[2]:.10f} {f[0]:.10f} {f[1]:.10f} {f[2]:.10f}"
+                  for s, p, f in zip(a.get_chemical_symbols(), a.positions, a.get_forces())]
+    custom = tmp_path / "custom.xyz"
+    custom.write_text("\n".join(lines) + "\n")
+    assert "frame has no energy" in _error_line(capsys, "potential", "train", custom, "--out", tmp_path / "x")
+    keys = ["--energy-key", "dft_energy", "--forces-key", "dft_forces"]
+    assert _cli("potential", "train", custom, *keys, "--epochs", "2", "--valid-fraction", "0", *SMALL,
+                "--out", tmp_path / "run") == 0
+    assert _cli("potential", "test", tmp_path / "run", custom, *keys, "--out", tmp_path / "t") == 0
+    metrics = json.loads((tmp_path / "t" / "metrics.json").read_text())
+    parts = metrics["by_config_type"]
+    assert set(parts) == {"bulk", "hot"} and parts["bulk"]["n_frames"] == parts["hot"]["n_frames"] == 4
+    total = (parts["bulk"]["force_mae_meV_A"] + parts["hot"]["force_mae_meV_A"]) / 2  # equal atom counts
+    assert metrics["force_mae_meV_A"] == pytest.approx(total, rel=1e-12)

@@ -5,6 +5,13 @@ infinity, only elements the model knows, a usable cell. Non-periodic frames (mol
 are placed in a vacuum box wider than the cutoff, so no atom sees a periodic image. Labels end up
 in a ``SinglePointCalculator`` (ASE's convention): energy (eV), forces (eV/Å), stress (eV/Å³, Voigt)
 when the file has a ``stress`` or a GPUMD ``virial`` (W = −V σ, eV).
+
+The common spellings are read without conversion (:data:`LABEL_SPELLINGS`): ASE's ``energy``,
+``forces``, ``stress``, ``virial``; GPUMD's ``force`` and its converters' ``Energy``, ``Virial``;
+MACE's ``REF_energy``, ``REF_forces``, ``REF_stress``, ``REF_virial``. Any other name is given per
+field (``label_keys={"energy": "dft_energy"}``, the command line's ``--energy-key`` …). A frame's
+``Config_type`` / ``config_type`` becomes ``info["config_type"]`` and ``Weight`` / ``weight`` its
+``info["weight"]`` (a finite number ≥ 0).
 """
 
 from __future__ import annotations
@@ -24,9 +31,38 @@ from nnsurrogate.core.errors import UserInputError
 #: Vacuum added beyond the cutoff around a non-periodic frame, Å.
 VACUUM_MARGIN = 1.0
 
+#: The names each label goes by in the files users have, tried in this order.
+LABEL_SPELLINGS: dict[str, tuple[str, ...]] = {
+    keys.ENERGY: ("energy", "Energy", "REF_energy"),
+    keys.FORCES: ("forces", "force", "Force", "REF_forces"),
+    keys.STRESS: ("stress", "Stress", "REF_stress"),
+    keys.VIRIAL: ("virial", "Virial", "REF_virial"),
+}
+_INFO_SPELLINGS = {keys.CONFIG_TYPE: ("config_type", "Config_type"), "weight": ("weight", "Weight")}
+
+
+def label_spellings(label_keys: dict[str, str | None] | None = None) -> dict[str, tuple[str, ...]]:
+    """:data:`LABEL_SPELLINGS` with the names the user gave (``{"energy": "dft_energy"}``, or
+    ``energy_key`` as the command line's settings spell it) in place of the defaults of those fields.
+
+    Raises
+    ------
+    UserInputError
+        For a field that is not ``energy``, ``forces``, ``stress`` or ``virial``.
+    """
+    spellings = dict(LABEL_SPELLINGS)
+    for field, name in (label_keys or {}).items():
+        field = field.removesuffix("_key")
+        if field not in spellings:
+            raise UserInputError(f"no label '{field}' (choose {', '.join(spellings)})", "label_keys")
+        if name:
+            spellings[field] = (str(name),)
+    return spellings
+
 
 def read_frames(path: str | os.PathLike, *, species: Sequence[str] | None = None, cutoff: float | None = None,
-                require_energy: bool = True, require_forces: bool = True, index: str = ":") -> list[Atoms]:
+                require_energy: bool = True, require_forces: bool = True, index: str = ":",
+                label_keys: dict[str, str | None] | None = None) -> list[Atoms]:
     """Read and check labelled frames from an (extended) XYZ file.
 
     Parameters
@@ -41,6 +77,9 @@ def read_frames(path: str | os.PathLike, *, species: Sequence[str] | None = None
         Whether a frame without an energy / forces is an error.
     index : str
         ASE index expression for a subset of frames.
+    label_keys : dict, optional
+        Names of the labels in the file where they are not one of :data:`LABEL_SPELLINGS`
+        (``{"energy": "dft_energy", "forces": "dft_forces"}``).
 
     Returns
     -------
@@ -61,7 +100,8 @@ def read_frames(path: str | os.PathLike, *, species: Sequence[str] | None = None
     if not frames:
         raise UserInputError("no frames in the file", where)
     known = set(species) if species is not None else None
-    return [check_frame(atoms, f"{where}, frame {k}", known, cutoff, require_energy, require_forces)
+    spellings = label_spellings(label_keys)
+    return [check_frame(atoms, f"{where}, frame {k}", known, cutoff, require_energy, require_forces, spellings)
             for k, atoms in enumerate(frames)]
 
 
@@ -76,16 +116,30 @@ def _read(path: Path, index: str) -> list[Atoms]:
     return frames if isinstance(frames, list) else [frames]
 
 
-def _labels(atoms: Atoms) -> dict:
-    """Energy, forces, stress from the calculator results or the info/arrays dictionaries."""
+def _find(atoms: Atoms, results: dict, names: tuple[str, ...], per_atom: bool) -> tuple[str | None, object]:
+    """The first of *names* present in the calculator results, then in ``arrays`` (per-atom) or ``info``."""
+    source = atoms.arrays if per_atom else atoms.info
+    for name in names:
+        if name in results:
+            return name, results[name]
+        if name in source:
+            return name, source[name]
+    return None, None
+
+
+def _labels(atoms: Atoms, spellings: dict[str, tuple[str, ...]] | None = None) -> dict:
+    """Energy, forces, stress from the calculator results or the info/arrays dictionaries, under any of
+    their *spellings* (default :data:`LABEL_SPELLINGS`)."""
+    spellings = spellings or LABEL_SPELLINGS
     results = dict(atoms.calc.results) if atoms.calc is not None else {}
     labels = {}
-    for key, source in ((keys.ENERGY, atoms.info), (keys.FORCES, atoms.arrays), (keys.STRESS, atoms.info)):
-        value = results.get(key, source.get(key))
+    for key in (keys.ENERGY, keys.FORCES, keys.STRESS):
+        _, value = _find(atoms, results, spellings[key], per_atom=key == keys.FORCES)
         if value is not None:
             labels[key] = np.asarray(value, dtype=np.float64)
-    if keys.STRESS not in labels and keys.VIRIAL in atoms.info and atoms.cell.volume > 0:
-        virial = np.asarray(atoms.info[keys.VIRIAL], dtype=np.float64).reshape(3, 3)
+    _, virial = _find(atoms, results, spellings[keys.VIRIAL], per_atom=False)
+    if keys.STRESS not in labels and virial is not None and atoms.cell.volume > 0:
+        virial = np.asarray(virial, dtype=np.float64).reshape(3, 3)
         labels[keys.STRESS] = -virial / atoms.cell.volume
     if keys.STRESS in labels:
         stress = labels[keys.STRESS]
@@ -94,9 +148,11 @@ def _labels(atoms: Atoms) -> dict:
 
 
 def check_frame(atoms: Atoms, where: str, species: set[str] | None = None, cutoff: float | None = None,
-                require_energy: bool = True, require_forces: bool = True) -> Atoms:
+                require_energy: bool = True, require_forces: bool = True,
+                spellings: dict[str, tuple[str, ...]] | None = None) -> Atoms:
     """Validate one frame and return a clean copy with a ``SinglePointCalculator`` (see :func:`read_frames`)."""
-    labels = _labels(atoms)
+    spellings = spellings or LABEL_SPELLINGS
+    labels = _labels(atoms, spellings)
     if len(atoms) == 0:
         raise UserInputError("frame has no atoms", where)
     if require_energy and keys.ENERGY not in labels:
@@ -113,7 +169,8 @@ def check_frame(atoms: Atoms, where: str, species: set[str] | None = None, cutof
         if unknown:
             raise UserInputError(f"element {', '.join(unknown)} is not in the model ({', '.join(sorted(species))})", where)
     clean = Atoms(numbers=atoms.numbers, positions=atoms.positions, cell=atoms.cell, pbc=atoms.pbc)
-    clean.info.update({k: v for k, v in atoms.info.items() if k not in (keys.ENERGY, keys.STRESS, keys.VIRIAL)})
+    used = {name for field in (keys.ENERGY, keys.STRESS, keys.VIRIAL) for name in spellings[field]}
+    clean.info.update(_frame_info(atoms.info, used, where))
     _check_cell(clean, where)
     _check_overlap(clean, where)
     if not clean.pbc.any():
@@ -122,6 +179,27 @@ def check_frame(atoms: Atoms, where: str, species: set[str] | None = None, cutof
         labels.pop(keys.STRESS)
     clean.calc = SinglePointCalculator(clean, **labels)
     return clean
+
+
+def _frame_info(info: dict, used: set[str], where: str) -> dict:
+    """The frame's other ``info`` entries, with ``config_type`` and ``weight`` under one spelling each."""
+    out = {k: v for k, v in info.items() if k not in used}
+    for field, names in _INFO_SPELLINGS.items():
+        found = [n for n in names if n in out]
+        if found:
+            value = out[found[0]]
+            for n in found:
+                out.pop(n)
+            out[field] = value
+    if "weight" in out:
+        try:
+            weight = float(out["weight"])
+        except (TypeError, ValueError):
+            raise UserInputError(f"the frame's weight must be a number, got {out['weight']!r}", where) from None
+        if not (np.isfinite(weight) and weight >= 0):
+            raise UserInputError(f"the frame's weight must be a finite number ≥ 0, got {weight}", where)
+        out["weight"] = weight
+    return out
 
 
 #: Atoms closer than this (Å) are one atom written twice, not physics: the frame is refused.

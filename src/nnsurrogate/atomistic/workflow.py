@@ -50,6 +50,9 @@ class TrainInputs:
         PyTorch threads (default 1: small networks run fastest single-threaded).
     model : {"nep", "bp"}
         Model kind to build (NEP or Behler–Parrinello).
+    label_keys : dict or None
+        Names of the labels in the files where they are not a common spelling (see
+        :func:`~nnsurrogate.atomistic.data.read_frames`).
     """
 
     train: Path
@@ -60,6 +63,7 @@ class TrainInputs:
     init: Path | None = None
     threads: int | None = 1
     model: str = "nep"
+    label_keys: dict | None = None
 
 
 def _split(frames: list, fraction: float, seed: int) -> tuple[list, list]:
@@ -115,9 +119,10 @@ def build_model(inputs: TrainInputs, train_frames: list, seed: int, init_model=N
 
 def load_data(inputs: TrainInputs, seed: int, cutoff: float | None = None, species=None):
     """Training and validation frames, checked (validation may be empty)."""
-    frames = read_frames(inputs.train, cutoff=cutoff, species=species)
+    frames = read_frames(inputs.train, cutoff=cutoff, species=species, label_keys=inputs.label_keys)
     if inputs.valid is not None:
-        return frames, read_frames(inputs.valid, cutoff=cutoff, species=species_of(frames) if species is None else species)
+        return frames, read_frames(inputs.valid, cutoff=cutoff, species=species_of(frames) if species is None else species,
+                                   label_keys=inputs.label_keys)
     return _split(frames, inputs.valid_fraction, seed)
 
 
@@ -162,6 +167,22 @@ def shortest_training_distance(frames, cutoff: float = 3.0) -> float | None:
 
     found = [pair[0] for pair in (shortest_distance(f, cutoff) for f in frames) if pair is not None]
     return min(found) if found else None
+
+
+def errors_by_config_type(pred, frames) -> dict[str, dict]:
+    """:func:`~nnsurrogate.atomistic.evaluation.error_metrics` per ``config_type`` (empty if no frame has one)."""
+    from nnsurrogate.atomistic import keys
+    from nnsurrogate.atomistic.evaluation import Predictions
+
+    types = [str(f.info.get(keys.CONFIG_TYPE, "")) for f in frames]
+    if not any(types):
+        return {}
+    out = {}
+    for name in sorted(set(types)):
+        rows = [k for k, t in enumerate(types) if t == name]
+        part = Predictions(pred.energy[rows], [pred.forces[k] for k in rows], pred.virial[rows])
+        out[name or "(none)"] = error_metrics(part, [frames[k] for k in rows])
+    return out
 
 
 def model_cutoff(inputs: TrainInputs) -> float:
@@ -221,14 +242,22 @@ def _config_json(config: PotentialTrainConfig) -> dict:
 
 
 def test_workflow(model_path: str | os.PathLike, data: str | os.PathLike, out: str | os.PathLike,
-                  dtype: str = "float64", device: str = "cpu", threads: int | None = 1) -> dict:
-    """Evaluate a saved model (folder, run folder or nep.txt) on a labelled file; write metrics and plots."""
+                  dtype: str = "float64", device: str = "cpu", threads: int | None = 1,
+                  label_keys: dict | None = None) -> dict:
+    """Evaluate a saved model (folder, run folder or nep.txt) on a labelled file; write metrics and plots.
+
+    The metrics are those of :func:`~nnsurrogate.atomistic.evaluation.error_metrics` over all
+    frames and, when the frames carry a ``config_type``, the same per type under ``by_config_type``.
+    """
     out = Path(out)
     with torch_threads(threads):
         model = load_potential(model_path, dtype=dtype, device=device)
-        frames = read_frames(data, species=model.species, cutoff=model.cutoff)
+        frames = read_frames(data, species=model.species, cutoff=model.cutoff, label_keys=label_keys)
         pred = predict_frames(model, frames, where=str(data))
         report = {"model": str(model_path), "data": str(data), **error_metrics(pred, frames)}
+        by_type = errors_by_config_type(pred, frames)
+        if by_type:
+            report["by_config_type"] = by_type
         parity_plots(out / "plots", pred, frames, title=Path(data).name)
     write_json(out / "metrics.json", report)
     return report

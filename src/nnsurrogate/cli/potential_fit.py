@@ -11,7 +11,7 @@ import typer
 
 from nnsurrogate.cli import options
 from nnsurrogate.cli.common import console
-from nnsurrogate.cli.potential_options import LOSS, MODEL, model_hyper
+from nnsurrogate.cli.potential_options import LABELS, LOSS, MODEL, model_hyper
 from nnsurrogate.cli.settings_file import configurable
 
 
@@ -55,6 +55,7 @@ def _report(metrics: dict, title: str) -> None:
 
 
 @configurable("potential train")
+@LABELS.attach
 @LOSS.attach
 @MODEL.attach
 def train(
@@ -83,6 +84,7 @@ def train(
     quiet: bool = options.quiet(),
     hyper_options: dict | None = None,
     loss_options: dict | None = None,
+    label_keys: dict | None = None,
 ) -> None:
     """Train a NEP (exported as nep.txt for GPUMD / LAMMPS) or Behler–Parrinello interatomic potential."""
     from nnsurrogate.atomistic.training import PotentialTrainConfig
@@ -99,7 +101,7 @@ def train(
                                   resume=resume, **loss_options)
     ref = reference if reference in ("mean", "fit") else str(Path(reference))
     inputs = TrainInputs(train=data, valid=valid, valid_fraction=0.0 if valid is not None else valid_fraction,
-                         hyper=hyper, reference=ref, init=init, threads=threads, model=model)
+                         hyper=hyper, reference=ref, init=init, threads=threads, model=model, label_keys=label_keys)
     with _rmse_bar(None if epochs is None and time_limit else n_epochs, not quiet) as progress:
         metrics = train_workflow(inputs, config, out, progress)
     if not metrics:  # a non-zero rank of a torchrun job: rank 0 reports
@@ -122,6 +124,7 @@ def _floats(text: str, option: str, n: int) -> tuple[float, ...]:
     return floats(text, option, n)
 
 
+@LABELS.attach
 def test(
     model_path: Path = typer.Argument(..., help="Model folder, training run folder, or nep.txt."),
     data: Path = typer.Argument(..., help="Labelled frames (extended XYZ)."),
@@ -129,12 +132,16 @@ def test(
     dtype: str = typer.Option("float64", "--dtype", help="float64 or float32."),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
     threads: int = typer.Option(1, "--threads", help="PyTorch threads."),
+    label_keys: dict | None = None,
 ) -> None:
-    """Evaluate a potential on labelled frames: energy, force and virial errors, parity plots."""
+    """Evaluate a potential on labelled frames: energy, force and virial errors (also per config_type), parity plots."""
     from nnsurrogate.atomistic.workflow import test_workflow
 
-    metrics = test_workflow(model_path, data, out, dtype=dtype, device=device, threads=threads)
+    metrics = test_workflow(model_path, data, out, dtype=dtype, device=device, threads=threads, label_keys=label_keys)
     _report(metrics, f"{model_path} on {data.name}: {metrics['n_frames']} frames")
+    for name, part in metrics.get("by_config_type", {}).items():
+        console.print(f"  {name}: {part['n_frames']} frames, energy MAE {part['energy_mae_meV_atom']:.3g} meV/atom, "
+                      f"force MAE {part['force_mae_meV_A']:.3g} meV/Å")
     console.print(f"metrics.json and plots/ written to {out}/")
 
 

@@ -11,7 +11,7 @@ import typer
 from nnsurrogate.cli.options import OptionGroup
 from nnsurrogate.core.errors import UserInputError
 
-__all__ = ["LOSS", "MODEL", "MODELS", "model_hyper"]
+__all__ = ["LABELS", "LOSS", "MODEL", "MODELS", "model_hyper"]
 
 MODELS = ("nep", "bp")
 
@@ -36,6 +36,19 @@ LOSS = OptionGroup("loss_options", {
     "lambda_v": (float, typer.Option(0.1, "--lambda-v", help="Weight of the virial RMSE (eV/atom).")),
     "lambda_1": (float, typer.Option(0.0, "--lambda-1", help="Weight of the L1 norm of the parameters.")),
     "lambda_2": (float, typer.Option(0.0, "--lambda-2", help="Weight of the L2 norm of the parameters.")),
+})
+
+
+#: Names of the labels in an extended-XYZ file that uses none of the common spellings, passed to a
+#: command as ``label_keys`` (``{"energy_key": "dft_energy", …}``, ``None`` for the defaults).
+LABELS = OptionGroup("label_keys", {
+    "energy_key": (str, typer.Option(None, "--energy-key", help="Name of the energy in the file (default: energy, "
+                                 "Energy or REF_energy).")),
+    "forces_key": (str, typer.Option(None, "--forces-key", help="Name of the forces (default: forces, force or "
+                                 "REF_forces).")),
+    "stress_key": (str, typer.Option(None, "--stress-key", help="Name of the stress (default: stress or REF_stress).")),
+    "virial_key": (str, typer.Option(None, "--virial-key", help="Name of the virial (default: virial, Virial or "
+                                 "REF_virial).")),
 })
 
 

@@ -125,3 +125,54 @@ def test_reference_energies(tmp_path):
     assert reference_energies(frames, ["Cu"], _write(tmp_path, [iso], "iso.xyz")) == (-0.25,)
     with pytest.raises(UserInputError, match="no isolated-atom energy for Au"):
         reference_energies(frames, ["Cu", "Au"], tmp_path / "iso.xyz")
+
+
+SPELLINGS = """2
+Lattice="4 0 0 0 4 0 0 0 4" Properties=species:S:1:pos:R:3:force:R:3 Energy=-7.5 Virial="0.8 0 0 0 0.8 0 0 0 0.8" Weight=2.0 Config_type=bulk pbc="T T T"
+Cu 0 0 0 0.1 0 0
+Cu 2 2 2 -0.1 0 0
+2
+Lattice="4 0 0 0 4 0 0 0 4" Properties=species:S:1:pos:R:3:REF_forces:R:3 REF_energy=-7.4 REF_stress="0.01 0 0 0 0.02 0 0 0 0.03" config_type=surface pbc="T T T"
+Cu 0 0 0 0.2 0 0
+Cu 2 2 2.1 -0.2 0 0
+2
+Lattice="4 0 0 0 4 0 0 0 4" Properties=species:S:1:pos:R:3:dft_f:R:3 dft_e=-7.3 pbc="T T T"
+Cu 0 0 0 0.3 0 0
+Cu 2 2 2.2 -0.3 0 0
+"""
+
+
+def test_gpumd_and_mace_spellings_read_without_conversion(tmp_path):
+    path = tmp_path / "mixed.xyz"
+    path.write_text(SPELLINGS)
+    gpumd, mace = read_frames(path, index="0:2")
+    assert gpumd.get_potential_energy() == -7.5 and gpumd.get_forces()[0, 0] == 0.1
+    np.testing.assert_allclose(gpumd.get_stress()[:3], -0.8 / 64)  # σ = −W/V
+    assert gpumd.info == {"config_type": "bulk", "weight": 2.0}
+    assert mace.get_potential_energy() == -7.4 and mace.get_forces()[0, 0] == 0.2
+    np.testing.assert_allclose(mace.get_stress()[:3], [0.01, 0.02, 0.03])
+    assert mace.info == {"config_type": "surface"}
+    with pytest.raises(UserInputError, match=r"frame has no energy \(.*frame 2\)"):
+        read_frames(path)
+    custom = read_frames(path, index="2:", label_keys={"energy": "dft_e", "forces_key": "dft_f"})[0]
+    assert custom.get_potential_energy() == -7.3 and custom.get_forces()[0, 0] == 0.3
+    with pytest.raises(UserInputError, match="no label 'charge'"):
+        read_frames(path, label_keys={"charge": "q"})
+
+
+def test_a_bad_frame_weight_is_named(tmp_path):
+    path = tmp_path / "w.xyz"
+    path.write_text(SPELLINGS.replace("Weight=2.0", "Weight=-1"))
+    with pytest.raises(UserInputError, match=r"weight must be a finite number ≥ 0, got -1.0 \(.*frame 0\)"):
+        read_frames(path, index="0:1")
+
+
+def test_gpumd_training_example_reads_as_it_is():
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "atoms" / "gpumd" / "pbte" / "train.xyz"
+    if not path.is_file():
+        pytest.skip("shared GPUMD data not present")
+    frames = read_frames(path)
+    assert len(frames) == 25 and all(len(f) == 250 for f in frames)
+    assert frames[0].get_forces()[0, 0] == pytest.approx(0.07834588) and frames[0].info["config_type"] == "nep2xyz"
