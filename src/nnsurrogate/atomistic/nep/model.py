@@ -30,6 +30,7 @@ from nnsurrogate.atomistic.models import PotentialModel
 from nnsurrogate.atomistic.nep.basis import five_body, four_body, three_body
 from nnsurrogate.atomistic.nep.features import collate, frame_features
 from nnsurrogate.atomistic.nep.spec import NEPSpec
+from nnsurrogate.atomistic.nep.zbl import zbl_terms
 from nnsurrogate.atomistic.neighbors import Pairs, atoms_pairs, max_neighbors
 
 
@@ -187,11 +188,17 @@ class NEPModel(SpecModelFile, PotentialModel):
                 q_r, s = q_r.detach().requires_grad_(), s.detach().requires_grad_()
             q = torch.cat([q_r, self.angular_invariants(s)], dim=1)
             energies = self.site_energies(q * self.q_scaler, batch[keys.TYPES])
-            out = {keys.ENERGIES: energies, keys.ENERGY: frame_sum(energies, batch[keys.FRAME], n_frames)}
+            total, G_zbl = energies, None
+            if self.spec.zbl is not None:
+                e_zbl, G_zbl = zbl_terms(batch, self.spec.species, *self.spec.zbl)
+                total = energies + e_zbl
+            out = {keys.ENERGIES: total, keys.ENERGY: frame_sum(total, batch[keys.FRAME], n_frames)}
             if not (forces or virial):
                 return out
             g_r, g_s = torch.autograd.grad(energies.sum(), (q_r, s), create_graph=create_graph)
         G_r, G_a = pair_gradients(batch, c_r, c_a, g_r, g_s)
+        if G_zbl is not None:
+            G_r = G_r + G_zbl
         if forces:
             out[keys.FORCES] = forces_from_pairs([(G_r, batch[keys.R_J]), (G_a, batch[keys.A_J])], energies.shape[0])
         if virial:

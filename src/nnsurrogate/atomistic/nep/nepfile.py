@@ -51,7 +51,8 @@ def nep_text(model: NEPModel) -> str:
         listed = ", ".join(f"{s} {e:.6g}" for s, e in zip(spec.species, ref))
         warnings.warn(f"nep.txt energies are relative to the per-element reference energies ({listed} eV); "
                       "forces and stresses are exact", DataWarning, stacklevel=2)
-    lines = [f"nep4 {spec.n_types} " + "".join(f"{s} " for s in spec.species),
+    lines = [f"nep4{'_zbl' if spec.zbl else ''} {spec.n_types} " + "".join(f"{s} " for s in spec.species),
+             *([f"zbl {_g(spec.zbl[0])} {_g(spec.zbl[1])}"] if spec.zbl else []),
              f"cutoff {_g(spec.cutoff[0])} {_g(spec.cutoff[1])} {spec.max_neighbors[0]} {spec.max_neighbors[1]}",
              f"n_max {spec.n_max[0]} {spec.n_max[1]}",
              f"basis_size {spec.basis_size[0]} {spec.basis_size[1]}",
@@ -83,8 +84,11 @@ def write_nep(model: NEPModel, path: str | os.PathLike) -> None:
 
 
 def _header(lines: list[str], where: str) -> tuple[NEPSpec, int]:
-    """Parse the six header lines; return the spec and the index of the first number line."""
+    """Parse the six header lines (seven with a zbl line); return the spec and the index of the first number line."""
+    shift = 0  # 1 when a zbl line follows the first line
+
     def tokens(k: int, key: str, counts: tuple[int, ...]) -> list[str]:
+        k += shift
         parts = lines[k].split() if k < len(lines) else []
         if not parts or parts[0] != key or len(parts) - 1 not in counts:
             raise UserInputError(f"line {k + 1} should be '{key}' with {' or '.join(map(str, counts))} values",
@@ -92,26 +96,57 @@ def _header(lines: list[str], where: str) -> tuple[NEPSpec, int]:
         return parts[1:]
 
     first = lines[0].split() if lines else []
-    if not first or first[0] != "nep4":
+    if not first or first[0] not in ("nep4", "nep4_zbl"):
         kind = first[0] if first else "an empty file"
-        raise UserInputError(f"only plain NEP4 potentials ('nep4') are supported, found '{kind}'", f"{where}, line 1")
+        raise UserInputError(f"only NEP4 potentials ('nep4', 'nep4_zbl') are supported, found '{kind}'"
+                             f"{_WHY.get(kind, '')}", f"{where}, line 1")
+    zbl = None
     try:
         n_types = int(first[1])
         species = tuple(first[2:])
         if len(species) != n_types:
             raise ValueError
+        if first[0] == "nep4_zbl":
+            zbl = _zbl_line(tokens(1, "zbl", (2, 3)), where)
+            shift = 1
         cut = tokens(1, "cutoff", (2, 4))
         spec = NEPSpec(species=species, cutoff=(float(cut[0]), float(cut[1])),
                        max_neighbors=(int(cut[2]), int(cut[3])) if len(cut) == 4 else (100, 100),
                        n_max=tuple(int(v) for v in tokens(2, "n_max", (2,))),
                        basis_size=tuple(int(v) for v in tokens(3, "basis_size", (2,))),
                        l_max=tuple(int(v) for v in (tokens(4, "l_max", (1, 2, 3)) + ["0", "0"])[:3]),
-                       neurons=int(tokens(5, "ANN", (2,))[0]))
+                       neurons=int(tokens(5, "ANN", (2,))[0]), zbl=zbl)
     except UserInputError as exc:
         raise UserInputError(exc.what, exc.where if exc.where.startswith(where) else f"{where}, header") from None
     except (ValueError, IndexError):
         raise UserInputError("malformed NEP header", f"{where}, lines 1-6") from None
-    return spec, 6
+    return spec, 6 + shift
+
+
+#: Why a NEP flavour is refused (no reference implementation to check it against, or not built yet).
+_WHY = {
+    "nep3": "; NEP3 is refused because calorine's CPUNEP, the reference every format is checked against, reads "
+            "only NEP4",
+    "nep3_polarizability": "; NEP3 is refused because calorine's CPUNEP reads only NEP4",
+    "nep4_dipole": "; tensorial NEP (dipole) is not implemented yet",
+    "nep4_polarizability": "; tensorial NEP (polarizability) is not implemented yet",
+    "nep4_charge1": "; charge-aware qNEP is not implemented yet",
+    "nep4_charge2": "; charge-aware qNEP is not implemented yet",
+    "nep4_zbl_charge1": "; charge-aware qNEP is not implemented yet",
+    "nep4_zbl_charge2": "; charge-aware qNEP is not implemented yet",
+}
+
+
+def _zbl_line(values: list[str], where: str) -> tuple[float, float]:
+    """``zbl r_inner r_outer`` of the universal ZBL term; the flexible (``zbl 0 0``) and type-wise
+    (a third value) variants are refused."""
+    if len(values) == 3:
+        raise UserInputError("type-wise ZBL cutoffs (a third value on the zbl line) are not supported yet",
+                             f"{where}, line 2")
+    inner, outer = float(values[0]), float(values[1])
+    if inner == 0 and outer == 0:
+        raise UserInputError("flexible ZBL (zbl 0 0, fitted pair parameters) is not supported yet", f"{where}, line 2")
+    return inner, outer
 
 
 def read_nep(path: str | os.PathLike, dtype: torch.dtype = torch.float64) -> NEPModel:

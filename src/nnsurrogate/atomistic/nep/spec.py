@@ -29,6 +29,9 @@ class NEPSpec:
     max_neighbors : (int, int)
         Largest radial / angular neighbour counts in the training data (written to ``nep.txt``
         because GPUMD sizes its neighbour lists from them).
+    zbl : (float, float) or None
+        Inner and outer cutoff (Å) of GPUMD's universal ZBL short-range repulsion (``nep4_zbl``
+        files), added to the network's energy; ``None`` without it.
     """
 
     species: tuple[str, ...]
@@ -38,6 +41,7 @@ class NEPSpec:
     l_max: tuple[int, int, int] = (4, 2, 0)
     neurons: int = 30
     max_neighbors: tuple[int, int] = (100, 100)
+    zbl: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
         where = "NEP hyperparameters"
@@ -53,6 +57,8 @@ class NEPSpec:
             raise UserInputError(f"l_max must be (1…{L_MAX}, 0 or 2, 0 or 1), got {self.l_max}", where)
         if (l4 and l3 < 2) or self.neurons < 1:
             raise UserInputError(f"four-body terms need l_max ≥ 2 and neurons ≥ 1, got {self.l_max}, {self.neurons}", where)
+        if self.zbl is not None and not (0.0 < self.zbl[0] < self.zbl[1] <= rc_a):
+            raise UserInputError(f"ZBL cutoffs must satisfy 0 < inner < outer ≤ the angular cutoff, got {self.zbl}", where)
 
     @property
     def n_types(self) -> int:
@@ -97,11 +103,12 @@ class NEPSpec:
     def to_json(self) -> dict:
         return {"species": list(self.species), "cutoff": list(self.cutoff), "n_max": list(self.n_max),
                 "basis_size": list(self.basis_size), "l_max": list(self.l_max), "neurons": self.neurons,
-                "max_neighbors": list(self.max_neighbors)}
+                "max_neighbors": list(self.max_neighbors), **({"zbl": list(self.zbl)} if self.zbl else {})}
 
     @classmethod
     def from_json(cls, data: dict) -> "NEPSpec":
         return cls(species=tuple(data["species"]), cutoff=tuple(float(v) for v in data["cutoff"]),
                    n_max=tuple(int(v) for v in data["n_max"]), basis_size=tuple(int(v) for v in data["basis_size"]),
                    l_max=tuple(int(v) for v in data["l_max"]), neurons=int(data["neurons"]),
-                   max_neighbors=tuple(int(v) for v in data["max_neighbors"]))
+                   max_neighbors=tuple(int(v) for v in data["max_neighbors"]),
+                   zbl=tuple(float(v) for v in data["zbl"]) if data.get("zbl") else None)

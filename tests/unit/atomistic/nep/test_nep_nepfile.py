@@ -58,7 +58,11 @@ def test_unequal_reference_energies_warn(tmp_path, make_model):
 
 
 @pytest.mark.parametrize("mutate, message", [
-    (lambda lines: ["nep4_zbl 1 Cu "] + lines[1:], "only plain NEP4"),
+    (lambda lines: ["nep4_dipole 1 Cu "] + lines[1:], r"only NEP4 potentials .* found 'nep4_dipole'; tensorial"),
+    (lambda lines: ["nep3 1 Cu "] + lines[1:], "found 'nep3'; NEP3 is refused because calorine"),
+    (lambda lines: ["nep4_zbl 1 Cu "] + lines[1:], "line 2 should be 'zbl'"),
+    (lambda lines: ["nep4_zbl 1 Cu ", "zbl 0 0"] + lines[1:], "flexible ZBL"),
+    (lambda lines: ["nep4_zbl 1 Cu ", "zbl 1 2 0.7"] + lines[1:], "type-wise ZBL cutoffs"),
     (lambda lines: lines[:-1], "expected"),
     (lambda lines: lines[:3] + ["basis_size 8"] + lines[4:], "basis_size"),
     (lambda lines: lines[:10] + ["abc"] + lines[11:], "line 11 is not a number: 'abc'"),
