@@ -11,7 +11,10 @@ import torch
 from nnsurrogate.atomistic import keys
 from nnsurrogate.atomistic.data import frame_labels
 
-__all__ = ["FrameSet", "RunEnv", "make_batch", "minibatches", "prepare_frames"]
+__all__ = ["FRAME_WEIGHT", "FrameSet", "RunEnv", "make_batch", "minibatches", "prepare_frames"]
+
+#: A frame's loss weight (GPUMD's ``Weight``; ``info["weight"]`` after :func:`~nnsurrogate.atomistic.data.read_frames`).
+FRAME_WEIGHT = "weight"
 
 
 @dataclass
@@ -24,6 +27,7 @@ class FrameSet:
     virial: torch.Tensor  # (F, 3, 3) float64, eV (zeros where absent)
     has_virial: torch.Tensor  # (F,) bool
     n_atoms: torch.Tensor  # (F,) int64
+    weight: torch.Tensor | None = None  # (F,) float64, the frames' loss weights; None when all are 1
 
     def __len__(self) -> int:
         return len(self.features)
@@ -33,7 +37,8 @@ class FrameSet:
         idx = list(indices)
         index = torch.as_tensor(idx, dtype=torch.long)
         return FrameSet([self.features[k] for k in idx], self.energy[index], [self.forces[k] for k in idx],
-                        self.virial[index], self.has_virial[index], self.n_atoms[index])
+                        self.virial[index], self.has_virial[index], self.n_atoms[index],
+                        None if self.weight is None else self.weight[index])
 
     def max_neighbors(self) -> tuple[int, ...]:
         """Largest neighbour count of any atom, per neighbour list (``*_j`` fields; −1 marks empty slots)."""
@@ -72,9 +77,10 @@ def prepare_frames(model, frames: Sequence, widths=None, dtype: torch.dtype = to
     for k, lab in enumerate(labels):
         if keys.VIRIAL in lab:
             virial[k], has_virial[k] = torch.from_numpy(lab[keys.VIRIAL]), True
+    weight = torch.tensor([float(a.info.get(FRAME_WEIGHT, 1.0)) for a in frames], dtype=torch.float64)
     return FrameSet(model.featurize(frames, dtype, widths, where), energy,
                     [torch.from_numpy(lab[keys.FORCES]) for lab in labels], virial, has_virial,
-                    torch.tensor([len(a) for a in frames]))
+                    torch.tensor([len(a) for a in frames]), weight if bool((weight != 1.0).any()) else None)
 
 
 def make_batch(model, data: FrameSet, idx: Sequence[int], device: torch.device, dtype: torch.dtype):
@@ -84,6 +90,8 @@ def make_batch(model, data: FrameSet, idx: Sequence[int], device: torch.device, 
     index = torch.as_tensor(list(idx), dtype=torch.long)
     targets = {keys.ENERGY: data.energy[index], keys.FORCES: torch.cat([data.forces[i] for i in idx]),
                keys.VIRIAL: data.virial[index], keys.HAS_VIRIAL: data.has_virial[index], keys.N_ATOMS: data.n_atoms[index]}
+    if data.weight is not None:
+        targets[FRAME_WEIGHT] = data.weight[index]
     targets = {k: v.to(device=device, dtype=dtype if v.is_floating_point() else v.dtype) for k, v in targets.items()}
     return batch, targets
 

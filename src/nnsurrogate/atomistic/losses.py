@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from nnsurrogate.atomistic import keys
-from nnsurrogate.atomistic.frames import FrameSet, RunEnv, make_batch
+from nnsurrogate.atomistic.frames import FRAME_WEIGHT, FrameSet, RunEnv, make_batch
 
 if TYPE_CHECKING:
     from nnsurrogate.atomistic.training import PotentialTrainConfig
@@ -94,7 +94,13 @@ class ErrorSums:
 
 def error_sums(pred: dict, targets: dict) -> ErrorSums:
     """Error sums of predictions *pred* against *targets* (of :func:`~nnsurrogate.atomistic.frames.make_batch`),
-    in the predictions' dtype (differentiable)."""
+    in the predictions' dtype (differentiable).
+
+    With frame weights w (``targets["weight"]``, GPUMD's ``Weight``) every squared error and every
+    count of a frame is multiplied by its w, so the RMSEs become √(Σ w e² / Σ w n).
+    """
+    if FRAME_WEIGHT in targets:
+        return _weighted_error_sums(pred, targets)
     n = targets[keys.N_ATOMS].to(pred[keys.ENERGY].dtype)
     de = (pred[keys.ENERGY] - targets[keys.ENERGY]) / n
     df = pred[keys.FORCES] - targets[keys.FORCES]
@@ -107,6 +113,23 @@ def error_sums(pred: dict, targets: dict) -> ErrorSums:
         virial_sq, n_virial = de.new_zeros(()), de.new_zeros(())
     return ErrorSums((de * de).sum(), de.new_tensor(float(de.numel())), (df * df).sum(),
                      de.new_tensor(float(df.numel())), virial_sq, n_virial, de.sum())
+
+
+def _weighted_error_sums(pred: dict, targets: dict) -> ErrorSums:
+    n = targets[keys.N_ATOMS].to(pred[keys.ENERGY].dtype)
+    w = targets[FRAME_WEIGHT].to(n.dtype)
+    de = (pred[keys.ENERGY] - targets[keys.ENERGY]) / n
+    df = pred[keys.FORCES] - targets[keys.FORCES]
+    w_atom = torch.repeat_interleave(w, targets[keys.N_ATOMS])
+    mask = targets[keys.HAS_VIRIAL]
+    if keys.VIRIAL in pred and bool(mask.any()):
+        dw = (pred[keys.VIRIAL] - targets[keys.VIRIAL])[mask] / n[mask, None, None]
+        comps = torch.stack([dw[:, a, b] for a, b in _VOIGT], dim=1)
+        virial_sq, n_virial = (w[mask, None] * comps * comps).sum(), 6.0 * w[mask].sum()
+    else:
+        virial_sq, n_virial = de.new_zeros(()), de.new_zeros(())
+    return ErrorSums((w * de * de).sum(), w.sum(), (w_atom[:, None] * df * df).sum(), 3.0 * w_atom.sum(),
+                     virial_sq, n_virial, (w * de).sum())
 
 
 def rmse_from_sums(sums: ErrorSums) -> tuple[float, float, float]:
@@ -174,11 +197,16 @@ def evaluate_sums(model, data: FrameSet, batch_size: int, device, dtype, virial:
 @torch.no_grad()
 def solve_energy_shift(model, data: FrameSet, batch_size: int, env: RunEnv) -> None:
     """Remove the mean per-atom energy error on *data* through ``model.shift_energy`` (exact least
-    squares for a constant added to every site energy); batches of 4 × *batch_size* frames."""
-    residual = 0.0
+    squares for a constant added to every site energy, weighted by the frame weights when there are
+    any); batches of 4 × *batch_size* frames."""
+    residual, total = 0.0, float(len(data)) if data.weight is None else float(data.weight.sum())
     for start in range(0, len(data), 4 * batch_size):
         idx = list(range(start, min(start + 4 * batch_size, len(data))))
         batch, targets = make_batch(model, data, idx, env.device, env.dtype)
         pred = model(batch, forces=False)
-        residual += float(((pred[keys.ENERGY] - targets[keys.ENERGY]) / targets[keys.N_ATOMS]).double().sum())
-    model.shift_energy(-residual / len(data))
+        error = ((pred[keys.ENERGY] - targets[keys.ENERGY]) / targets[keys.N_ATOMS]).double()
+        if FRAME_WEIGHT in targets:  # the weighted least-squares constant
+            error = error * targets[FRAME_WEIGHT].double()
+        residual += float(error.sum())
+    if total > 0:
+        model.shift_energy(-residual / total)

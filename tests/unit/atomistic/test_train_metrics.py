@@ -36,3 +36,27 @@ def test_error_metrics_by_hand():
     units = {k: unit_from_name(k) for k in m if k.startswith(("energy", "force", "virial"))}
     assert units == {"energy_mae_meV_atom": "meV/atom", "energy_rmse_meV_atom": "meV/atom",
                      "force_mae_meV_A": "meV/Å", "force_rmse_meV_A": "meV/Å", "virial_rmse_meV_atom": "meV/atom"}
+
+
+def test_frame_weights_scale_each_frames_errors_and_counts():
+    import torch
+
+    from nnsurrogate.atomistic.losses import error_sums
+
+    g = torch.Generator().manual_seed(0)
+    n_atoms = torch.tensor([2, 3])
+    pred = {"energy": torch.randn(2, generator=g, dtype=torch.float64),
+            "forces": torch.randn(5, 3, generator=g, dtype=torch.float64),
+            "virial": torch.randn(2, 3, 3, generator=g, dtype=torch.float64)}
+    targets = {"energy": torch.zeros(2, dtype=torch.float64), "forces": torch.zeros(5, 3, dtype=torch.float64),
+               "virial": torch.zeros(2, 3, 3, dtype=torch.float64), "has_virial": torch.tensor([True, True]),
+               "n_atoms": n_atoms}
+    plain = error_sums(pred, targets)
+    first = error_sums({k: v[:2] if k == "forces" else v[:1] for k, v in pred.items()},
+                       {k: (v[:2] if k == "forces" else v[:1]) for k, v in targets.items()})
+    weighted = error_sums(pred, {**targets, "weight": torch.tensor([2.0, 0.0], dtype=torch.float64)})
+    for a, b in zip(weighted.values(), first.values()):
+        assert float(a) == pytest.approx(2.0 * float(b), rel=1e-12)  # frame 2 drops out, frame 1 counts twice
+    assert weighted.rmse() == pytest.approx(first.rmse(), rel=1e-12)
+    ones = error_sums(pred, {**targets, "weight": torch.ones(2, dtype=torch.float64)})
+    assert all(float(a) == pytest.approx(float(b), rel=1e-14) for a, b in zip(ones.values(), plain.values()))
