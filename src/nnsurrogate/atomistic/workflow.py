@@ -53,6 +53,10 @@ class TrainInputs:
     label_keys : dict or None
         Names of the labels in the files where they are not a common spelling (see
         :func:`~nnsurrogate.atomistic.data.read_frames`).
+    slim : bool
+        Fine-tuning a NEP: keep only the elements of the training frames (element slimming).
+    freeze : tuple of str
+        Fine-tuning a NEP: parts held fixed, ``"descriptors"`` and/or ``"networks"``.
     """
 
     train: Path
@@ -64,6 +68,8 @@ class TrainInputs:
     threads: int | None = 1
     model: str = "nep"
     label_keys: dict | None = None
+    slim: bool = False
+    freeze: tuple[str, ...] = ()
 
 
 def _split(frames: list, fraction: float, seed: int) -> tuple[list, list]:
@@ -104,7 +110,7 @@ def build_model(inputs: TrainInputs, train_frames: list, seed: int, init_model=N
     from nnsurrogate.atomistic.nep.spec import NEPSpec
 
     if init_model is not None:
-        return init_model, False
+        return _fine_tuned(init_model, inputs, train_frames), False
     if inputs.model == "bp":
         from nnsurrogate.atomistic.bp import build_bp_model
 
@@ -115,6 +121,18 @@ def build_model(inputs: TrainInputs, train_frames: list, seed: int, init_model=N
     model = NEPModel(spec, reference_energies(train_frames, spec.species, inputs.reference))
     model.reset_parameters(torch.Generator().manual_seed(seed))
     return model, True
+
+
+def _fine_tuned(model, inputs: TrainInputs, train_frames: list):
+    """*model* (loaded to fine-tune) slimmed to the training elements and with parts frozen, as asked."""
+    if (inputs.slim or inputs.freeze) and not hasattr(model, "slimmed"):
+        raise UserInputError(f"slimming and freezing apply to NEP models, not {model.kind}", "init")
+    if inputs.slim:
+        present = set(species_of(train_frames))
+        model = model.slimmed([s for s in model.species if s in present])
+    if inputs.freeze:
+        model.freeze(inputs.freeze)
+    return model
 
 
 def load_data(inputs: TrainInputs, seed: int, cutoff: float | None = None, species=None):

@@ -32,7 +32,7 @@ SETTING_TO_PARAM: dict[str, str] = {
 RENAMED: dict[tuple[str, str], dict[str, str]] = {
     ("table", "train"): {"--ensemble": "--members", "--test-size": "--test-fraction"},
     ("table", "cv"): {"--ensemble": "--members"},
-    ("potential", "train"): {"--batch": "--batch-size"},
+    ("potential", "train"): {"--batch": "--batch-size", "--init": "--from"},
     ("potential", "committee"): {"--batch": "--batch-size"},
     ("potential", "active-learn"): {"--batch": "--batch-size", "--committee": "--members"},
     ("symbolic", "fit"): {"--test-size": "--test-fraction"},

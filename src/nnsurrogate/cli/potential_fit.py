@@ -75,7 +75,11 @@ def train(
                                   "gradient-free separable natural evolution strategy, one generation per batch)."),
     population: int = typer.Option(50, "--population", help="snes: candidates per generation (GPUMD's population)."),
     reference: str = typer.Option("mean", "--reference", help="Reference energies: mean, fit, or an XYZ file of isolated atoms."),
-    init: Path = typer.Option(None, "--init", help="Start from this model folder or nep.txt (fine-tuning)."),
+    init: Path = typer.Option(None, "--from", help="Start from this model folder or nep.txt, e.g. a published "
+                              "GPUMD potential (fine-tuning)."),
+    slim: bool = typer.Option(False, "--slim", help="With --from: keep only the elements in DATA (element slimming)."),
+    freeze: str = typer.Option("", "--freeze", help="With --from: hold fixed 'descriptors', 'networks' or both "
+                               "(comma-separated)."),
     dtype: str = options.dtype("float32"),
     device: str = options.device(),
     threads: int = options.threads(1),
@@ -101,7 +105,8 @@ def train(
                                   resume=resume, **loss_options)
     ref = reference if reference in ("mean", "fit") else str(Path(reference))
     inputs = TrainInputs(train=data, valid=valid, valid_fraction=0.0 if valid is not None else valid_fraction,
-                         hyper=hyper, reference=ref, init=init, threads=threads, model=model, label_keys=label_keys)
+                         hyper=hyper, reference=ref, init=init, threads=threads, model=model, label_keys=label_keys,
+                         slim=slim, freeze=tuple(p.strip() for p in freeze.split(",") if p.strip()))
     with _rmse_bar(None if epochs is None and time_limit else n_epochs, not quiet) as progress:
         metrics = train_workflow(inputs, config, out, progress)
     if not metrics:  # a non-zero rank of a torchrun job: rank 0 reports

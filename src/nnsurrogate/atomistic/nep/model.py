@@ -32,6 +32,7 @@ from nnsurrogate.atomistic.nep.features import collate, frame_features
 from nnsurrogate.atomistic.nep.spec import NEPSpec
 from nnsurrogate.atomistic.nep.zbl import zbl_terms
 from nnsurrogate.atomistic.neighbors import Pairs, atoms_pairs, max_neighbors
+from nnsurrogate.core.errors import UserInputError
 
 
 class NEPModel(SpecModelFile, PotentialModel):
@@ -103,8 +104,42 @@ class NEPModel(SpecModelFile, PotentialModel):
         """Adam groups: descriptor coefficients and hidden layer at *lr*, the output weights w1 at
         ``lr·output_scale``. The bias b1 is left out: after every step the trainer removes the
         batch's mean energy error per atom through it (:meth:`shift_energy`)."""
-        return [{"params": [self.c_radial, self.c_angular, self.w0, self.b0], "lr": lr},
-                {"params": [self.w1], "lr": lr * output_scale}]
+        groups = [{"params": [p for p in (self.c_radial, self.c_angular, self.w0, self.b0) if p.requires_grad],
+                   "lr": lr},
+                  {"params": [self.w1] if self.w1.requires_grad else [], "lr": lr * output_scale}]
+        return [g for g in groups if g["params"]]
+
+    #: What :meth:`freeze` can hold fixed during training (fine-tuning).
+    PARTS = {"descriptors": ("c_radial", "c_angular"), "networks": ("w0", "b0", "w1")}
+
+    def freeze(self, parts) -> None:
+        """Hold the parameters of *parts* (``"descriptors"``: the descriptor coefficients,
+        ``"networks"``: the elements' networks) fixed in training."""
+        for part in parts:
+            if part not in self.PARTS:
+                raise UserInputError(f"cannot freeze '{part}' (choose {', '.join(self.PARTS)})", "freeze")
+            for name in self.PARTS[part]:
+                getattr(self, name).requires_grad_(False)
+
+    def slimmed(self, keep) -> "NEPModel":
+        """The same potential for the elements *keep* only (element slimming): their networks and the
+        descriptor coefficients of their pairs, in this model's order. Exact on structures made of
+        those elements (a descriptor only sums over pairs of present elements)."""
+        missing = sorted(set(keep) - set(self.species))
+        if missing:
+            raise UserInputError(f"element {', '.join(missing)} is not in the model", "slim")
+        idx = [k for k, s in enumerate(self.species) if s in set(keep)]
+        spec = replace(self.spec, species=tuple(self.species[k] for k in idx))
+        out = NEPModel(spec, [self.reference_energies[k] for k in idx])
+        index = torch.as_tensor(idx)
+        with torch.no_grad():
+            for name in ("w0", "b0", "w1"):
+                getattr(out, name).copy_(getattr(self, name)[index])
+            out.c_radial.copy_(self.c_radial[index][:, index])
+            out.c_angular.copy_(self.c_angular[index][:, index])
+            out.b1.copy_(self.b1)
+            out.q_scaler.copy_(self.q_scaler)
+        return out.to(dtype=self.b1.dtype)
 
     @torch.no_grad()
     def shift_energy(self, delta: float) -> None:

@@ -72,3 +72,54 @@ def _word(text: str) -> bool:
     except ValueError:
         return True
     return False
+
+
+UNEP = "Song-2024-UNEP-v1-AgAlAuCrCuMgMoNiPbPdPtTaTiVWZr.txt"
+
+
+@pytest.mark.skipif(UNEP not in FILES, reason="shared GPUMD potentials not present")
+def test_slimming_unep_to_two_elements_is_exact_and_exports_exactly(tmp_path):
+    from nnsurrogate.atomistic.calculator import PotentialCalculator
+
+    full = read_nep(FOLDER / UNEP)
+    slim = full.slimmed(["Au", "Cu"])
+    assert slim.species == ("Au", "Cu") and slim.spec.zbl == full.spec.zbl
+    atoms = _structure(["Cu", "Au"], close=1.4)
+    other = atoms.copy()
+    atoms.calc, other.calc = PotentialCalculator([full]), PotentialCalculator([slim])
+    assert abs(atoms.get_potential_energy() - other.get_potential_energy()) < 1e-10
+    np.testing.assert_allclose(atoms.get_forces(), other.get_forces(), atol=1e-12)
+    write_nep(slim, tmp_path / "slim.txt")
+    again = read_nep(tmp_path / "slim.txt")
+    write_nep(again, tmp_path / "again.txt")
+    assert (tmp_path / "slim.txt").read_text() == (tmp_path / "again.txt").read_text()
+    with pytest.raises(UserInputError, match="element Xx is not in the model"):
+        full.slimmed(["Cu", "Xx"])
+
+
+@pytest.mark.skipif(UNEP not in FILES, reason="shared GPUMD potentials not present")
+def test_fine_tuning_unep_with_frozen_descriptors_moves_only_the_networks(tmp_path):
+    from ase.build import bulk
+    from ase.calculators.emt import EMT
+    from ase.calculators.singlepoint import SinglePointCalculator
+    from ase.io import write
+
+    from nnsurrogate.cli.main import run
+
+    rng = np.random.default_rng(3)
+    frames = []
+    for _ in range(6):
+        atoms = bulk("Cu", "fcc", a=3.61, cubic=True)
+        atoms.positions += rng.normal(0, 0.05, atoms.positions.shape)
+        atoms.calc = EMT()
+        atoms.calc = SinglePointCalculator(atoms, energy=atoms.get_potential_energy(), forces=atoms.get_forces())
+        frames.append(atoms)
+    write(tmp_path / "cu.xyz", frames)
+    assert run(["potential", "train", str(tmp_path / "cu.xyz"), "--from", str(FOLDER / UNEP), "--slim", "--freeze",
+                "descriptors", "--epochs", "2", "--valid-fraction", "0", "--quiet", "--out", str(tmp_path / "ft")]) == 0
+    tuned = read_nep(tmp_path / "ft" / "nep.txt")
+    start = read_nep(FOLDER / UNEP).slimmed(["Cu"])
+    assert tuned.species == ("Cu",) and tuned.spec.zbl == (1.0, 2.0)
+    assert np.array_equal(tuned.c_radial.detach().numpy(), start.c_radial.detach().numpy())
+    assert np.array_equal(tuned.c_angular.detach().numpy(), start.c_angular.detach().numpy())
+    assert not np.array_equal(tuned.w0.detach().numpy(), start.w0.detach().numpy())
