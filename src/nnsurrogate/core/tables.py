@@ -73,6 +73,15 @@ def _refuse_repeated_names(path: Path) -> None:
 LARGEST_VALUE = 1e150
 
 
+def is_number(text: str) -> bool:
+    """Whether Python's ``float`` reads *text* (``"1e-3"``, ``"nan"`` and ``"inf"`` included)."""
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def require_columns(frame: pd.DataFrame, columns: Sequence[str], where: str) -> None:
     """Raise if any of *columns* is missing, suggesting the closest existing name."""
     for name in columns:

@@ -185,21 +185,15 @@ def _parameters(lines: list[str], start: int, where: str) -> np.ndarray:
     try:
         values = np.array(numbers, dtype=np.float64)
     except ValueError:
-        bad = next(r for r, t in zip(rows, numbers) if not _is_number(t))
+        from nnsurrogate.core.tables import is_number
+
+        bad = next(r for r, t in zip(rows, numbers) if not is_number(t))
         raise UserInputError(f"line {bad} is not a number: '{lines[bad - 1].strip()[:40]}'", where) from None
     finite = np.isfinite(values)
     if not finite.all():
         bad = rows[int(np.argmin(finite))]
         raise UserInputError(f"line {bad} is not a finite number: '{lines[bad - 1].strip()}'", where)
     return values
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _assign(model: NEPModel, values: np.ndarray) -> None:

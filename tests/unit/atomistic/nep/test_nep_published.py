@@ -67,11 +67,9 @@ def test_published_potential_matches_nep_cpu_or_is_refused(name, tmp_path):
 
 
 def _word(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return True
-    return False
+    from nnsurrogate.core.tables import is_number
+
+    return not is_number(text)
 
 
 UNEP = "Song-2024-UNEP-v1-AgAlAuCrCuMgMoNiPbPdPtTaTiVWZr.txt"
