@@ -55,6 +55,19 @@ def feature_key(model) -> str:
     return repr((model.kind, spec.to_json() if spec is not None else id(model)))
 
 
+#: Result key: the smallest interatomic distance within the model's cutoff, Å (``inf`` when none).
+SHORTEST_PAIR = "shortest_pair"
+
+
+def _shortest_pair(batch: dict) -> float:
+    """The smallest pair distance among the filled radial slots of a collated one-frame batch, Å."""
+    j, r_vec = batch[keys.R_J], batch[keys.R_VEC]
+    filled = (j >= 0) & (j < batch[keys.TYPES].shape[0])
+    if not bool(filled.any()):
+        return float("inf")
+    return float(torch.linalg.vector_norm(r_vec[filled], dim=-1).min())
+
+
 class PotentialCalculator(Calculator):
     """One potential model, or N of them as a committee, as an ASE calculator.
 
@@ -116,9 +129,12 @@ class PotentialCalculator(Calculator):
                 features = model.featurize([atoms], self.dtype)
                 cache[key] = {k: v.to(self.device) for k, v in model.collate(features).items()}
             outputs.append(model(cache[key], forces=True, virial=periodic))
+        self.results[SHORTEST_PAIR] = _shortest_pair(next(iter(cache.values())))
         return outputs
 
     def calculate(self, atoms=None, properties=(keys.ENERGY,), system_changes=all_changes) -> None:
+        """Energies, forces, stress (and the committee's spread); also ``shortest_pair``, the smallest
+        interatomic distance within the cutoff (Å, ``inf`` if none), which the MD guard reads."""
         super().calculate(atoms, properties, system_changes)
         atoms = self.atoms
         periodic = bool(atoms.pbc.all())

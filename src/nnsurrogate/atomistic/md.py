@@ -350,7 +350,9 @@ class _Watchdog:
     def _geometry_and_spread(self, step: int, ekin: float, results: dict) -> str | None:
         """The closest-pair, temperature and committee-spread guards (see :class:`MDOptions`)."""
         options, atoms = self.options, self.atoms
-        if options.min_distance > 0:
+        if options.min_distance > 0 and results.get("shortest_pair", 0.0) < options.min_distance:
+            # the calculator's own neighbour list says nothing is that close (a trained model
+            # reports it); other calculators, and a real approach, are checked with vesin
             pair = shortest_distance(atoms, options.min_distance, "MD")
             if pair is not None:
                 return (f"atoms {pair[1]} and {pair[2]} are {pair[0]:.2f} Å apart at step {step} "

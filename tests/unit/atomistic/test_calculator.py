@@ -138,3 +138,12 @@ def test_molecule_has_no_stress_and_float32_is_close(tmp_path):
     np.testing.assert_allclose(results["float32"][1], results["float64"][1], atol=1e-4)
     mol.calc = load_calculator(tmp_path / "nep.txt")
     assert mol.get_potential_energy() == pytest.approx(results["float64"][0], abs=1e-5)
+
+
+def test_reports_the_shortest_pair_it_sees(calc):
+    from ase.neighborlist import neighbor_list
+
+    atoms = _alloy(3)
+    atoms.calc = calc
+    atoms.get_potential_energy()
+    assert calc.results["shortest_pair"] == pytest.approx(neighbor_list("d", atoms, 5.0).min(), rel=1e-12)
