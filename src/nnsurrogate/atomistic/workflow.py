@@ -23,7 +23,7 @@ from nnsurrogate.atomistic.references import reference_energies
 from nnsurrogate.atomistic.training import (PotentialTrainConfig, TrainResult, make_batch, prepare_frames,
                                             train_potential)
 from nnsurrogate.core.errors import UserInputError
-from nnsurrogate.core.files import write_json
+from nnsurrogate.core.files import CHECKPOINT_DIR, write_json
 from nnsurrogate.core.training import torch_threads
 
 
@@ -167,7 +167,7 @@ def train_workflow(inputs: TrainInputs, config: PotentialTrainConfig, out: str |
             model.initialize(batch, float((train.energy / train.n_atoms).mean()))
             if hasattr(model, "set_max_neighbors"):
                 model.set_max_neighbors(train.max_neighbors())
-        config = _with_checkpoint(config, out / ".checkpoint" / "train.pt")
+        config = _with_checkpoint(config, out / CHECKPOINT_DIR / "train.pt")
         result = train_potential(model, train, valid, config, progress)
         report = finish_run(model, result, train_frames, valid_frames, out, config)
     from nnsurrogate.atomistic import distributed

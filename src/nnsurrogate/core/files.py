@@ -20,6 +20,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+#: Sub-folder of an output folder where a training run keeps its resumable checkpoint.
+CHECKPOINT_DIR = ".checkpoint"
+
 
 @contextlib.contextmanager
 def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
@@ -119,7 +122,7 @@ def removed_on_failure(folder: str | os.PathLike, keep: tuple[type[BaseException
     exception types in *keep* remove nothing: the checkpoint stays for ``--resume``.
     """
     folder = Path(folder)
-    existed, checkpoint = folder.exists(), folder / ".checkpoint"
+    existed, checkpoint = folder.exists(), folder / CHECKPOINT_DIR
     had_checkpoint = checkpoint.exists()
     try:
         yield

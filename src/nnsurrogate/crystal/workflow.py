@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from nnsurrogate.core.errors import UserInputError
-from nnsurrogate.core.files import refuse_overwriting, write_json
+from nnsurrogate.core.files import CHECKPOINT_DIR, refuse_overwriting, write_json
 from nnsurrogate.core.metrics import regression_report
 from nnsurrogate.core.plots import parity_plot
 from nnsurrogate.core.splits import holdout, kfold, parse_split
@@ -37,7 +37,6 @@ from nnsurrogate.crystal.model_file import load_crystal_model, save_crystal_mode
 from nnsurrogate.crystal.prepare import PreparedCrystals, prepare_crystals
 from nnsurrogate.crystal.regressor import CrystalRegressor
 
-CHECKPOINT_DIR = ".checkpoint"
 STRUCTURE_TABLE = "structure_features.parquet"
 IMPORTANCE_FILE = "feature_importance.csv"
 

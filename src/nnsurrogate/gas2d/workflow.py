@@ -17,7 +17,7 @@ import numpy as np
 
 from nnsurrogate.core.engine.progress import Progress
 from nnsurrogate.core.errors import UserInputError
-from nnsurrogate.core.files import write_json
+from nnsurrogate.core.files import CHECKPOINT_DIR, write_json
 from nnsurrogate.core.plots import parity_plot
 from nnsurrogate.gas2d.classes import force_classes
 from nnsurrogate.gas2d.dataset import Gas2DData, GasSpec, generate, load_data, save_data
@@ -28,7 +28,6 @@ from nnsurrogate.gas2d.training import TrainSettings, fit, make_config
 
 __all__ = ["PAPER_ACCURACY_BOTH", "evaluate_model", "generate_folder", "train_folder"]
 
-CHECKPOINT_DIR = ".checkpoint"
 #: Best both-components accuracy reported by Zharikov, Zavyalov & Sivashova (2022), 28 × 28 LeNet.
 PAPER_ACCURACY_BOTH = 0.71
 

@@ -20,7 +20,7 @@ import pandas as pd
 
 from nnsurrogate.core.engine.progress import Progress, progress_bar
 from nnsurrogate.core.errors import UserInputError
-from nnsurrogate.core.files import write_json
+from nnsurrogate.core.files import CHECKPOINT_DIR, write_json
 from nnsurrogate.core.tables import write_table
 from nnsurrogate.pde import plots
 from nnsurrogate.pde.fd import GridSolution, check_stability, crank_nicolson_heat, explicit_heat, max_stable_dt
@@ -28,7 +28,6 @@ from nnsurrogate.pde.heat import HeatRod, field_errors, heat_analytic, heat_prob
 from nnsurrogate.pde.pinn import AdaptiveWeights, PINNResult, PINNSolver, Resampling, SolverConfig
 from nnsurrogate.pde.savefile import save_pinn
 
-CHECKPOINT_DIR = ".checkpoint"
 METHODS = ("pinn", "fd", "cn")
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from nnsurrogate.core.errors import DataWarning, UserInputError
-from nnsurrogate.core.files import atomic_path, write_json
+from nnsurrogate.core.files import CHECKPOINT_DIR, atomic_path, write_json
 from nnsurrogate.core.metrics import classification_report, regression_report, summarize_folds
 from nnsurrogate.core.plots import parity_plot
 from nnsurrogate.core.splits import CVSpec, Folds, cv_folds, leak_report
@@ -34,7 +34,6 @@ from nnsurrogate.tabular.estimators import ModelOptions, make_estimator, make_fe
 from nnsurrogate.tabular.plots import reliability_plot
 from nnsurrogate.tabular.table_model import TableModel
 
-CHECKPOINT_DIR = ".checkpoint"
 GROUPINGS = ("none", "formula", "cluster")
 
 

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from nnsurrogate.core.errors import DataWarning, UserInputError
-from nnsurrogate.core.files import refuse_overwriting, write_json
+from nnsurrogate.core.files import CHECKPOINT_DIR, refuse_overwriting, write_json
 from nnsurrogate.core.metrics import classification_report, regression_report
 from nnsurrogate.core.plots import parity_plot
 from nnsurrogate.core.splits import SplitSpec, holdout, kfold, parse_split
@@ -30,7 +30,6 @@ from nnsurrogate.tabular.estimators import ModelOptions
 from nnsurrogate.tabular.plots import reliability_plot
 from nnsurrogate.tabular.table_model import TableModel
 
-CHECKPOINT_DIR = ".checkpoint"
 
 
 @dataclass(frozen=True)
