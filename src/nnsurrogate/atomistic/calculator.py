@@ -55,10 +55,6 @@ def feature_key(model) -> str:
     return repr((model.kind, spec.to_json() if spec is not None else id(model)))
 
 
-#: Result key: the smallest interatomic distance within the model's cutoff, Å (``inf`` when none).
-SHORTEST_PAIR = "shortest_pair"
-
-
 def _shortest_pair(batch: dict) -> float:
     """The smallest pair distance among the filled radial slots of a collated one-frame batch, Å."""
     j, r_vec = batch[keys.R_J], batch[keys.R_VEC]
@@ -129,7 +125,7 @@ class PotentialCalculator(Calculator):
                 features = model.featurize([atoms], self.dtype)
                 cache[key] = {k: v.to(self.device) for k, v in model.collate(features).items()}
             outputs.append(model(cache[key], forces=True, virial=periodic))
-        self.results[SHORTEST_PAIR] = _shortest_pair(next(iter(cache.values())))
+        self.results[keys.SHORTEST_PAIR] = _shortest_pair(next(iter(cache.values())))
         return outputs
 
     def calculate(self, atoms=None, properties=(keys.ENERGY,), system_changes=all_changes) -> None:

@@ -38,7 +38,7 @@ LABEL_SPELLINGS: dict[str, tuple[str, ...]] = {
     keys.STRESS: ("stress", "Stress", "REF_stress"),
     keys.VIRIAL: ("virial", "Virial", "REF_virial"),
 }
-_INFO_SPELLINGS = {keys.CONFIG_TYPE: ("config_type", "Config_type"), "weight": ("weight", "Weight")}
+_INFO_SPELLINGS = {keys.CONFIG_TYPE: ("config_type", "Config_type"), keys.WEIGHT: ("weight", "Weight")}
 
 
 def label_spellings(label_keys: dict[str, str | None] | None = None) -> dict[str, tuple[str, ...]]:
@@ -191,14 +191,14 @@ def _frame_info(info: dict, used: set[str], where: str) -> dict:
             for n in found:
                 out.pop(n)
             out[field] = value
-    if "weight" in out:
+    if keys.WEIGHT in out:
         try:
-            weight = float(out["weight"])
+            weight = float(out[keys.WEIGHT])
         except (TypeError, ValueError):
-            raise UserInputError(f"the frame's weight must be a number, got {out['weight']!r}", where) from None
+            raise UserInputError(f"the frame's weight must be a number, got {out[keys.WEIGHT]!r}", where) from None
         if not (np.isfinite(weight) and weight >= 0):
             raise UserInputError(f"the frame's weight must be a finite number ≥ 0, got {weight}", where)
-        out["weight"] = weight
+        out[keys.WEIGHT] = weight
     return out
 
 

@@ -11,10 +11,7 @@ import torch
 from nnsurrogate.atomistic import keys
 from nnsurrogate.atomistic.data import frame_labels
 
-__all__ = ["FRAME_WEIGHT", "FrameSet", "RunEnv", "make_batch", "minibatches", "prepare_frames"]
-
-#: A frame's loss weight (GPUMD's ``Weight``; ``info["weight"]`` after :func:`~nnsurrogate.atomistic.data.read_frames`).
-FRAME_WEIGHT = "weight"
+__all__ = ["FrameSet", "RunEnv", "make_batch", "minibatches", "prepare_frames"]
 
 
 @dataclass
@@ -77,7 +74,7 @@ def prepare_frames(model, frames: Sequence, widths=None, dtype: torch.dtype = to
     for k, lab in enumerate(labels):
         if keys.VIRIAL in lab:
             virial[k], has_virial[k] = torch.from_numpy(lab[keys.VIRIAL]), True
-    weight = torch.tensor([float(a.info.get(FRAME_WEIGHT, 1.0)) for a in frames], dtype=torch.float64)
+    weight = torch.tensor([float(a.info.get(keys.WEIGHT, 1.0)) for a in frames], dtype=torch.float64)
     return FrameSet(model.featurize(frames, dtype, widths, where), energy,
                     [torch.from_numpy(lab[keys.FORCES]) for lab in labels], virial, has_virial,
                     torch.tensor([len(a) for a in frames]), weight if bool((weight != 1.0).any()) else None)
@@ -91,7 +88,7 @@ def make_batch(model, data: FrameSet, idx: Sequence[int], device: torch.device, 
     targets = {keys.ENERGY: data.energy[index], keys.FORCES: torch.cat([data.forces[i] for i in idx]),
                keys.VIRIAL: data.virial[index], keys.HAS_VIRIAL: data.has_virial[index], keys.N_ATOMS: data.n_atoms[index]}
     if data.weight is not None:
-        targets[FRAME_WEIGHT] = data.weight[index]
+        targets[keys.WEIGHT] = data.weight[index]
     targets = {k: v.to(device=device, dtype=dtype if v.is_floating_point() else v.dtype) for k, v in targets.items()}
     return batch, targets
 

@@ -48,6 +48,8 @@ ENERGY_STD = "energy_std"        # ()             | eV      | committee standard
 FORCES_STD = "forces_std"        # (n_atoms,)     | eV/Å    | committee std of each atom's force (RMS over x, y, z)
 MEMBER_ENERGIES = "member_energies"  # (N,)       | eV      | total energy of each committee member
 CONFIG_TYPE = "config_type"      # ()             | text    | label of the frame's origin (AIMD-NVT, Vacancy, …)
+WEIGHT = "weight"                # ()             | 1       | the frame's loss weight (GPUMD's Weight), ≥ 0
+SHORTEST_PAIR = "shortest_pair"  # ()             | Å       | calculator result: smallest distance within the cutoff
 
 FIELDS: dict[str, Field] = {f.name: f for f in (
     Field(POSITIONS, "(n_atoms, 3)", "Å", "atom", "Cartesian positions"),
@@ -64,6 +66,9 @@ FIELDS: dict[str, Field] = {f.name: f for f in (
     Field(FORCES_STD, "(n_atoms,)", "eV/Å", "atom", "committee std of each atom's force, RMS over components"),
     Field(MEMBER_ENERGIES, "(N,)", "eV", "frame", "total energy predicted by each of the N committee members"),
     Field(CONFIG_TYPE, "()", "text", "frame", "origin of the frame (AIMD-NVT, Vacancy, Elastic, Surface, …)"),
+    Field(WEIGHT, "()", "1", "frame", "loss weight of the frame (GPUMD's Weight), a finite number ≥ 0; 1 when absent"),
+    Field(SHORTEST_PAIR, "()", "Å", "frame", "calculator result: the smallest interatomic distance within the "
+          "model's cutoff (inf when none), read by the MD guard"),
 )}
 
 # ----------------------------------------------------------------------- batch (internal) fields

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from nnsurrogate.atomistic import keys
-from nnsurrogate.atomistic.frames import FRAME_WEIGHT, FrameSet, RunEnv, make_batch
+from nnsurrogate.atomistic.frames import FrameSet, RunEnv, make_batch
 
 if TYPE_CHECKING:
     from nnsurrogate.atomistic.training import PotentialTrainConfig
@@ -97,39 +97,36 @@ def error_sums(pred: dict, targets: dict) -> ErrorSums:
     in the predictions' dtype (differentiable).
 
     With frame weights w (``targets["weight"]``, GPUMD's ``Weight``) every squared error and every
-    count of a frame is multiplied by its w, so the RMSEs become √(Σ w e² / Σ w n).
+    count of a frame is multiplied by its w, so the RMSEs become √(Σ w e² / Σ w n); without them
+    every w is 1 (and nothing is multiplied).
     """
-    if FRAME_WEIGHT in targets:
-        return _weighted_error_sums(pred, targets)
     n = targets[keys.N_ATOMS].to(pred[keys.ENERGY].dtype)
+    w = targets.get(keys.WEIGHT)
+    w = None if w is None else w.to(n.dtype)
+    w_atom = None if w is None else torch.repeat_interleave(w, targets[keys.N_ATOMS]).unsqueeze(1)
     de = (pred[keys.ENERGY] - targets[keys.ENERGY]) / n
     df = pred[keys.FORCES] - targets[keys.FORCES]
     mask = targets[keys.HAS_VIRIAL]
     if keys.VIRIAL in pred and bool(mask.any()):
         dw = (pred[keys.VIRIAL] - targets[keys.VIRIAL])[mask] / n[mask, None, None]
         comps = torch.stack([dw[:, a, b] for a, b in _VOIGT], dim=1)
-        virial_sq, n_virial = (comps * comps).sum(), de.new_tensor(float(comps.numel()))
+        w_virial = None if w is None else w[mask, None]
+        virial_sq, n_virial = _weighted(comps * comps, w_virial).sum(), _count(comps, w_virial)
     else:
         virial_sq, n_virial = de.new_zeros(()), de.new_zeros(())
-    return ErrorSums((de * de).sum(), de.new_tensor(float(de.numel())), (df * df).sum(),
-                     de.new_tensor(float(df.numel())), virial_sq, n_virial, de.sum())
+    return ErrorSums(_weighted(de * de, w).sum(), _count(de, w), _weighted(df * df, w_atom).sum(), _count(df, w_atom),
+                     virial_sq, n_virial, _weighted(de, w).sum())
 
 
-def _weighted_error_sums(pred: dict, targets: dict) -> ErrorSums:
-    n = targets[keys.N_ATOMS].to(pred[keys.ENERGY].dtype)
-    w = targets[FRAME_WEIGHT].to(n.dtype)
-    de = (pred[keys.ENERGY] - targets[keys.ENERGY]) / n
-    df = pred[keys.FORCES] - targets[keys.FORCES]
-    w_atom = torch.repeat_interleave(w, targets[keys.N_ATOMS])
-    mask = targets[keys.HAS_VIRIAL]
-    if keys.VIRIAL in pred and bool(mask.any()):
-        dw = (pred[keys.VIRIAL] - targets[keys.VIRIAL])[mask] / n[mask, None, None]
-        comps = torch.stack([dw[:, a, b] for a, b in _VOIGT], dim=1)
-        virial_sq, n_virial = (w[mask, None] * comps * comps).sum(), 6.0 * w[mask].sum()
-    else:
-        virial_sq, n_virial = de.new_zeros(()), de.new_zeros(())
-    return ErrorSums((w * de * de).sum(), w.sum(), (w_atom[:, None] * df * df).sum(), 3.0 * w_atom.sum(),
-                     virial_sq, n_virial, (w * de).sum())
+def _weighted(values: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor:
+    return values if w is None else w * values
+
+
+def _count(values: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor:
+    """How many entries *values* has, each counted with its weight (broadcast over the row)."""
+    if w is None:
+        return values.new_tensor(float(values.numel()))
+    return (w * values.new_ones(values.shape)).sum()
 
 
 def rmse_from_sums(sums: ErrorSums) -> tuple[float, float, float]:
@@ -205,8 +202,8 @@ def solve_energy_shift(model, data: FrameSet, batch_size: int, env: RunEnv) -> N
         batch, targets = make_batch(model, data, idx, env.device, env.dtype)
         pred = model(batch, forces=False)
         error = ((pred[keys.ENERGY] - targets[keys.ENERGY]) / targets[keys.N_ATOMS]).double()
-        if FRAME_WEIGHT in targets:  # the weighted least-squares constant
-            error = error * targets[FRAME_WEIGHT].double()
+        if keys.WEIGHT in targets:  # the weighted least-squares constant
+            error = error * targets[keys.WEIGHT].double()
         residual += float(error.sum())
     if total > 0:
         model.shift_energy(-residual / total)

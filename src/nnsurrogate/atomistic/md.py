@@ -350,7 +350,7 @@ class _Watchdog:
     def _geometry_and_spread(self, step: int, ekin: float, results: dict) -> str | None:
         """The closest-pair, temperature and committee-spread guards (see :class:`MDOptions`)."""
         options, atoms = self.options, self.atoms
-        if options.min_distance > 0 and results.get("shortest_pair", 0.0) < options.min_distance:
+        if options.min_distance > 0 and results.get(keys.SHORTEST_PAIR, 0.0) < options.min_distance:
             # the calculator's own neighbour list says nothing is that close (a trained model
             # reports it); other calculators, and a real approach, are checked with vesin
             pair = shortest_distance(atoms, options.min_distance, "MD")
