@@ -82,6 +82,32 @@ def emt_datasets(folder: Path, quick: bool, console: Console) -> dict[str, dict[
     return files
 
 
+PBTE_PROTOCOL = {"source": "GPUMD examples: PbTe train.xyz (25 frames of 250 atoms, DFT)", "test_frames": 5,
+                 "split_seed": 0}
+
+
+def pbte_dataset(folder: Path) -> dict[str, Path]:
+    """GPUMD's PbTe training example split once into training and test frames (files as GPUMD has them:
+    ``force`` and ``energy`` keys, read without conversion)."""
+    from ase.io import read
+
+    frames = read(SHARED / "gpumd" / "pbte" / "train.xyz", ":")
+    order = np.random.default_rng(PBTE_PROTOCOL["split_seed"]).permutation(len(frames))
+    test = set(order[:PBTE_PROTOCOL["test_frames"]].tolist())
+    folder.mkdir(parents=True, exist_ok=True)
+    out = {"train": folder / "pbte_train.xyz", "test": folder / "pbte_test.xyz"}
+    source = (SHARED / "gpumd" / "pbte" / "train.xyz").read_text().split("\n")
+    blocks, k = [], 0
+    while k < len(source) and source[k].strip():
+        n = int(source[k])
+        blocks.append("\n".join(source[k:k + n + 2]) + "\n")
+        k += n + 2
+    assert len(blocks) == len(frames)
+    out["train"].write_text("".join(b for i, b in enumerate(blocks) if i not in test))
+    out["test"].write_text("".join(b for i, b in enumerate(blocks) if i in test))
+    return out
+
+
 def read_test(path: Path):
     from nnsurrogate.atomistic.data import read_frames
 
@@ -123,7 +149,7 @@ def final_errors(model: str, snapshot: str, frames) -> dict:
             "final_force_rmse_meV_A": 1000 * f_rmse, "final_force_mae_meV_A": 1000 * f_mae}
 
 
-def _train_and_test(train: Path, test: Path, out: Path, hyper: dict, budget: float, options: dict) -> dict:
+def train_and_test(train: Path, test: Path, out: Path, hyper: dict, budget: float, options: dict) -> dict:
     from nnsurrogate.atomistic.training import PotentialTrainConfig
     from nnsurrogate.atomistic.workflow import TrainInputs, test_workflow, train_workflow
 
@@ -137,35 +163,72 @@ def _train_and_test(train: Path, test: Path, out: Path, hyper: dict, budget: flo
             "valid": fit.get("valid"), "test": tested}
 
 
-def mlearn_runs(work: Path, quick: bool, console: Console) -> dict:
-    """One NEP per element of the mlearn set, trained for a fixed time, tested on its test split."""
-    results = {}
+#: Training runs of the accuracy part that share the machine at a time (one process per core, one thread each).
+PARALLEL_RUNS = 2
+
+
+def _job(work: Path, name: str, train: Path, test: Path, hyper: dict, budget: float, options: dict) -> dict:
+    out = work / name
+    return {"name": name, "train": str(train), "test": str(test), "out": str(out), "budget_s": budget,
+            "hyper": {k: list(v) if isinstance(v, tuple) else v for k, v in hyper.items()}, "options": options,
+            "result": str(out.with_suffix(".result.json"))}
+
+
+def run_jobs(jobs: list[dict], console: Console) -> dict[str, dict]:
+    """Each job (:func:`train_and_test` arguments) in its own process (``_nep_runs.py train_test``),
+    :data:`PARALLEL_RUNS` at a time, in the order given; returns name → result."""
+    import os
+    import subprocess
+    import sys
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(job: dict) -> dict:
+        config = Path(job["out"]).with_suffix(".job.json")
+        config.parent.mkdir(parents=True, exist_ok=True)
+        config.write_text(json.dumps(job))
+        console.print(Text(f"  nep: {job['name']}, {job['budget_s']:.0f} s …", style="dim"))
+        env = {**os.environ, "OMP_NUM_THREADS": "1"}
+        with open(Path(job["out"]).with_suffix(".log"), "w") as log:
+            code = subprocess.run([sys.executable, str(Path(__file__).with_name("_nep_runs.py")), "train_test",
+                                   str(config)], env=env, stdout=log, stderr=subprocess.STDOUT).returncode
+        result = Path(job["result"])
+        return json.loads(result.read_text()) if code == 0 and result.exists() else {"failed": f"exit {code}"}
+
+    with ThreadPoolExecutor(PARALLEL_RUNS) as pool:
+        return dict(zip([j["name"] for j in jobs], pool.map(one, jobs)))
+
+
+def accuracy_runs(work: Path, quick: bool, parts: tuple[str, ...], console: Console) -> dict:
+    """The mlearn (one NEP per element) and rMD17 ethanol runs among *parts*, in parallel processes.
+
+    Returns ``{"mlearn": …, "ethanol": …}`` for the parts asked."""
     budget = QUICK_TRAIN_S if quick else MLEARN_BUDGET_S
-    for element in ("Si", "Ge", "Li", "Mo"):
-        folder = SHARED / "mlearn" / element
-        if not folder.is_dir():
-            results[element] = {"skipped": f"{folder} not found"}
-            continue
-        console.print(Text(f"  nep: mlearn {element}, {budget:.0f} s …", style="dim"))
-        results[element] = _train_and_test(folder / "train.xyz", folder / "test.xyz", work / f"mlearn_{element}",
-                                           MLEARN_HYPER, budget, MLEARN_OPTIONS)
-    return {"hyper": {k: list(v) if isinstance(v, tuple) else v for k, v in MLEARN_HYPER.items()},
-            "options": MLEARN_OPTIONS, "budget_s": budget, "elements": results}
-
-
-def rmd17_run(work: Path, quick: bool, console: Console) -> dict:
-    """rMD17 ethanol: 1000 training molecules (10 % held out for validation), 1000 test molecules."""
-    folder = SHARED / "rmd17_ethanol"
-    if not folder.is_dir():
-        return {"skipped": f"{folder} not found"}
-    budget = QUICK_TRAIN_S if quick else ETHANOL_BUDGET_S
-    console.print(Text(f"  nep: rMD17 ethanol, {budget:.0f} s …", style="dim"))
-    result = _train_and_test(folder / "train.xyz", folder / "test.xyz", work / "rmd17_ethanol", ETHANOL_HYPER,
-                             budget, ETHANOL_OPTIONS)
-    n_atoms = 9
-    result["test_energy_mae_meV_molecule"] = result["test"]["energy_mae_meV_atom"] * n_atoms
-    return {"hyper": {k: list(v) if isinstance(v, tuple) else v for k, v in ETHANOL_HYPER.items()},
-            "options": ETHANOL_OPTIONS, "budget_s": budget, **result}
+    jobs, out = [], {}
+    eth_folder = SHARED / "rmd17_ethanol"
+    eth_budget = QUICK_TRAIN_S if quick else ETHANOL_BUDGET_S
+    if "ethanol" in parts and eth_folder.is_dir():  # the longest first
+        jobs.append(_job(work, "rmd17_ethanol", eth_folder / "train.xyz", eth_folder / "test.xyz", ETHANOL_HYPER,
+                         eth_budget, ETHANOL_OPTIONS))
+    elements = ("Si", "Ge", "Li", "Mo")
+    if "mlearn" in parts:
+        jobs += [_job(work, f"mlearn_{e}", SHARED / "mlearn" / e / "train.xyz", SHARED / "mlearn" / e / "test.xyz",
+                      MLEARN_HYPER, budget, MLEARN_OPTIONS) for e in elements if (SHARED / "mlearn" / e).is_dir()]
+    done = run_jobs(jobs, console)
+    if "mlearn" in parts:
+        out["mlearn"] = {"hyper": {k: list(v) if isinstance(v, tuple) else v for k, v in MLEARN_HYPER.items()},
+                         "options": MLEARN_OPTIONS, "budget_s": budget, "runs_at_a_time": PARALLEL_RUNS,
+                         "elements": {e: done.get(f"mlearn_{e}", {"skipped": "data not found"}) for e in elements}}
+    if "ethanol" in parts:
+        if not eth_folder.is_dir():
+            out["ethanol"] = {"skipped": f"{eth_folder} not found"}
+        else:
+            result = done["rmd17_ethanol"]
+            if "test" in result:
+                result["test_energy_mae_meV_molecule"] = result["test"]["energy_mae_meV_atom"] * 9  # 9 atoms
+            out["ethanol"] = {"hyper": {k: list(v) if isinstance(v, tuple) else v for k, v in ETHANOL_HYPER.items()},
+                              "options": ETHANOL_OPTIONS, "budget_s": eth_budget, "runs_at_a_time": PARALLEL_RUNS,
+                              **result}
+    return out
 
 
 def _md_rate(atoms, calc, steps: int) -> dict:

@@ -70,7 +70,7 @@ def _f(x, digits=1, unit=""):
 def _versus_rows(result: dict) -> list[list[str]]:
     rows = []
     for name, v in result["versus_torchnep"].items():
-        label = {"cu": "EMT Cu", "cuau": "EMT Cu–Au"}[name]
+        label = {"cu": "EMT Cu", "cuau": "EMT Cu–Au", "pbte": "GPUMD PbTe (DFT)"}[name]
         for tool, tool_label in (("ours", "nnsurrogate"), ("torchnep", "TorchNEP")):
             r = v[tool]
             times = " / ".join(f"{_f(r[f'time_to_{t:g}_s'], 0)} ({_f(r[f'cpu_to_{t:g}_s'], 0)})"
@@ -149,15 +149,20 @@ def markdown(result: dict, machine: str) -> str:
         "separate run; Cu–Au: random 50/50 fcc). Same NEP hyperparameters (cutoff "
         f"{h['cutoff'][0]:g}/{h['cutoff'][1]:g} Å, n_max {h['n_max'][0]}/{h['n_max'][1]}, basis "
         f"{h['basis_size'][0]}/{h['basis_size'][1]}, l_max {' '.join(map(str, h['l_max']))}, {h['neurons']} neurons), "
-        f"one process each, {p['threads']} torch thread, {p['budget_s']:.0f} s wall budget from the trainer call "
+        f"one process each, {p['threads']} torch thread, the two trainers side by side (one on each core), "
+        f"{p['budget_s']:.0f} s wall budget from the trainer call "
         "(data reading and preprocessing included). Each tool keeps its own training defaults and evaluates the test "
         "set after every epoch; final errors are recomputed for both exported files with calorine's CPUNEP.", "",
         "| " + " | ".join(VERSUS_HEADERS) + " |", "|" + "|".join(["---"] * 2 + ["---:"] * 4) + "|",
         *("| " + " | ".join(r) + " |" for r in _versus_rows(result)), "",
-        f"Force targets: Cu {' / '.join(f'{t:g}' for t in p['force_targets_meV_A']['cu'])} meV/Å, Cu–Au "
-        f"{' / '.join(f'{t:g}' for t in p['force_targets_meV_A']['cuau'])} meV/Å.", "",
-        "**Accuracy on public data** (ours only; each model trained for a fixed time, 10 % of the training file "
-        "held out for validation, errors on the test file):", "",
+        "Force targets: " + ", ".join(f"{name} {' / '.join(f'{t:g}' for t in p['force_targets_meV_A'][name])} meV/Å"
+                                      for name in result["versus_torchnep"]) + ". PbTe: GPUMD's training example "
+        f"(25 DFT frames of 250 atoms, {p.get('pbte', {}).get('test_frames', 5)} held out for testing, files as GPUMD "
+        "has them), the architecture of GPUMD's published PbTe nep.txt (cutoff 8/4 Å, n_max 6/6, basis 6/6, "
+        "l_max 4 2 0, 30 neurons)." + (" Parts rerun separately (`--part`): " + ", ".join(
+            f"{k} {v[:10]}" for k, v in result["parts_run"].items()) + "." if "parts_run" in result else ""), "",
+        "**Accuracy on public data** (ours only; each model trained for a fixed time, two runs at a time (one per "
+        "core), 10 % of the training file held out for validation, errors on the test file):", "",
         "| data | test frames | energy MAE | force MAE | epochs (time) |", "|---|---:|---:|---:|---:|",
         *("| " + " | ".join(r) + " |" for r in _accuracy_rows(result)), "",
         "Published rMD17 ethanol results (1000 training configurations, energy meV / force meV/Å): "

@@ -24,9 +24,9 @@ from pathlib import Path
 def _trace_writer(path: Path, t0: float, c0: float):
     handle = open(path, "w", encoding="utf-8")
 
-    def write(epoch: int, energy: float, force: float) -> None:
+    def write(epoch: int, energy: float, force: float, **extra) -> None:
         row = {"wall_s": time.time() - t0, "cpu_s": time.process_time() - c0, "epoch": epoch,
-               "test_energy_rmse": energy, "test_force_rmse": force}
+               "test_energy_rmse": energy, "test_force_rmse": force, **extra}
         handle.write(json.dumps(row) + "\n")
         handle.flush()
 
@@ -44,7 +44,8 @@ def run_ours(cfg: dict) -> None:
     t0, c0 = time.time(), time.process_time()
     trace = _trace_writer(Path(cfg["trace"]), t0, c0)
     hyper = {k: tuple(v) if isinstance(v, list) else v for k, v in cfg["hyper"].items()}
-    inputs = TrainInputs(train=Path(cfg["train"]), valid=Path(cfg["test"]), hyper=hyper, threads=cfg["threads"])
+    inputs = TrainInputs(train=Path(cfg["train"]), valid=Path(cfg["test"]), hyper=hyper, threads=cfg["threads"],
+                         reference=cfg.get("reference", TrainInputs.reference))
     train_frames = read_frames(cfg["train"], cutoff=max(hyper["cutoff"]))
     test_frames = read_frames(cfg["test"], cutoff=max(hyper["cutoff"]))
     model, _ = build_model(inputs, train_frames, cfg["seed"])
@@ -55,7 +56,9 @@ def run_ours(cfg: dict) -> None:
     config = PotentialTrainConfig(epochs=10**9, time_limit=max(cfg["budget_s"] - (time.time() - t0), 1.0),
                                   seed=cfg["seed"], **cfg.get("train_options", {}))
     result = train_potential(model, train, test, config,
-                             lambda epoch, _, info: trace(epoch, info["valid"][0], info["valid"][1]))
+                             lambda epoch, _, info: trace(epoch, info["valid"][0], info["valid"][1],
+                                                          train_energy_rmse=info["train"][0],
+                                                          train_force_rmse=info["train"][1], lr=info["lr"]))
     finish_run(model, result, train_frames, test_frames, Path(cfg["out"]), config)
 
 
@@ -107,6 +110,20 @@ def run_torchnep(cfg: dict) -> None:
     time.sleep(0.5)  # let the watcher record the last epoch
 
 
+def run_train_test(cfg: dict) -> None:
+    """One accuracy run of the NEP benchmark (``_nep_data.train_and_test``); its result to CONFIG["result"]."""
+    import torch
+
+    torch.set_num_threads(1)
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import _nep_data
+
+    hyper = {k: tuple(v) if isinstance(v, list) else v for k, v in cfg["hyper"].items()}
+    result = _nep_data.train_and_test(Path(cfg["train"]), Path(cfg["test"]), Path(cfg["out"]), hyper,
+                                      cfg["budget_s"], cfg["options"])
+    Path(cfg["result"]).write_text(json.dumps(result, default=float))
+
+
 if __name__ == "__main__":
     config = json.loads(Path(sys.argv[2]).read_text())
-    {"ours": run_ours, "torchnep": run_torchnep}[sys.argv[1]](config)
+    {"ours": run_ours, "torchnep": run_torchnep, "train_test": run_train_test}[sys.argv[1]](config)

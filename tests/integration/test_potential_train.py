@@ -97,12 +97,11 @@ def test_exported_nep_txt_runs_in_cpunep(trained, data):
 
     frames = read(data / "test.xyz", ":")
     ours = load_calculator(trained)
-    refs = dict(zip(ours.model.species, ours.model.reference_energies))
-    for frame in frames[:3]:
+    assert len(set(ours.model.reference_energies)) == 2  # 'fit': one reference energy per element
+    for frame in frames[:3]:  # the file carries them (one constant neuron per element): total energies agree
         a, b = frame.copy(), frame.copy()
         a.calc, b.calc = ours, CPUNEP(str(trained / "nep.txt"))
-        offset = sum(refs[s] for s in frame.get_chemical_symbols())  # per-element references ('fit') stay outside
-        assert abs(a.get_potential_energy() - offset - b.get_potential_energy()) / len(a) < 1e-6
+        assert abs(a.get_potential_energy() - b.get_potential_energy()) / len(a) < 1e-6
         assert np.abs(a.get_forces() - b.get_forces()).max() < 1e-5
     assert read_nep(trained / "nep.txt").spec.max_neighbors[0] > 0
 
@@ -199,3 +198,29 @@ def test_files_with_their_own_key_names_train_and_test_per_config_type(tmp_path,
     assert set(parts) == {"bulk", "hot"} and parts["bulk"]["n_frames"] == parts["hot"]["n_frames"] == 4
     total = (parts["bulk"]["force_mae_meV_A"] + parts["hot"]["force_mae_meV_A"]) / 2  # equal atom counts
     assert metrics["force_mae_meV_A"] == pytest.approx(total, rel=1e-12)
+
+
+def test_element_only_in_validation_frames(data, tmp_path, capsys):
+    """An element the training frames lack: a validation file with it is refused in one line (naming
+    the file and frame); a held-out split keeps such a frame on the training side and says so."""
+    frames = read(data / "train.xyz", ":8")
+    frames[6].set_chemical_symbols(["Ni"] * len(frames[6]))
+    write(tmp_path / "train.xyz", frames[:6])
+    write(tmp_path / "valid.xyz", frames[6:])
+    out = tmp_path / "out"
+    line = _error_line(capsys, "potential", "train", tmp_path / "train.xyz", "--valid", tmp_path / "valid.xyz",
+                       "--epochs", "1", *SMALL, "--out", out)
+    assert "element Ni is not in the model" in line and "valid.xyz" in line and "frame 0" in line
+    assert not (out / "model").exists() and not (out / "nep.txt").exists()
+    write(tmp_path / "all.xyz", frames)
+    for seed in range(20):  # find a split that draws the Ni frame for validation
+        run_out = tmp_path / f"split{seed}"
+        code = _cli("potential", "train", tmp_path / "all.xyz", "--valid-fraction", "0.5", "--seed", seed,
+                    "--epochs", "1", *SMALL, "--out", run_out)
+        err = capsys.readouterr().err
+        assert code == 0, err
+        if "moved from the validation to the training side" in err:
+            break
+    else:
+        raise AssertionError("no split drew the Ni frame for validation")
+    assert "Ni" in json.loads((run_out / "model" / "model.json").read_text())["spec"]["species"]

@@ -98,7 +98,7 @@ class ALConfig:
     labeler_settings: dict = field(default_factory=dict)
     model: str = "nep"
     hyper: dict = field(default_factory=dict)
-    reference: str = "mean"
+    reference: str = "fit"
     committee: int = 4
     bootstrap: bool = False
     temperatures: tuple[float, ...] = (300.0, 600.0, 900.0)

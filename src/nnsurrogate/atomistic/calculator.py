@@ -7,11 +7,19 @@ xy, eV/Å³, σ = −W/V; periodic cells only). With N > 1 models (a committee, 
 :mod:`~nnsurrogate.atomistic.committee`) these are the members' means and the results add
 ``energy_std`` (eV), ``forces_std`` (n_atoms,) eV/Å and ``member_energies`` (N,) eV.
 A calculation reruns only when ASE reports ``system_changes``.
+
+With ``threads`` > 1 and a structure of at least :data:`MIN_ATOMS_PER_THREAD` atoms per thread, the
+atoms are split into that many contiguous blocks of centre atoms, each evaluated on its own Python
+thread with one PyTorch thread (:func:`~nnsurrogate.atomistic.neighbors.centre_block`: a block is a
+small structure of its centres and the ghost atoms they see); site energies, forces and virials add
+up to those of one evaluation (to round-off). PyTorch's own intra-op threads scale poorly on the
+small per-atom operations of these models.
 """
 
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import torch
@@ -19,7 +27,9 @@ from ase.calculators.calculator import Calculator, all_changes
 from ase.stress import full_3x3_to_voigt_6_stress
 
 from nnsurrogate.atomistic import keys
+from nnsurrogate.atomistic._model_common import type_indices
 from nnsurrogate.atomistic.models import load_potential, resolve_device, resolve_dtype
+from nnsurrogate.atomistic.neighbors import atoms_pairs, centre_block
 from nnsurrogate.core.errors import UserInputError
 
 #: Results of every calculator; a committee (N > 1) adds :data:`COMMITTEE_PROPERTIES`.
@@ -49,6 +59,18 @@ def committee_statistics(energies: np.ndarray, forces: np.ndarray) -> dict[str, 
             keys.FORCES: mean_f, keys.FORCES_STD: np.sqrt(((forces - mean_f) ** 2).mean(axis=(0, 2)))}
 
 
+#: Fewest atoms per thread for which splitting a structure into blocks pays (see the module docstring).
+MIN_ATOMS_PER_THREAD = 250
+_POOLS: dict[int, ThreadPoolExecutor] = {}
+
+
+def _pool(workers: int) -> ThreadPoolExecutor:
+    """One shared thread pool per size (a calculator may be copied; a pool may not)."""
+    if workers not in _POOLS:
+        _POOLS[workers] = ThreadPoolExecutor(workers, thread_name_prefix="nnsurrogate-block")
+    return _POOLS[workers]
+
+
 def feature_key(model) -> str:
     """Models with equal keys featurize a structure identically (same kind and architecture)."""
     spec = getattr(model, "spec", None)
@@ -64,6 +86,19 @@ def _shortest_pair(batch: dict) -> float:
     return float(torch.linalg.vector_norm(r_vec[filled], dim=-1).min())
 
 
+def _joined(parts: list[tuple[torch.Tensor, int, dict]], n_atoms: int, periodic: bool) -> dict:
+    """One member's outputs from its blocks [(structure index of each local atom, centres, outputs)]:
+    the centres' site energies in order, forces scattered back, virials summed."""
+    first = parts[0][2][keys.FORCES]
+    forces = torch.zeros(n_atoms, 3, dtype=first.dtype, device=first.device)
+    for index, _, out in parts:
+        forces.index_add_(0, index, out[keys.FORCES])
+    joined = {keys.ENERGIES: torch.cat([out[keys.ENERGIES][:size] for _, size, out in parts]), keys.FORCES: forces}
+    if periodic:
+        joined[keys.VIRIAL] = sum(out[keys.VIRIAL] for _, _, out in parts)
+    return joined
+
+
 class PotentialCalculator(Calculator):
     """One potential model, or N of them as a committee, as an ASE calculator.
 
@@ -77,7 +112,8 @@ class PotentialCalculator(Calculator):
     dtype : str
         ``"float64"`` (default) or ``"float32"``.
     threads : int, optional
-        PyTorch intra-op threads during a calculation (default: leave the setting alone).
+        Threads of a calculation (default: leave PyTorch's setting alone): parallel centre blocks for
+        a large enough structure (module docstring), else PyTorch intra-op threads.
 
     Notes
     -----
@@ -116,15 +152,55 @@ class PotentialCalculator(Calculator):
         values = [getattr(m, "shortest_training_distance", None) for m in self.models]
         return None if any(v is None for v in values) else float(min(values))
 
+    def _blocks(self, atoms) -> int:
+        """How many centre blocks to evaluate in parallel (1: one plain evaluation)."""
+        workers = int(self.threads or 1)
+        if workers < 2 or len(atoms) < workers * MIN_ATOMS_PER_THREAD:
+            return 1
+        return workers if all(hasattr(m, "pair_features") for m in self.models) else 1
+
+    def _features(self, model, make, cache: dict) -> dict:
+        """The collated features of *model*, shared by members of one architecture."""
+        key = feature_key(model)
+        if key not in cache:
+            cache[key] = {k: v.to(self.device) for k, v in model.collate(make(model)).items()}
+        return cache[key]
+
+    def _block_outputs(self, atoms, periodic: bool, blocks: int) -> list[dict]:
+        """Each member's energies, forces and virial from *blocks* centre blocks on parallel threads."""
+        n = len(atoms)
+        types = type_indices(self.species, atoms, "structure")
+        pairs = atoms_pairs(atoms, max(m.cutoff for m in self.models), "structure", threads=blocks)
+        bounds = np.linspace(0, n, blocks + 1).round().astype(int)
+
+        def evaluate(k: int):
+            block, index = centre_block(pairs, bounds[k], bounds[k + 1], n)
+            cache: dict[str, dict] = {}
+            outs = [model(self._features(model, lambda m: [m.pair_features(types[index], block, self.dtype)], cache),
+                          forces=True, virial=periodic) for model in self.models]
+            return torch.as_tensor(index, device=self.device), bounds[k + 1] - bounds[k], outs
+
+        previous = torch.get_num_threads()
+        if previous != 1:
+            torch.set_num_threads(1)
+        try:
+            parts = list(_pool(blocks).map(evaluate, range(blocks)))
+        finally:
+            if previous != 1:
+                torch.set_num_threads(previous)
+        self.results[keys.SHORTEST_PAIR] = float(pairs.distances.min()) if len(pairs.distances) else float("inf")
+        return [_joined([(index, size, outs[m]) for index, size, outs in parts], n, periodic)
+                for m in range(len(self.models))]
+
     def _member_outputs(self, atoms, periodic: bool) -> list[dict]:
+        blocks = self._blocks(atoms)
+        if blocks > 1:
+            return self._block_outputs(atoms, periodic, blocks)
         cache: dict[str, dict] = {}
         outputs = []
         for model in self.models:
-            key = feature_key(model)
-            if key not in cache:
-                features = model.featurize([atoms], self.dtype)
-                cache[key] = {k: v.to(self.device) for k, v in model.collate(features).items()}
-            outputs.append(model(cache[key], forces=True, virial=periodic))
+            outputs.append(model(self._features(model, lambda m: m.featurize([atoms], self.dtype), cache),
+                                 forces=True, virial=periodic))
         self.results[keys.SHORTEST_PAIR] = _shortest_pair(next(iter(cache.values())))
         return outputs
 
@@ -135,12 +211,14 @@ class PotentialCalculator(Calculator):
         atoms = self.atoms
         periodic = bool(atoms.pbc.all())
         previous = torch.get_num_threads()
-        if self.threads:
+        # resizing the pool costs: only when needed, and never for block evaluation (its own threads)
+        switch = bool(self.threads) and int(self.threads) != previous and self._blocks(atoms) == 1
+        if switch:
             torch.set_num_threads(int(self.threads))
         try:
             outs = self._member_outputs(atoms, periodic)
         finally:
-            if self.threads:
+            if switch:
                 torch.set_num_threads(previous)
         symbols = atoms.get_chemical_symbols()
         energies = [o[keys.ENERGIES].detach().double().cpu().numpy() + np.array([ref[s] for s in symbols])
@@ -187,7 +265,7 @@ def load_calculator(model_dir_or_nep_txt: str | os.PathLike, device: str = "cpu"
     dtype : str
         ``"float64"`` (default) or ``"float32"``.
     threads : int, optional
-        PyTorch threads used per calculation.
+        Threads per calculation (see :class:`PotentialCalculator`).
     """
     from nnsurrogate.atomistic.committee import is_committee, load_committee_calculator
 

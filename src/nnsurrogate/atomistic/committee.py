@@ -171,7 +171,7 @@ def train_committee(train_frames: Sequence, build: Callable[[int], object], n_me
     return models, results
 
 
-def fit_committee(frames: Sequence, model: str, hyper: dict | None, n_members: int, config, reference: str = "mean",
+def fit_committee(frames: Sequence, model: str, hyper: dict | None, n_members: int, config, reference: str = "fit",
                   bootstrap: bool = False, progress: Progress | None = None) -> list:
     """Train a committee of *n_members* fresh NEP or BP models (``model`` = ``"nep"``/``"bp"``) on *frames*.
 

@@ -40,7 +40,8 @@ class Pairs:
         return Pairs(self.i[mask], self.j[mask], self.shifts[mask], self.vectors[mask], self.distances[mask])
 
 
-def neighbor_pairs(positions: np.ndarray, cell: np.ndarray, pbc, cutoff: float, where: str = "") -> Pairs:
+def neighbor_pairs(positions: np.ndarray, cell: np.ndarray, pbc, cutoff: float, where: str = "",
+                   threads: int = 1) -> Pairs:
     """All pairs closer than *cutoff*, with periodic images, computed by vesin.
 
     Parameters
@@ -52,6 +53,8 @@ def neighbor_pairs(positions: np.ndarray, cell: np.ndarray, pbc, cutoff: float, 
     cutoff : float, Å
     where : str
         Location for error messages (file and frame).
+    threads : int
+        Threads vesin may use.
     """
     from vesin import NeighborList
 
@@ -62,7 +65,7 @@ def neighbor_pairs(positions: np.ndarray, cell: np.ndarray, pbc, cutoff: float, 
         raise UserInputError("periodic frame with a degenerate (zero-volume) cell", where or "neighbour list")
     if not periodic.all():
         cell = _box_for_open_directions(positions, cell, periodic, cutoff)
-    calculator = NeighborList(cutoff=float(cutoff), full_list=True, sorted=True, n_threads=1)
+    calculator = NeighborList(cutoff=float(cutoff), full_list=True, sorted=True, n_threads=int(threads))
     i, j, shifts, vectors = calculator.compute(positions, cell, [bool(p) for p in periodic], quantities="ijSD")
     i, j = i.astype(np.int64), j.astype(np.int64)
     distances = np.linalg.norm(vectors, axis=1)
@@ -86,9 +89,9 @@ def _box_for_open_directions(positions: np.ndarray, cell: np.ndarray, periodic: 
     return cell
 
 
-def atoms_pairs(atoms: Atoms, cutoff: float, where: str = "") -> Pairs:
-    """:func:`neighbor_pairs` for an ASE ``Atoms``."""
-    return neighbor_pairs(atoms.positions, np.asarray(atoms.cell), atoms.pbc, cutoff, where)
+def atoms_pairs(atoms: Atoms, cutoff: float, where: str = "", threads: int = 1) -> Pairs:
+    """:func:`neighbor_pairs` for an ASE ``Atoms`` (on *threads* threads)."""
+    return neighbor_pairs(atoms.positions, np.asarray(atoms.cell), atoms.pbc, cutoff, where, threads)
 
 
 def shortest_distance(atoms: Atoms, cutoff: float, where: str = "") -> tuple[float, int, int] | None:
@@ -105,3 +108,35 @@ def shortest_distance(atoms: Atoms, cutoff: float, where: str = "") -> tuple[flo
 def max_neighbors(pairs: Pairs, n_atoms: int) -> int:
     """Largest number of neighbours of any atom (0 for an empty list)."""
     return int(np.bincount(pairs.i, minlength=n_atoms).max()) if n_atoms else 0
+
+
+def centre_block(pairs: Pairs, start: int, stop: int, n_atoms: int) -> tuple[Pairs, np.ndarray]:
+    """The pairs of the centre atoms ``start … stop − 1`` as a small structure of their own.
+
+    Its atoms are those centres (local indices 0 … stop − start − 1, in order) followed by every
+    other atom they see (ghosts, which have no pairs of their own), so a model evaluated on it gives
+    the site energies of the centres in its first rows and, scattered back through the returned
+    indices, their whole contribution to every force and to the virial.
+
+    Parameters
+    ----------
+    pairs : Pairs
+        Full neighbour list of the structure, sorted by centre atom.
+    start, stop : int
+        The centre atoms, a contiguous range.
+    n_atoms : int
+        Atoms in the structure.
+
+    Returns
+    -------
+    (Pairs, numpy.ndarray of int, shape (n_local,))
+        The block's pairs in local indices and the structure index of each local atom.
+    """
+    lo, hi = np.searchsorted(pairs.i, [start, stop])
+    i, j = pairs.i[lo:hi], pairs.j[lo:hi]
+    ghosts = np.unique(j[(j < start) | (j >= stop)])
+    atoms = np.concatenate([np.arange(start, stop), ghosts])
+    local = np.full(n_atoms, -1, dtype=np.int64)
+    local[atoms] = np.arange(len(atoms))
+    block = Pairs(i - start, local[j], pairs.shifts[lo:hi], pairs.vectors[lo:hi], pairs.distances[lo:hi])
+    return block, atoms

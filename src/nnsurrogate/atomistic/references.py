@@ -5,8 +5,9 @@ float64. Three ways to choose them:
 
 - ``"mean"``: one shared value, the mean energy per atom of the training frames (exported exactly
   into the NEP bias b1);
-- ``"fit"``: least squares of E on the element counts (minimum-norm when the compositions do not
-  determine every element, e.g. a single molecule);
+- ``"fit"`` (the default in training): least squares of E on the element counts, starting from the
+  mean — a combination of elements the compositions do not determine keeps the mean energy per atom
+  (so a data set of one composition, e.g. one molecule, gets the shared mean);
 - a file of isolated atoms (one single-atom frame with an energy per element).
 """
 
@@ -32,7 +33,7 @@ def composition_matrix(frames: Sequence[Atoms], species: Sequence[str]) -> np.nd
     return counts
 
 
-def reference_energies(frames: Sequence[Atoms], species: Sequence[str], mode: str | os.PathLike = "mean") -> tuple[float, ...]:
+def reference_energies(frames: Sequence[Atoms], species: Sequence[str], mode: str | os.PathLike = "fit") -> tuple[float, ...]:
     """Reference energy per element (eV), in *species* order.
 
     Parameters
@@ -45,11 +46,14 @@ def reference_energies(frames: Sequence[Atoms], species: Sequence[str], mode: st
     """
     energies = np.array([a.get_potential_energy() for a in frames])
     counts = composition_matrix(frames, species)
+    mean = float(energies.sum() / counts.sum())
     if str(mode) == "mean":
-        return tuple([float(energies.sum() / counts.sum())] * len(species))
+        return tuple([mean] * len(species))
     if str(mode) == "fit":
-        solution, *_ = np.linalg.lstsq(counts, energies, rcond=None)
-        return tuple(float(v) for v in solution)
+        if np.linalg.matrix_rank(counts) <= 1:  # one composition (up to size): nothing to tell elements apart
+            return tuple([mean] * len(species))
+        delta, *_ = np.linalg.lstsq(counts, energies - counts.sum(1) * mean, rcond=None)  # minimum-norm change
+        return tuple(float(mean + v) for v in delta)
     return _isolated_atoms(Path(mode), species)
 
 

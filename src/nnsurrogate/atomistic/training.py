@@ -92,8 +92,8 @@ class PotentialTrainConfig:
     learning_rate: float = 4e-3
     min_learning_rate: float = 1e-5
     schedule: str = "plateau"
-    lr_patience: int = 10
-    lambda_e: float = 1.0
+    lr_patience: int = 30
+    lambda_e: float = 0.1
     lambda_f: float = 1.0
     lambda_v: float = 0.1
     lambda_1: float = 0.0

@@ -43,7 +43,7 @@ class TrainInputs:
         NEP hyperparameters: ``cutoff``, ``n_max``, ``basis_size``, ``l_max``, ``neurons``; for
         ``model="bp"`` those of :func:`nnsurrogate.atomistic.bp.build_bp_model`.
     reference : str
-        ``"mean"``, ``"fit"`` or a file of isolated atoms (see :mod:`~nnsurrogate.atomistic.references`).
+        ``"fit"`` (default), ``"mean"`` or a file of isolated atoms (see :mod:`~nnsurrogate.atomistic.references`).
     init : path or None
         A model folder or ``nep.txt`` to start from (fine-tuning); its architecture is kept.
     threads : int or None
@@ -63,7 +63,7 @@ class TrainInputs:
     valid: Path | None = None
     valid_fraction: float = 0.1
     hyper: dict | None = None
-    reference: str = "mean"
+    reference: str = "fit"
     init: Path | None = None
     threads: int | None = 1
     model: str = "nep"

@@ -70,11 +70,11 @@ def train(
     lr: float = options.lr(4e-3, "Initial Adam learning rate."),
     min_lr: float = typer.Option(1e-5, "--min-lr", help="Final (exponential) or smallest (plateau) learning rate."),
     schedule: str = typer.Option("plateau", "--schedule", help="Learning-rate schedule: plateau or exponential."),
-    lr_patience: int = typer.Option(10, "--lr-patience", help="Epochs without a better validation loss before the rate halves."),
+    lr_patience: int = typer.Option(30, "--lr-patience", help="Epochs without a better validation loss before the rate halves."),
     optimizer: str = typer.Option("adam", "--optimizer", help="adam, lbfgs (full set) or snes (GPUMD's "
                                   "gradient-free separable natural evolution strategy, one generation per batch)."),
     population: int = typer.Option(50, "--population", help="snes: candidates per generation (GPUMD's population)."),
-    reference: str = typer.Option("mean", "--reference", help="Reference energies: mean, fit, or an XYZ file of isolated atoms."),
+    reference: str = typer.Option("fit", "--reference", help="Reference energies: fit (least squares per element, default), mean, or an XYZ file of isolated atoms."),
     init: Path = typer.Option(None, "--from", help="Start from this model folder or nep.txt, e.g. a published "
                               "GPUMD potential (fine-tuning)."),
     slim: bool = typer.Option(False, "--slim", help="With --from: keep only the elements in DATA (element slimming)."),

@@ -31,7 +31,7 @@ MODEL = OptionGroup("hyper_options", {
 
 #: Loss weights (NEP's λ), passed to a command as ``loss_options``.
 LOSS = OptionGroup("loss_options", {
-    "lambda_e": (float, typer.Option(1.0, "--lambda-e", help="Weight of the energy RMSE (eV/atom).")),
+    "lambda_e": (float, typer.Option(0.1, "--lambda-e", help="Weight of the energy RMSE (eV/atom).")),
     "lambda_f": (float, typer.Option(1.0, "--lambda-f", help="Weight of the force RMSE (eV/Å).")),
     "lambda_v": (float, typer.Option(0.1, "--lambda-v", help="Weight of the virial RMSE (eV/atom).")),
     "lambda_1": (float, typer.Option(0.0, "--lambda-1", help="Weight of the L1 norm of the parameters.")),

@@ -67,6 +67,7 @@ def md(
     frame: int = typer.Option(0, "--frame", help="Which frame of START to use."),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda (trained models and chgnet)."),
     dtype: str = typer.Option("float64", "--dtype", help="Evaluation precision of a trained model: float64 or float32."),
+    threads: int = typer.Option(1, "--threads", help="CPU threads of a trained model's evaluation."),
     seed: int = _SEED,
     quiet: bool = _QUIET,
 ) -> None:
@@ -85,7 +86,12 @@ def md(
                         min_distance=min_distance or 0.0, max_temperature=max_temperature,
                         max_force_std=max_force_std, log_every=log_every, traj_every=traj_every, seed=seed)
     options.validate(atoms)
-    calculator = resolve_calculator(model, device, dtype)
+    if threads < 1:
+        raise UserInputError(f"--threads must be ≥ 1, got {threads}", "--threads")
+    import torch
+
+    torch.set_num_threads(threads)  # for the whole run: resizing the pool around every step would cost
+    calculator = resolve_calculator(model, device, dtype, threads)
     options = _with_distance_guard(options, calculator, min_distance)
     probe = atoms.copy()
     probe.calc = calculator
@@ -312,8 +318,9 @@ def _write_frames(out: Path, frames: list) -> None:
         write(tmp, frames, format="extxyz")
 
 
-def resolve_calculator(model: str, device: str = "cpu", dtype: str = "float64"):
-    """An ASE calculator for MODEL: ``ase:NAME`` (a reference calculator) or a trained model path."""
+def resolve_calculator(model: str, device: str = "cpu", dtype: str = "float64", threads: int | None = None):
+    """An ASE calculator for MODEL: ``ase:NAME`` (a reference calculator) or a trained model path
+    (evaluated on *threads* PyTorch threads; default: leave the setting alone)."""
     if model.startswith("ase:"):
         from nnsurrogate.atomistic.labelers import labeler
 
@@ -323,7 +330,7 @@ def resolve_calculator(model: str, device: str = "cpu", dtype: str = "float64"):
         raise UserInputError("model not found (a run folder, model/ folder, nep.txt, or ase:emt …)", model)
     from nnsurrogate.atomistic.calculator import load_calculator
 
-    return load_calculator(path, device=device, dtype=dtype)
+    return load_calculator(path, device=device, dtype=dtype, threads=threads)
 
 
 @contextlib.contextmanager

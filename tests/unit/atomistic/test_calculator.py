@@ -147,3 +147,33 @@ def test_reports_the_shortest_pair_it_sees(calc):
     atoms.calc = calc
     atoms.get_potential_energy()
     assert calc.results["shortest_pair"] == pytest.approx(neighbor_list("d", atoms, 5.0).min(), rel=1e-12)
+
+
+@pytest.mark.parametrize("committee", [False, True])
+def test_parallel_centre_blocks_add_up_to_one_evaluation(committee):
+    """threads > 1 on a large enough cell: blocks of centre atoms (with ghost neighbours) on parallel
+    threads give the same site energies, forces, stress and shortest pair as one evaluation."""
+    from nnsurrogate.atomistic.calculator import MIN_ATOMS_PER_THREAD
+
+    rng = np.random.default_rng(4)
+    atoms = bulk("Cu", "fcc", a=3.7, cubic=True).repeat((6, 6, 5))  # 720 atoms: 2 blocks of 360
+    atoms.set_cell(atoms.cell.array + rng.normal(0, 0.2, (3, 3)), scale_atoms=True)
+    atoms.positions += rng.normal(0, 0.1, atoms.positions.shape)
+    atoms.set_chemical_symbols(rng.choice(["Cu", "Au"], len(atoms)).tolist())
+    assert len(atoms) >= 2 * MIN_ATOMS_PER_THREAD
+    models = [_model(reference=(-3.0, -4.0))]
+    if committee:
+        other = _model(reference=(-3.0, -4.0))
+        with torch.no_grad():
+            other.w1.mul_(1.3)
+        models.append(other)
+    results = []
+    for threads in (1, 2):
+        copy = atoms.copy()
+        copy.calc = PotentialCalculator(models, threads=threads)
+        assert copy.calc._blocks(copy) == threads
+        results.append((copy.get_potential_energies(), copy.get_forces(), copy.get_stress(),
+                        copy.calc.results["shortest_pair"]))
+    for one, blocks in zip(*results):
+        np.testing.assert_allclose(blocks, one, rtol=0, atol=1e-10)
+    assert torch.get_num_threads() == 1  # the setting is left as it was

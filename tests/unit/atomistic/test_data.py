@@ -127,6 +127,27 @@ def test_reference_energies(tmp_path):
         reference_energies(frames, ["Cu", "Au"], tmp_path / "iso.xyz")
 
 
+def _labelled(symbols: str, energy: float) -> Atoms:
+    atoms = Atoms(symbols, positions=np.arange(3 * len(Atoms(symbols))).reshape(-1, 3) * 1.5)
+    atoms.calc = SinglePointCalculator(atoms, energy=energy, forces=np.zeros((len(atoms), 3)))
+    return atoms
+
+
+def test_fitted_references_recover_per_element_energies_and_share_the_mean_for_one_composition():
+    e = {"W": -12.9, "H": -3.4, "Cu": -4.1}
+    frames = [_labelled(s, sum(e[x] for x in Atoms(s).get_chemical_symbols()) + d)
+              for s, d in (("W2H", 0.01), ("WH3", -0.02), ("Cu4", 0.0), ("W3Cu", 0.015), ("H2Cu2", -0.01), ("W", 0))]
+    fitted = dict(zip(e, reference_energies(frames, list(e))))  # the default is the fit
+    assert all(abs(fitted[x] - e[x]) < 0.02 for x in e)
+    mean = reference_energies(frames, list(e), "mean")
+    residual = [sum(fitted[x] for x in a.get_chemical_symbols()) - a.get_potential_energy() for a in frames]
+    shared = [sum(mean) / 3 * len(a) - a.get_potential_energy() for a in frames]
+    assert np.abs(residual).max() < 0.05 < np.abs(shared).max()
+    molecule = [_labelled("C2H6O", -1000.0 + d) for d in (0.0, 0.3, -0.1)]  # one composition: the mean for all
+    refs = reference_energies(molecule, ["C", "H", "O"])
+    assert refs[0] == refs[1] == refs[2] == pytest.approx(-1000.0 / 9 + 0.2 / 27)
+
+
 SPELLINGS = """2
 Lattice="4 0 0 0 4 0 0 0 4" Properties=species:S:1:pos:R:3:force:R:3 Energy=-7.5 Virial="0.8 0 0 0 0.8 0 0 0 0.8" Weight=2.0 Config_type=bulk pbc="T T T"
 Cu 0 0 0 0.1 0 0

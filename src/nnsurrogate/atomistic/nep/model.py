@@ -83,6 +83,13 @@ class NEPModel(SpecModelFile, PotentialModel):
         """Per-frame geometry (see :func:`featurize`)."""
         return featurize(self, frames, dtype, widths, where)
 
+    def pair_features(self, types: np.ndarray, pairs: Pairs, dtype: torch.dtype = torch.float64) -> dict:
+        """Geometry of one structure given its type indices (n_atoms,) and full neighbour list
+        (see :func:`~nnsurrogate.atomistic.nep.features.frame_features`); the calculator's
+        parallel evaluation calls it on blocks of centre atoms
+        (:func:`~nnsurrogate.atomistic.neighbors.centre_block`)."""
+        return frame_features(self.spec, types, pairs, dtype)
+
     def neighbor_widths(self, frames) -> tuple[int, int]:
         """Radial / angular neighbour slots that fit every atom of *frames*."""
         return neighbor_counts(self.spec, frames)

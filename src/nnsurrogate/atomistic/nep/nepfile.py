@@ -18,7 +18,7 @@ Reading keeps every number as float64, so import → export reproduces the file 
 from __future__ import annotations
 
 import os
-import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +26,7 @@ import torch
 
 from nnsurrogate.atomistic.nep.model import NEPModel
 from nnsurrogate.atomistic.nep.spec import NEPSpec
-from nnsurrogate.core.errors import DataWarning, UserInputError
+from nnsurrogate.core.errors import UserInputError
 from nnsurrogate.core.files import atomic_path
 
 
@@ -35,22 +35,49 @@ def _g(value: float) -> str:
     return f"{float(value):g}"
 
 
+#: tanh(20) is 1 to double (and single) precision: a neuron with zero input weights and the threshold
+#: −20 outputs exactly 1, so its output weight acts as a per-element constant.
+CONSTANT_NEURON_THRESHOLD = -20.0
+
+
+def with_references_inside(model: NEPModel) -> NEPModel:
+    """The same potential with its per-element reference energies inside the network parameters.
+
+    ``nep.txt`` has one shared bias b1, so different reference energies e_t cannot be stored as
+    biases. Each element's network gets one more neuron whose input weights are zero and whose
+    threshold is :data:`CONSTANT_NEURON_THRESHOLD` (its output is exactly 1) and whose output weight
+    is e_t − ē; the shared bias absorbs ē (the mean). Energies, forces and virials are unchanged
+    (up to the file's 8 significant digits on e_t − ē); the model written has ``neurons + 1``.
+    """
+    ref = np.asarray(model.reference_energies, dtype=np.float64)
+    mean = float(ref.mean())
+    spec = replace(model.spec, neurons=model.spec.neurons + 1)
+    out = NEPModel(spec).to(dtype=model.b1.dtype)
+    with torch.no_grad():
+        out.w0[:, :-1].copy_(model.w0)
+        out.b0[:, :-1].copy_(model.b0)
+        out.b0[:, -1] = CONSTANT_NEURON_THRESHOLD
+        out.w1[:, :-1].copy_(model.w1)
+        out.w1[:, -1].copy_(torch.as_tensor(ref - mean))
+        out.b1.copy_(model.b1 - mean)
+        for name in ("c_radial", "c_angular", "q_scaler"):
+            getattr(out, name).copy_(getattr(model, name))
+    return out
+
+
 def nep_text(model: NEPModel) -> str:
     """The ``nep.txt`` content of *model* (parameters rounded to the file's 8 significant digits).
 
     Per-element reference energies fold into the shared bias b1 when they are all equal; otherwise
-    the file gives energies relative to them (forces and stresses are unaffected) and a
-    :class:`DataWarning` says so.
+    each element's network gets one constant neuron that carries its reference energy (see
+    :func:`with_references_inside`), so the file gives total energies.
     """
-    spec = model.spec
     ref = np.asarray(model.reference_energies, dtype=np.float64)
-    b1 = float(model.b1.detach().double())
-    if np.all(ref == ref[0]):
-        b1 -= float(ref[0])
-    else:
-        listed = ", ".join(f"{s} {e:.6g}" for s, e in zip(spec.species, ref))
-        warnings.warn(f"nep.txt energies are relative to the per-element reference energies ({listed} eV); "
-                      "forces and stresses are exact", DataWarning, stacklevel=2)
+    if not np.all(ref == ref[0]):
+        model = with_references_inside(model)
+        ref = np.zeros_like(ref)
+    spec = model.spec
+    b1 = float(model.b1.detach().double()) - float(ref[0])
     lines = [f"nep4{'_zbl' if spec.zbl else ''} {spec.n_types} " + "".join(f"{s} " for s in spec.species),
              *([f"zbl {_g(spec.zbl[0])} {_g(spec.zbl[1])}"] if spec.zbl else []),
              f"cutoff {_g(spec.cutoff[0])} {_g(spec.cutoff[1])} {spec.max_neighbors[0]} {spec.max_neighbors[1]}",

@@ -6,10 +6,11 @@ import warnings
 
 import numpy as np
 import pytest
+import torch
 
 from nnsurrogate.atomistic.nep import NEPModel, read_nep, write_nep
 from nnsurrogate.atomistic.nep.nepfile import round_to_file_precision
-from nnsurrogate.core.errors import DataWarning, UserInputError
+from nnsurrogate.core.errors import UserInputError
 
 
 def test_header_is_gpumd_layout(tmp_path, make_model):
@@ -50,11 +51,32 @@ def test_shared_reference_energy_folds_into_bias(tmp_path, make_model):
     assert float(loaded.b1.detach()) == pytest.approx(float(model.b1.detach()) + 3.25, abs=1e-6)  # U = … − b1
 
 
-def test_unequal_reference_energies_warn(tmp_path, make_model):
+def test_unequal_reference_energies_ride_in_a_constant_neuron(tmp_path, make_model, make_structure):
+    """nep.txt has one shared bias: per-element reference energies go into one extra neuron per element
+    whose output is exactly 1, so the file's total energies (here through CPUNEP, GPUMD's own code) are
+    the model's, forces unchanged."""
+    from calorine.calculators import CPUNEP
+
+    from nnsurrogate.atomistic.nep.features import collate
+    from nnsurrogate.atomistic.nep.model import featurize
+
     model = make_model(("Cu", "Au"), seed=6)
     model.reference_energies = (-3.5, -3.8)
-    with pytest.warns(DataWarning, match="relative to the per-element reference energies"):
-        write_nep(model, tmp_path / "nep.txt")
+    path = tmp_path / "nep.txt"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        write_nep(model, path)
+    assert path.read_text().splitlines()[5] == f"ANN {model.spec.neurons + 1} 0"
+    for seed in (0, 1):
+        atoms = make_structure(("Cu", "Au"), seed=seed)
+        out = model(collate(featurize(model, [atoms], dtype=torch.float64)))
+        ours = float(out["energy"][0].detach()) + sum(model.reference_energies[t] for t in
+                                             [model.species.index(s) for s in atoms.get_chemical_symbols()])
+        atoms.calc = CPUNEP(str(path))
+        assert abs(atoms.get_potential_energy() - ours) / len(atoms) < 1e-6
+        np.testing.assert_allclose(atoms.get_forces(), out["forces"].detach().numpy(), atol=1e-5)
+    write_nep(read_nep(path), tmp_path / "again.txt")  # the file re-exports as it is
+    assert (tmp_path / "again.txt").read_bytes() == path.read_bytes()
 
 
 @pytest.mark.parametrize("mutate, message", [
