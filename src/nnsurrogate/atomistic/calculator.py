@@ -60,7 +60,7 @@ def committee_statistics(energies: np.ndarray, forces: np.ndarray) -> dict[str, 
 
 
 #: Fewest atoms per thread for which splitting a structure into blocks pays (see the module docstring).
-MIN_ATOMS_PER_THREAD = 250
+MIN_ATOMS_PER_THREAD = 1000
 _POOLS: dict[int, ThreadPoolExecutor] = {}
 
 

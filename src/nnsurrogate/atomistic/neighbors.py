@@ -66,9 +66,9 @@ def neighbor_pairs(positions: np.ndarray, cell: np.ndarray, pbc, cutoff: float, 
     if not periodic.all():
         cell = _box_for_open_directions(positions, cell, periodic, cutoff)
     calculator = NeighborList(cutoff=float(cutoff), full_list=True, sorted=True, n_threads=int(threads))
-    i, j, shifts, vectors = calculator.compute(positions, cell, [bool(p) for p in periodic], quantities="ijSD")
+    i, j, shifts, vectors, distances = calculator.compute(positions, cell, [bool(p) for p in periodic],
+                                                         quantities="ijSDd")
     i, j = i.astype(np.int64), j.astype(np.int64)
-    distances = np.linalg.norm(vectors, axis=1)
     return Pairs(i, j, shifts.astype(np.int64), vectors, distances)
 
 

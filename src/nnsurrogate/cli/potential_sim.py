@@ -88,10 +88,8 @@ def md(
     options.validate(atoms)
     if threads < 1:
         raise UserInputError(f"--threads must be ≥ 1, got {threads}", "--threads")
-    import torch
-
-    torch.set_num_threads(threads)  # for the whole run: resizing the pool around every step would cost
     calculator = resolve_calculator(model, device, dtype, threads)
+    _set_torch_threads(calculator, atoms, threads)
     options = _with_distance_guard(options, calculator, min_distance)
     probe = atoms.copy()
     probe.calc = calculator
@@ -107,6 +105,15 @@ def md(
               f"{out / 'last_good.xyz'} (try a smaller --timestep, check the model, or loosen that guard)",
               file=sys.stderr)
         raise typer.Exit(1)
+
+
+def _set_torch_threads(calculator, atoms, threads: int) -> None:
+    """PyTorch's threads for the whole run (resizing its pool around every step would cost): one when a
+    trained model splits the cell into parallel blocks itself, else *threads*."""
+    import torch
+
+    blocks = getattr(calculator, "_blocks", None)
+    torch.set_num_threads(1 if blocks is not None and blocks(atoms) > 1 else threads)
 
 
 def _fresh_md_folder(out: Path) -> None:

@@ -156,7 +156,7 @@ def test_parallel_centre_blocks_add_up_to_one_evaluation(committee):
     from nnsurrogate.atomistic.calculator import MIN_ATOMS_PER_THREAD
 
     rng = np.random.default_rng(4)
-    atoms = bulk("Cu", "fcc", a=3.7, cubic=True).repeat((6, 6, 5))  # 720 atoms: 2 blocks of 360
+    atoms = bulk("Cu", "fcc", a=3.7, cubic=True).repeat((8, 8, 8))  # 2048 atoms: 2 blocks of 1024
     atoms.set_cell(atoms.cell.array + rng.normal(0, 0.2, (3, 3)), scale_atoms=True)
     atoms.positions += rng.normal(0, 0.1, atoms.positions.shape)
     atoms.set_chemical_symbols(rng.choice(["Cu", "Au"], len(atoms)).tolist())

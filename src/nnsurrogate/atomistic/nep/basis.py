@@ -85,14 +85,12 @@ def radial_basis(r: torch.Tensor, rc: float, basis_size: int) -> tuple[torch.Ten
     x = 2.0 * t * t - 1.0
     dx = 4.0 * t / rc
     n = basis_size + 1
-    T = torch.empty(*r.shape, n, dtype=r.dtype, device=r.device)
-    dT = torch.empty_like(T)
-    T[..., 0], dT[..., 0] = 1.0, 0.0
-    if n > 1:
-        T[..., 1], dT[..., 1] = x, 1.0
+    T, dT = [torch.ones_like(x), x], [torch.zeros_like(x), torch.ones_like(x)]
+    two_x = 2.0 * x
     for k in range(2, n):  # T_k = 2x T_{k-1} − T_{k-2}; T'_k = 2 T_{k-1} + 2x T'_{k-1} − T'_{k-2}
-        T[..., k] = 2.0 * x * T[..., k - 1] - T[..., k - 2]
-        dT[..., k] = 2.0 * T[..., k - 1] + 2.0 * x * dT[..., k - 1] - dT[..., k - 2]
+        T.append(two_x * T[k - 1] - T[k - 2])
+        dT.append(2.0 * T[k - 1] + two_x * dT[k - 1] - dT[k - 2])
+    T, dT = torch.stack(T[:n], -1), torch.stack(dT[:n], -1)  # contiguous, no strided column writes
     half = 0.5 * (T + 1.0)
     f = half * fc.unsqueeze(-1)
     df = dT.mul_((0.5 * dx * fc).unsqueeze(-1)).add_(half * dfc.unsqueeze(-1))
@@ -155,24 +153,22 @@ def angular_harmonics(u: torch.Tensor, l_max: int) -> tuple[torch.Tensor, torch.
     """
     z = u[..., 2]
     re, im = _powers(u, l_max)
-    n = n_components(l_max)
-    Y = torch.empty(*z.shape, n, dtype=u.dtype, device=u.device)
-    dY = torch.zeros(*z.shape, n, 3, dtype=u.dtype, device=u.device)
-    c = 0
+    zero = torch.zeros_like(z)
+    values: list[torch.Tensor] = []
+    grads: list[torch.Tensor] = []  # (∂/∂x, ∂/∂y, ∂/∂z) of each component, flattened
     for l in range(1, l_max + 1):
         for m in range(l + 1):
             zp, dzp = _zpoly(_Z_POLY[l][m], z)
             # d Re[(x+iy)^m]/dx = m Re[(x+iy)^{m-1}], d/dy = −m Im[…]; d Im/dx = m Im[…], d/dy = m Re[…]
-            Y[..., c] = zp * re[m]
-            dY[..., c, 2] = dzp * re[m]
-            if m:
-                dY[..., c, 0] = zp * (m * re[m - 1])
-                dY[..., c, 1] = zp * (-m * im[m - 1])
-                Y[..., c + 1] = zp * im[m]
-                dY[..., c + 1, 0] = zp * (m * im[m - 1])
-                dY[..., c + 1, 1] = zp * (m * re[m - 1])
-                dY[..., c + 1, 2] = dzp * im[m]
-            c += 2 if m else 1
+            values.append(zp * re[m])
+            if not m:
+                grads += [zero, zero, dzp * re[m]]
+                continue
+            values.append(zp * im[m])
+            grads += [zp * (m * re[m - 1]), zp * (-m * im[m - 1]), dzp * re[m],
+                      zp * (m * im[m - 1]), zp * (m * re[m - 1]), dzp * im[m]]
+    Y = torch.stack(values, -1)  # built whole: no strided column writes
+    dY = torch.stack(grads, -1).reshape(*z.shape, len(values), 3)
     return Y, dY
 
 
