@@ -146,3 +146,20 @@ def update_markdown_section(path: Path, name: str, body: str) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
     _readable(path)
+
+
+def rich_table(title: str, headers: Sequence[str], rows: Sequence[Sequence[str]]):
+    """A rich table with right-aligned columns (for the console summary of a benchmark)."""
+    from rich.table import Table
+
+    table = Table(title=title, header_style="bold")
+    for h in headers:
+        table.add_column(h, justify="right")
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    """The lines of a Markdown table."""
+    return ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers), *("| " + " | ".join(r) + " |" for r in rows)]

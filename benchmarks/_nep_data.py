@@ -231,7 +231,8 @@ def accuracy_runs(work: Path, quick: bool, parts: tuple[str, ...], console: Cons
     return out
 
 
-def _md_rate(atoms, calc, steps: int) -> dict:
+def md_rate(atoms, calc, steps: int) -> dict:
+    """Atom-steps per second (wall and CPU) of *steps* velocity-Verlet steps after two warm-up steps."""
     from ase import units
     from ase.md.verlet import VelocityVerlet
 
@@ -274,7 +275,7 @@ def md_speed(nep_txt: Path, quick: bool, console: Console) -> dict:
         previous = torch.get_num_threads()
         torch.set_num_threads(threads)
         try:
-            runs[key] = _md_rate(atoms, make(), steps)
+            runs[key] = md_rate(atoms, make(), steps)
         finally:
             torch.set_num_threads(previous)
     check = atoms.copy()

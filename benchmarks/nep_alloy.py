@@ -24,10 +24,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
-from _common import machine_info, machine_line, now_iso, update_markdown_section, write_json
+from _common import (machine_info, machine_line, markdown_table, now_iso, rich_table, update_markdown_section,
+                     write_json)
 import _nep_data as data
 
 NAME = "nep_alloy"
@@ -141,13 +141,8 @@ def _rows(result: dict) -> list[list[str]]:
     return rows
 
 
-def _table(result: dict) -> Table:
-    table = Table(title="EMT Cu–Au: one change at a time to the NEP training recipe", header_style="bold")
-    for h in HEADERS:
-        table.add_column(h, justify="right")
-    for row in _rows(result):
-        table.add_row(*row)
-    return table
+def _table(result: dict):
+    return rich_table("EMT Cu–Au: one change at a time to the NEP training recipe", HEADERS, _rows(result))
 
 
 def markdown(result: dict) -> str:
@@ -160,8 +155,7 @@ def markdown(result: dict) -> str:
              "over the second half of the budget; 'test E RMSE' is our model's own evaluation, 'CPUNEP' the exported "
              "`nep.txt` evaluated by calorine's CPUNEP (the two differ where the file's energies are relative to "
              f"per-element reference energies). Machine: {machine_line(result['machine'])}.", "",
-             "| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
-    lines += ["| " + " | ".join(row) + " |" for row in _rows(result)]
+             *markdown_table(HEADERS, _rows(result))]
     return "\n".join(lines)
 
 

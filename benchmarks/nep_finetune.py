@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
-from _common import machine_info, machine_line, now_iso, update_markdown_section, write_json
+from _common import (machine_info, machine_line, markdown_table, now_iso, rich_table, update_markdown_section,
+                     write_json)
 
 NAME = "nep_finetune"
 HERE = Path(__file__).resolve().parent
@@ -131,13 +131,8 @@ HEADERS = ["model", "training frames", "test energy MAE (meV/atom)", "test force
            "wall / CPU s"]
 
 
-def _table(result: dict) -> Table:
-    table = Table(title="mlearn Mo: fine-tuned UNEP-v1 vs the same architecture from scratch", header_style="bold")
-    for h in HEADERS:
-        table.add_column(h, justify="right")
-    for row in _rows(result):
-        table.add_row(*row)
-    return table
+def _table(result: dict):
+    return rich_table("mlearn Mo: fine-tuned UNEP-v1 vs the same architecture from scratch", HEADERS, _rows(result))
 
 
 def markdown(result: dict) -> str:
@@ -147,8 +142,7 @@ def markdown(result: dict) -> str:
              "UNEP-v1 --slim --lr 1e-3`; scratch: the same descriptor and network sizes (cutoffs 6/5 Å, n_max 4/4, "
              "basis 8/8, l_max 4/2/1, 80 neurons, no ZBL term), default learning rate. "
              f"Machine: {machine_line(result['machine'])}.", "",
-             "| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
-    lines += ["| " + " | ".join(row) + " |" for row in _rows(result)]
+             *markdown_table(HEADERS, _rows(result))]
     for key, t in result["targets"].items():
         lines += ["", f"Target `{key}` ({t['target']}): {'met' if t['met'] else 'missed'} — fine-tuned 50: "
                   f"{t['fine_tuned_50']['energy_mae_meV_atom']:.2f} meV/atom, {t['fine_tuned_50']['force_mae_meV_A']:.1f} "

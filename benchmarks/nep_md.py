@@ -30,10 +30,10 @@ from pathlib import Path
 
 import numpy as np
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
-from _common import machine_info, machine_line, now_iso, update_markdown_section, write_json
+from _common import (machine_info, machine_line, markdown_table, now_iso, rich_table, update_markdown_section,
+                     write_json)
 import _nep_data as data
 
 NAME = "nep_md"
@@ -64,21 +64,6 @@ def _cells() -> dict:
     return cells
 
 
-def _bare_rate(atoms, calc, steps: int) -> dict:
-    from ase import units
-    from ase.md.verlet import VelocityVerlet
-
-    system = atoms.copy()
-    system.calc = calc
-    md = VelocityVerlet(system, 1.0 * units.fs)
-    md.run(2)
-    wall, cpu = time.perf_counter(), time.process_time()
-    md.run(steps)
-    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    n = len(system) * steps
-    return {"steps": steps, "wall_s": wall, "cpu_s": cpu, "atom_steps_per_s": n / wall, "atom_steps_per_cpu_s": n / cpu}
-
-
 def _bare_runs(name: str, model: Path, atoms, steps: int, console: Console) -> dict:
     import torch
     from calorine.calculators import CPUNEP
@@ -103,7 +88,7 @@ def _bare_runs(name: str, model: Path, atoms, steps: int, console: Console) -> d
         previous = torch.get_num_threads()
         torch.set_num_threads(threads)
         try:
-            runs[key] = _bare_rate(atoms, make(), steps)
+            runs[key] = data.md_rate(atoms, make(), steps)
         finally:
             torch.set_num_threads(previous)
     return runs
@@ -219,13 +204,8 @@ def _rows(result: dict) -> list[list[str]]:
     return rows
 
 
-def _table(result: dict) -> Table:
-    table = Table(title="NEP MD speed (velocity Verlet)", header_style="bold")
-    for h in HEADERS:
-        table.add_column(h, justify="right")
-    for row in _rows(result):
-        table.add_row(*row)
-    return table
+def _table(result: dict):
+    return rich_table("NEP MD speed (velocity Verlet)", HEADERS, _rows(result))
 
 
 def markdown(result: dict) -> str:
@@ -236,8 +216,7 @@ def markdown(result: dict) -> str:
              "including start-up in the second column). Cu: the `nep` benchmark's architecture trained for "
              f"{p['cu_train_s']:.0f} s on EMT Cu; Si: GPUMD's `Si_2022_NEP4_4body.txt`. CPUNEP is calorine's "
              f"binding of GPUMD's NEP_CPU (single-threaded). Machine: {machine_line(result['machine'])}.", "",
-             "| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
-    lines += ["| " + " | ".join(row) + " |" for row in _rows(result)]
+             *markdown_table(HEADERS, _rows(result))]
     for key, t in result["targets"].items():
         value = t.get("ratio", t.get("worst"))
         lines.append(f"\nTarget `{key}` ({t['target']}): {'met' if t['met'] else 'missed'} — "
