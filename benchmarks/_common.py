@@ -163,3 +163,12 @@ def rich_table(title: str, headers: Sequence[str], rows: Sequence[Sequence[str]]
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     """The lines of a Markdown table."""
     return ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers), *("| " + " | ".join(r) + " |" for r in rows)]
+
+
+def run_cli(argv: list) -> None:
+    """Run ``nnsurrogate ARGV…`` in this process; a non-zero exit is an error."""
+    from nnsurrogate.cli.main import run
+
+    code = run([str(a) for a in argv])
+    if code != 0:
+        raise RuntimeError(f"nnsurrogate {' '.join(map(str, argv))} exited with {code}")

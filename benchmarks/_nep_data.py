@@ -247,6 +247,18 @@ def md_rate(atoms, calc, steps: int) -> dict:
             "atom_steps_per_cpu_s": len(system) * steps / cpu}
 
 
+def calculator_rates(atoms, contenders: list, steps: int, label: str, console: Console) -> dict:
+    """:func:`md_rate` of each ``(key, torch threads, make calculator)`` in *contenders*, key → rates."""
+    from nnsurrogate.core.threads import torch_threads
+
+    runs = {}
+    for key, threads, make in contenders:
+        console.print(Text(f"  {label}, {key} …", style="dim"))
+        with torch_threads(threads):
+            runs[key] = md_rate(atoms, make(), steps)
+    return runs
+
+
 def md_speed(nep_txt: Path, quick: bool, console: Console) -> dict:
     """Atom-steps per second of velocity-Verlet MD on 4000 Cu atoms with each calculator."""
     import torch
@@ -269,15 +281,7 @@ def md_speed(nep_txt: Path, quick: bool, console: Console) -> dict:
                        for t in (1, 2)]
     except ImportError:
         pass
-    runs = {}
-    for key, threads, make in contenders:
-        console.print(Text(f"  nep: MD speed, {key} …", style="dim"))
-        previous = torch.get_num_threads()
-        torch.set_num_threads(threads)
-        try:
-            runs[key] = md_rate(atoms, make(), steps)
-        finally:
-            torch.set_num_threads(previous)
+    runs = calculator_rates(atoms, contenders, steps, "nep: MD speed", console)
     check = atoms.copy()
     check.calc = load_calculator(nep_txt)
     reference = atoms.copy()

@@ -20,8 +20,8 @@ import numpy as np
 from rich.console import Console
 from rich.text import Text
 
-from _common import (machine_info, machine_line, markdown_table, now_iso, rich_table, update_markdown_section,
-                     write_json)
+from _common import (machine_info, machine_line, markdown_table, now_iso, rich_table, run_cli,
+                     update_markdown_section, write_json)
 
 NAME = "nep_finetune"
 HERE = Path(__file__).resolve().parent
@@ -36,14 +36,6 @@ FINE_TUNE = ["--slim", "--lr", "1e-3"]
 RECIPE = ["--lambda-e", "1", "--lr-patience", "10"]
 
 
-def _cli(argv: list) -> None:
-    from nnsurrogate.cli.main import run
-
-    code = run([str(a) for a in argv])
-    if code != 0:
-        raise RuntimeError(f"nnsurrogate {' '.join(map(str, argv))} exited with {code}")
-
-
 def _subset(frames_path: Path, n: int, out: Path) -> Path:
     from ase.io import read, write
 
@@ -54,7 +46,7 @@ def _subset(frames_path: Path, n: int, out: Path) -> Path:
 
 
 def _score(model: Path, out: Path) -> dict:
-    _cli(["potential", "test", model, MO / "test.xyz", "--out", out])
+    run_cli(["potential", "test", model, MO / "test.xyz", "--out", out])
     metrics = json.loads((out / "metrics.json").read_text())
     return {k: metrics[k] for k in ("energy_mae_meV_atom", "force_mae_meV_A", "energy_rmse_meV_atom",
                                     "force_rmse_meV_A")}
@@ -63,7 +55,7 @@ def _score(model: Path, out: Path) -> dict:
 def _train(kind: str, data: Path, out: Path, budget: float) -> dict:
     extra = ["--from", UNEP, *FINE_TUNE] if kind == "fine-tuned" else SCRATCH
     started, cpu = time.perf_counter(), time.process_time()
-    _cli(["potential", "train", data, *extra, *RECIPE, "--time-limit", budget, "--valid-fraction", "0.1", "--threads", 1,
+    run_cli(["potential", "train", data, *extra, *RECIPE, "--time-limit", budget, "--valid-fraction", "0.1", "--threads", 1,
           "--quiet", "--out", out])
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu
     history = json.loads((out / "metrics.json").read_text())

@@ -32,8 +32,8 @@ import numpy as np
 from rich.console import Console
 from rich.text import Text
 
-from _common import (machine_info, machine_line, markdown_table, now_iso, rich_table, update_markdown_section,
-                     write_json)
+from _common import (machine_info, machine_line, markdown_table, now_iso, rich_table, run_cli,
+                     update_markdown_section, write_json)
 import _nep_data as data
 
 NAME = "nep_md"
@@ -43,14 +43,6 @@ CU_HYPER = ["--cutoff", "5,4", "--n-max", "4,4", "--basis-size", "8,8", "--l-max
 TRAIN_S, QUICK_TRAIN_S = 60.0, 10.0
 STEPS, QUICK_STEPS = 20, 3
 CLI_STEPS, QUICK_CLI_STEPS = 100, 10
-
-
-def _cli(argv: list) -> None:
-    from nnsurrogate.cli.main import run
-
-    code = run([str(a) for a in argv])
-    if code != 0:
-        raise RuntimeError(f"nnsurrogate {' '.join(map(str, argv))} exited with {code}")
 
 
 def _cells() -> dict:
@@ -65,7 +57,6 @@ def _cells() -> dict:
 
 
 def _bare_runs(name: str, model: Path, atoms, steps: int, console: Console) -> dict:
-    import torch
     from calorine.calculators import CPUNEP
 
     from nnsurrogate.atomistic.calculator import load_calculator
@@ -82,16 +73,7 @@ def _bare_runs(name: str, model: Path, atoms, steps: int, console: Console) -> d
                            for t in (1, 2)]
         except ImportError:
             pass
-    runs = {}
-    for key, threads, make in contenders:
-        console.print(Text(f"  {NAME}: {name}, bare loop, {key} …", style="dim"))
-        previous = torch.get_num_threads()
-        torch.set_num_threads(threads)
-        try:
-            runs[key] = data.md_rate(atoms, make(), steps)
-        finally:
-            torch.set_num_threads(previous)
-    return runs
+    return data.calculator_rates(atoms, contenders, steps, f"{NAME}: {name}, bare loop", console)
 
 
 def _cli_run(model: Path, atoms, steps: int, dtype: str, threads: int, work: Path, tag: str) -> dict:
@@ -121,7 +103,7 @@ def _cu_model(work: Path, train_s: float, console: Console) -> Path:
     files = data.emt_datasets(work.parent / "nep_data", False, console)["cu"]
     out = work / "cu_model"
     console.print(Text(f"  {NAME}: training the Cu NEP for {train_s:.0f} s …", style="dim"))
-    _cli(["potential", "train", files["train"], *CU_HYPER, "--time-limit", train_s, "--threads", 1, "--quiet",
+    run_cli(["potential", "train", files["train"], *CU_HYPER, "--time-limit", train_s, "--threads", 1, "--quiet",
           "--out", out])
     return out / "nep.txt"
 

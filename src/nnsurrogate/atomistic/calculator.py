@@ -31,6 +31,7 @@ from nnsurrogate.atomistic._model_common import type_indices
 from nnsurrogate.atomistic.models import load_potential, resolve_device, resolve_dtype
 from nnsurrogate.atomistic.neighbors import atoms_pairs, centre_block
 from nnsurrogate.core.errors import UserInputError
+from nnsurrogate.core.threads import torch_threads
 
 #: Results of every calculator; a committee (N > 1) adds :data:`COMMITTEE_PROPERTIES`.
 PROPERTIES = (keys.ENERGY, keys.ENERGIES, keys.FREE_ENERGY, keys.FORCES, keys.STRESS)
@@ -152,8 +153,8 @@ class PotentialCalculator(Calculator):
         values = [getattr(m, "shortest_training_distance", None) for m in self.models]
         return None if any(v is None for v in values) else float(min(values))
 
-    def _blocks(self, atoms) -> int:
-        """How many centre blocks to evaluate in parallel (1: one plain evaluation)."""
+    def parallel_blocks(self, atoms) -> int:
+        """How many centre blocks a calculation on *atoms* evaluates in parallel (1: one plain evaluation)."""
         workers = int(self.threads or 1)
         if workers < 2 or len(atoms) < workers * MIN_ATOMS_PER_THREAD:
             return 1
@@ -180,20 +181,13 @@ class PotentialCalculator(Calculator):
                           forces=True, virial=periodic) for model in self.models]
             return torch.as_tensor(index, device=self.device), bounds[k + 1] - bounds[k], outs
 
-        previous = torch.get_num_threads()
-        if previous != 1:
-            torch.set_num_threads(1)
-        try:
+        with torch_threads(1 if torch.get_num_threads() != 1 else None):  # each block on one PyTorch thread
             parts = list(_pool(blocks).map(evaluate, range(blocks)))
-        finally:
-            if previous != 1:
-                torch.set_num_threads(previous)
         self.results[keys.SHORTEST_PAIR] = float(pairs.distances.min()) if len(pairs.distances) else float("inf")
         return [_joined([(index, size, outs[m]) for index, size, outs in parts], n, periodic)
                 for m in range(len(self.models))]
 
-    def _member_outputs(self, atoms, periodic: bool) -> list[dict]:
-        blocks = self._blocks(atoms)
+    def _member_outputs(self, atoms, periodic: bool, blocks: int) -> list[dict]:
         if blocks > 1:
             return self._block_outputs(atoms, periodic, blocks)
         cache: dict[str, dict] = {}
@@ -210,16 +204,11 @@ class PotentialCalculator(Calculator):
         super().calculate(atoms, properties, system_changes)
         atoms = self.atoms
         periodic = bool(atoms.pbc.all())
-        previous = torch.get_num_threads()
+        blocks = self.parallel_blocks(atoms)
         # resizing the pool costs: only when needed, and never for block evaluation (its own threads)
-        switch = bool(self.threads) and int(self.threads) != previous and self._blocks(atoms) == 1
-        if switch:
-            torch.set_num_threads(int(self.threads))
-        try:
-            outs = self._member_outputs(atoms, periodic)
-        finally:
-            if switch:
-                torch.set_num_threads(previous)
+        switch = bool(self.threads) and int(self.threads) != torch.get_num_threads() and blocks == 1
+        with torch_threads(int(self.threads) if switch else None):
+            outs = self._member_outputs(atoms, periodic, blocks)
         symbols = atoms.get_chemical_symbols()
         energies = [o[keys.ENERGIES].detach().double().cpu().numpy() + np.array([ref[s] for s in symbols])
                     for o, ref in zip(outs, self._references)]

@@ -105,9 +105,11 @@ def shortest_distance(atoms: Atoms, cutoff: float, where: str = "") -> tuple[flo
     return float(pairs.distances[k]), i, j
 
 
-def max_neighbors(pairs: Pairs, n_atoms: int) -> int:
-    """Largest number of neighbours of any atom (0 for an empty list)."""
-    return int(np.bincount(pairs.i, minlength=n_atoms).max()) if n_atoms else 0
+def max_neighbors(pairs: Pairs, n_atoms: int, cutoff: float | None = None) -> int:
+    """Largest number of neighbours of any atom (0 for an empty list), counting only pairs closer than
+    *cutoff* (Å) when given (without copying the list)."""
+    i = pairs.i if cutoff is None else pairs.i[pairs.distances < cutoff]
+    return int(np.bincount(i, minlength=n_atoms).max()) if n_atoms else 0
 
 
 def centre_block(pairs: Pairs, start: int, stop: int, n_atoms: int) -> tuple[Pairs, np.ndarray]:

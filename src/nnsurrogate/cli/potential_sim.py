@@ -13,6 +13,7 @@ from pathlib import Path
 
 import typer
 
+from nnsurrogate.cli import options
 from nnsurrogate.cli.common import console, parse_float_list, parse_int_list
 from nnsurrogate.core.engine.progress import progress_bar
 from nnsurrogate.core.errors import UserInputError
@@ -67,7 +68,7 @@ def md(
     frame: int = typer.Option(0, "--frame", help="Which frame of START to use."),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda (trained models and chgnet)."),
     dtype: str = typer.Option("float64", "--dtype", help="Evaluation precision of a trained model: float64 or float32."),
-    threads: int = typer.Option(1, "--threads", help="CPU threads of a trained model's evaluation."),
+    threads: int = options.threads(1, "CPU threads of a trained model's evaluation."),
     seed: int = _SEED,
     quiet: bool = _QUIET,
 ) -> None:
@@ -112,7 +113,7 @@ def _set_torch_threads(calculator, atoms, threads: int) -> None:
     trained model splits the cell into parallel blocks itself, else *threads*."""
     import torch
 
-    blocks = getattr(calculator, "_blocks", None)
+    blocks = getattr(calculator, "parallel_blocks", None)
     torch.set_num_threads(1 if blocks is not None and blocks(atoms) > 1 else threads)
 
 

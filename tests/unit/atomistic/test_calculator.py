@@ -171,7 +171,7 @@ def test_parallel_centre_blocks_add_up_to_one_evaluation(committee):
     for threads in (1, 2):
         copy = atoms.copy()
         copy.calc = PotentialCalculator(models, threads=threads)
-        assert copy.calc._blocks(copy) == threads
+        assert copy.calc.parallel_blocks(copy) == threads
         results.append((copy.get_potential_energies(), copy.get_forces(), copy.get_stress(),
                         copy.calc.results["shortest_pair"]))
     for one, blocks in zip(*results):

@@ -309,11 +309,9 @@ def neighbor_counts(spec: NEPSpec, frames, pairs=None) -> tuple[int, int]:
     if pairs is None:
         pairs = [atoms_pairs(a, max(spec.cutoff)) for a in frames]
     radial = angular = 1
-    for a, p in zip(frames, pairs):  # counts only: no copy of the neighbour list
-        n = len(a)
-        if n and len(p.i):
-            radial = max(radial, int(np.bincount(p.i[p.distances < spec.cutoff[0]], minlength=n).max()))
-            angular = max(angular, int(np.bincount(p.i[p.distances < spec.cutoff[1]], minlength=n).max()))
+    for a, p in zip(frames, pairs):
+        radial = max(radial, max_neighbors(p, len(a), spec.cutoff[0]))
+        angular = max(angular, max_neighbors(p, len(a), spec.cutoff[1]))
     return radial, angular
 
 
