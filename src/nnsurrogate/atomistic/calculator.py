@@ -5,8 +5,9 @@ ASE tool (MD, relaxations, phonons). Results follow ASE and :mod:`~nnsurrogate.a
 ``energy`` (eV), ``energies`` (per atom, eV), ``forces`` (eV/Å), ``stress`` (Voigt xx yy zz yz xz
 xy, eV/Å³, σ = −W/V; periodic cells only). With N > 1 models (a committee, see
 :mod:`~nnsurrogate.atomistic.committee`) these are the members' means and the results add
-``energy_std`` (eV), ``forces_std`` (n_atoms,) eV/Å and ``member_energies`` (N,) eV.
-A calculation reruns only when ASE reports ``system_changes``.
+``energy_std`` (eV), ``forces_std`` (n_atoms,) eV/Å and ``member_energies`` (N,) eV. A tensorial
+NEP (``nep4_dipole``, ``nep*_polarizability``) gives only ``dipole`` (3,) or ``polarizability``
+(3, 3), in its training data's units. A calculation reruns only when ASE reports ``system_changes``.
 
 With ``threads`` > 1 and a structure of at least :data:`MIN_ATOMS_PER_THREAD` atoms per thread, the
 atoms are split into that many contiguous blocks of centre atoms, each evaluated on its own Python
@@ -139,7 +140,10 @@ class PotentialCalculator(Calculator):
         self.threads = threads
         self.species = species
         self._references = [dict(zip(m.species, m.reference_energies)) for m in self.models]
-        if len(self.models) > 1:
+        self.tensor_kind = _tensor_kind(self.models)
+        if self.tensor_kind:
+            self.implemented_properties = [self.tensor_kind]
+        elif len(self.models) > 1:
             self.implemented_properties = [*PROPERTIES, *COMMITTEE_PROPERTIES]
 
     @property
@@ -156,7 +160,7 @@ class PotentialCalculator(Calculator):
     def parallel_blocks(self, atoms) -> int:
         """How many centre blocks a calculation on *atoms* evaluates in parallel (1: one plain evaluation)."""
         workers = int(self.threads or 1)
-        if workers < 2 or len(atoms) < workers * MIN_ATOMS_PER_THREAD:
+        if workers < 2 or len(atoms) < workers * MIN_ATOMS_PER_THREAD or self.tensor_kind:
             return 1
         return workers if all(hasattr(m, "pair_features") for m in self.models) else 1
 
@@ -203,6 +207,11 @@ class PotentialCalculator(Calculator):
         interatomic distance within the cutoff (Å, ``inf`` if none), which the MD guard reads."""
         super().calculate(atoms, properties, system_changes)
         atoms = self.atoms
+        if self.tensor_kind:
+            with torch_threads(int(self.threads) if self.threads else None):
+                batch = self.model.collate(self.model.featurize([atoms], self.dtype))
+                self.results[self.tensor_kind] = self.model.tensor(batch)[0].detach().double().cpu().numpy()
+            return
         periodic = bool(atoms.pbc.all())
         blocks = self.parallel_blocks(atoms)
         # resizing the pool costs: only when needed, and never for block evaluation (its own threads)
@@ -238,6 +247,16 @@ class PotentialCalculator(Calculator):
     def _stress(self, virial: np.ndarray | None) -> None:
         if virial is not None:
             self.results[keys.STRESS] = full_3x3_to_voigt_6_stress(-virial / self.atoms.get_volume())
+
+
+def _tensor_kind(models) -> str | None:
+    """``"dipole"`` or ``"polarizability"`` for one tensorial NEP; ``None`` for potentials."""
+    kinds = {getattr(getattr(m, "spec", None), "model_type", "potential") for m in models}
+    if kinds == {"potential"}:
+        return None
+    if len(models) > 1:
+        raise UserInputError("a committee is made of potentials, not of dipole or polarizability models", "committee")
+    return kinds.pop()
 
 
 def load_calculator(model_dir_or_nep_txt: str | os.PathLike, device: str = "cpu", dtype: str = "float64",

@@ -52,7 +52,7 @@ def cutoff_function(r: torch.Tensor, rc: float) -> tuple[torch.Tensor, torch.Ten
     Parameters
     ----------
     r : torch.Tensor, any shape, Å
-    rc : float, Å
+    rc : float or torch.Tensor of *r*'s shape, Å
 
     Returns
     -------
@@ -71,8 +71,8 @@ def radial_basis(r: torch.Tensor, rc: float, basis_size: int) -> tuple[torch.Ten
     Parameters
     ----------
     r : torch.Tensor, shape (...), Å
-    rc : float
-        Cutoff radius, Å.
+    rc : float or torch.Tensor of *r*'s shape
+        Cutoff radius, Å (a tensor: each distance its own, for type-wise cutoffs).
     basis_size : int
         Highest Chebyshev order (GPUMD's ``basis_size``).
 

@@ -90,11 +90,15 @@ def frame_features(spec: NEPSpec, types: np.ndarray, pairs: Pairs, dtype: torch.
     n_atoms, n_types = len(types), spec.n_types
     t = torch.as_tensor(np.asarray(types), dtype=torch.long)
     out: dict[str, torch.Tensor] = {keys.TYPES: t}
-    for prefix, rc, nb, width in (("r", spec.cutoff[0], spec.n_basis[0], widths[0]),
-                                  ("a", spec.cutoff[1], spec.n_basis[1], widths[1])):
-        j, vec, dist = _rows(pairs, pairs.distances < rc, n_atoms, width, rc, dtype)
-        f, df = radial_basis(dist, rc, nb - 1)
+    for k, (prefix, width) in enumerate((("r", widths[0]), ("a", widths[1]))):
+        rc, nb = spec.cutoff[k], spec.n_basis[k]
+        table = spec.pair_cutoffs(k) if spec.type_cutoffs is not None else None
+        keep = pairs.distances < (rc if table is None else table[types[pairs.i], types[pairs.j]])
+        j, vec, dist = _rows(pairs, keep, n_atoms, width, rc, dtype)
         neighbor_types = t[j.clamp_min(0)]
+        if table is not None:  # each slot's own cutoff (empty slots lie beyond the largest)
+            rc = torch.as_tensor(table, dtype=dtype)[t.unsqueeze(1), neighbor_types]
+        f, df = radial_basis(dist, rc, nb - 1)
         f, df = _blocked(f, neighbor_types, n_types), _blocked(df, neighbor_types, n_types)
         hat = vec / dist.unsqueeze(-1)
         out.update({f"{prefix}_j": j, f"{prefix}_vec": vec, f"{prefix}_hat": hat, f"{prefix}_df": df})

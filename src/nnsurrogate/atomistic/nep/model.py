@@ -36,7 +36,8 @@ from nnsurrogate.core.errors import UserInputError
 
 
 class NEPModel(SpecModelFile, PotentialModel):
-    """NEP4 potential: descriptor coefficients, one tanh network per element, a shared bias.
+    """NEP potential: descriptor coefficients, one tanh network per element (NEP4; NEP3: one shared by
+    all), a shared bias; or a tensorial NEP predicting a dipole or polarizability (:meth:`tensor`).
 
     Parameters
     ----------
@@ -46,8 +47,11 @@ class NEPModel(SpecModelFile, PotentialModel):
         Per-element energy (eV) added to every site energy of that element, outside the network
         (default 0). Training fits the network to E − Σ_i e_{t_i}.
 
-    Parameters (torch): ``w0`` (T, H, D), ``b0`` (T, H), ``w1`` (T, H), ``b1`` (), ``c_radial``
-    (T, T, K_R, N_R) indexed [t_i, t_j, k, n], ``c_angular`` (T, T, K_A, N_A); buffer ``q_scaler`` (D,).
+    Parameters (torch): ``w0`` (T_n, H, D), ``b0`` (T_n, H), ``w1`` (T_n, H), ``b1`` (), with T_n the
+    number of networks (T, or 1 for NEP3), ``c_radial`` (T, T, K_R, N_R) indexed [t_i, t_j, k, n],
+    ``c_angular`` (T, T, K_A, N_A); buffer ``q_scaler`` (D,). A polarizability model adds the scalar
+    network ``w0_pol``, ``b0_pol``, ``w1_pol``, ``b1_pol`` (same shapes); the flexible ZBL the buffer
+    ``zbl_params`` (T(T+1)/2, 10).
     """
 
     kind = "atomistic.nep"
@@ -61,13 +65,19 @@ class NEPModel(SpecModelFile, PotentialModel):
         (kr, ka), nr, na = spec.n_basis, spec.n_radial, spec.n_angular
         self.spec = spec
         self.reference_energies = reference_energy_tuple(reference_energies, t)
-        self.w0 = nn.Parameter(torch.zeros(t, h, d, dtype=torch.float64))
-        self.b0 = nn.Parameter(torch.zeros(t, h, dtype=torch.float64))
-        self.w1 = nn.Parameter(torch.zeros(t, h, dtype=torch.float64))
-        self.b1 = nn.Parameter(torch.zeros((), dtype=torch.float64))
+        nets = spec.n_networks
+        for suffix in ("", "_pol") if spec.model_type == "polarizability" else ("",):
+            setattr(self, "w0" + suffix, nn.Parameter(torch.zeros(nets, h, d, dtype=torch.float64)))
+            setattr(self, "b0" + suffix, nn.Parameter(torch.zeros(nets, h, dtype=torch.float64)))
+            setattr(self, "w1" + suffix, nn.Parameter(torch.zeros(nets, h, dtype=torch.float64)))
+            setattr(self, "b1" + suffix, nn.Parameter(torch.zeros((), dtype=torch.float64)))
         self.c_radial = nn.Parameter(torch.zeros(t, t, kr, nr, dtype=torch.float64))
         self.c_angular = nn.Parameter(torch.zeros(t, t, ka, na, dtype=torch.float64))
         self.register_buffer("q_scaler", torch.ones(d, dtype=torch.float64))
+        if spec.zbl_flexible:
+            self.register_buffer("zbl_params", torch.zeros(spec.n_zbl_parameters // 10, 10, dtype=torch.float64))
+        else:
+            self.zbl_params = None
 
     # ----------------------------------------------------------------------------- interface
     @property
@@ -118,6 +128,13 @@ class NEPModel(SpecModelFile, PotentialModel):
 
     #: What :meth:`freeze` can hold fixed during training (fine-tuning).
     PARTS = {"descriptors": ("c_radial", "c_angular"), "networks": ("w0", "b0", "w1")}
+    #: The networks' parameters, in ``nep.txt`` order (a polarizability model's second network: ``*_pol``).
+    NETWORK = ("w0", "b0", "w1", "b1")
+
+    def network_names(self) -> tuple[str, ...]:
+        """Every network parameter's name (both networks of a polarizability model)."""
+        suffixes = ("", "_pol") if self.spec.model_type == "polarizability" else ("",)
+        return tuple(n + s for s in suffixes for n in self.NETWORK)
 
     def freeze(self, parts) -> None:
         """Hold the parameters of *parts* (``"descriptors"``: the descriptor coefficients,
@@ -136,16 +153,22 @@ class NEPModel(SpecModelFile, PotentialModel):
         if missing:
             raise UserInputError(f"element {', '.join(missing)} is not in the model", "slim")
         idx = [k for k, s in enumerate(self.species) if s in set(keep)]
-        spec = replace(self.spec, species=tuple(self.species[k] for k in idx))
+        cuts = tuple(self.spec.type_cutoffs[k] for k in idx) if self.spec.type_cutoffs else None
+        spec = replace(self.spec, species=tuple(self.species[k] for k in idx), type_cutoffs=cuts)
         out = NEPModel(spec, [self.reference_energies[k] for k in idx])
         index = torch.as_tensor(idx)
+        nets = index if self.spec.n_networks > 1 else torch.zeros(1, dtype=torch.long)
         with torch.no_grad():
-            for name in ("w0", "b0", "w1"):
-                getattr(out, name).copy_(getattr(self, name)[index])
+            for name in self.network_names():
+                source = getattr(self, name)
+                getattr(out, name).copy_(source if source.dim() == 0 else source[nets])
             out.c_radial.copy_(self.c_radial[index][:, index])
             out.c_angular.copy_(self.c_angular[index][:, index])
-            out.b1.copy_(self.b1)
             out.q_scaler.copy_(self.q_scaler)
+            if self.zbl_params is not None:
+                rows, cols = torch.triu_indices(len(idx), len(idx))
+                pair = _pair_index(index[rows], index[cols], self.spec.n_types)
+                out.zbl_params.copy_(self.zbl_params[pair])
         return out.to(dtype=self.b1.dtype)
 
     @torch.no_grad()
@@ -197,13 +220,18 @@ class NEPModel(SpecModelFile, PotentialModel):
         q_r, s, _, _ = self.descriptors(batch)
         return torch.cat([q_r, self.angular_invariants(s)], dim=1)
 
-    def site_energies(self, q_scaled: torch.Tensor, types: torch.Tensor) -> torch.Tensor:
-        """U_i (A,) from scaled descriptors (A, D): each atom through its element's network."""
-        return per_type(q_scaled, types, self.spec.n_types, self._network) - self.b1
+    def site_energies(self, q_scaled: torch.Tensor, types: torch.Tensor, suffix: str = "") -> torch.Tensor:
+        """U_i (A,) from scaled descriptors (A, D): each atom through its element's network (NEP3: the
+        shared one); *suffix* ``"_pol"``: a polarizability model's scalar network."""
+        w0, b0, w1, b1 = (getattr(self, n + suffix) for n in self.NETWORK)
 
-    def _network(self, q_scaled: torch.Tensor, t: int) -> torch.Tensor:
-        """Σ_μ w1[t]_μ tanh(Σ_ν w0[t]_μν q_ν − b0[t]_μ) of rows (n, D) of type *t*, shape (n,), without b1."""
-        return torch.tanh(q_scaled @ self.w0[t].T - self.b0[t]) @ self.w1[t]
+        def network(rows: torch.Tensor, t: int) -> torch.Tensor:
+            """Σ_μ w1[t]_μ tanh(Σ_ν w0[t]_μν q_ν − b0[t]_μ) of rows (n, D) of type *t*, shape (n,), without b1."""
+            return torch.tanh(rows @ w0[t].T - b0[t]) @ w1[t]
+
+        if self.spec.n_networks == 1:
+            return network(q_scaled, 0) - b1
+        return per_type(q_scaled, types, self.spec.n_types, network) - b1
 
     def forward(self, batch: dict[str, torch.Tensor], forces: bool = True, virial: bool = False,
                 create_graph: bool = False) -> dict[str, torch.Tensor]:
@@ -232,7 +260,7 @@ class NEPModel(SpecModelFile, PotentialModel):
             energies = self.site_energies(q * self.q_scaler, batch[keys.TYPES])
             total, G_zbl = energies, None
             if self.spec.zbl is not None:
-                e_zbl, G_zbl = zbl_terms(batch, self.spec.species, *self.spec.zbl)
+                e_zbl, G_zbl = zbl_terms(batch, self.spec, self.zbl_params)
                 total = energies + e_zbl
             out = {keys.ENERGIES: total, keys.ENERGY: frame_sum(total, batch[keys.FRAME], n_frames)}
             if not (forces or virial):
@@ -246,6 +274,45 @@ class NEPModel(SpecModelFile, PotentialModel):
         if virial:
             out[keys.VIRIAL] = virial_from_pairs([(G_r, batch[keys.R_VEC]), (G_a, batch[keys.A_VEC])], batch[keys.FRAME], n_frames)
         return out
+
+
+    def tensor(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The dipole (F, 3) or polarizability (F, 3, 3) of each frame of a tensorial NEP, as GPUMD
+        defines them (Xu et al., J. Chem. Theory Comput. 20, 3273 (2024)).
+
+        With U_i the network output of atom i and G_p = ∂(Σ_i U_i)/∂r_p over the pair vectors
+        r_p = r_j − r_i of atom i's neighbours::
+
+            dipole          μ = −Σ_p |r_p|² G_p
+            polarizability  α = Σ_i U'_i · I − Σ_p r_p ⊗ G_p   (U' the second, scalar network)
+
+        Units are those of the training targets (GPUMD: e·Å and Å³ per the data set).
+        """
+        kind = self.spec.model_type
+        if kind == "potential":
+            raise UserInputError("this NEP predicts energies and forces, not a dipole or polarizability", "model")
+        n_frames = int(batch[keys.N_ATOMS].shape[0])
+        with torch.enable_grad():
+            q_r, s, c_r, c_a = self.descriptors(batch)
+            if not q_r.requires_grad:
+                q_r, s = q_r.detach().requires_grad_(), s.detach().requires_grad_()
+            q = torch.cat([q_r, self.angular_invariants(s)], dim=1) * self.q_scaler
+            outputs = self.site_energies(q, batch[keys.TYPES])
+            g_r, g_s = torch.autograd.grad(outputs.sum(), (q_r, s))
+        G_r, G_a = pair_gradients(batch, c_r, c_a, g_r, g_s)
+        slots = [(G_r, batch[keys.R_VEC]), (G_a, batch[keys.A_VEC])]
+        if kind == "dipole":
+            per_atom = -sum(((r * r).sum(-1, keepdim=True) * G).sum(1) for G, r in slots)
+            return frame_sum(per_atom, batch[keys.FRAME], n_frames)
+        scalar = frame_sum(self.site_energies(q.detach(), batch[keys.TYPES], "_pol"), batch[keys.FRAME], n_frames)
+        eye = torch.eye(3, dtype=scalar.dtype, device=scalar.device)
+        return scalar[:, None, None] * eye + virial_from_pairs(slots, batch[keys.FRAME], n_frames)
+
+
+def _pair_index(t1: torch.Tensor, t2: torch.Tensor, n_types: int) -> torch.Tensor:
+    """Row of the unordered type pair (t1, t2) in GPUMD's upper-triangle order of the flexible ZBL."""
+    a, b = torch.minimum(t1, t2), torch.maximum(t1, t2)
+    return a * n_types - (a * (a - 1)) // 2 + (b - a)
 
 
 def pair_gradients(batch: dict[str, torch.Tensor], c_r: torch.Tensor, c_a: torch.Tensor, g_r: torch.Tensor,
@@ -323,8 +390,8 @@ def initialize_from_data(model: NEPModel, batch: dict[str, torch.Tensor], target
     span = q.max(0).values - q.min(0).values
     model.q_scaler.copy_(torch.where(span > 1e-12, 1.0 / span.clamp_min(1e-12), torch.ones_like(span)))
     scaled = q * model.q_scaler.double()
-    for t in range(model.spec.n_types):
-        rows = scaled[batch[keys.TYPES] == t]
+    for t in range(model.spec.n_networks):  # NEP3: one network sees every atom
+        rows = scaled[batch[keys.TYPES] == t] if model.spec.n_networks > 1 else scaled
         if rows.shape[0]:
             model.b0[t].copy_(model.w0[t].double() @ rows.mean(0))
     model.b1.fill_(-float(target_energy_per_atom))

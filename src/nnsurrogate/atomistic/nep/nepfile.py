@@ -1,16 +1,21 @@
-"""Read and write GPUMD's ``nep.txt`` (NEP4 potential), the file GPUMD, NEP_CPU and LAMMPS load.
+"""Read and write GPUMD's ``nep.txt`` (NEP3 / NEP4 potentials and tensorial models), the file GPUMD,
+NEP_CPU and LAMMPS load.
 
 Layout, as GPUMD's ``nep`` executable writes it (``Fitness::write_nep_txt``)::
 
-    nep4 T  E1 E2 …            (each symbol followed by one space)
-    cutoff rc_R rc_A MN_R MN_A (cutoffs with %g, neighbour capacities as integers)
+    nep4 T  E1 E2 …            (nep3 / nep4, then _zbl, _dipole or _polarizability; symbols each followed by a space)
+    zbl r_1 r_2 [factor]       (only with _zbl; "zbl 0 0": the flexible ZBL)
+    cutoff rc_R rc_A MN_R MN_A (cutoffs with %g, neighbour capacities as integers; type-wise:
+                                rc_R,1 rc_A,1 … rc_R,T rc_A,T MN_R MN_A)
     n_max n_R n_A
     basis_size k_R k_A
-    l_max L 4body 5body
+    l_max L 4body 5body        (or GPUMD's newer flags L q222 q1111 …)
     ANN H 0
     then one number per line ("%15.7e"):
-      for each type t: w0[t] (H×D, row-major), b0[t] (H), w1[t] (H);  then b1;
-      c^R[n][k][t_i][t_j] for n ≤ n_R, k ≤ k_R;  c^A likewise;  q_scaler (D).
+      for each network t (one per type; NEP3: one): w0[t] (H×D, row-major), b0[t] (H), w1[t] (H);  then b1;
+      a polarizability model: its scalar network likewise, then its b1;
+      c^R[n][k][t_i][t_j] for n ≤ n_R, k ≤ k_R;  c^A likewise;  q_scaler (D);
+      the flexible ZBL: 10 numbers per pair of types t_1 ≤ t_2.
 
 Reading keeps every number as float64, so import → export reproduces the file byte for byte.
 """
@@ -60,8 +65,9 @@ def with_references_inside(model: NEPModel) -> NEPModel:
         out.w1[:, :-1].copy_(model.w1)
         out.w1[:, -1].copy_(torch.as_tensor(ref - mean))
         out.b1.copy_(model.b1 - mean)
-        for name in ("c_radial", "c_angular", "q_scaler"):
-            getattr(out, name).copy_(getattr(model, name))
+        for name in ("c_radial", "c_angular", "q_scaler", "zbl_params"):
+            if getattr(model, name) is not None:
+                getattr(out, name).copy_(getattr(model, name))
     return out
 
 
@@ -70,36 +76,62 @@ def nep_text(model: NEPModel) -> str:
 
     Per-element reference energies fold into the shared bias b1 when they are all equal; otherwise
     each element's network gets one constant neuron that carries its reference energy (see
-    :func:`with_references_inside`), so the file gives total energies.
+    :func:`with_references_inside`; a NEP3 model is written as the equivalent NEP4 for that), so the
+    file gives total energies.
     """
     ref = np.asarray(model.reference_energies, dtype=np.float64)
     if not np.all(ref == ref[0]):
-        model = with_references_inside(model)
+        model = with_references_inside(as_nep4(model) if model.spec.version == 3 else model)
         ref = np.zeros_like(ref)
     spec = model.spec
     b1 = float(model.b1.detach().double()) - float(ref[0])
-    lines = [f"nep4{'_zbl' if spec.zbl else ''} {spec.n_types} " + "".join(f"{s} " for s in spec.species),
-             *([f"zbl {_g(spec.zbl[0])} {_g(spec.zbl[1])}"] if spec.zbl else []),
-             f"cutoff {_g(spec.cutoff[0])} {_g(spec.cutoff[1])} {spec.max_neighbors[0]} {spec.max_neighbors[1]}",
+    suffix = {"potential": "_zbl" if spec.zbl else "", "dipole": "_dipole", "polarizability": "_polarizability"}
+    lines = [f"nep{spec.version}{suffix[spec.model_type]} {spec.n_types} " + "".join(f"{s} " for s in spec.species),
+             *([_zbl_text(spec)] if spec.zbl else []), _cutoff_text(spec),
              f"n_max {spec.n_max[0]} {spec.n_max[1]}",
              f"basis_size {spec.basis_size[0]} {spec.basis_size[1]}",
-             f"l_max {spec.l_max[0]} {spec.l_max[1]} {spec.l_max[2]}",
+             "l_max " + " ".join(str(v) for v in (spec.l_max_flags or spec.l_max)),
              f"ANN {spec.neurons} 0"]
     values = _flat_parameters(model, b1)
     lines.extend(f"{v:15.7e}" for v in values)
     return "\n".join(lines) + "\n"
 
 
+def _zbl_text(spec: NEPSpec) -> str:
+    factor = f" {_g(spec.zbl_factor)}" if spec.zbl_factor is not None else ""
+    return f"zbl {_g(spec.zbl[0])} {_g(spec.zbl[1])}{factor}"
+
+
+def _cutoff_text(spec: NEPSpec) -> str:
+    cuts = spec.type_cutoffs or (spec.cutoff,)
+    return "cutoff " + " ".join(f"{_g(r)} {_g(a)}" for r, a in cuts) + \
+        f" {spec.max_neighbors[0]} {spec.max_neighbors[1]}"
+
+
+def as_nep4(model: NEPModel) -> NEPModel:
+    """A NEP3 model as the NEP4 model with the same numbers: its shared network copied to every element."""
+    spec = replace(model.spec, version=4)
+    out = NEPModel(spec, model.reference_energies).to(dtype=model.b1.dtype)
+    with torch.no_grad():
+        for name, tensor in model.state_dict().items():
+            target = out.state_dict()[name]
+            target.copy_(tensor.expand_as(target) if tensor.shape != target.shape else tensor)
+    return out
+
+
 def _flat_parameters(model: NEPModel, b1: float) -> np.ndarray:
     """All numbers after the header, in GPUMD's order."""
-    p = {k: v.detach().double().cpu().numpy() for k, v in model.named_parameters()}
+    p = {k: v.detach().double().cpu().numpy() for k, v in model.state_dict().items()}
     parts = []
-    for t in range(model.spec.n_types):
-        parts += [p["w0"][t].ravel(), p["b0"][t], p["w1"][t]]
-    parts.append(np.array([b1]))
+    for suffix in ("", "_pol") if model.spec.model_type == "polarizability" else ("",):
+        for t in range(model.spec.n_networks):
+            parts += [p["w0" + suffix][t].ravel(), p["b0" + suffix][t], p["w1" + suffix][t]]
+        parts.append(np.array([b1 if not suffix else float(p["b1_pol"])]))
     for c in (p["c_radial"], p["c_angular"]):  # (T, T, K, N) → file order (N, K, T, T)
         parts.append(c.transpose(3, 2, 0, 1).ravel())
-    parts.append(model.q_scaler.detach().double().cpu().numpy())
+    parts.append(p["q_scaler"])
+    if model.zbl_params is not None:
+        parts.append(p["zbl_params"].ravel())
     return np.concatenate(parts)
 
 
@@ -110,39 +142,87 @@ def write_nep(model: NEPModel, path: str | os.PathLike) -> None:
         tmp.write_text(text, encoding="ascii")
 
 
-def _header(lines: list[str], where: str) -> tuple[NEPSpec, int]:
-    """Parse the six header lines (seven with a zbl line); return the spec and the index of the first number line."""
-    shift = 0  # 1 when a zbl line follows the first line
+#: First words of ``nep.txt`` this module reads: NEP3 or NEP4, with the ZBL term or tensorial.
+KINDS = {f"nep{v}{z}{t}": (v, kind, bool(z)) for v in (3, 4) for z, t, kind in
+         (("", "", "potential"), ("_zbl", "", "potential"), ("", "_dipole", "dipole"),
+          ("", "_polarizability", "polarizability"))}
 
-    def tokens(k: int, key: str, counts: tuple[int, ...]) -> list[str]:
+#: Why a NEP flavour is refused, by first word (a part that could not be matched exactly to GPUMD's code).
+_WHY = {
+    **{f"nep4{z}_charge{m}": "charge-aware qNEP (its Ewald / real-space charge term) is not implemented"
+       for z in ("", "_zbl") for m in (1, 2, 3)},
+    **{f"nep5{z}": "NEP5 (an extra bias per element network) is not implemented" for z in ("", "_zbl")},
+}
+
+
+def _kind(first: list[str], where: str) -> tuple[int, str, bool]:
+    """(version, model type, has ZBL) from the first line's first word, or a one-line refusal."""
+    word = first[0] if first else "an empty file"
+    if word in KINDS:
+        return KINDS[word]
+    reason = _WHY.get(word, "not a NEP model this program knows")
+    raise UserInputError(f"NEP3 and NEP4 potentials, dipole and polarizability models are read; found '{word}': "
+                         f"{reason}", f"{where}, line 1")
+
+
+def _cutoffs(values: list[str], n_types: int, where: str) -> dict:
+    """The cutoff line: rc_R rc_A [MN_R MN_A], or type-wise rc_R,0 rc_A,0 … rc_R,T rc_A,T MN_R MN_A."""
+    if len(values) == 2 * n_types + 2 and n_types > 1:
+        cuts = tuple((float(values[2 * k]), float(values[2 * k + 1])) for k in range(n_types))
+        return {"type_cutoffs": cuts, "cutoff": (max(c[0] for c in cuts), max(c[1] for c in cuts)),
+                "max_neighbors": (int(values[-2]), int(values[-1]))}
+    if len(values) not in (2, 4):
+        raise UserInputError(f"the cutoff line should have 2, 4 or {2 * n_types + 2} values", where)
+    return {"cutoff": (float(values[0]), float(values[1])),
+            "max_neighbors": (int(values[2]), int(values[3])) if len(values) == 4 else (100, 100)}
+
+
+def _l_max(values: list[str], where: str) -> dict:
+    """The l_max line, in either of GPUMD's forms: ``L 0|2 0|1`` (4- and 5-body as 2 and 1) or the
+    newer flags ``L q222 q1111 [q112 q123 q233 q134]`` (0 or 1 each), kept as written for re-export."""
+    numbers = [int(v) for v in values]
+    if len(numbers) == 1:
+        return {"l_max": (numbers[0], 0, 0)}
+    if len(numbers) <= 3 and numbers[1] in (0, 2):
+        return {"l_max": tuple((numbers + [0])[:3])}
+    if numbers[1] > 1:
+        raise UserInputError(f"unknown l_max flags {' '.join(values)}", where)
+    extra = numbers[3:]
+    if any(extra):
+        raise UserInputError("the higher-body descriptors of the extended l_max line (q112, q123, q233, q134) are "
+                             "not implemented", where)
+    return {"l_max": (numbers[0], 2 * numbers[1], numbers[2]), "l_max_flags": tuple(numbers)}
+
+
+def _header(lines: list[str], where: str) -> tuple[NEPSpec, int]:
+    """Parse the header (six lines, seven with a zbl line); return the spec and the index of the first number line."""
+    first = lines[0].split() if lines else []
+    version, model_type, has_zbl = _kind(first, where)
+    shift = 1 if has_zbl else 0
+
+    def tokens(k: int, key: str, counts: tuple[int, ...] | None) -> list[str]:
         k += shift
         parts = lines[k].split() if k < len(lines) else []
-        if not parts or parts[0] != key or len(parts) - 1 not in counts:
-            raise UserInputError(f"line {k + 1} should be '{key}' with {' or '.join(map(str, counts))} values",
-                                 f"{where}, line {k + 1}")
+        if not parts or parts[0] != key or (counts is not None and len(parts) - 1 not in counts):
+            wanted = f" with {' or '.join(map(str, counts))} values" if counts else ""
+            raise UserInputError(f"line {k + 1} should be '{key}'{wanted}", f"{where}, line {k + 1}")
         return parts[1:]
 
-    first = lines[0].split() if lines else []
-    if not first or first[0] not in ("nep4", "nep4_zbl"):
-        kind = first[0] if first else "an empty file"
-        raise UserInputError(f"only NEP4 potentials ('nep4', 'nep4_zbl') are supported, found '{kind}'"
-                             f"{_WHY.get(kind, '')}", f"{where}, line 1")
-    zbl = None
     try:
         n_types = int(first[1])
         species = tuple(first[2:])
         if len(species) != n_types:
             raise ValueError
-        if first[0] == "nep4_zbl":
-            zbl = _zbl_line(tokens(1, "zbl", (2, 3)), where)
+        fields: dict = {"version": version, "model_type": model_type}
+        if has_zbl:
+            shift = 0
+            fields.update(_zbl_line(tokens(1, "zbl", (2, 3)), where))
             shift = 1
-        cut = tokens(1, "cutoff", (2, 4))
-        spec = NEPSpec(species=species, cutoff=(float(cut[0]), float(cut[1])),
-                       max_neighbors=(int(cut[2]), int(cut[3])) if len(cut) == 4 else (100, 100),
-                       n_max=tuple(int(v) for v in tokens(2, "n_max", (2,))),
+        fields.update(_cutoffs(tokens(1, "cutoff", None), n_types, f"{where}, line {2 + shift}"))
+        fields.update(_l_max(tokens(4, "l_max", (1, 2, 3, 4, 5, 6, 7)), f"{where}, line {5 + shift}"))
+        spec = NEPSpec(species=species, n_max=tuple(int(v) for v in tokens(2, "n_max", (2,))),
                        basis_size=tuple(int(v) for v in tokens(3, "basis_size", (2,))),
-                       l_max=tuple(int(v) for v in (tokens(4, "l_max", (1, 2, 3)) + ["0", "0"])[:3]),
-                       neurons=int(tokens(5, "ANN", (2,))[0]), zbl=zbl)
+                       neurons=int(tokens(5, "ANN", (2,))[0]), **fields)
     except UserInputError as exc:
         raise UserInputError(exc.what, exc.where if exc.where.startswith(where) else f"{where}, header") from None
     except (ValueError, IndexError):
@@ -150,40 +230,23 @@ def _header(lines: list[str], where: str) -> tuple[NEPSpec, int]:
     return spec, 6 + shift
 
 
-#: Why a NEP flavour is refused (no reference implementation to check it against, or not built yet).
-_WHY = {
-    "nep3": "; NEP3 is refused because calorine's CPUNEP, the reference every format is checked against, reads "
-            "only NEP4",
-    "nep3_polarizability": "; NEP3 is refused because calorine's CPUNEP reads only NEP4",
-    "nep4_dipole": "; tensorial NEP (dipole) is not implemented yet",
-    "nep4_polarizability": "; tensorial NEP (polarizability) is not implemented yet",
-    "nep4_charge1": "; charge-aware qNEP is not implemented yet",
-    "nep4_charge2": "; charge-aware qNEP is not implemented yet",
-    "nep4_zbl_charge1": "; charge-aware qNEP is not implemented yet",
-    "nep4_zbl_charge2": "; charge-aware qNEP is not implemented yet",
-}
-
-
-def _zbl_line(values: list[str], where: str) -> tuple[float, float]:
-    """``zbl r_inner r_outer`` of the universal ZBL term; the flexible (``zbl 0 0``) and type-wise
-    (a third value) variants are refused."""
-    if len(values) == 3:
-        raise UserInputError("type-wise ZBL cutoffs (a third value on the zbl line) are not supported yet",
-                             f"{where}, line 2")
+def _zbl_line(values: list[str], where: str) -> dict:
+    """``zbl r_inner r_outer [factor]``: the universal ZBL term, with type-wise cutoffs when a factor
+    follows; ``zbl 0 0`` is the flexible ZBL (its pair parameters follow the q_scaler)."""
     inner, outer = float(values[0]), float(values[1])
-    if inner == 0 and outer == 0:
-        raise UserInputError("flexible ZBL (zbl 0 0, fitted pair parameters) is not supported yet", f"{where}, line 2")
-    return inner, outer
+    factor = float(values[2]) if len(values) == 3 and not (inner == 0 and outer == 0) else None
+    return {"zbl": (inner, outer), "zbl_factor": factor}
 
 
 def read_nep(path: str | os.PathLike, dtype: torch.dtype = torch.float64) -> NEPModel:
-    """Load a NEP4 ``nep.txt`` as a :class:`NEPModel` (reference energies 0).
+    """Load a ``nep.txt`` (NEP3 or NEP4; with the ZBL term, type-wise cutoffs, or tensorial) as a
+    :class:`NEPModel` (reference energies 0).
 
     Raises
     ------
     UserInputError
-        For a missing file, another NEP flavour (ZBL, dipole, charge, …), a malformed header or a
-        wrong number of parameters.
+        For a missing file, a NEP flavour this module does not read (qNEP, NEP5, the extended l_max
+        descriptors; :data:`_WHY` says why), a malformed header or a wrong number of parameters.
     """
     path = Path(path)
     where = str(path)
@@ -192,7 +255,7 @@ def read_nep(path: str | os.PathLike, dtype: torch.dtype = torch.float64) -> NEP
     lines = path.read_text(encoding="ascii", errors="replace").splitlines()
     spec, start = _header(lines, where)
     values = _parameters(lines, start, where)
-    expected = spec.n_parameters() + spec.n_descriptors
+    expected = spec.n_parameters() + spec.n_descriptors + spec.n_zbl_parameters
     if values.size != expected:
         raise UserInputError(f"expected {expected} numbers after the header for this architecture, found {values.size}", where)
     model = NEPModel(spec)
@@ -225,7 +288,7 @@ def _parameters(lines: list[str], start: int, where: str) -> np.ndarray:
 
 def _assign(model: NEPModel, values: np.ndarray) -> None:
     spec = model.spec
-    t, h, d = spec.n_types, spec.neurons, spec.n_descriptors
+    t, h, d, nets = spec.n_types, spec.neurons, spec.n_descriptors, spec.n_networks
     (kr, ka), nr, na = spec.n_basis, spec.n_radial, spec.n_angular
     pos = 0
 
@@ -234,18 +297,21 @@ def _assign(model: NEPModel, values: np.ndarray) -> None:
         pos += n
         return values[pos - n : pos]
 
-    w0, b0, w1 = np.empty((t, h, d)), np.empty((t, h)), np.empty((t, h))
-    for k in range(t):
-        w0[k], b0[k], w1[k] = take(h * d).reshape(h, d), take(h), take(h)
-    b1 = take(1)[0]
-    c_r = take(nr * kr * t * t).reshape(nr, kr, t, t).transpose(2, 3, 1, 0)
-    c_a = take(na * ka * t * t).reshape(na, ka, t, t).transpose(2, 3, 1, 0)
-    scaler = take(d)
+    arrays: dict[str, np.ndarray] = {}
+    for suffix in ("", "_pol") if spec.model_type == "polarizability" else ("",):
+        w0, b0, w1 = np.empty((nets, h, d)), np.empty((nets, h)), np.empty((nets, h))
+        for k in range(nets):
+            w0[k], b0[k], w1[k] = take(h * d).reshape(h, d), take(h), take(h)
+        arrays.update({"w0" + suffix: w0, "b0" + suffix: b0, "w1" + suffix: w1, "b1" + suffix: take(1)[0]})
+    arrays["c_radial"] = take(nr * kr * t * t).reshape(nr, kr, t, t).transpose(2, 3, 1, 0)
+    arrays["c_angular"] = take(na * ka * t * t).reshape(na, ka, t, t).transpose(2, 3, 1, 0)
+    arrays["q_scaler"] = take(d)
+    if spec.zbl_flexible:
+        arrays["zbl_params"] = take(spec.n_zbl_parameters).reshape(-1, 10)
+    state = model.state_dict()
     with torch.no_grad():
-        for name, arr in (("w0", w0), ("b0", b0), ("w1", w1), ("c_radial", c_r), ("c_angular", c_a)):
-            getattr(model, name).copy_(torch.from_numpy(np.ascontiguousarray(arr)))
-        model.b1.fill_(b1)
-        model.q_scaler.copy_(torch.from_numpy(scaler.copy()))
+        for name, arr in arrays.items():
+            state[name].copy_(torch.as_tensor(np.array(arr, dtype=np.float64)))
 
 
 def round_to_file_precision(model: NEPModel) -> None:
@@ -254,7 +320,7 @@ def round_to_file_precision(model: NEPModel) -> None:
     ref = np.asarray(model.reference_energies, dtype=np.float64)
     shift = float(ref[0]) if np.all(ref == ref[0]) else 0.0  # the file stores b1 − e when e is shared
     with torch.no_grad():
-        for tensor in [*model.parameters(), model.q_scaler]:
+        for tensor in [*model.parameters(), *model.buffers()]:
             flat = tensor.detach().double().cpu().numpy().ravel()
             offset = shift if tensor is model.b1 else 0.0
             rounded = np.array([float(f"{v - offset:.7e}") + offset for v in flat]).reshape(tensor.shape)

@@ -1,16 +1,21 @@
-"""The hyperparameters of a NEP4 model (what the header of a ``nep.txt`` says)."""
+"""The hyperparameters of a NEP model (what the header of a ``nep.txt`` says)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from nnsurrogate.atomistic.nep.basis import L_MAX, n_components
 from nnsurrogate.core.errors import UserInputError
+
+#: What a NEP predicts: the potential energy (forces, virial), a dipole or a polarizability (tensorial NEP).
+MODEL_TYPES = ("potential", "dipole", "polarizability")
 
 
 @dataclass(frozen=True)
 class NEPSpec:
-    """Architecture of a NEP4 potential (GPUMD's ``nep.in`` keywords).
+    """Architecture of a NEP3 or NEP4 model (GPUMD's ``nep.in`` keywords).
 
     Attributes
     ----------
@@ -30,8 +35,23 @@ class NEPSpec:
         Largest radial / angular neighbour counts in the training data (written to ``nep.txt``
         because GPUMD sizes its neighbour lists from them).
     zbl : (float, float) or None
-        Inner and outer cutoff (Å) of GPUMD's universal ZBL short-range repulsion (``nep4_zbl``
-        files), added to the network's energy; ``None`` without it.
+        Inner and outer cutoff (Å) of GPUMD's ZBL short-range repulsion (``nep4_zbl`` files), added to
+        the network's energy; ``(0, 0)`` for the flexible ZBL, whose pair parameters the model holds
+        (``zbl_params``); ``None`` without it.
+    zbl_factor : float or None
+        Type-wise ZBL cutoffs (a third number on GPUMD's ``zbl`` line): the outer cutoff of a pair
+        is min(zbl_factor·(R_i + R_j), outer), R the covalent radii GPUMD tabulates, the inner 0.
+    version : int
+        3 (NEP3: one network shared by every element) or 4 (one network per element).
+    model_type : str
+        One of :data:`MODEL_TYPES`.
+    type_cutoffs : tuple of (float, float) or None
+        Type-wise cutoffs: each element's radial and angular cutoff (Å); a pair of types i, j uses
+        their mean. ``cutoff`` is then the largest of them.
+    l_max_flags : tuple of int or None
+        The numbers of a ``nep.txt`` l_max line written in GPUMD's newer flag form
+        (``L q222 q1111 [0 …]``), kept so that the file re-exports as it was; ``None``: the
+        ``L 0|2 0|1`` form.
     """
 
     species: tuple[str, ...]
@@ -42,9 +62,16 @@ class NEPSpec:
     neurons: int = 30
     max_neighbors: tuple[int, int] = (100, 100)
     zbl: tuple[float, float] | None = None
+    zbl_factor: float | None = None
+    version: int = 4
+    model_type: str = "potential"
+    type_cutoffs: tuple[tuple[float, float], ...] | None = None
+    l_max_flags: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         where = "NEP hyperparameters"
+        if self.type_cutoffs is not None:
+            self._check_type_cutoffs(where)
         if not self.species or len(set(self.species)) != len(self.species):
             raise UserInputError(f"species must be a non-empty list of distinct symbols, got {self.species}", where)
         rc_r, rc_a = self.cutoff
@@ -57,8 +84,55 @@ class NEPSpec:
             raise UserInputError(f"l_max must be (1…{L_MAX}, 0 or 2, 0 or 1), got {self.l_max}", where)
         if (l4 and l3 < 2) or self.neurons < 1:
             raise UserInputError(f"four-body terms need l_max ≥ 2 and neurons ≥ 1, got {self.l_max}, {self.neurons}", where)
-        if self.zbl is not None and not (0.0 < self.zbl[0] < self.zbl[1] <= rc_a):
-            raise UserInputError(f"ZBL cutoffs must satisfy 0 < inner < outer ≤ the angular cutoff, got {self.zbl}", where)
+        if self.version not in (3, 4) or self.model_type not in MODEL_TYPES:
+            raise UserInputError(f"NEP version must be 3 or 4 and the model type one of {', '.join(MODEL_TYPES)}, got "
+                                 f"{self.version} and '{self.model_type}'", where)
+        if self.zbl is not None:
+            self._check_zbl(where)
+        flags = self.l_max_flags
+        if flags is not None and (len(flags) < 3 or any(flags[3:]) or
+                                  (flags[0], 2 * flags[1], flags[2]) != tuple(self.l_max)):
+            raise UserInputError(f"the l_max flags {flags} do not match l_max {self.l_max}", where)
+
+    def _check_type_cutoffs(self, where: str) -> None:
+        cuts = tuple((float(r), float(a)) for r, a in self.type_cutoffs)
+        if len(cuts) != len(self.species) or any(not 0.0 < a <= r for r, a in cuts):
+            raise UserInputError(f"type-wise cutoffs need one (radial, angular) pair per element with 0 < angular ≤ "
+                                 f"radial, got {self.type_cutoffs}", where)
+        object.__setattr__(self, "type_cutoffs", cuts)
+        object.__setattr__(self, "cutoff", (max(r for r, _ in cuts), max(a for _, a in cuts)))
+
+    def _check_zbl(self, where: str) -> None:
+        inner, outer = self.zbl
+        if self.model_type != "potential":
+            raise UserInputError("the ZBL term belongs to potentials, not to tensorial (dipole, polarizability) NEP", where)
+        if self.zbl_flexible:
+            if self.zbl_factor is not None:
+                raise UserInputError("the flexible ZBL (zbl 0 0) takes no type-wise cutoff factor", where)
+            return
+        lowest = float(self.pair_cutoffs(0).min())
+        if not (0.0 < inner < outer <= min(self.cutoff[1], lowest)):
+            raise UserInputError(f"ZBL cutoffs must satisfy 0 < inner < outer ≤ the angular cutoff and every pair's "
+                                 f"radial cutoff, got {self.zbl}", where)
+        if self.zbl_factor is not None and not self.zbl_factor > 0:
+            raise UserInputError(f"the type-wise ZBL cutoff factor must be positive, got {self.zbl_factor}", where)
+
+    @property
+    def zbl_flexible(self) -> bool:
+        """The flexible ZBL: fitted parameters per pair of types (``zbl 0 0``)."""
+        return self.zbl is not None and tuple(self.zbl) == (0.0, 0.0)
+
+    @property
+    def n_networks(self) -> int:
+        """Networks in the model: one per element (NEP4) or one shared (NEP3)."""
+        return 1 if self.version == 3 else self.n_types
+
+    def pair_cutoffs(self, which: int) -> np.ndarray:
+        """(T, T) cutoff of each pair of types, Å: *which* 0 radial, 1 angular (type-wise: the mean)."""
+        if self.type_cutoffs is None:
+            return np.full((self.n_types, self.n_types), float(self.cutoff[which]))
+        own = np.array([c[which] for c in self.type_cutoffs])
+        return 0.5 * (own[:, None] + own[None, :])
 
     @property
     def n_types(self) -> int:
@@ -98,12 +172,23 @@ class NEPSpec:
         """Parameters stored in ``nep.txt`` before the q_scaler (networks, then descriptor coefficients)."""
         t, h, d = self.n_types, self.neurons, self.n_descriptors
         kr, ka = self.n_basis
-        return t * (d + 2) * h + 1 + (self.n_radial * kr + self.n_angular * ka) * t * t
+        networks = (self.n_networks * (d + 2) * h + 1) * (2 if self.model_type == "polarizability" else 1)
+        return networks + (self.n_radial * kr + self.n_angular * ka) * t * t
+
+    @property
+    def n_zbl_parameters(self) -> int:
+        """Numbers of the flexible ZBL after the q_scaler: 10 per unordered pair of types."""
+        return 10 * self.n_types * (self.n_types + 1) // 2 if self.zbl_flexible else 0
 
     def to_json(self) -> dict:
         return {"species": list(self.species), "cutoff": list(self.cutoff), "n_max": list(self.n_max),
                 "basis_size": list(self.basis_size), "l_max": list(self.l_max), "neurons": self.neurons,
-                "max_neighbors": list(self.max_neighbors), **({"zbl": list(self.zbl)} if self.zbl else {})}
+                "max_neighbors": list(self.max_neighbors), **({"zbl": list(self.zbl)} if self.zbl else {}),
+                **({"zbl_factor": self.zbl_factor} if self.zbl_factor is not None else {}),
+                **({"version": self.version} if self.version != 4 else {}),
+                **({"model_type": self.model_type} if self.model_type != "potential" else {}),
+                **({"type_cutoffs": [list(c) for c in self.type_cutoffs]} if self.type_cutoffs else {}),
+                **({"l_max_flags": list(self.l_max_flags)} if self.l_max_flags else {})}
 
     @classmethod
     def from_json(cls, data: dict) -> "NEPSpec":
@@ -111,4 +196,9 @@ class NEPSpec:
                    n_max=tuple(int(v) for v in data["n_max"]), basis_size=tuple(int(v) for v in data["basis_size"]),
                    l_max=tuple(int(v) for v in data["l_max"]), neurons=int(data["neurons"]),
                    max_neighbors=tuple(int(v) for v in data["max_neighbors"]),
-                   zbl=tuple(float(v) for v in data["zbl"]) if data.get("zbl") else None)
+                   zbl=tuple(float(v) for v in data["zbl"]) if data.get("zbl") else None,
+                   zbl_factor=data.get("zbl_factor"), version=int(data.get("version", 4)),
+                   model_type=data.get("model_type", "potential"),
+                   type_cutoffs=tuple(tuple(float(v) for v in c) for c in data["type_cutoffs"])
+                   if data.get("type_cutoffs") else None,
+                   l_max_flags=tuple(int(v) for v in data["l_max_flags"]) if data.get("l_max_flags") else None)

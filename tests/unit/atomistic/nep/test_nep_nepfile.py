@@ -80,11 +80,15 @@ def test_unequal_reference_energies_ride_in_a_constant_neuron(tmp_path, make_mod
 
 
 @pytest.mark.parametrize("mutate, message", [
-    (lambda lines: ["nep4_dipole 1 Cu "] + lines[1:], r"only NEP4 potentials .* found 'nep4_dipole'; tensorial"),
-    (lambda lines: ["nep3 1 Cu "] + lines[1:], "found 'nep3'; NEP3 is refused because calorine"),
+    (lambda lines: ["nep4_charge1 1 Cu "] + lines[1:], r"found 'nep4_charge1': charge-aware qNEP .* not implemented"),
+    (lambda lines: ["nep5 1 Cu "] + lines[1:], "found 'nep5': NEP5"),
+    (lambda lines: ["nep9 1 Cu "] + lines[1:], "found 'nep9': not a NEP model"),
     (lambda lines: ["nep4_zbl 1 Cu "] + lines[1:], "line 2 should be 'zbl'"),
-    (lambda lines: ["nep4_zbl 1 Cu ", "zbl 0 0"] + lines[1:], "flexible ZBL"),
-    (lambda lines: ["nep4_zbl 1 Cu ", "zbl 1 2 0.7"] + lines[1:], "type-wise ZBL cutoffs"),
+    (lambda lines: ["nep4_zbl 1 Cu ", "zbl 2 1"] + lines[1:], "ZBL cutoffs must satisfy"),
+    (lambda lines: ["nep4_zbl 1 Cu ", "zbl 0 0"] + lines[1:], "expected"),  # its pair parameters are missing
+    (lambda lines: ["nep4_dipole 1 Cu "] + lines[1:-1], "expected"),
+    (lambda lines: lines[:1] + ["cutoff 5 4 3 100 100"] + lines[2:], "cutoff line should have 2, 4 or 4 values"),
+    (lambda lines: lines[:4] + ["l_max 4 1 0 1"] + lines[5:], "higher-body descriptors .* not implemented"),
     (lambda lines: lines[:-1], "expected"),
     (lambda lines: lines[:3] + ["basis_size 8"] + lines[4:], "basis_size"),
     (lambda lines: lines[:10] + ["abc"] + lines[11:], "line 11 is not a number: 'abc'"),
