@@ -106,6 +106,33 @@ def test_exported_nep_txt_runs_in_cpunep(trained, data):
     assert read_nep(trained / "nep.txt").spec.max_neighbors[0] > 0
 
 
+def test_training_with_type_wise_cutoffs_and_zbl_exports_what_cpunep_runs(data, tmp_path):
+    """--type-cutoffs and --zbl train a NEP whose nep.txt (type-wise cutoff line, zbl line with GPUMD's
+    type-wise factor) CPUNEP evaluates as our model does, also on a pair inside the ZBL range."""
+    pytest.importorskip("calorine")
+    from calorine.calculators import CPUNEP
+
+    from nnsurrogate.atomistic.calculator import load_calculator
+    from nnsurrogate.atomistic.nep import read_nep
+
+    out = tmp_path / "run"
+    small = [a if a != "4.5,3.8" else "4.5,3.5" for a in SMALL]
+    assert _cli("potential", "train", data / "train.xyz", "--epochs", "2", "--type-cutoffs", "Au=4.8,3.8",
+                "--zbl", "1,2,0.7", *small, "--out", out) == 0
+    lines = (out / "nep.txt").read_text().splitlines()
+    assert lines[1] == "zbl 1 2 0.7" and lines[2].startswith("cutoff 4.5 3.5 4.8 3.8 ")  # Cu keeps --cutoff
+    spec = read_nep(out / "nep.txt").spec
+    assert spec.species == ("Cu", "Au") and spec.type_cutoffs == ((4.5, 3.5), (4.8, 3.8))
+    ours = load_calculator(out)
+    for k, frame in enumerate(read(data / "test.xyz", ":")[:2]):
+        if k:
+            frame.positions[1] = frame.positions[0] + np.array([1.3, 0.2, 0.1])
+        a, b = frame.copy(), frame.copy()
+        a.calc, b.calc = ours, CPUNEP(str(out / "nep.txt"))
+        assert abs(a.get_potential_energy() - b.get_potential_energy()) / len(a) < 1e-6
+        assert np.abs(a.get_forces() - b.get_forces()).max() < 1e-5
+
+
 def test_potential_test_reports_the_same_errors_for_model_and_nep_txt(trained, data, tmp_path):
     assert _cli("potential", "test", trained, data / "test.xyz", "--out", tmp_path / "a") == 0
     assert _cli("potential", "test", trained / "nep.txt", data / "test.xyz", "--out", tmp_path / "b") == 0

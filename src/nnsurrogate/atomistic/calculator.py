@@ -279,6 +279,6 @@ def load_calculator(model_dir_or_nep_txt: str | os.PathLike, device: str = "cpu"
 
     if is_committee(model_dir_or_nep_txt):
         return load_committee_calculator(model_dir_or_nep_txt, device=device, dtype=dtype, threads=threads)
-    model = load_potential(model_dir_or_nep_txt, dtype=dtype, device=device)
+    model = load_potential(model_dir_or_nep_txt, dtype=dtype, device=device, tensorial=True)
     return PotentialCalculator(model, device=device, dtype=dtype, threads=threads)
 

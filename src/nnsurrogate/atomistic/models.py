@@ -106,7 +106,8 @@ def _peek_kind(directory: Path) -> str:
     return str(header.get("kind", "")) if isinstance(header, dict) else ""
 
 
-def load_potential(path: str | os.PathLike, dtype: str | torch.dtype = "float64", device: str = "cpu"):
+def load_potential(path: str | os.PathLike, dtype: str | torch.dtype = "float64", device: str = "cpu",
+                   tensorial: bool = False):
     """Load a potential from a model folder, a run folder (``DIR/model``) or a ``nep.txt``.
 
     Parameters
@@ -116,6 +117,8 @@ def load_potential(path: str | os.PathLike, dtype: str | torch.dtype = "float64"
         ``"float64"`` (default) or ``"float32"``.
     device : str
         ``"cpu"`` or ``"cuda"``.
+    tensorial : bool
+        Also accept a tensorial NEP (dipole or polarizability), which has no energies or forces.
     """
     path = Path(path)
     dtype = resolve_dtype(dtype)
@@ -141,6 +144,10 @@ def load_potential(path: str | os.PathLike, dtype: str | torch.dtype = "float64"
             raise ModelFileError(f"model.json does not describe a {kind}: {str(exc).splitlines()[0]}", str(path)) from None
         training = header.get("training")
         model.shortest_training_distance = training.get("shortest_distance_A") if isinstance(training, dict) else None
+    kind = getattr(getattr(model, "spec", None), "model_type", "potential")
+    if kind != "potential" and not tensorial:
+        raise UserInputError(f"this is a tensorial NEP: it predicts the {kind}, not energies and forces (evaluate it "
+                             "with nnsurrogate.atomistic.calculator.load_calculator)", str(path))
     return model.to(device=resolve_device(device), dtype=dtype).eval()
 
 

@@ -117,10 +117,23 @@ def build_model(inputs: TrainInputs, train_frames: list, seed: int, init_model=N
         species = species_of(train_frames)
         refs = reference_energies(train_frames, species, inputs.reference)
         return build_bp_model(train_frames, species, inputs.hyper, refs, seed), True
-    spec = NEPSpec(species=species_of(train_frames), **dict(inputs.hyper or {}))
+    species = species_of(train_frames)
+    spec = NEPSpec(species=species, **_in_type_order(dict(inputs.hyper or {}), species))
     model = NEPModel(spec, reference_energies(train_frames, spec.species, inputs.reference))
     model.reset_parameters(torch.Generator().manual_seed(seed))
     return model, True
+
+
+def _in_type_order(hyper: dict, species: tuple[str, ...]) -> dict:
+    """*hyper* with type-wise cutoffs given per element (``{"Pb": (8, 4)}``) as one pair per model type."""
+    named = hyper.get("type_cutoffs")
+    if isinstance(named, dict):
+        unknown = sorted(set(named) - set(species))
+        if unknown:
+            raise UserInputError(f"element {', '.join(unknown)} is not in the training data", "type_cutoffs")
+        default = tuple(hyper.get("cutoff", (5.0, 4.0)))
+        hyper["type_cutoffs"] = tuple(tuple(named.get(s, default)) for s in species)
+    return hyper
 
 
 def _fine_tuned(model, inputs: TrainInputs, train_frames: list):

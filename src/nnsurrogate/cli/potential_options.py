@@ -22,6 +22,11 @@ MODEL = OptionGroup("hyper_options", {
     "basis_size": (str, typer.Option("8,8", "--basis-size", help="nep: radial and angular Chebyshev basis size.")),
     "l_max": (str, typer.Option("4,2,0", "--l-max", help="nep: 3-body l_max, 4-body (0 or 2), 5-body (0 or 1).")),
     "neurons": (int, typer.Option(30, "--neurons", help="nep: hidden neurons per element.")),
+    "type_cutoffs": (str, typer.Option(None, "--type-cutoffs", help="nep: type-wise cutoffs, each element's radial,"
+                                       "angular cutoff in Å, e.g. 'Pb=8,4 Te=7,4' (a pair uses the mean of its two "
+                                       "elements'; an element not named keeps --cutoff).")),
+    "zbl": (str, typer.Option(None, "--zbl", help="nep: add GPUMD's universal ZBL repulsion between these inner,outer "
+                              "cutoffs in Å, e.g. '1,2'; a third number is GPUMD's type-wise cutoff factor.")),
     "sf_file": (Path, typer.Option(None, "--sf-file", help="bp: symmetry-function overrides (JSON or YAML).")),
     "n_radial": (int, typer.Option(8, "--n-radial", help="bp: G2 functions per element (automatic grid).")),
     "angular": (str, typer.Option("g4", "--angular", help="bp: angular functions, g4 or g5.")),
@@ -74,10 +79,30 @@ def _ints(text: str, option: str, n: int, allow_zero: bool = False) -> tuple[int
 
 
 def _nep_hyper(o: dict) -> dict:
-    """NEP options → the ``hyper`` mapping of :class:`~nnsurrogate.atomistic.nep.NEPSpec`."""
-    return {"cutoff": _floats(o["cutoff"], "--cutoff", 2), "n_max": _ints(o["n_max"], "--n-max", 2, True),
-            "basis_size": _ints(o["basis_size"], "--basis-size", 2, True),
-            "l_max": _ints(o["l_max"], "--l-max", 3, True), "neurons": o["neurons"]}
+    """NEP options → the ``hyper`` mapping of :class:`~nnsurrogate.atomistic.nep.NEPSpec` (type-wise
+    cutoffs as ``{element: (radial, angular)}``, put in the model's type order once its species are known)."""
+    hyper = {"cutoff": _floats(o["cutoff"], "--cutoff", 2), "n_max": _ints(o["n_max"], "--n-max", 2, True),
+             "basis_size": _ints(o["basis_size"], "--basis-size", 2, True),
+             "l_max": _ints(o["l_max"], "--l-max", 3, True), "neurons": o["neurons"]}
+    if o.get("type_cutoffs"):
+        hyper["type_cutoffs"] = _type_cutoffs(o["type_cutoffs"])
+    if o.get("zbl"):
+        parts = o["zbl"].split(",")
+        values = _floats(o["zbl"], "--zbl", 3 if len(parts) == 3 else 2)
+        hyper["zbl"], hyper["zbl_factor"] = values[:2], (values[2] if len(values) == 3 else None)
+    return hyper
+
+
+def _type_cutoffs(text: str) -> dict[str, tuple[float, float]]:
+    """'Pb=8,4 Te=7,4' → {'Pb': (8.0, 4.0), 'Te': (7.0, 4.0)}."""
+    out: dict[str, tuple[float, float]] = {}
+    for item in text.replace(";", " ").split():
+        element, _, values = item.partition("=")
+        if not element or not values or element in out:
+            raise UserInputError(f"expects element=radial,angular items such as 'Pb=8,4 Te=7,4', got '{text}'",
+                                 "--type-cutoffs")
+        out[element] = _floats(values, "--type-cutoffs", 2)
+    return out
 
 
 def _bp_hyper(o: dict) -> dict:

@@ -233,3 +233,34 @@ def test_fine_tuning_unep_with_frozen_descriptors_moves_only_the_networks(tmp_pa
     assert np.array_equal(tuned.c_radial.detach().numpy(), start.c_radial.detach().numpy())
     assert np.array_equal(tuned.c_angular.detach().numpy(), start.c_angular.detach().numpy())
     assert not np.array_equal(tuned.w0.detach().numpy(), start.w0.detach().numpy())
+
+
+@pytest.mark.skipif("tnep-water-polarization.txt" not in FILES, reason="shared GPUMD potentials not present")
+def test_tensorial_nep_gives_its_tensor_and_refuses_energy_commands(tmp_path, capsys):
+    """A dipole NEP through ASE gives the dipole (a free molecule too, as CPUNEP does) and no energy; the
+    energy-and-force commands refuse it in one line and write nothing."""
+    from ase.build import molecule
+    from ase.calculators.calculator import PropertyNotImplementedError
+    from ase.io import write
+    from calorine.calculators import CPUNEP
+
+    from nnsurrogate.atomistic.calculator import load_calculator
+    from nnsurrogate.cli.main import run
+
+    path = FOLDER / "tnep-water-polarization.txt"
+    water = molecule("H2O")
+    water.rotate(30, "x")
+    water.center(vacuum=4.0)
+    other = water.copy()
+    water.calc, other.calc = load_calculator(path), CPUNEP(str(path))
+    np.testing.assert_allclose(water.get_dipole_moment(), other.get_dipole_moment(), atol=1e-12)
+    assert np.linalg.norm(water.get_dipole_moment()) > 0.1
+    with pytest.raises(PropertyNotImplementedError):
+        water.get_potential_energy()
+    water.calc = None
+    write(tmp_path / "w.xyz", [water])
+    capsys.readouterr()
+    assert run(["potential", "test", str(path), str(tmp_path / "w.xyz"), "--out", str(tmp_path / "t")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "tensorial NEP: it predicts the dipole" in err[0]
+    assert not (tmp_path / "t").exists()
