@@ -208,3 +208,57 @@ def five_body(s: torch.Tensor) -> torch.Tensor:
     """The l = 1 five-body invariant C5B (s₀² + s₁² + s₂²)²."""
     p = (s[..., 0:3] ** 2).sum(-1)
     return C5B * p * p
+
+
+#: The higher-body angular descriptors of GPUMD's extended l_max line, in its order: each the coupled
+#: product of three angular sums of degrees (l₁, l₂, l₃) (four-body: the centre and three neighbours).
+HIGHER_BODY = ((1, 1, 2), (1, 2, 3), (2, 3, 3), (1, 3, 4))
+
+
+def _complex_rows(l: int) -> np.ndarray:
+    """(2l+1, 2l+1) complex matrix M with A_lm = Σ_a M[m + l, a] s_a over the 2l+1 real components of
+    degree l: the sums over orthonormal complex harmonics (Condon–Shortley phase)."""
+    rows = np.zeros((2 * l + 1, 2 * l + 1), dtype=np.complex128)
+    p_l = npleg.leg2poly([0.0] * l + [1.0])
+    offset = 0
+    for m in range(l + 1):
+        derivative = nppoly.polyder(p_l, m) if m else p_l
+        k = derivative[-1] / _Z_POLY[l][m][-1]
+        norm = math.sqrt((2 * l + 1) / (4.0 * math.pi) * math.factorial(l - m) / math.factorial(l + m))
+        scale = (-1) ** m * k * norm  # Y_lm = N P_l^m e^{imφ} and P_l^m = (−1)^m sin^m θ d^m P_l / dz^m
+        if m == 0:
+            rows[l, offset] = scale
+            continue
+        rows[l + m, offset + 2 * m - 1], rows[l + m, offset + 2 * m] = scale, 1j * scale
+        rows[l - m] = (-1) ** m * np.conj(rows[l + m])  # Y_{l,−m} = (−1)^m conj(Y_lm)
+    return rows
+
+
+@lru_cache(maxsize=None)
+def coupling_tensor(l1: int, l2: int, l3: int) -> np.ndarray:
+    """Real T (n_components(l_max), …) with Σ_abc T_abc s_a s_b s_c = Σ_m (l₁ l₂ l₃; m₁ m₂ m₃) A_l₁m₁ A_l₂m₂ A_l₃m₃,
+    the rotation invariant of three sums coupled by the Wigner 3j symbol (real for l₁ + l₂ + l₃ even).
+    With (2, 2, 2) it is the four-body term :func:`four_body` (tested), the form GPUMD's higher-body
+    descriptors take."""
+    from sympy.physics.wigner import wigner_3j
+
+    size = n_components(max(l1, l2, l3))
+    rows = [np.zeros((2 * l + 1, size), dtype=np.complex128) for l in (l1, l2, l3)]
+    for r, l in zip(rows, (l1, l2, l3)):
+        r[:, l * l - 1 : (l + 1) ** 2 - 1] = _complex_rows(l)
+    tensor = np.zeros((size, size, size), dtype=np.complex128)
+    for m1 in range(-l1, l1 + 1):
+        for m2 in range(-l2, l2 + 1):
+            m3 = -m1 - m2
+            if abs(m3) <= l3:
+                w = float(wigner_3j(l1, l2, l3, m1, m2, m3))
+                if w:
+                    tensor += w * np.einsum("a,b,c->abc", rows[0][m1 + l1], rows[1][m2 + l2], rows[2][m3 + l3])
+    return np.ascontiguousarray(tensor.real)
+
+
+def higher_body(s: torch.Tensor, ls: tuple[int, int, int]) -> torch.Tensor:
+    """The coupled invariant of :func:`coupling_tensor` for the sums *s* (..., ≥ n_components(max ls))."""
+    t = torch.as_tensor(coupling_tensor(*ls), dtype=s.dtype, device=s.device)
+    part = s[..., : t.shape[0]]
+    return torch.einsum("...a,...b,...c,abc->...", part, part, part, t)

@@ -27,7 +27,7 @@ from nnsurrogate.atomistic._model_common import (SpecModelFile, featurize_in_gro
 from nnsurrogate.atomistic._model_common import type_indices  # noqa: F401  (public here before)
 from nnsurrogate.atomistic.forces import forces_from_pairs, frame_sum, virial_from_pairs
 from nnsurrogate.atomistic.models import PotentialModel
-from nnsurrogate.atomistic.nep.basis import five_body, four_body, three_body
+from nnsurrogate.atomistic.nep.basis import HIGHER_BODY, five_body, four_body, higher_body, three_body
 from nnsurrogate.atomistic.nep.features import collate, frame_features
 from nnsurrogate.atomistic.nep.spec import NEPSpec
 from nnsurrogate.atomistic.nep.zbl import zbl_terms
@@ -212,6 +212,7 @@ class NEPModel(SpecModelFile, PotentialModel):
             parts.append(four_body(st).unsqueeze(-1))
         if self.spec.l_max[2]:
             parts.append(five_body(st).unsqueeze(-1))
+        parts += [higher_body(st, ls).unsqueeze(-1) for on, ls in zip(self.spec.higher_body, HIGHER_BODY) if on]
         q = torch.cat(parts, dim=-1)
         return q.transpose(1, 2).reshape(s.shape[0], -1)
 

@@ -187,10 +187,6 @@ def _l_max(values: list[str], where: str) -> dict:
         return {"l_max": tuple((numbers + [0])[:3])}
     if numbers[1] > 1:
         raise UserInputError(f"unknown l_max flags {' '.join(values)}", where)
-    extra = numbers[3:]
-    if any(extra):
-        raise UserInputError("the higher-body descriptors of the extended l_max line (q112, q123, q233, q134) are "
-                             "not implemented", where)
     return {"l_max": (numbers[0], 2 * numbers[1], numbers[2]), "l_max_flags": tuple(numbers)}
 
 
@@ -245,8 +241,8 @@ def read_nep(path: str | os.PathLike, dtype: torch.dtype = torch.float64) -> NEP
     Raises
     ------
     UserInputError
-        For a missing file, a NEP flavour this module does not read (qNEP, NEP5, the extended l_max
-        descriptors; :data:`_WHY` says why), a malformed header or a wrong number of parameters.
+        For a missing file, a NEP flavour this module does not read (qNEP, NEP5; :data:`_WHY` says
+        why), a malformed header or a wrong number of parameters.
     """
     path = Path(path)
     where = str(path)

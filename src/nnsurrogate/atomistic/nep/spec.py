@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nnsurrogate.atomistic.nep.basis import L_MAX, n_components
+from nnsurrogate.atomistic.nep.basis import HIGHER_BODY, L_MAX, n_components
 from nnsurrogate.core.errors import UserInputError
 
 #: What a NEP predicts: the potential energy (forces, virial), a dipole or a polarizability (tensorial NEP).
@@ -50,8 +50,9 @@ class NEPSpec:
         their mean. ``cutoff`` is then the largest of them.
     l_max_flags : tuple of int or None
         The numbers of a ``nep.txt`` l_max line written in GPUMD's newer flag form
-        (``L q222 q1111 [0 …]``), kept so that the file re-exports as it was; ``None``: the
-        ``L 0|2 0|1`` form.
+        (``L q222 q1111 [q112 q123 q233 q134]``, 0 or 1 each), kept so that the file re-exports as it
+        was; its last four switch on the higher-body descriptors (:data:`~nnsurrogate.atomistic.nep.basis.HIGHER_BODY`).
+        ``None``: the ``L 0|2 0|1`` form.
     """
 
     species: tuple[str, ...]
@@ -90,9 +91,19 @@ class NEPSpec:
         if self.zbl is not None:
             self._check_zbl(where)
         flags = self.l_max_flags
-        if flags is not None and (len(flags) < 3 or any(flags[3:]) or
+        if flags is not None and (not 3 <= len(flags) <= 7 or any(f not in (0, 1) for f in flags[1:]) or
                                   (flags[0], 2 * flags[1], flags[2]) != tuple(self.l_max)):
             raise UserInputError(f"the l_max flags {flags} do not match l_max {self.l_max}", where)
+        for on, ls in zip(self.higher_body, HIGHER_BODY):
+            if on and max(ls) > l3:
+                raise UserInputError(f"the ({', '.join(map(str, ls))}) descriptor needs l_max ≥ {max(ls)}, got {l3}",
+                                     where)
+
+    @property
+    def higher_body(self) -> tuple[int, int, int, int]:
+        """Flags of the higher-body descriptors q112, q123, q233, q134 (extended l_max line)."""
+        extra = tuple(self.l_max_flags[3:]) if self.l_max_flags else ()
+        return (extra + (0, 0, 0, 0))[:4]
 
     def _check_type_cutoffs(self, where: str) -> None:
         cuts = tuple((float(r), float(a)) for r, a in self.type_cutoffs)
@@ -150,8 +161,9 @@ class NEPSpec:
 
     @property
     def n_lterms(self) -> int:
-        """Angular terms per n: the three-body l = 1 … l_max, plus the 4- and 5-body terms if on."""
-        return self.l_max[0] + (self.l_max[1] > 0) + (self.l_max[2] > 0)
+        """Angular terms per n: the three-body l = 1 … l_max, plus the 4- and 5-body terms and the
+        higher-body ones (extended l_max line) that are on."""
+        return self.l_max[0] + (self.l_max[1] > 0) + (self.l_max[2] > 0) + sum(self.higher_body)
 
     @property
     def n_harmonics(self) -> int:

@@ -83,3 +83,23 @@ def test_five_body_is_square_of_l1_power():
     Y, _ = basis.angular_harmonics(torch.tensor(u), 1)
     s = (torch.tensor(g).unsqueeze(-1) * Y).sum(0)
     assert float(basis.five_body(s)) == pytest.approx(7.0 / 15.0 * power ** 2, rel=1e-12)
+
+
+def test_coupled_invariant_of_three_l2_sums_is_the_four_body_term():
+    """The Wigner-3j coupling behind GPUMD's higher-body descriptors reproduces its four-body term, and
+    every coupled invariant is unchanged by a rotation of the neighbours."""
+    from scipy.spatial.transform import Rotation
+
+    from nnsurrogate.atomistic.nep.basis import HIGHER_BODY, angular_harmonics, four_body, higher_body
+
+    gen = torch.Generator().manual_seed(0)
+    u = torch.nn.functional.normalize(torch.randn(7, 3, generator=gen, dtype=torch.float64), dim=-1)
+    g = torch.rand(7, generator=gen, dtype=torch.float64)
+    rotation = torch.as_tensor(Rotation.from_euler("zyx", [0.3, -1.1, 2.0]).as_matrix())
+    s = (g[:, None] * angular_harmonics(u, 4)[0]).sum(0)
+    s_rot = (g[:, None] * angular_harmonics(u @ rotation.T, 4)[0]).sum(0)
+    assert torch.allclose(higher_body(s, (2, 2, 2)), four_body(s), rtol=1e-12, atol=1e-14)
+    for ls in HIGHER_BODY:
+        value = higher_body(s, ls)
+        assert abs(float(value)) > 1e-6
+        assert torch.allclose(higher_body(s_rot, ls), value, rtol=1e-10, atol=1e-14), ls

@@ -15,6 +15,11 @@ CASES = [  # species, hyperparameters: 4- and 5-body terms, unequal cutoffs and 
     (("Cu", "Au"), {"l_max": (4, 2, 0)}),
     (("Si", "C", "O"), {"l_max": (4, 2, 1), "cutoff": (5.5, 3.7), "n_max": (5, 3), "basis_size": (6, 7)}),
     (("Mo",), {"l_max": (3, 0, 0), "cutoff": (4.6, 4.6), "n_max": (3, 2), "basis_size": (5, 4)}),
+    # GPUMD's extended l_max line: every higher-body descriptor (q112, q123, q233, q134), or three of them
+    (("Cu", "Au"), {"l_max": (4, 2, 1), "l_max_flags": (4, 1, 1, 1, 1, 1, 1)}),
+    (("Si", "O"), {"l_max": (3, 0, 0), "l_max_flags": (3, 0, 0, 1, 1, 1)}),
+    # type-wise cutoffs: a pair uses the mean of its two elements' radial / angular cutoffs
+    (("Cu", "Au", "Mo"), {"type_cutoffs": ((5.0, 4.0), (4.2, 3.3), (4.6, 4.6)), "l_max": (4, 2, 0)}),
 ]
 
 

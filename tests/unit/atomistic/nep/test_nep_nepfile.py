@@ -88,7 +88,9 @@ def test_unequal_reference_energies_ride_in_a_constant_neuron(tmp_path, make_mod
     (lambda lines: ["nep4_zbl 1 Cu ", "zbl 0 0"] + lines[1:], "expected"),  # its pair parameters are missing
     (lambda lines: ["nep4_dipole 1 Cu "] + lines[1:-1], "expected"),
     (lambda lines: lines[:1] + ["cutoff 5 4 3 100 100"] + lines[2:], "cutoff line should have 2, 4 or 4 values"),
-    (lambda lines: lines[:4] + ["l_max 4 1 0 1"] + lines[5:], "higher-body descriptors .* not implemented"),
+    (lambda lines: lines[:4] + ["l_max 4 1 0 2"] + lines[5:], r"the l_max flags \(4, 1, 0, 2\) do not match"),
+    (lambda lines: lines[:4] + ["l_max 2 0 0 0 1"] + lines[5:], r"the \(1, 2, 3\) descriptor needs l_max ≥ 3"),
+    (lambda lines: lines[:4] + ["l_max 4 1 0 1"] + lines[5:], "expected"),  # q112 on: more numbers
     (lambda lines: lines[:-1], "expected"),
     (lambda lines: lines[:3] + ["basis_size 8"] + lines[4:], "basis_size"),
     (lambda lines: lines[:10] + ["abc"] + lines[11:], "line 11 is not a number: 'abc'"),
