@@ -110,6 +110,33 @@ def run_torchnep(cfg: dict) -> None:
     time.sleep(0.5)  # let the watcher record the last epoch
 
 
+def run_torchnep_finetune(cfg: dict) -> None:
+    """TorchNEP's fine-tuning of a published nep.txt (CONFIG["from"]) on CONFIG["train"], element-slimmed,
+    holding out CONFIG["valid_ratio"]; stops at CONFIG["budget_s"] like :func:`run_torchnep`."""
+    import torch
+
+    torch.set_num_threads(1)
+    from torchnep import train_nep
+
+    out = Path(cfg["out"])
+    out.mkdir(parents=True, exist_ok=True)
+    lines = Path(cfg["from"]).read_text().splitlines()[:7]
+    head = {line.split()[0]: line.split()[1:] for line in lines}
+    species = lines[0].split()[2:]
+    zbl = [f"zbl {head['zbl'][1]}"] if "zbl" in head else []  # nep.in: the outer cutoff (inner = half)
+    (out / "nep.in").write_text("\n".join([
+        f"type {len(species)} {' '.join(species)}", *zbl, f"cutoff {' '.join(head['cutoff'][:2])}",
+        f"n_max {' '.join(head['n_max'])}", f"basis_size {' '.join(head['basis_size'])}",
+        f"l_max {' '.join(head['l_max'])}", f"neuron {head['ANN'][0]}", f"lr {cfg['lr']}", "epoch 100000"]) + "\n")
+    t0, c0 = time.time(), time.process_time()
+    trace = _trace_writer(out / "trace.jsonl", t0, c0)
+    threading.Thread(target=_watch_loss_file, args=(out, trace, cfg["budget_s"], t0), daemon=True).start()
+    train_nep(str(out / "nep.in"), cfg["train"], output_dir=str(out), device="cpu", valid_ratio=cfg["valid_ratio"],
+              finetune_from=cfg["from"], slim_types=True, run_seed=cfg["seed"], prediction_interval=0,
+              use_compile=False, checkpoint_interval=10**6, print_interval=10**6)
+    time.sleep(0.5)
+
+
 def run_train_test(cfg: dict) -> None:
     """One accuracy run of the NEP benchmark (``_nep_data.train_and_test``); its result to CONFIG["result"]."""
     import torch
@@ -126,4 +153,5 @@ def run_train_test(cfg: dict) -> None:
 
 if __name__ == "__main__":
     config = json.loads(Path(sys.argv[2]).read_text())
-    {"ours": run_ours, "torchnep": run_torchnep, "train_test": run_train_test}[sys.argv[1]](config)
+    {"ours": run_ours, "torchnep": run_torchnep, "train_test": run_train_test,
+     "torchnep_finetune": run_torchnep_finetune}[sys.argv[1]](config)
