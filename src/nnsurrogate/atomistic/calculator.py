@@ -7,7 +7,8 @@ xy, eV/Å³, σ = −W/V; periodic cells only). With N > 1 models (a committee, 
 :mod:`~nnsurrogate.atomistic.committee`) these are the members' means and the results add
 ``energy_std`` (eV), ``forces_std`` (n_atoms,) eV/Å and ``member_energies`` (N,) eV. A tensorial
 NEP (``nep4_dipole``, ``nep*_polarizability``) gives only ``dipole`` (3,) or ``polarizability``
-(3, 3), in its training data's units. A calculation reruns only when ASE reports ``system_changes``.
+(3, 3), in its training data's units; a charge-aware NEP (qNEP) adds ``charges`` (n_atoms,) e. A
+calculation reruns only when ASE reports ``system_changes``.
 
 With ``threads`` > 1 and a structure of at least :data:`MIN_ATOMS_PER_THREAD` atoms per thread, the
 atoms are split into that many contiguous blocks of centre atoms, each evaluated on its own Python
@@ -141,10 +142,13 @@ class PotentialCalculator(Calculator):
         self.species = species
         self._references = [dict(zip(m.species, m.reference_energies)) for m in self.models]
         self.tensor_kind = _tensor_kind(self.models)
+        self.charged = any(getattr(getattr(m, "spec", None), "charge_mode", 0) for m in self.models)
         if self.tensor_kind:
             self.implemented_properties = [self.tensor_kind]
         elif len(self.models) > 1:
             self.implemented_properties = [*PROPERTIES, *COMMITTEE_PROPERTIES]
+        elif self.charged:
+            self.implemented_properties = [*PROPERTIES, keys.CHARGES]
 
     @property
     def model(self):
@@ -160,7 +164,7 @@ class PotentialCalculator(Calculator):
     def parallel_blocks(self, atoms) -> int:
         """How many centre blocks a calculation on *atoms* evaluates in parallel (1: one plain evaluation)."""
         workers = int(self.threads or 1)
-        if workers < 2 or len(atoms) < workers * MIN_ATOMS_PER_THREAD or self.tensor_kind:
+        if workers < 2 or len(atoms) < workers * MIN_ATOMS_PER_THREAD or self.tensor_kind or self.charged:
             return 1
         return workers if all(hasattr(m, "pair_features") for m in self.models) else 1
 
@@ -225,6 +229,8 @@ class PotentialCalculator(Calculator):
         virials = [o[keys.VIRIAL][0].detach().double().cpu().numpy() for o in outs] if periodic else None
         if len(outs) == 1:
             self._single_results(energies[0], forces[0], virials[0] if periodic else None)
+            if keys.CHARGES in outs[0]:
+                self.results[keys.CHARGES] = outs[0][keys.CHARGES].detach().double().cpu().numpy()
         else:
             self._committee_results(np.stack(energies), np.stack(forces),
                                     np.mean(virials, axis=0) if periodic else None)

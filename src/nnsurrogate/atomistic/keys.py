@@ -49,6 +49,7 @@ FORCES_STD = "forces_std"        # (n_atoms,)     | eV/Å    | committee std of 
 MEMBER_ENERGIES = "member_energies"  # (N,)       | eV      | total energy of each committee member
 CONFIG_TYPE = "config_type"      # ()             | text    | label of the frame's origin (AIMD-NVT, Vacancy, …)
 WEIGHT = "weight"                # ()             | 1       | the frame's loss weight (GPUMD's Weight), ≥ 0
+CHARGES = "charges"              # (n_atoms,)     | e       | atomic charges (calculator result of a charge-aware NEP)
 SHORTEST_PAIR = "shortest_pair"  # ()             | Å       | calculator result: smallest distance within the cutoff
 
 FIELDS: dict[str, Field] = {f.name: f for f in (
@@ -67,6 +68,7 @@ FIELDS: dict[str, Field] = {f.name: f for f in (
     Field(MEMBER_ENERGIES, "(N,)", "eV", "frame", "total energy predicted by each of the N committee members"),
     Field(CONFIG_TYPE, "()", "text", "frame", "origin of the frame (AIMD-NVT, Vacancy, Elastic, Surface, …)"),
     Field(WEIGHT, "()", "1", "frame", "loss weight of the frame (GPUMD's Weight), a finite number ≥ 0; 1 when absent"),
+    Field(CHARGES, "(n_atoms,)", "e", "atom", "atomic charges, neutral per structure (charge-aware NEP, qNEP)"),
     Field(SHORTEST_PAIR, "()", "Å", "frame", "calculator result: the smallest interatomic distance within the "
           "model's cutoff (inf when none), read by the MD guard"),
 )}
@@ -92,6 +94,9 @@ A_DF = "a_df"                    # (A, M_A, T·K_A)| 1/Å     | their derivative
 A_Y = "a_Y"                      # (A, M_A, LM)   | 1       | real spherical harmonics Y_lm(r̂_ij)
 A_DY = "a_dY"                    # (A, M_A, LM, 3)| 1       | their polynomial gradients ∂Y/∂r̂
 PHI = "Phi"                      # (A, LM, T·K_A) | 1       | Σ_j f_k(r_ij) Y_lm(r̂_ij) per neighbour type
+ATOM_POSITIONS = "atom_positions" # (A, 3)        | Å       | Cartesian positions (charge-aware qNEP: the Ewald sum)
+FRAME_CELL = "frame_cell"        # (F, 3, 3)      | Å       | lattice vectors as rows, per frame (qNEP)
+
 # Behler–Parrinello (atomistic/bp/descriptors.py)
 G = "G"                          # (A, D)         | 1       | symmetry-function descriptors
 DG = "dG"                        # (A, M_R, D, 3) | 1/Å     | ∂G_i/∂r_ij per neighbour slot
@@ -115,6 +120,8 @@ BATCH_FIELDS: dict[str, Field] = {f.name: f for f in (
     Field(A_Y, "(A, M_A, LM)", "1", "slot", "real spherical harmonics of the pair direction (NEP)"),
     Field(A_DY, "(A, M_A, LM, 3)", "1", "slot", "polynomial gradients of the harmonics (NEP)"),
     Field(PHI, "(A, LM, T·K_A)", "1", "atom", "Σ_j f_k Y_lm per neighbour type (NEP)"),
+    Field(ATOM_POSITIONS, "(A, 3)", "Å", "atom", "Cartesian positions, for the Ewald sum of a charge-aware NEP"),
+    Field(FRAME_CELL, "(F, 3, 3)", "Å", "frame", "lattice vectors as rows, for the Ewald sum of a charge-aware NEP"),
     Field(G, "(A, D)", "1", "atom", "symmetry-function descriptors (BP)"),
     Field(DG, "(A, M_R, D, 3)", "1/Å", "slot", "descriptor derivatives with respect to each pair vector (BP)"),
 )}

@@ -138,6 +138,9 @@ def _in_type_order(hyper: dict, species: tuple[str, ...]) -> dict:
 
 def _fine_tuned(model, inputs: TrainInputs, train_frames: list):
     """*model* (loaded to fine-tune) slimmed to the training elements and with parts frozen, as asked."""
+    if getattr(getattr(model, "spec", None), "charge_mode", 0):
+        raise UserInputError("training a charge-aware NEP (qNEP) is not supported; it can be evaluated and run in MD",
+                             "init")
     if (inputs.slim or inputs.freeze) and not hasattr(model, "slimmed"):
         raise UserInputError(f"slimming and freezing apply to NEP models, not {model.kind}", "init")
     if inputs.slim:

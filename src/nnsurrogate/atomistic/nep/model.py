@@ -74,6 +74,9 @@ class NEPModel(SpecModelFile, PotentialModel):
         self.c_radial = nn.Parameter(torch.zeros(t, t, kr, nr, dtype=torch.float64))
         self.c_angular = nn.Parameter(torch.zeros(t, t, ka, na, dtype=torch.float64))
         self.register_buffer("q_scaler", torch.ones(d, dtype=torch.float64))
+        if spec.charge_mode:  # qNEP: each network's charge output; √ε∞ scales GPUMD's Born effective charges
+            self.w1_charge = nn.Parameter(torch.zeros(nets, h, dtype=torch.float64))
+            self.sqrt_epsilon_inf = nn.Parameter(torch.ones((), dtype=torch.float64))
         if spec.zbl_flexible:
             self.register_buffer("zbl_params", torch.zeros(spec.n_zbl_parameters // 10, 10, dtype=torch.float64))
         else:
@@ -132,9 +135,10 @@ class NEPModel(SpecModelFile, PotentialModel):
     NETWORK = ("w0", "b0", "w1", "b1")
 
     def network_names(self) -> tuple[str, ...]:
-        """Every network parameter's name (both networks of a polarizability model)."""
+        """Every network parameter's name (both networks of a polarizability model; a qNEP's charge output)."""
         suffixes = ("", "_pol") if self.spec.model_type == "polarizability" else ("",)
-        return tuple(n + s for s in suffixes for n in self.NETWORK)
+        extra = ("w1_charge", "sqrt_epsilon_inf") if self.spec.charge_mode else ()
+        return tuple(n + s for s in suffixes for n in self.NETWORK) + extra
 
     def freeze(self, parts) -> None:
         """Hold the parameters of *parts* (``"descriptors"``: the descriptor coefficients,
@@ -223,8 +227,11 @@ class NEPModel(SpecModelFile, PotentialModel):
 
     def site_energies(self, q_scaled: torch.Tensor, types: torch.Tensor, suffix: str = "") -> torch.Tensor:
         """U_i (A,) from scaled descriptors (A, D): each atom through its element's network (NEP3: the
-        shared one); *suffix* ``"_pol"``: a polarizability model's scalar network."""
-        w0, b0, w1, b1 = (getattr(self, n + suffix) for n in self.NETWORK)
+        shared one); *suffix* ``"_pol"``: a polarizability model's scalar network; ``"_charge"``: a
+        qNEP's charge output q̃_i (e; its output weights ``w1_charge``, no bias)."""
+        w0, b0, w1, b1 = (getattr(self, n + suffix if suffix != "_charge" or n == "w1" else n) for n in self.NETWORK)
+        if suffix == "_charge":
+            b1 = torch.zeros((), dtype=w1.dtype, device=w1.device)
 
         def network(rows: torch.Tensor, t: int) -> torch.Tensor:
             """Σ_μ w1[t]_μ tanh(Σ_ν w0[t]_μν q_ν − b0[t]_μ) of rows (n, D) of type *t*, shape (n,), without b1."""
@@ -259,6 +266,9 @@ class NEPModel(SpecModelFile, PotentialModel):
                 q_r, s = q_r.detach().requires_grad_(), s.detach().requires_grad_()
             q = torch.cat([q_r, self.angular_invariants(s)], dim=1)
             energies = self.site_energies(q * self.q_scaler, batch[keys.TYPES])
+            coulomb = self._coulomb(batch, q * self.q_scaler, n_frames) if self.spec.charge_mode else None
+            if coulomb is not None:
+                energies = energies + coulomb["energies"]
             total, G_zbl = energies, None
             if self.spec.zbl is not None:
                 e_zbl, G_zbl = zbl_terms(batch, self.spec, self.zbl_params)
@@ -266,15 +276,37 @@ class NEPModel(SpecModelFile, PotentialModel):
             out = {keys.ENERGIES: total, keys.ENERGY: frame_sum(total, batch[keys.FRAME], n_frames)}
             if not (forces or virial):
                 return out
-            g_r, g_s = torch.autograd.grad(energies.sum(), (q_r, s), create_graph=create_graph)
-        G_r, G_a = pair_gradients(batch, c_r, c_a, g_r, g_s)
+            leaves = (q_r, s) + ((coulomb["r_vec"], coulomb["positions"]) if coulomb is not None else ())
+            grads = torch.autograd.grad(energies.sum(), leaves, create_graph=create_graph, allow_unused=True)
+        G_r, G_a = pair_gradients(batch, c_r, c_a, grads[0], grads[1])
         if G_zbl is not None:
             G_r = G_r + G_zbl
+        if coulomb is not None:  # the explicit position dependence of the charges' energy
+            G_r = G_r + (grads[2] if grads[2] is not None else 0.0)
+            out[keys.CHARGES] = coulomb["charges"].detach()
         if forces:
             out[keys.FORCES] = forces_from_pairs([(G_r, batch[keys.R_J]), (G_a, batch[keys.A_J])], energies.shape[0])
+            if coulomb is not None and grads[3] is not None:
+                out[keys.FORCES] = out[keys.FORCES] - grads[3]
         if virial:
             out[keys.VIRIAL] = virial_from_pairs([(G_r, batch[keys.R_VEC]), (G_a, batch[keys.A_VEC])], batch[keys.FRAME], n_frames)
+            if coulomb is not None:
+                out[keys.VIRIAL] = out[keys.VIRIAL] + coulomb["virial"]
         return out
+
+    def _coulomb(self, batch: dict[str, torch.Tensor], q_scaled: torch.Tensor, n_frames: int) -> dict:
+        """A qNEP's charges (A,) e and their electrostatic site energies (A,) eV (:mod:`~nnsurrogate.atomistic.nep.charge`),
+        with the pair vectors and positions they were computed from (leaves to differentiate)."""
+        from nnsurrogate.atomistic.nep.charge import coulomb_terms, neutral
+
+        raw = self.site_energies(q_scaled, batch[keys.TYPES], "_charge")
+        charges = neutral(raw, batch[keys.FRAME], n_frames, batch[keys.N_ATOMS], hold_mean=self.spec.charge_mode == 3)
+        r_vec = batch[keys.R_VEC].detach().clone().requires_grad_()
+        positions = batch[keys.ATOM_POSITIONS].detach().clone().requires_grad_() \
+            if keys.ATOM_POSITIONS in batch else None
+        energies, virial = coulomb_terms(batch, charges, self.spec.charge_mode, self.spec.cutoff[0], r_vec, positions)
+        return {"energies": energies, "charges": charges, "virial": virial, "r_vec": r_vec,
+                "positions": positions if positions is not None else r_vec}
 
 
     def tensor(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -369,7 +401,13 @@ def featurize(model: NEPModel, frames, dtype: torch.dtype = torch.float32,
     def features(joined_types: np.ndarray, joined_pairs: Pairs) -> dict[str, torch.Tensor]:
         return frame_features(spec, joined_types, joined_pairs, dtype, widths)
 
-    return featurize_in_groups(types, pairs, features, (keys.R_J, keys.A_J), chunk_atoms)
+    out = featurize_in_groups(types, pairs, features, (keys.R_J, keys.A_J), chunk_atoms)
+    if spec.charge_mode:  # the Ewald sum needs the positions and the cell
+        for feats, atoms in zip(out, frames):
+            feats[keys.ATOM_POSITIONS] = torch.as_tensor(atoms.positions, dtype=dtype)
+            cell = atoms.cell.array if atoms.pbc.all() else np.zeros((3, 3))
+            feats[keys.FRAME_CELL] = torch.as_tensor(cell, dtype=dtype).unsqueeze(0)
+    return out
 
 
 def neighbor_counts(spec: NEPSpec, frames, pairs=None) -> tuple[int, int]:

@@ -65,6 +65,9 @@ def with_references_inside(model: NEPModel) -> NEPModel:
         out.w1[:, :-1].copy_(model.w1)
         out.w1[:, -1].copy_(torch.as_tensor(ref - mean))
         out.b1.copy_(model.b1 - mean)
+        if model.spec.charge_mode:  # the constant neuron carries no charge
+            out.w1_charge[:, :-1].copy_(model.w1_charge)
+            out.sqrt_epsilon_inf.copy_(model.sqrt_epsilon_inf)
         for name in ("c_radial", "c_angular", "q_scaler", "zbl_params"):
             if getattr(model, name) is not None:
                 getattr(out, name).copy_(getattr(model, name))
@@ -85,7 +88,8 @@ def nep_text(model: NEPModel) -> str:
         ref = np.zeros_like(ref)
     spec = model.spec
     b1 = float(model.b1.detach().double()) - float(ref[0])
-    suffix = {"potential": "_zbl" if spec.zbl else "", "dipole": "_dipole", "polarizability": "_polarizability"}
+    suffix = {"potential": ("_zbl" if spec.zbl else "") + (f"_charge{spec.charge_mode}" if spec.charge_mode else ""),
+              "dipole": "_dipole", "polarizability": "_polarizability"}
     lines = [f"nep{spec.version}{suffix[spec.model_type]} {spec.n_types} " + "".join(f"{s} " for s in spec.species),
              *([_zbl_text(spec)] if spec.zbl else []), _cutoff_text(spec),
              f"n_max {spec.n_max[0]} {spec.n_max[1]}",
@@ -126,6 +130,10 @@ def _flat_parameters(model: NEPModel, b1: float) -> np.ndarray:
     for suffix in ("", "_pol") if model.spec.model_type == "polarizability" else ("",):
         for t in range(model.spec.n_networks):
             parts += [p["w0" + suffix][t].ravel(), p["b0" + suffix][t], p["w1" + suffix][t]]
+            if model.spec.charge_mode:
+                parts.append(p["w1_charge"][t])
+        if model.spec.charge_mode:
+            parts.append(np.array([float(p["sqrt_epsilon_inf"])]))
         parts.append(np.array([b1 if not suffix else float(p["b1_pol"])]))
     for c in (p["c_radial"], p["c_angular"]):  # (T, T, K, N) → file order (N, K, T, T)
         parts.append(c.transpose(3, 2, 0, 1).ravel())
@@ -142,26 +150,24 @@ def write_nep(model: NEPModel, path: str | os.PathLike) -> None:
         tmp.write_text(text, encoding="ascii")
 
 
-#: First words of ``nep.txt`` this module reads: NEP3 or NEP4, with the ZBL term or tensorial.
-KINDS = {f"nep{v}{z}{t}": (v, kind, bool(z)) for v in (3, 4) for z, t, kind in
-         (("", "", "potential"), ("_zbl", "", "potential"), ("", "_dipole", "dipole"),
-          ("", "_polarizability", "polarizability"))}
+#: First words of ``nep.txt`` this module reads → (version, model type, has ZBL, charge mode): NEP3 or
+#: NEP4, with the ZBL term, tensorial, or charge-aware (qNEP).
+KINDS = {**{f"nep{v}{z}{t}": (v, kind, bool(z), 0) for v in (3, 4) for z, t, kind in
+            (("", "", "potential"), ("_zbl", "", "potential"), ("", "_dipole", "dipole"),
+             ("", "_polarizability", "polarizability"))},
+         **{f"nep4{z}_charge{m}": (4, "potential", bool(z), m) for z in ("", "_zbl") for m in (1, 2, 3)}}
 
-#: Why a NEP flavour is refused, by first word (a part that could not be matched exactly to GPUMD's code).
-_WHY = {
-    **{f"nep4{z}_charge{m}": "charge-aware qNEP (its Ewald / real-space charge term) is not implemented"
-       for z in ("", "_zbl") for m in (1, 2, 3)},
-    **{f"nep5{z}": "NEP5 (an extra bias per element network) is not implemented" for z in ("", "_zbl")},
-}
+#: Why a NEP flavour is refused, by first word.
+_WHY = {f"nep5{z}": "NEP5 (an extra bias per element network) is not implemented" for z in ("", "_zbl")}
 
 
-def _kind(first: list[str], where: str) -> tuple[int, str, bool]:
-    """(version, model type, has ZBL) from the first line's first word, or a one-line refusal."""
+def _kind(first: list[str], where: str) -> tuple[int, str, bool, int]:
+    """(version, model type, has ZBL, charge mode) from the first line's first word, or a one-line refusal."""
     word = first[0] if first else "an empty file"
     if word in KINDS:
         return KINDS[word]
     reason = _WHY.get(word, "not a NEP model this program knows")
-    raise UserInputError(f"NEP3 and NEP4 potentials, dipole and polarizability models are read; found '{word}': "
+    raise UserInputError(f"NEP3, NEP4, tensorial and charge-aware NEP models are read; found '{word}': "
                          f"{reason}", f"{where}, line 1")
 
 
@@ -193,7 +199,7 @@ def _l_max(values: list[str], where: str) -> dict:
 def _header(lines: list[str], where: str) -> tuple[NEPSpec, int]:
     """Parse the header (six lines, seven with a zbl line); return the spec and the index of the first number line."""
     first = lines[0].split() if lines else []
-    version, model_type, has_zbl = _kind(first, where)
+    version, model_type, has_zbl, charge_mode = _kind(first, where)
     shift = 1 if has_zbl else 0
 
     def tokens(k: int, key: str, counts: tuple[int, ...] | None) -> list[str]:
@@ -209,7 +215,7 @@ def _header(lines: list[str], where: str) -> tuple[NEPSpec, int]:
         species = tuple(first[2:])
         if len(species) != n_types:
             raise ValueError
-        fields: dict = {"version": version, "model_type": model_type}
+        fields: dict = {"version": version, "model_type": model_type, "charge_mode": charge_mode}
         if has_zbl:
             shift = 0
             fields.update(_zbl_line(tokens(1, "zbl", (2, 3)), where))
@@ -295,9 +301,13 @@ def _assign(model: NEPModel, values: np.ndarray) -> None:
 
     arrays: dict[str, np.ndarray] = {}
     for suffix in ("", "_pol") if spec.model_type == "polarizability" else ("",):
-        w0, b0, w1 = np.empty((nets, h, d)), np.empty((nets, h)), np.empty((nets, h))
+        w0, b0, w1, w1q = np.empty((nets, h, d)), np.empty((nets, h)), np.empty((nets, h)), np.empty((nets, h))
         for k in range(nets):
             w0[k], b0[k], w1[k] = take(h * d).reshape(h, d), take(h), take(h)
+            if spec.charge_mode:
+                w1q[k] = take(h)
+        if spec.charge_mode:
+            arrays.update({"w1_charge": w1q, "sqrt_epsilon_inf": take(1)[0]})
         arrays.update({"w0" + suffix: w0, "b0" + suffix: b0, "w1" + suffix: w1, "b1" + suffix: take(1)[0]})
     arrays["c_radial"] = take(nr * kr * t * t).reshape(nr, kr, t, t).transpose(2, 3, 1, 0)
     arrays["c_angular"] = take(na * ka * t * t).reshape(na, ka, t, t).transpose(2, 3, 1, 0)

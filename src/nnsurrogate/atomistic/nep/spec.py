@@ -48,6 +48,9 @@ class NEPSpec:
     type_cutoffs : tuple of (float, float) or None
         Type-wise cutoffs: each element's radial and angular cutoff (Å); a pair of types i, j uses
         their mean. ``cutoff`` is then the largest of them.
+    charge_mode : int
+        0, or GPUMD's charge-aware NEP (qNEP) mode 1, 2 or 3 (:mod:`~nnsurrogate.atomistic.nep.charge`):
+        each network has a second output, the atom's charge.
     l_max_flags : tuple of int or None
         The numbers of a ``nep.txt`` l_max line written in GPUMD's newer flag form
         (``L q222 q1111 [q112 q123 q233 q134]``, 0 or 1 each), kept so that the file re-exports as it
@@ -68,6 +71,7 @@ class NEPSpec:
     model_type: str = "potential"
     type_cutoffs: tuple[tuple[float, float], ...] | None = None
     l_max_flags: tuple[int, ...] | None = None
+    charge_mode: int = 0
 
     def __post_init__(self) -> None:
         where = "NEP hyperparameters"
@@ -90,6 +94,10 @@ class NEPSpec:
                                  f"{self.version} and '{self.model_type}'", where)
         if self.zbl is not None:
             self._check_zbl(where)
+        if self.charge_mode not in (0, 1, 2, 3) or (self.charge_mode and (
+                self.model_type != "potential" or self.version != 4 or self.type_cutoffs is not None)):
+            raise UserInputError(f"charge mode {self.charge_mode}: qNEP is a NEP4 potential (mode 1, 2 or 3) without "
+                                 "type-wise cutoffs", where)
         flags = self.l_max_flags
         if flags is not None and (not 3 <= len(flags) <= 7 or any(f not in (0, 1) for f in flags[1:]) or
                                   (flags[0], 2 * flags[1], flags[2]) != tuple(self.l_max)):
@@ -185,6 +193,8 @@ class NEPSpec:
         t, h, d = self.n_types, self.neurons, self.n_descriptors
         kr, ka = self.n_basis
         networks = (self.n_networks * (d + 2) * h + 1) * (2 if self.model_type == "polarizability" else 1)
+        if self.charge_mode:  # each network's charge output weights, and √ε∞ (GPUMD's BEC scale)
+            networks += self.n_networks * h + 1
         return networks + (self.n_radial * kr + self.n_angular * ka) * t * t
 
     @property
@@ -200,7 +210,8 @@ class NEPSpec:
                 **({"version": self.version} if self.version != 4 else {}),
                 **({"model_type": self.model_type} if self.model_type != "potential" else {}),
                 **({"type_cutoffs": [list(c) for c in self.type_cutoffs]} if self.type_cutoffs else {}),
-                **({"l_max_flags": list(self.l_max_flags)} if self.l_max_flags else {})}
+                **({"l_max_flags": list(self.l_max_flags)} if self.l_max_flags else {}),
+                **({"charge_mode": self.charge_mode} if self.charge_mode else {})}
 
     @classmethod
     def from_json(cls, data: dict) -> "NEPSpec":
@@ -213,4 +224,5 @@ class NEPSpec:
                    model_type=data.get("model_type", "potential"),
                    type_cutoffs=tuple(tuple(float(v) for v in c) for c in data["type_cutoffs"])
                    if data.get("type_cutoffs") else None,
-                   l_max_flags=tuple(int(v) for v in data["l_max_flags"]) if data.get("l_max_flags") else None)
+                   l_max_flags=tuple(int(v) for v in data["l_max_flags"]) if data.get("l_max_flags") else None,
+                   charge_mode=int(data.get("charge_mode", 0)))

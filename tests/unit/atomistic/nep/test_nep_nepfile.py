@@ -80,7 +80,8 @@ def test_unequal_reference_energies_ride_in_a_constant_neuron(tmp_path, make_mod
 
 
 @pytest.mark.parametrize("mutate, message", [
-    (lambda lines: ["nep4_charge1 1 Cu "] + lines[1:], r"found 'nep4_charge1': charge-aware qNEP .* not implemented"),
+    (lambda lines: ["nep4_charge4 1 Cu "] + lines[1:], r"found 'nep4_charge4': not a NEP model"),
+    (lambda lines: ["nep4_charge1 1 Cu "] + lines[1:], "expected"),  # its charge weights are missing
     (lambda lines: ["nep5 1 Cu "] + lines[1:], "found 'nep5': NEP5"),
     (lambda lines: ["nep9 1 Cu "] + lines[1:], "found 'nep9': not a NEP model"),
     (lambda lines: ["nep4_zbl 1 Cu "] + lines[1:], "line 2 should be 'zbl'"),

@@ -16,8 +16,8 @@ calorine = pytest.importorskip("calorine")
 
 FOLDER = Path(__file__).resolve().parents[4] / ".." / "shared" / "data" / "atoms" / "gpumd" / "potentials"
 FILES = sorted(p.name for p in FOLDER.glob("*.txt")) if FOLDER.is_dir() else []
-#: Refused in one line: charge-aware qNEP (its charge term is not implemented).
-REFUSED = {"nep4_charge1", "nep4_zbl_charge2"}
+#: Refused in one line (none of GPUMD's published files at present).
+REFUSED: set[str] = set()
 
 
 def _header(name: str) -> list[str]:
@@ -66,6 +66,9 @@ def assert_matches_cpunep(model, reference: Path, species, closes=(None,)) -> No
         assert abs(ours.get_potential_energy() - theirs.get_potential_energy()) / len(ours) < 1e-10
         np.testing.assert_allclose(ours.get_forces(), theirs.get_forces(), atol=1e-9)
         np.testing.assert_allclose(ours.get_stress(), theirs.get_stress(), atol=1e-11)
+        if model.spec.charge_mode:  # qNEP: the neutral charges too
+            np.testing.assert_allclose(ours.get_charges(), theirs.calc.results["charges"], atol=1e-10)
+            assert abs(ours.get_charges().sum()) < 1e-10 and np.abs(ours.get_charges()).max() > 0.05
 
 
 def _word(text: str) -> bool:
@@ -93,7 +96,7 @@ def test_published_potential_matches_nep_cpu_or_is_refused(name, tmp_path):
     head = _header(name)
     path = FOLDER / name
     if head[0] in REFUSED:
-        with pytest.raises(UserInputError, match=f"found '{head[0]}': charge-aware qNEP") as info:
+        with pytest.raises(UserInputError, match=f"found '{head[0]}'") as info:
             read_nep(path)
         assert "\n" not in str(info.value)
         return
@@ -127,6 +130,7 @@ VARIANTS = {  # GPUMD writes these from nep.in keywords; no published file uses 
     "type-wise ZBL cutoffs": ("nep_BaTiO3.txt", 1, "zbl 0.75 1.5 0.6", False),
     "flexible ZBL": ("nep_BaTiO3.txt", 1, "zbl 0 0", True),
     "type-wise cutoffs and ZBL": ("nep_BaTiO3.txt", 2, "cutoff 6 4 5 3.5 5.5 4 86 26", False),
+    "qNEP mode 3 (damped shifted force)": ("qnep_mode1_water.txt", 0, "nep4_charge3 2 H O ", False),
 }
 
 
@@ -142,6 +146,7 @@ def test_gpumd_variants_match_nep_cpu_and_re_export(variant, tmp_path):
     model = read_nep(path)
     spec = model.spec
     assert (spec.type_cutoffs is not None) == ("cutoffs" in variant and variant != "type-wise ZBL cutoffs")
+    assert spec.charge_mode == (3 if "qNEP" in variant else 0)
     assert spec.zbl_flexible == flexible
     assert_matches_cpunep(model, path, _header(name)[2:], _zbl_closes(spec) + ((0.7,) if spec.zbl else ()))
     write_nep(model, tmp_path / "again.txt")
@@ -264,3 +269,22 @@ def test_tensorial_nep_gives_its_tensor_and_refuses_energy_commands(tmp_path, ca
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "tensorial NEP: it predicts the dipole" in err[0]
     assert not (tmp_path / "t").exists()
+
+
+@pytest.mark.skipif("qnep_mode1_water.txt" not in FILES, reason="shared GPUMD potentials not present")
+def test_qnep_ewald_needs_a_cell_and_its_charges_follow_the_structure(tmp_path):
+    """An Ewald-summed qNEP refuses a structure without a periodic cell in one line; its charges move
+    with the geometry and stay neutral."""
+    from nnsurrogate.atomistic.calculator import PotentialCalculator
+
+    model = read_nep(FOLDER / "qnep_mode1_water.txt")
+    atoms = _structure(["H", "O"], None)
+    atoms.calc = PotentialCalculator([model])
+    first = atoms.get_charges().copy()
+    atoms.positions[3] += [0.2, -0.1, 0.1]
+    assert np.abs(atoms.get_charges() - first).max() > 1e-4 and abs(atoms.get_charges().sum()) < 1e-10
+    free = atoms.copy()
+    free.pbc = False
+    free.calc = PotentialCalculator([model])
+    with pytest.raises(UserInputError, match="needs a periodic cell"):
+        free.get_potential_energy()
