@@ -338,7 +338,11 @@ def resolve_calculator(model: str, device: str = "cpu", dtype: str = "float64", 
         raise UserInputError("model not found (a run folder, model/ folder, nep.txt, or ase:emt …)", model)
     from nnsurrogate.atomistic.calculator import load_calculator
 
-    return load_calculator(path, device=device, dtype=dtype, threads=threads)
+    calc = load_calculator(path, device=device, dtype=dtype, threads=threads)
+    if getattr(calc, "tensor_kind", None):  # the simulation commands need energies and forces
+        raise UserInputError(f"this is a tensorial NEP: it predicts the {calc.tensor_kind}, not energies and forces",
+                             model)
+    return calc
 
 
 @contextlib.contextmanager

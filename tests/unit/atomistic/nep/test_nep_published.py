@@ -269,6 +269,10 @@ def test_tensorial_nep_gives_its_tensor_and_refuses_energy_commands(tmp_path, ca
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "tensorial NEP: it predicts the dipole" in err[0]
     assert not (tmp_path / "t").exists()
+    assert run(["potential", "md", str(path), str(tmp_path / "w.xyz"), "--steps", "2", "--out", str(tmp_path / "md")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "tensorial NEP: it predicts the dipole" in err[0]
+    assert not (tmp_path / "md").exists()
 
 
 @pytest.mark.skipif("qnep_mode1_water.txt" not in FILES, reason="shared GPUMD potentials not present")
