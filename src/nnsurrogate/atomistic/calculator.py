@@ -142,7 +142,7 @@ class PotentialCalculator(Calculator):
         self.species = species
         self._references = [dict(zip(m.species, m.reference_energies)) for m in self.models]
         self.tensor_kind = _tensor_kind(self.models)
-        self.charged = any(getattr(getattr(m, "spec", None), "charge_mode", 0) for m in self.models)
+        self.charged = any(m.charge_mode for m in self.models)
         if self.tensor_kind:
             self.implemented_properties = [self.tensor_kind]
         elif len(self.models) > 1:
@@ -257,7 +257,7 @@ class PotentialCalculator(Calculator):
 
 def _tensor_kind(models) -> str | None:
     """``"dipole"`` or ``"polarizability"`` for one tensorial NEP; ``None`` for potentials."""
-    kinds = {getattr(getattr(m, "spec", None), "model_type", "potential") for m in models}
+    kinds = {m.model_type for m in models}
     if kinds == {"potential"}:
         return None
     if len(models) > 1:

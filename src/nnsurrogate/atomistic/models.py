@@ -52,12 +52,19 @@ class PotentialModel(nn.Module):
     shortest_training_distance : float or None
         Shortest interatomic distance (Å) in the training frames, read from the model folder (``None``
         for a ``nep.txt`` or a model trained before it was recorded).
+    model_type : str
+        ``"potential"`` (energies and forces), or what a tensorial model predicts instead (a NEP's
+        ``"dipole"`` or ``"polarizability"``).
+    charge_mode : int
+        0, or the electrostatics mode of a charge-aware model (GPUMD's qNEP: 1, 2 or 3).
     """
 
     kind: str = ""
     spec: Any = None
     bias_by_shift: bool = False
     shortest_training_distance: float | None = None
+    model_type: str = "potential"
+    charge_mode: int = 0
     species: tuple[str, ...]
     cutoff: float
     reference_energies: tuple[float, ...]
@@ -144,7 +151,7 @@ def load_potential(path: str | os.PathLike, dtype: str | torch.dtype = "float64"
             raise ModelFileError(f"model.json does not describe a {kind}: {str(exc).splitlines()[0]}", str(path)) from None
         training = header.get("training")
         model.shortest_training_distance = training.get("shortest_distance_A") if isinstance(training, dict) else None
-    kind = getattr(getattr(model, "spec", None), "model_type", "potential")
+    kind = model.model_type
     if kind != "potential" and not tensorial:
         raise UserInputError(f"this is a tensorial NEP: it predicts the {kind}, not energies and forces (evaluate it "
                              "with nnsurrogate.atomistic.calculator.load_calculator)", str(path))

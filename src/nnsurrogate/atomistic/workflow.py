@@ -126,19 +126,21 @@ def build_model(inputs: TrainInputs, train_frames: list, seed: int, init_model=N
 
 def _in_type_order(hyper: dict, species: tuple[str, ...]) -> dict:
     """*hyper* with type-wise cutoffs given per element (``{"Pb": (8, 4)}``) as one pair per model type."""
+    from nnsurrogate.atomistic.nep.spec import NEPSpec
+
     named = hyper.get("type_cutoffs")
     if isinstance(named, dict):
         unknown = sorted(set(named) - set(species))
         if unknown:
             raise UserInputError(f"element {', '.join(unknown)} is not in the training data", "type_cutoffs")
-        default = tuple(hyper.get("cutoff", (5.0, 4.0)))
+        default = tuple(hyper.get("cutoff", NEPSpec.cutoff))
         hyper["type_cutoffs"] = tuple(tuple(named.get(s, default)) for s in species)
     return hyper
 
 
 def _fine_tuned(model, inputs: TrainInputs, train_frames: list):
     """*model* (loaded to fine-tune) slimmed to the training elements and with parts frozen, as asked."""
-    if getattr(getattr(model, "spec", None), "charge_mode", 0):
+    if model.charge_mode:
         raise UserInputError("training a charge-aware NEP (qNEP) is not supported; it can be evaluated and run in MD",
                              "init")
     if (inputs.slim or inputs.freeze) and not hasattr(model, "slimmed"):

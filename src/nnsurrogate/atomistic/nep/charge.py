@@ -140,7 +140,4 @@ def _reciprocal(batch, q: torch.Tensor, positions: torch.Tensor, alpha: float):
         factor = 2.0 * 0.25 / alpha ** 2 + 2.0 / ksq
         eye = torch.eye(3, dtype=q.dtype, device=q.device)
         virials.append((strength[:, None, None] * (eye - factor[:, None, None] * k[:, :, None] * k[:, None, :])).sum(0))
-    out = q.new_zeros(q.shape[0])
-    for f, e in enumerate(energies):
-        out = out.index_put((torch.nonzero(frame == f).squeeze(1),), e)
-    return out, torch.stack(virials)
+    return torch.cat(energies), torch.stack(virials)  # a batch holds each frame's atoms together, in order

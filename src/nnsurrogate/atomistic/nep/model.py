@@ -92,6 +92,14 @@ class NEPModel(SpecModelFile, PotentialModel):
         """Neighbour-list cutoff the model needs, Å."""
         return max(self.spec.cutoff)
 
+    @property
+    def model_type(self) -> str:
+        return self.spec.model_type
+
+    @property
+    def charge_mode(self) -> int:
+        return self.spec.charge_mode
+
     def featurize(self, frames, dtype: torch.dtype = torch.float32, widths=None, where: str = "") -> list[dict]:
         """Per-frame geometry (see :func:`featurize`)."""
         return featurize(self, frames, dtype, widths, where)
@@ -227,19 +235,21 @@ class NEPModel(SpecModelFile, PotentialModel):
 
     def site_energies(self, q_scaled: torch.Tensor, types: torch.Tensor, suffix: str = "") -> torch.Tensor:
         """U_i (A,) from scaled descriptors (A, D): each atom through its element's network (NEP3: the
-        shared one); *suffix* ``"_pol"``: a polarizability model's scalar network; ``"_charge"``: a
-        qNEP's charge output q̃_i (e; its output weights ``w1_charge``, no bias)."""
-        w0, b0, w1, b1 = (getattr(self, n + suffix if suffix != "_charge" or n == "w1" else n) for n in self.NETWORK)
-        if suffix == "_charge":
-            b1 = torch.zeros((), dtype=w1.dtype, device=w1.device)
+        shared one); *suffix* ``"_pol"``: a polarizability model's scalar network."""
+        w0, b0, w1, b1 = (getattr(self, n + suffix) for n in self.NETWORK)
+        return self.network_outputs(q_scaled, types, w0, b0, w1.unsqueeze(-1))[:, 0] - b1
+
+    def network_outputs(self, q_scaled: torch.Tensor, types: torch.Tensor, w0: torch.Tensor, b0: torch.Tensor,
+                        w1: torch.Tensor) -> torch.Tensor:
+        """Σ_μ w1[t]_μk tanh(Σ_ν w0[t]_μν q_ν − b0[t]_μ) of each atom's network t, shape (A, K), without a
+        bias; *w1* (T_n, H, K) holds K outputs on one hidden layer (a qNEP: the energy and the charge)."""
 
         def network(rows: torch.Tensor, t: int) -> torch.Tensor:
-            """Σ_μ w1[t]_μ tanh(Σ_ν w0[t]_μν q_ν − b0[t]_μ) of rows (n, D) of type *t*, shape (n,), without b1."""
             return torch.tanh(rows @ w0[t].T - b0[t]) @ w1[t]
 
         if self.spec.n_networks == 1:
-            return network(q_scaled, 0) - b1
-        return per_type(q_scaled, types, self.spec.n_types, network) - b1
+            return network(q_scaled, 0)
+        return per_type(q_scaled, types, self.spec.n_types, network)
 
     def forward(self, batch: dict[str, torch.Tensor], forces: bool = True, virial: bool = False,
                 create_graph: bool = False) -> dict[str, torch.Tensor]:
@@ -265,10 +275,13 @@ class NEPModel(SpecModelFile, PotentialModel):
             if (forces or virial) and not q_r.requires_grad:  # frozen parameters
                 q_r, s = q_r.detach().requires_grad_(), s.detach().requires_grad_()
             q = torch.cat([q_r, self.angular_invariants(s)], dim=1)
-            energies = self.site_energies(q * self.q_scaler, batch[keys.TYPES])
-            coulomb = self._coulomb(batch, q * self.q_scaler, n_frames) if self.spec.charge_mode else None
-            if coulomb is not None:
-                energies = energies + coulomb["energies"]
+            if self.spec.charge_mode:  # energy and charge from one hidden layer
+                both = self.network_outputs(q * self.q_scaler, batch[keys.TYPES], self.w0, self.b0,
+                                            torch.stack([self.w1, self.w1_charge], -1))
+                coulomb = self._coulomb(batch, both[:, 1], n_frames)
+                energies = both[:, 0] - self.b1 + coulomb["energies"]
+            else:
+                energies, coulomb = self.site_energies(q * self.q_scaler, batch[keys.TYPES]), None
             total, G_zbl = energies, None
             if self.spec.zbl is not None:
                 e_zbl, G_zbl = zbl_terms(batch, self.spec, self.zbl_params)
@@ -276,38 +289,39 @@ class NEPModel(SpecModelFile, PotentialModel):
             out = {keys.ENERGIES: total, keys.ENERGY: frame_sum(total, batch[keys.FRAME], n_frames)}
             if not (forces or virial):
                 return out
-            leaves = (q_r, s) + ((coulomb["r_vec"], coulomb["positions"]) if coulomb is not None else ())
+            leaves = [q_r, s] + (coulomb["leaves"] if coulomb is not None else [])
             grads = torch.autograd.grad(energies.sum(), leaves, create_graph=create_graph, allow_unused=True)
         G_r, G_a = pair_gradients(batch, c_r, c_a, grads[0], grads[1])
         if G_zbl is not None:
             G_r = G_r + G_zbl
-        if coulomb is not None:  # the explicit position dependence of the charges' energy
-            G_r = G_r + (grads[2] if grads[2] is not None else 0.0)
+        explicit = dict(zip(("r_vec", "positions"), grads[2:]))  # the charges' energy's own position dependence
+        if explicit.get("r_vec") is not None:
+            G_r = G_r + explicit["r_vec"]
+        if coulomb is not None:
             out[keys.CHARGES] = coulomb["charges"].detach()
         if forces:
             out[keys.FORCES] = forces_from_pairs([(G_r, batch[keys.R_J]), (G_a, batch[keys.A_J])], energies.shape[0])
-            if coulomb is not None and grads[3] is not None:
-                out[keys.FORCES] = out[keys.FORCES] - grads[3]
+            if explicit.get("positions") is not None:
+                out[keys.FORCES] = out[keys.FORCES] - explicit["positions"]
         if virial:
             out[keys.VIRIAL] = virial_from_pairs([(G_r, batch[keys.R_VEC]), (G_a, batch[keys.A_VEC])], batch[keys.FRAME], n_frames)
             if coulomb is not None:
                 out[keys.VIRIAL] = out[keys.VIRIAL] + coulomb["virial"]
         return out
 
-    def _coulomb(self, batch: dict[str, torch.Tensor], q_scaled: torch.Tensor, n_frames: int) -> dict:
-        """A qNEP's charges (A,) e and their electrostatic site energies (A,) eV (:mod:`~nnsurrogate.atomistic.nep.charge`),
-        with the pair vectors and positions they were computed from (leaves to differentiate)."""
+    def _coulomb(self, batch: dict[str, torch.Tensor], raw: torch.Tensor, n_frames: int) -> dict:
+        """A qNEP's charges (A,) e from its networks' charge outputs *raw* (A,) and their electrostatic
+        site energies (A,) eV (:mod:`~nnsurrogate.atomistic.nep.charge`), with ``leaves``: the pair
+        vectors and (if the batch has them) the positions they were computed from, to differentiate."""
         from nnsurrogate.atomistic.nep.charge import coulomb_terms, neutral
 
-        raw = self.site_energies(q_scaled, batch[keys.TYPES], "_charge")
         charges = neutral(raw, batch[keys.FRAME], n_frames, batch[keys.N_ATOMS], hold_mean=self.spec.charge_mode == 3)
         r_vec = batch[keys.R_VEC].detach().clone().requires_grad_()
         positions = batch[keys.ATOM_POSITIONS].detach().clone().requires_grad_() \
             if keys.ATOM_POSITIONS in batch else None
         energies, virial = coulomb_terms(batch, charges, self.spec.charge_mode, self.spec.cutoff[0], r_vec, positions)
-        return {"energies": energies, "charges": charges, "virial": virial, "r_vec": r_vec,
-                "positions": positions if positions is not None else r_vec}
-
+        return {"energies": energies, "charges": charges, "virial": virial,
+                "leaves": [r_vec] + ([positions] if positions is not None else [])}
 
     def tensor(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """The dipole (F, 3) or polarizability (F, 3, 3) of each frame of a tensorial NEP, as GPUMD

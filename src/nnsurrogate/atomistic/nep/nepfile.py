@@ -175,8 +175,7 @@ def _cutoffs(values: list[str], n_types: int, where: str) -> dict:
     """The cutoff line: rc_R rc_A [MN_R MN_A], or type-wise rc_R,0 rc_A,0 … rc_R,T rc_A,T MN_R MN_A."""
     if len(values) == 2 * n_types + 2 and n_types > 1:
         cuts = tuple((float(values[2 * k]), float(values[2 * k + 1])) for k in range(n_types))
-        return {"type_cutoffs": cuts, "cutoff": (max(c[0] for c in cuts), max(c[1] for c in cuts)),
-                "max_neighbors": (int(values[-2]), int(values[-1]))}
+        return {"type_cutoffs": cuts, "max_neighbors": (int(values[-2]), int(values[-1]))}  # NEPSpec sets cutoff
     if len(values) not in (2, 4):
         raise UserInputError(f"the cutoff line should have 2, 4 or {2 * n_types + 2} values", where)
     return {"cutoff": (float(values[0]), float(values[1])),
@@ -216,10 +215,8 @@ def _header(lines: list[str], where: str) -> tuple[NEPSpec, int]:
         if len(species) != n_types:
             raise ValueError
         fields: dict = {"version": version, "model_type": model_type, "charge_mode": charge_mode}
-        if has_zbl:
-            shift = 0
-            fields.update(_zbl_line(tokens(1, "zbl", (2, 3)), where))
-            shift = 1
+        if has_zbl:  # the line after the first
+            fields.update(_zbl_line(tokens(0, "zbl", (2, 3)), where))
         fields.update(_cutoffs(tokens(1, "cutoff", None), n_types, f"{where}, line {2 + shift}"))
         fields.update(_l_max(tokens(4, "l_max", (1, 2, 3, 4, 5, 6, 7)), f"{where}, line {5 + shift}"))
         spec = NEPSpec(species=species, n_max=tuple(int(v) for v in tokens(2, "n_max", (2,))),
