@@ -15,7 +15,10 @@ atoms are split into that many contiguous blocks of centre atoms, each evaluated
 thread with one PyTorch thread (:func:`~nnsurrogate.atomistic.neighbors.centre_block`: a block is a
 small structure of its centres and the ghost atoms they see); site energies, forces and virials add
 up to those of one evaluation (to round-off). PyTorch's own intra-op threads scale poorly on the
-small per-atom operations of these models.
+small per-atom operations of these models. A calculator that evaluates in blocks limits NumPy's
+BLAS to one thread for the rest of the process (:func:`~nnsurrogate.core.threads.single_blas_thread`):
+the spinning threads of even one small BLAS call per MD step (ASE's kinetic energy) would otherwise
+take the cores from the blocks.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from nnsurrogate.atomistic._model_common import type_indices
 from nnsurrogate.atomistic.models import load_potential, resolve_device, resolve_dtype
 from nnsurrogate.atomistic.neighbors import atoms_pairs, centre_block
 from nnsurrogate.core.errors import UserInputError
-from nnsurrogate.core.threads import torch_threads
+from nnsurrogate.core.threads import single_blas_thread, torch_threads
 
 #: Results of every calculator; a committee (N > 1) adds :data:`COMMITTEE_PROPERTIES`.
 PROPERTIES = (keys.ENERGY, keys.ENERGIES, keys.FREE_ENERGY, keys.FORCES, keys.STRESS)
@@ -181,6 +184,7 @@ class PotentialCalculator(Calculator):
         types = type_indices(self.species, atoms, "structure")
         pairs = atoms_pairs(atoms, max(m.cutoff for m in self.models), "structure", threads=blocks)
         bounds = np.linspace(0, n, blocks + 1).round().astype(int)
+        single_blas_thread()
 
         def evaluate(k: int):
             block, index = centre_block(pairs, bounds[k], bounds[k + 1], n)

@@ -177,3 +177,21 @@ def test_parallel_centre_blocks_add_up_to_one_evaluation(committee):
     for one, blocks in zip(*results):
         np.testing.assert_allclose(blocks, one, rtol=0, atol=1e-10)
     assert torch.get_num_threads() == 1  # the setting is left as it was
+
+
+def test_block_evaluation_leaves_blas_one_thread(monkeypatch):
+    """Parallel centre blocks claim the cores: BLAS is limited to one thread from then on (its threads
+    spin after every small call, such as ASE's kinetic energy, and slowed MD on two threads 1.6×)."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from nnsurrogate.core import threads as thread_control
+
+    monkeypatch.setattr(thread_control, "_BLAS_LIMIT", None)
+    atoms = bulk("Cu", "fcc", a=3.7, cubic=True).repeat((8, 8, 8))
+    atoms.calc = PotentialCalculator([_model(reference=(-3.0, -4.0))], threads=2)
+    with threadpool_limits(2, user_api="blas"):
+        blas = [p for p in threadpool_info() if p["user_api"] == "blas"]
+        if not blas or all(p["num_threads"] == 1 for p in blas):
+            pytest.skip("this NumPy's BLAS has a single thread")
+        atoms.get_forces()
+        assert all(p["num_threads"] == 1 for p in threadpool_info() if p["user_api"] == "blas")
