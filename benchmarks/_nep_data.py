@@ -231,8 +231,10 @@ def accuracy_runs(work: Path, quick: bool, parts: tuple[str, ...], console: Cons
     return out
 
 
-def md_rate(atoms, calc, steps: int) -> dict:
-    """Atom-steps per second (wall and CPU) of *steps* velocity-Verlet steps after two warm-up steps."""
+def md_rate(atoms, calc, steps: int, repeats: int = 1) -> dict:
+    """Atom-steps per second (wall and CPU) of *steps* velocity-Verlet steps after two warm-up steps;
+    with *repeats* > 1 the run of *steps* is timed that many times in a row and the median kept (this
+    machine's speed drifts by ±10 % from one second to the next), every repeat's rate listed."""
     from ase import units
     from ase.md.verlet import VelocityVerlet
 
@@ -240,14 +242,20 @@ def md_rate(atoms, calc, steps: int) -> dict:
     system.calc = calc
     md = VelocityVerlet(system, 1.0 * units.fs)
     md.run(2)  # warm-up: first neighbour lists, lazy initialisation
-    wall, cpu = time.perf_counter(), time.process_time()
-    md.run(steps)
-    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    return {"steps": steps, "wall_s": wall, "cpu_s": cpu, "atom_steps_per_s": len(system) * steps / wall,
-            "atom_steps_per_cpu_s": len(system) * steps / cpu}
+    timings = []
+    for _ in range(repeats):
+        wall, cpu = time.perf_counter(), time.process_time()
+        md.run(steps)
+        timings.append((time.perf_counter() - wall, time.process_time() - cpu))
+    wall, cpu = sorted(timings)[len(timings) // 2]
+    out = {"steps": steps, "wall_s": wall, "cpu_s": cpu, "atom_steps_per_s": len(system) * steps / wall,
+           "atom_steps_per_cpu_s": len(system) * steps / cpu}
+    if repeats > 1:
+        out["repeat_atom_steps_per_s"] = [len(system) * steps / w for w, _ in timings]
+    return out
 
 
-def calculator_rates(atoms, contenders: list, steps: int, label: str, console: Console) -> dict:
+def calculator_rates(atoms, contenders: list, steps: int, label: str, console: Console, repeats: int = 1) -> dict:
     """:func:`md_rate` of each ``(key, torch threads, make calculator)`` in *contenders*, key → rates."""
     from nnsurrogate.core.threads import torch_threads
 
@@ -255,7 +263,7 @@ def calculator_rates(atoms, contenders: list, steps: int, label: str, console: C
     for key, threads, make in contenders:
         console.print(Text(f"  {label}, {key} …", style="dim"))
         with torch_threads(threads):
-            runs[key] = md_rate(atoms, make(), steps)
+            runs[key] = md_rate(atoms, make(), steps, repeats)
     return runs
 
 
