@@ -27,7 +27,7 @@ MLEARN_HYPER = {"cutoff": (5.0, 4.0), "n_max": (4, 4), "basis_size": (8, 8), "l_
 ETHANOL_HYPER = {"cutoff": (6.0, 5.0), "n_max": (8, 8), "basis_size": (12, 12), "l_max": (4, 2, 1), "neurons": 100}
 MLEARN_OPTIONS: dict = {}  # the training defaults (batch 4, Adam 4e-3 with plateau halving, λ 1 / 1 / 0.1)
 ETHANOL_OPTIONS = {"batch_size": 32, "lambda_v": 0.0}  # 9-atom molecules: bigger batches; no stress
-MLEARN_BUDGET_S, ETHANOL_BUDGET_S, QUICK_TRAIN_S = 600.0, 900.0, 20.0
+MLEARN_BUDGET_S, ETHANOL_BUDGET_S, QUICK_TRAIN_S = 600.0, 1800.0, 20.0
 
 
 def _emt_frames(name: str, split: str, n_per_size: int):
