@@ -53,7 +53,7 @@ class ALConfig:
         Reference labeler (``emt``, ``lj``, ``xtb``, ``pyscf``, ``chgnet``).
     labeler_settings : dict
         Extra :class:`~nnsurrogate.atomistic.labelers.LabelerSpec` settings (e.g. ``pyscf_xc``).
-    model : {"nep", "bp"}
+    model : {"nep", "bp", "mace"}
     hyper : dict
         Model hyperparameters (see :class:`~nnsurrogate.atomistic.workflow.TrainInputs`).
     reference : str
@@ -124,8 +124,8 @@ class ALConfig:
         """Raise :class:`UserInputError` naming the setting that cannot run."""
         if self.strategy not in X.STRATEGIES:
             raise UserInputError(f"unknown strategy '{self.strategy}' (choose {', '.join(X.STRATEGIES)})", "strategy")
-        if self.model not in ("nep", "bp"):
-            raise UserInputError(f"unknown model '{self.model}' (choose nep or bp)", "model")
+        if self.model not in ("nep", "bp", "mace"):
+            raise UserInputError(f"unknown model '{self.model}' (choose nep, bp or mace)", "model")
         if self.committee < 2:
             raise UserInputError(f"a committee needs at least 2 members to have a spread, got {self.committee}",
                                  "committee")

@@ -84,7 +84,14 @@ def feature_key(model) -> str:
 
 
 def _shortest_pair(batch: dict) -> float:
-    """The smallest pair distance among the filled radial slots of a collated one-frame batch, Å."""
+    """The smallest pair distance among the filled radial slots (or the edges, for a graph model) of a
+    collated one-frame batch, Å."""
+    if keys.EDGE_I in batch:
+        if not batch[keys.EDGE_I].numel():
+            return float("inf")
+        positions = batch[keys.ATOM_POSITIONS]
+        vectors = positions[batch[keys.EDGE_J]] - positions[batch[keys.EDGE_I]] + batch[keys.EDGE_SHIFT]
+        return float(torch.linalg.vector_norm(vectors, dim=-1).min())
     j, r_vec = batch[keys.R_J], batch[keys.R_VEC]
     filled = (j >= 0) & (j < batch[keys.TYPES].shape[0])
     if not bool(filled.any()):

@@ -173,15 +173,15 @@ def train_committee(train_frames: Sequence, build: Callable[[int], object], n_me
 
 def fit_committee(frames: Sequence, model: str, hyper: dict | None, n_members: int, config, reference: str = "fit",
                   bootstrap: bool = False, progress: Progress | None = None) -> list:
-    """Train a committee of *n_members* fresh NEP or BP models (``model`` = ``"nep"``/``"bp"``) on *frames*.
+    """Train a committee of *n_members* fresh NEP, BP or MACE models (``model`` = ``"nep"``/``"bp"``/``"mace"``) on *frames*.
 
     Hyperparameters as in :class:`~nnsurrogate.atomistic.workflow.TrainInputs`; member k uses seed
     ``config.seed + k``; *progress* as in :func:`train_committee`. Returns the members (float64, CPU).
     """
     from nnsurrogate.atomistic.workflow import TrainInputs, build_model
 
-    if model not in ("nep", "bp"):
-        raise UserInputError(f"unknown model '{model}' (choose nep or bp)", "model")
+    if model not in ("nep", "bp", "mace"):
+        raise UserInputError(f"unknown model '{model}' (choose nep, bp or mace)", "model")
     inputs = TrainInputs(train=Path("-"), hyper=dict(hyper or {}), reference=reference, model=model)
     members, _ = train_committee(list(frames), lambda seed: build_model(inputs, list(frames), seed)[0], n_members,
                                  config, bootstrap=bootstrap, progress=progress)

@@ -67,6 +67,24 @@ def predict_frames(model, frames: Sequence[Atoms], batch_atoms: int = 4000, wher
     return Predictions(np.array(energies), [f.numpy() for f in forces], np.concatenate(virials))
 
 
+def predict_with_calculator(calculator, frames: Sequence[Atoms]) -> Predictions:
+    """Energies, forces and virials (W = −V σ, eV; zero for a frame that is not periodic in all three
+    directions) of any ASE *calculator* for every frame — a universal pretrained model used zero-shot."""
+    energies, forces, virials = [], [], []
+    for frame in frames:
+        atoms = frame.copy()
+        atoms.calc = calculator
+        energies.append(float(atoms.get_potential_energy()))
+        forces.append(np.asarray(atoms.get_forces(), dtype=np.float64))
+        if atoms.pbc.all():
+            from ase.stress import voigt_6_to_full_3x3_stress
+
+            virials.append(-atoms.get_volume() * voigt_6_to_full_3x3_stress(atoms.get_stress()))
+        else:
+            virials.append(np.zeros((3, 3)))
+    return Predictions(np.array(energies), forces, np.array(virials).reshape(-1, 3, 3))
+
+
 def error_metrics(pred: Predictions, frames: Sequence[Atoms]) -> dict[str, float]:
     """Energy, force and virial errors of *pred* against the labels of *frames* (meV units)."""
     labels = [frame_labels(a) for a in frames]

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Field:
-    """One data field: ``shape`` uses ``n_atoms`` / ``n_frames`` symbolically; ``per`` is frame, atom or slot."""
+    """One data field: ``shape`` uses ``n_atoms`` / ``n_frames`` symbolically; ``per`` is frame, atom, slot or edge."""
 
     name: str
     shape: str
@@ -97,6 +97,12 @@ PHI = "Phi"                      # (A, LM, T·K_A) | 1       | Σ_j f_k(r_ij) Y_
 ATOM_POSITIONS = "atom_positions" # (A, 3)        | Å       | Cartesian positions (charge-aware qNEP: the Ewald sum)
 FRAME_CELL = "frame_cell"        # (F, 3, 3)      | Å       | lattice vectors as rows, per frame (qNEP)
 
+# MACE (atomistic/mace/model.py): a graph of edges instead of padded slots
+EDGE_I = "edge_i"                # (P,)           | 1       | edge sender (centre) atom i
+EDGE_J = "edge_j"                # (P,)           | 1       | edge receiver (neighbour) atom j
+EDGE_SHIFT = "edge_shift"        # (P, 3)         | Å       | S·cell of the image of j (r_ij = r_j − r_i + S·cell)
+EDGE_UNIT_SHIFT = "edge_unit_shift"  # (P, 3)     | 1       | the integer cell shift S, as floats
+
 # Behler–Parrinello (atomistic/bp/descriptors.py)
 G = "G"                          # (A, D)         | 1       | symmetry-function descriptors
 DG = "dG"                        # (A, M_R, D, 3) | 1/Å     | ∂G_i/∂r_ij per neighbour slot
@@ -120,8 +126,12 @@ BATCH_FIELDS: dict[str, Field] = {f.name: f for f in (
     Field(A_Y, "(A, M_A, LM)", "1", "slot", "real spherical harmonics of the pair direction (NEP)"),
     Field(A_DY, "(A, M_A, LM, 3)", "1", "slot", "polynomial gradients of the harmonics (NEP)"),
     Field(PHI, "(A, LM, T·K_A)", "1", "atom", "Σ_j f_k Y_lm per neighbour type (NEP)"),
-    Field(ATOM_POSITIONS, "(A, 3)", "Å", "atom", "Cartesian positions, for the Ewald sum of a charge-aware NEP"),
-    Field(FRAME_CELL, "(F, 3, 3)", "Å", "frame", "lattice vectors as rows, for the Ewald sum of a charge-aware NEP"),
+    Field(ATOM_POSITIONS, "(A, 3)", "Å", "atom", "Cartesian positions (the Ewald sum of a charge-aware NEP; MACE)"),
+    Field(FRAME_CELL, "(F, 3, 3)", "Å", "frame", "lattice vectors as rows (the Ewald sum of a charge-aware NEP; MACE)"),
+    Field(EDGE_I, "(P,)", "1", "edge", "sender (centre) atom of each edge (MACE)"),
+    Field(EDGE_J, "(P,)", "1", "edge", "receiver (neighbour) atom of each edge (MACE)"),
+    Field(EDGE_SHIFT, "(P, 3)", "Å", "edge", "Cartesian cell shift S·cell of each edge's neighbour image (MACE)"),
+    Field(EDGE_UNIT_SHIFT, "(P, 3)", "1", "edge", "integer cell shift S of each edge, stored as floats (MACE)"),
     Field(G, "(A, D)", "1", "atom", "symmetry-function descriptors (BP)"),
     Field(DG, "(A, M_R, D, 3)", "1/Å", "slot", "descriptor derivatives with respect to each pair vector (BP)"),
 )}

@@ -12,6 +12,8 @@ name          method                                                            
 ``xtb``       GFN2-xTB tight binding (Bannwarth, Ehlert & Grimme 2019), tblite's ``TBLite``  molecules and cells
 ``pyscf``     Kohn–Sham DFT with analytic gradients, :class:`PySCFCalculator`               molecules
 ``chgnet``    CHGNet universal potential (Deng et al. 2023; weights ship with the package)  cells and molecules
+``sevennet-0``  SevenNet-0, a NequIP-class equivariant universal potential (Park et al.       cells and molecules
+              2024; the 11 Jul 2024 checkpoint ships with ``sevenn``)
 ============  ==========================================================================  =====================
 
 :class:`LabelerSpec` is a small picklable recipe (name + settings) that builds the calculator where it
@@ -25,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import difflib
 import io
+import os
 import warnings
 from dataclasses import dataclass
 
@@ -36,7 +39,9 @@ from ase.calculators.singlepoint import SinglePointCalculator
 from nnsurrogate.atomistic import keys
 from nnsurrogate.core.errors import UserInputError
 
-LABELERS = ("emt", "lj", "xtb", "pyscf", "chgnet")
+LABELERS = ("emt", "lj", "xtb", "pyscf", "chgnet", "sevennet-0")
+#: Universal pretrained potentials, usable by name wherever a model is (zero-shot; their packages ship the weights).
+PRETRAINED = ("sevennet-0", "chgnet")
 XTB_METHODS = ("GFN2-xTB", "GFN1-xTB", "IPEA1-xTB")
 # Labels of an earlier calculation that a new one replaces (info keys and per-atom arrays).
 _STALE_INFO = (keys.ENERGY, "free_energy", keys.STRESS, keys.VIRIAL, keys.ENERGY_STD, "dipole")
@@ -66,7 +71,7 @@ class LabelerSpec:
     lj_sigma, lj_epsilon, lj_cutoff : float
         Lennard-Jones σ (Å), ε (eV) and cut-off (Å; ``None`` → 3σ).
     device : str
-        Torch device for ``chgnet``.
+        Torch device for ``chgnet`` and ``sevennet-0``.
     """
 
     name: str
@@ -120,7 +125,7 @@ def labeler(name: str, **settings) -> LabelerSpec:
     if key == "xtb" and spec.xtb_method not in XTB_METHODS:
         raise UserInputError(f"unknown xTB method '{spec.xtb_method}' (choose {', '.join(XTB_METHODS)})",
                              "xtb_method")
-    if key in ("xtb", "pyscf", "chgnet"):
+    if key in ("xtb", "pyscf", "chgnet", "sevennet-0"):
         _require(key)
     if key == "pyscf":
         from nnsurrogate.atomistic.pyscf_calculator import check_method
@@ -151,6 +156,8 @@ def make_calculator(spec: LabelerSpec) -> Calculator:
         return PySCFCalculator(xc=spec.pyscf_xc, basis=spec.pyscf_basis, charge=spec.charge, spin=spec.spin)
     if spec.name == "chgnet":
         return _chgnet(spec.device)
+    if spec.name == "sevennet-0":
+        return _sevennet(spec.device)
     raise UserInputError(f"unknown calculator '{spec.name}'", "calculator")
 
 
@@ -198,12 +205,28 @@ def label_atoms(atoms: Atoms, calculator: Calculator) -> Atoms:
 
 
 def _require(name: str) -> None:
-    module = {"xtb": "tblite.ase", "pyscf": "pyscf", "chgnet": "chgnet"}[name]
+    module = {"xtb": "tblite.ase", "pyscf": "pyscf", "chgnet": "chgnet", "sevennet-0": "sevenn.calculator"}[name]
+    hint = (f"the '{name}' labeler needs the package {module.split('.')[0]}; install it with "
+            f"pip install 'nnsurrogate[{'pretrained' if name == 'sevennet-0' else 'labelers'}]'")
+    if name == "sevennet-0":
+        from nnsurrogate.atomistic._e3nn import quiet_import
+
+        quiet_import(module, hint, "calculator")
+        return
     try:
         __import__(module)
     except ImportError:
-        raise UserInputError(f"the '{name}' labeler needs the package {module.split('.')[0]}; install it with "
-                             "pip install 'nnsurrogate[labelers]'", "calculator") from None
+        raise UserInputError(hint, "calculator") from None
+
+
+def _sevennet(device: str) -> Calculator:
+    """SevenNet-0 (the checkpoint of 11 July 2024 that ships inside ``sevenn``), on *device*."""
+    from nnsurrogate.atomistic._e3nn import quiet_import
+
+    calculator = quiet_import("sevenn.calculator", "pip install 'nnsurrogate[pretrained]'", "calculator")
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return calculator.SevenNetCalculator("7net-0", device=device)
 
 
 def _chgnet(device: str) -> Calculator:
@@ -215,3 +238,12 @@ def _chgnet(device: str) -> Calculator:
         warnings.simplefilter("ignore")
         model = CHGNet.load(use_device=device, verbose=False)
         return CHGNetCalculator(model=model, use_device=device, on_isolated_atoms="ignore")
+
+
+def pretrained_name(model: str | os.PathLike) -> str | None:
+    """The :data:`PRETRAINED` name *model* stands for (``"SevenNet-0"`` → ``"sevennet-0"``), or ``None``
+    when it is not one or a file or folder of that name exists (a path wins)."""
+    from pathlib import Path
+
+    text = str(model).strip().lower()
+    return text if text in PRETRAINED and not Path(model).exists() else None

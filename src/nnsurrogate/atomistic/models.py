@@ -90,9 +90,10 @@ class PotentialModel(nn.Module):
 def model_classes() -> dict[str, Any]:
     """Model kind → class with ``from_saved``; the one place new kinds are registered."""
     from nnsurrogate.atomistic.bp.model import BPModel
+    from nnsurrogate.atomistic.mace.model import MACEModel
     from nnsurrogate.atomistic.nep.model import NEPModel
 
-    return {NEPModel.kind: NEPModel, BPModel.kind: BPModel}
+    return {NEPModel.kind: NEPModel, BPModel.kind: BPModel, MACEModel.kind: MACEModel}
 
 
 def save_potential(model, directory: str | os.PathLike, extra: dict | None = None) -> None:

@@ -17,7 +17,8 @@ import numpy as np
 import torch
 
 from nnsurrogate.atomistic.data import read_frames, species_of
-from nnsurrogate.atomistic.evaluation import error_metrics, loss_plot, parity_plots, predict_frames
+from nnsurrogate.atomistic.evaluation import (error_metrics, loss_plot, parity_plots, predict_frames,
+                                              predict_with_calculator)
 from nnsurrogate.atomistic.models import load_potential, save_potential
 from nnsurrogate.atomistic.references import reference_energies
 from nnsurrogate.atomistic.training import (PotentialTrainConfig, TrainResult, make_batch, prepare_frames,
@@ -41,15 +42,16 @@ class TrainInputs:
         Fraction held out (0 trains on everything and selects on the training loss).
     hyper : dict
         NEP hyperparameters: ``cutoff``, ``n_max``, ``basis_size``, ``l_max``, ``neurons``; for
-        ``model="bp"`` those of :func:`nnsurrogate.atomistic.bp.build_bp_model`.
+        ``model="bp"`` those of :func:`nnsurrogate.atomistic.bp.build_bp_model`, for ``model="mace"``
+        those of :func:`nnsurrogate.atomistic.mace.build_mace_model`.
     reference : str
         ``"fit"`` (default), ``"mean"`` or a file of isolated atoms (see :mod:`~nnsurrogate.atomistic.references`).
     init : path or None
         A model folder or ``nep.txt`` to start from (fine-tuning); its architecture is kept.
     threads : int or None
         PyTorch threads (default 1: small networks run fastest single-threaded).
-    model : {"nep", "bp"}
-        Model kind to build (NEP or Behler–Parrinello).
+    model : {"nep", "bp", "mace"}
+        Model kind to build (NEP, Behler–Parrinello or MACE).
     label_keys : dict or None
         Names of the labels in the files where they are not a common spelling (see
         :func:`~nnsurrogate.atomistic.data.read_frames`).
@@ -111,12 +113,15 @@ def build_model(inputs: TrainInputs, train_frames: list, seed: int, init_model=N
 
     if init_model is not None:
         return _fine_tuned(init_model, inputs, train_frames), False
-    if inputs.model == "bp":
-        from nnsurrogate.atomistic.bp import build_bp_model
+    if inputs.model in ("bp", "mace"):
+        if inputs.model == "bp":
+            from nnsurrogate.atomistic.bp import build_bp_model as build
+        else:
+            from nnsurrogate.atomistic.mace import build_mace_model as build
 
         species = species_of(train_frames)
         refs = reference_energies(train_frames, species, inputs.reference)
-        return build_bp_model(train_frames, species, inputs.hyper, refs, seed), True
+        return build(train_frames, species, inputs.hyper, refs, seed), True
     species = species_of(train_frames)
     spec = NEPSpec(species=species, **_in_type_order(dict(inputs.hyper or {}), species))
     model = NEPModel(spec, reference_energies(train_frames, spec.species, inputs.reference))
@@ -227,7 +232,8 @@ def model_cutoff(inputs: TrainInputs) -> float:
         from nnsurrogate.atomistic.bp import bp_cutoff
 
         return bp_cutoff(inputs.hyper)
-    return float(max((inputs.hyper or {}).get("cutoff", (5.0, 4.0))))
+    cutoff = (inputs.hyper or {}).get("cutoff", 5.0 if inputs.model == "mace" else (5.0, 4.0))
+    return float(max(cutoff) if isinstance(cutoff, (tuple, list)) else cutoff)
 
 
 def _with_checkpoint(config: PotentialTrainConfig, path: Path) -> PotentialTrainConfig:
@@ -280,16 +286,23 @@ def _config_json(config: PotentialTrainConfig) -> dict:
 def test_workflow(model_path: str | os.PathLike, data: str | os.PathLike, out: str | os.PathLike,
                   dtype: str = "float64", device: str = "cpu", threads: int | None = 1,
                   label_keys: dict | None = None) -> dict:
-    """Evaluate a saved model (folder, run folder or nep.txt) on a labelled file; write metrics and plots.
+    """Evaluate a saved model (folder, run folder or nep.txt, or a :data:`~nnsurrogate.atomistic.labelers.PRETRAINED`
+    name) on a labelled file; write metrics and plots.
 
     The metrics are those of :func:`~nnsurrogate.atomistic.evaluation.error_metrics` over all
     frames and, when the frames carry a ``config_type``, the same per type under ``by_config_type``.
     """
+    from nnsurrogate.atomistic.labelers import labeler, pretrained_name
+
     out = Path(out)
     with torch_threads(threads):
-        model = load_potential(model_path, dtype=dtype, device=device)
-        frames = read_frames(data, species=model.species, cutoff=model.cutoff, label_keys=label_keys)
-        pred = predict_frames(model, frames, where=str(data))
+        if pretrained_name(model_path):  # a universal model, zero-shot, through its own calculator
+            frames = read_frames(data, label_keys=label_keys)
+            pred = predict_with_calculator(labeler(pretrained_name(model_path), device=device)(), frames)
+        else:
+            model = load_potential(model_path, dtype=dtype, device=device)
+            frames = read_frames(data, species=model.species, cutoff=model.cutoff, label_keys=label_keys)
+            pred = predict_frames(model, frames, where=str(data))
         report = {"model": str(model_path), "data": str(data), **error_metrics(pred, frames)}
         by_type = errors_by_config_type(pred, frames)
         if by_type:

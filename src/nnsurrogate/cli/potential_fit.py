@@ -63,7 +63,7 @@ def train(
     out: Path = options.out_dir("Output folder: model/, nep.txt, metrics.json, config.yaml, plots/."),
     valid: Path = typer.Option(None, "--valid", help="Validation frames (default: hold out --valid-fraction)."),
     valid_fraction: float = options.valid_fraction(0.1, "Fraction of the training frames held out."),
-    model: str = typer.Option("nep", "--model", help="Model kind: nep or bp (Behler–Parrinello)."),
+    model: str = typer.Option("nep", "--model", help="Model kind: nep, bp (Behler–Parrinello) or mace (equivariant message passing)."),
     epochs: int = options.epochs(None, "Epochs (default 100, or unlimited with --time-limit)."),
     time_limit: float = options.time_limit("Stop after this many seconds of training."),
     batch_size: int = options.batch_size(4, "Frames per mini-batch."),

@@ -13,7 +13,7 @@ from nnsurrogate.core.errors import UserInputError
 
 __all__ = ["LABELS", "LOSS", "MODEL", "MODELS", "model_hyper"]
 
-MODELS = ("nep", "bp")
+MODELS = ("nep", "bp", "mace")
 
 #: Model hyperparameters (NEP and Behler–Parrinello), passed to a command as ``hyper_options``.
 MODEL = OptionGroup("hyper_options", {
@@ -32,6 +32,11 @@ MODEL = OptionGroup("hyper_options", {
     "angular": (str, typer.Option("g4", "--angular", help="bp: angular functions, g4 or g5.")),
     "hidden": (str, typer.Option("20,20", "--hidden", help="bp: hidden-layer widths per element.")),
     "activation": (str, typer.Option("tanh", "--activation", help="bp: tanh or silu.")),
+    "hidden_irreps": (str, typer.Option("32x0e + 32x1o", "--hidden-irreps", help="mace: node features, channels × "
+                                        "irreps (e.g. '64x0e + 64x1o'); the largest --cutoff is its r_max.")),
+    "interactions": (int, typer.Option(2, "--interactions", help="mace: message-passing layers.")),
+    "max_ell": (int, typer.Option(3, "--max-ell", help="mace: highest degree of the edge spherical harmonics.")),
+    "correlation": (int, typer.Option(3, "--correlation", help="mace: messages coupled per layer (body order + 1).")),
 })
 
 #: Loss weights (NEP's λ), passed to a command as ``loss_options``.
@@ -122,8 +127,23 @@ def _bp_hyper(o: dict) -> dict:
             "activation": o["activation"], "sf_file": str(sf_file) if sf_file is not None else None}
 
 
+def _mace_hyper(o: dict) -> dict:
+    """MACE options → the ``hyper`` mapping of :func:`nnsurrogate.atomistic.mace.build_mace_model`."""
+    cutoff = o["cutoff"]
+    cutoffs = _floats(cutoff, "--cutoff", 2 if "," in cutoff else 1)
+    for name, flag, least in (("interactions", "--interactions", 1), ("max_ell", "--max-ell", 0),
+                              ("correlation", "--correlation", 1)):
+        if o[name] < least:
+            raise UserInputError(f"must be at least {least}, got {o[name]}", flag)
+    from nnsurrogate.atomistic.mace.model import check_irreps
+
+    check_irreps(o["hidden_irreps"], "--hidden-irreps")
+    return {"cutoff": max(cutoffs), "hidden_irreps": o["hidden_irreps"], "num_interactions": o["interactions"],
+            "max_ell": o["max_ell"], "correlation": o["correlation"]}
+
+
 def model_hyper(model: str, options: dict) -> dict:
-    """The ``hyper`` mapping of *model* (``nep`` or ``bp``) from the :data:`MODEL` options."""
+    """The ``hyper`` mapping of *model* (``nep``, ``bp`` or ``mace``) from the :data:`MODEL` options."""
     if model not in MODELS:
         raise UserInputError(f"unknown model '{model}'; choose one of {', '.join(MODELS)}", "--model")
-    return _bp_hyper(options) if model == "bp" else _nep_hyper(options)
+    return {"bp": _bp_hyper, "mace": _mace_hyper, "nep": _nep_hyper}[model](options)

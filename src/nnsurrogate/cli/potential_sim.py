@@ -327,15 +327,17 @@ def _write_frames(out: Path, frames: list) -> None:
 
 
 def resolve_calculator(model: str, device: str = "cpu", dtype: str = "float64", threads: int | None = None):
-    """An ASE calculator for MODEL: ``ase:NAME`` (a reference calculator) or a trained model path
-    (evaluated on *threads* PyTorch threads; default: leave the setting alone)."""
-    if model.startswith("ase:"):
-        from nnsurrogate.atomistic.labelers import labeler
+    """An ASE calculator for MODEL: ``ase:NAME`` (a reference calculator), a universal pretrained model
+    by name (``sevennet-0``, ``chgnet``: zero-shot, with the weights its package ships) or a trained
+    model path (evaluated on *threads* PyTorch threads; default: leave the setting alone)."""
+    from nnsurrogate.atomistic.labelers import labeler, pretrained_name
 
-        return labeler(model[4:], device=device)()
+    if model.startswith("ase:") or pretrained_name(model):
+        return labeler(model[4:] if model.startswith("ase:") else pretrained_name(model), device=device)()
     path = Path(model)
     if not path.exists():
-        raise UserInputError("model not found (a run folder, model/ folder, nep.txt, or ase:emt …)", model)
+        raise UserInputError("model not found (a run folder, model/ folder, nep.txt, sevennet-0, chgnet, or "
+                             "ase:emt …)", model)
     from nnsurrogate.atomistic.calculator import load_calculator
 
     calc = load_calculator(path, device=device, dtype=dtype, threads=threads)

@@ -32,7 +32,7 @@ def committee_run(data: Path, out: Path, model: str, hyper: dict, n_members: int
         Labelled frames (extended XYZ) to train on, and optionally to test on.
     out : Path
         Output folder (``committee/``, ``metrics.json``).
-    model : {"nep", "bp"}
+    model : {"nep", "bp", "mace"}
     hyper : dict
         Model hyperparameters (see :class:`~nnsurrogate.atomistic.workflow.TrainInputs`).
     n_members : int
