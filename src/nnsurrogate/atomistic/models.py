@@ -92,8 +92,10 @@ def model_classes() -> dict[str, Any]:
     from nnsurrogate.atomistic.bp.model import BPModel
     from nnsurrogate.atomistic.mace.model import MACEModel
     from nnsurrogate.atomistic.nep.model import NEPModel
+    from nnsurrogate.atomistic.sevennet import SevenNetModel
 
-    return {NEPModel.kind: NEPModel, BPModel.kind: BPModel, MACEModel.kind: MACEModel}
+    return {NEPModel.kind: NEPModel, BPModel.kind: BPModel, MACEModel.kind: MACEModel,
+            SevenNetModel.kind: SevenNetModel}
 
 
 def save_potential(model, directory: str | os.PathLike, extra: dict | None = None) -> None:
@@ -116,7 +118,8 @@ def _peek_kind(directory: Path) -> str:
 
 def load_potential(path: str | os.PathLike, dtype: str | torch.dtype = "float64", device: str = "cpu",
                    tensorial: bool = False):
-    """Load a potential from a model folder, a run folder (``DIR/model``) or a ``nep.txt``.
+    """Load a potential from a model folder, a run folder (``DIR/model``), a ``nep.txt`` or the name
+    ``sevennet-0`` (the pretrained SevenNet-0 that ships inside ``sevenn``).
 
     Parameters
     ----------
@@ -128,9 +131,19 @@ def load_potential(path: str | os.PathLike, dtype: str | torch.dtype = "float64"
     tensorial : bool
         Also accept a tensorial NEP (dipole or polarizability), which has no energies or forces.
     """
-    path = Path(path)
+    from nnsurrogate.atomistic.labelers import pretrained_name
+
     dtype = resolve_dtype(dtype)
-    if path.is_file():
+    name = pretrained_name(path)
+    if name == "chgnet":
+        raise UserInputError("CHGNet is used as it is (potential test/md/audit chgnet, or the chgnet labeler); "
+                             "fine-tuning starts from sevennet-0 or a model folder", str(path))
+    path = Path(path)
+    if name == "sevennet-0":
+        from nnsurrogate.atomistic.sevennet import SevenNetModel
+
+        model = SevenNetModel.pretrained()
+    elif path.is_file():
         from nnsurrogate.atomistic.nep.nepfile import read_nep
 
         model = read_nep(path)

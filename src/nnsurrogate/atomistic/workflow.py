@@ -148,8 +148,10 @@ def _fine_tuned(model, inputs: TrainInputs, train_frames: list):
     if model.charge_mode:
         raise UserInputError("training a charge-aware NEP (qNEP) is not supported; it can be evaluated and run in MD",
                              "init")
-    if (inputs.slim or inputs.freeze) and not hasattr(model, "slimmed"):
-        raise UserInputError(f"slimming and freezing apply to NEP models, not {model.kind}", "init")
+    if inputs.slim and not hasattr(model, "slimmed"):
+        raise UserInputError(f"element slimming applies to NEP models, not {model.kind}", "init")
+    if inputs.freeze and not hasattr(model, "freeze"):
+        raise UserInputError(f"freezing applies to NEP and SevenNet models, not {model.kind}", "init")
     if inputs.slim:
         present = set(species_of(train_frames))
         model = model.slimmed([s for s in model.species if s in present])

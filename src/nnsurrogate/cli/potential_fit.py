@@ -76,10 +76,10 @@ def train(
     population: int = typer.Option(50, "--population", help="snes: candidates per generation (GPUMD's population)."),
     reference: str = typer.Option("fit", "--reference", help="Reference energies: fit (least squares per element, default), mean, or an XYZ file of isolated atoms."),
     init: Path = typer.Option(None, "--from", help="Start from this model folder or nep.txt, e.g. a published "
-                              "GPUMD potential (fine-tuning)."),
+                              "GPUMD potential, or from sevennet-0, the pretrained universal model (fine-tuning)."),
     slim: bool = typer.Option(False, "--slim", help="With --from: keep only the elements in DATA (element slimming)."),
     freeze: str = typer.Option("", "--freeze", help="With --from: hold fixed 'descriptors', 'networks' or both "
-                               "(comma-separated)."),
+                               "(comma-separated; a NEP), or 'interactions' (sevennet-0: train its output head only)."),
     dtype: str = options.dtype("float32"),
     device: str = options.device(),
     threads: int = options.threads(1),
@@ -111,9 +111,20 @@ def train(
         metrics = train_workflow(inputs, config, out, progress)
     if not metrics:  # a non-zero rank of a torchrun job: rank 0 reports
         return
-    _report(metrics, f"{model.upper()} on {data.name}: {metrics['epochs_run']} epochs "
+    _report(metrics, f"{_kind_label(out, model)} on {data.name}: {metrics['epochs_run']} epochs "
                      f"(best {metrics['best_epoch']}), {metrics['training_time_s']:.0f} s")
-    console.print(f"model/, {'nep.txt, ' if model == 'nep' else ''}metrics.json and plots/ written to {out}/")
+    console.print(f"model/, {'nep.txt, ' if (out / 'nep.txt').exists() else ''}metrics.json and plots/ written to {out}/")
+
+
+def _kind_label(out: Path, model: str) -> str:
+    """What was trained, from the model file written to *out* (a fine-tuned SevenNet is not the --model default)."""
+    import json
+
+    labels = {"atomistic.nep": "NEP", "atomistic.bp": "BP", "atomistic.mace": "MACE", "atomistic.sevennet": "SevenNet"}
+    try:
+        return labels.get(json.loads((out / "model" / "model.json").read_text())["kind"], model.upper())
+    except (OSError, ValueError, KeyError, TypeError):
+        return model.upper()
 
 
 def _bp_hyper(cutoff: str, sf_file: Path | None, n_radial: int, angular: str, hidden: str, activation: str) -> dict:
