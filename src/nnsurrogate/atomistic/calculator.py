@@ -119,7 +119,8 @@ class PotentialCalculator(Calculator):
     ----------
     models : torch.nn.Module or sequence of them
         A potential model (see :mod:`~nnsurrogate.atomistic.models`) or N ≥ 1 models with the same
-        species in the same order; members of one architecture share one featurization.
+        species in the same order (members of different kinds may differ: a structure must then be made
+        of elements every member knows); members of one architecture share one featurization.
     device : str
         ``"cpu"`` or ``"cuda"``.
     dtype : str
@@ -144,7 +145,7 @@ class PotentialCalculator(Calculator):
         if len(models) < 1:
             raise UserInputError("a committee needs at least one model", "committee")
         species = tuple(models[0].species)
-        if any(tuple(m.species) != species for m in models):
+        if any(tuple(m.species) != species for m in models) and len({m.kind for m in models}) == 1:
             raise UserInputError("committee members must have the same species in the same order", "committee")
         self.device, self.dtype = resolve_device(device), resolve_dtype(dtype)
         self.models = [m.to(device=self.device, dtype=self.dtype).eval() for m in models]
@@ -176,7 +177,8 @@ class PotentialCalculator(Calculator):
         workers = int(self.threads or 1)
         if workers < 2 or len(atoms) < workers * MIN_ATOMS_PER_THREAD or self.tensor_kind or self.charged:
             return 1
-        return workers if all(hasattr(m, "pair_features") for m in self.models) else 1
+        same = all(tuple(m.species) == self.species for m in self.models)
+        return workers if same and all(hasattr(m, "pair_features") for m in self.models) else 1
 
     def _features(self, model, make, cache: dict) -> dict:
         """The collated features of *model*, shared by members of one architecture."""

@@ -1,5 +1,6 @@
-"""``nnsurrogate potential active-learn`` (grow a training set where a committee of potentials is unsure)
-and ``nnsurrogate potential committee`` (train a committee, whose spread is the uncertainty)."""
+"""``nnsurrogate potential active-learn`` (grow a training set where a committee of potentials is unsure),
+``nnsurrogate potential committee`` (train a committee, whose spread is the uncertainty) and
+``nnsurrogate potential join`` (a committee of trained models, kinds mixed)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ def register(app: typer.Typer) -> None:
     """Add ``active-learn`` and ``committee`` to the ``potential`` group."""
     app.command("active-learn")(active_learn)
     app.command("committee")(committee)
+    app.command("join")(join)
 
 
 def _round_text(metrics) -> str:
@@ -146,3 +148,21 @@ def committee(
                           f"{r['force_mae_meV_A']:.3g} meV/Å, mean σ_F {r['mean_force_std_meV_A']:.3g} meV/Å, "
                           f"RMS error / RMS σ {r['calibration_rms_error_over_rms_std']:.2f}")
     console.print(f"committee/ and metrics.json written to {out}/ (use {out}/committee with potential md/audit)")
+
+
+def join(
+    models: list[str] = typer.Argument(..., help="Two or more trained models (run folders, model folders, "
+                                       "nep.txt), of any kinds: NEP, BP, MACE, fine-tuned SevenNet."),
+    out: Path = typer.Option(..., "--out", help="Output folder: committee/, metrics.json."),
+    test: Path = typer.Option(None, "--test", help="Labelled frames to score the mean and the σ calibration on."),
+) -> None:
+    """Join trained models into one committee (kinds may be mixed); its spread feeds the MD guard and active learning."""
+    from nnsurrogate.recipes.committee import join_run
+
+    report = join_run(models, out, test)
+    if "test" in report:
+        r = report["test"]
+        console.print(f"test: energy MAE {r['energy_mae_meV_atom']:.3g} meV/atom, force MAE {r['force_mae_meV_A']:.3g} "
+                      f"meV/Å, mean σ_F {r['mean_force_std_meV_A']:.3g} meV/Å, RMS error / RMS σ "
+                      f"{r['calibration_rms_error_over_rms_std']:.2f}")
+    console.print(f"committee/ and metrics.json written to {out}/ ({', '.join(report['kinds'])})")

@@ -19,7 +19,7 @@ from nnsurrogate.core.engine.progress import Progress
 from nnsurrogate.core.errors import UserInputError
 from nnsurrogate.core.files import write_json
 
-__all__ = ["committee_run"]
+__all__ = ["committee_run", "join_run"]
 
 
 def committee_run(data: Path, out: Path, model: str, hyper: dict, n_members: int, config, test: Path | None = None,
@@ -65,5 +65,33 @@ def committee_run(data: Path, out: Path, model: str, hyper: dict, n_members: int
     calc = CommitteeCalculator(models)
     report = {"model": model, "members": n_members, "bootstrap": bootstrap, "train": test_errors(calc, frames),
               **({"test": test_errors(calc, test_frames)} if test_frames else {})}
+    write_json(out / "metrics.json", report)
+    return report
+
+
+def join_run(models: list[str], out: Path, test: Path | None = None) -> dict:
+    """A committee from trained models, of one kind or mixed (NEP + MACE, fine-tuned SevenNets …);
+    returns the contents of ``OUT/metrics.json`` (``members``, ``kinds`` and, with *test*, the errors
+    and σ calibration of the committee on it).
+
+    The members are copied into ``OUT/committee/`` (:func:`~nnsurrogate.atomistic.committee.save_committee`).
+    Members of different kinds featurize each structure their own way; their element sets may differ
+    (every structure must be made of elements every member knows).
+    """
+    from nnsurrogate.atomistic.active_learning import test_errors
+    from nnsurrogate.atomistic.committee import CommitteeCalculator, save_committee
+    from nnsurrogate.atomistic.data import read_frames
+    from nnsurrogate.atomistic.models import load_potential
+
+    if len(models) < 2:
+        raise UserInputError(f"a committee needs at least 2 members, got {len(models)}", "MODELS")
+    members = [load_potential(m) for m in models]
+    common = set(members[0].species).intersection(*[m.species for m in members[1:]])
+    test_frames = read_frames(test, cutoff=max(m.cutoff for m in members), species=sorted(common)) if test else None
+    save_committee(members, out / "committee", {"joined_from": [str(m) for m in models],
+                                                "member_kinds": [m.kind for m in members]})
+    report = {"members": len(members), "kinds": [m.kind for m in members], "from": [str(m) for m in models]}
+    if test_frames:
+        report["test"] = test_errors(CommitteeCalculator(members), test_frames)
     write_json(out / "metrics.json", report)
     return report

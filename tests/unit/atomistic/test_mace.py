@@ -191,3 +191,30 @@ def test_bad_mace_options_are_one_line(capsys, tmp_path):
         assert run(["potential", "train", str(tmp_path / "train.xyz"), *options, "--out", str(tmp_path / "x")]) == 2
         lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
         assert len(lines) == 1 and words in lines[0], lines
+
+
+def test_a_committee_joins_nep_and_mace(tmp_path):
+    """potential join: a NEP and a MACE trained on the same frames act as one committee whose forces
+    are the members' mean and whose spread is their disagreement; it loads like any model."""
+    from nnsurrogate.atomistic.calculator import load_calculator
+
+    frames = _labelled(8, 30)
+    write(tmp_path / "train.xyz", frames)
+    nep = ["--neurons", "6", "--n-max", "3,3", "--basis-size", "5,5", "--cutoff", "4,3.5", "--batch-size", "4", "--quiet"]
+    assert run(["potential", "train", str(tmp_path / "train.xyz"), "--epochs", "3", *nep, "--out", str(tmp_path / "n")]) == 0
+    assert run(["potential", "train", str(tmp_path / "train.xyz"), "--epochs", "3", *CLI_TINY,
+                "--out", str(tmp_path / "m")]) == 0
+    assert run(["potential", "join", str(tmp_path / "n"), str(tmp_path / "m"), "--test", str(tmp_path / "train.xyz"),
+                "--out", str(tmp_path / "c")]) == 0
+    report = json.loads((tmp_path / "c" / "metrics.json").read_text())
+    assert report["kinds"] == ["atomistic.nep", "atomistic.mace"] and report["test"]["mean_force_std_meV_A"] > 0
+    atoms = frames[0].copy()
+    atoms.calc = load_calculator(tmp_path / "c" / "committee")
+    members = []
+    for path in ("n", "m"):
+        one = frames[0].copy()
+        one.calc = load_calculator(tmp_path / path)
+        members.append(one.get_forces())
+    np.testing.assert_allclose(atoms.get_forces(), np.mean(members, axis=0), atol=1e-10)
+    spread = np.sqrt(((np.array(members) - np.mean(members, axis=0)) ** 2).mean(axis=(0, 2)))
+    np.testing.assert_allclose(atoms.calc.results["forces_std"], spread, atol=1e-10)
