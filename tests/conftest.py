@@ -27,3 +27,33 @@ def smooth_csv(tmp_path):
     path = tmp_path / "smooth.csv"
     frame.to_csv(path, index=False)
     return path
+
+
+@pytest.fixture
+def killed_training():
+    """``kill(argv, out)``: run ``nnsurrogate ARGV`` (a ``potential train`` writing to *out*) in its own
+    process, SIGKILL it a little after its first checkpoint, and return the epoch that checkpoint holds
+    (asserting that the run had not finished)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from nnsurrogate.core.engine.checkpoint import read_checkpoint
+
+    def kill(argv, out, settle_s: float = 1.0) -> int:
+        cmd = [sys.executable, "-c", "from nnsurrogate.cli.main import main; main()", *map(str, argv)]
+        proc = subprocess.Popen(cmd, env={**os.environ, "OMP_NUM_THREADS": "1"}, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        checkpoint = out / ".checkpoint" / "train.pt"
+        deadline = time.time() + 240
+        while not checkpoint.exists() and time.time() < deadline and proc.poll() is None:
+            time.sleep(0.2)
+        time.sleep(settle_s)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        assert checkpoint.exists() and not (out / "metrics.json").exists()
+        return read_checkpoint(checkpoint)["state"]["budget"]["epoch"]
+
+    return kill

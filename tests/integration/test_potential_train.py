@@ -3,11 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 
 import numpy as np
 import pytest
@@ -17,7 +12,6 @@ from ase.calculators.emt import EMT
 from ase.calculators.singlepoint import SinglePointCalculator
 from ase.io import read, write
 
-from nnsurrogate.core.engine.checkpoint import read_checkpoint
 from nnsurrogate.cli.main import run
 
 SMALL = ["--neurons", "6", "--n-max", "3,3", "--basis-size", "5,5", "--l-max", "4,2,0", "--cutoff", "4.5,3.8",
@@ -179,22 +173,11 @@ def test_unknown_element_and_bad_options(trained, data, tmp_path, capsys):
 
 
 @pytest.mark.timeout(600)
-def test_resume_after_a_killed_training(data, tmp_path):
+def test_resume_after_a_killed_training(data, tmp_path, killed_training):
     """Kill the process after its first checkpoint; --resume continues from it to the requested epochs."""
     out = tmp_path / "run"
-    cmd = [sys.executable, "-c", "from nnsurrogate.cli.main import main; main()", "potential", "train",
-           str(data / "train.xyz"), "--epochs", "400", *SMALL, "--out", str(out)]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    checkpoint = out / ".checkpoint" / "train.pt"
-    deadline = time.time() + 240
-    while not checkpoint.exists() and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.2)
-    time.sleep(1.0)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert checkpoint.exists() and not (out / "nep.txt").exists()
-    done = read_checkpoint(checkpoint)["state"]["budget"]["epoch"]
+    done = killed_training(["potential", "train", data / "train.xyz", "--epochs", "400", *SMALL, "--out", out], out)
+    assert not (out / "nep.txt").exists()
     assert 1 <= done < 400
     assert _cli("potential", "train", data / "train.xyz", "--epochs", str(done + 2), *SMALL, "--resume",
                 "--out", out) == 0

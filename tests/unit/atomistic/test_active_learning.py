@@ -51,7 +51,7 @@ def test_random_selection_ignores_uncertainty():
 
 @pytest.mark.parametrize("change, where", [({"strategy": "greedy"}, "strategy"), ({"committee": 1}, "committee"),
                                            ({"temperatures": (300.0, -5.0)}, "temperatures"),
-                                           ({"threshold": 0.0}, "threshold"), ({"model": "mace"}, "model"),
+                                           ({"threshold": 0.0}, "threshold"), ({"model": "schnet"}, "model"),
                                            ({"sample_every": 0}, "sample_every"), ({"warm_steps": 0}, "warm_steps"),
                                            ({"max_uncertainty": 0.01}, "max_uncertainty")])
 def test_bad_settings_are_user_errors(change, where):

@@ -4,11 +4,7 @@ differences, the model file, the trainer, resume after a kill, the CLI and the m
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -135,25 +131,12 @@ def test_model_file_round_trip_is_exact(model, tmp_path):
         np.testing.assert_array_equal(a, b)
 
 
-def test_training_lowers_the_force_error_and_resumes_after_a_kill(tmp_path):
+def test_training_lowers_the_force_error_and_resumes_after_a_kill(tmp_path, killed_training):
     """potential train --model mace learns EMT forces; a killed run resumes from its checkpoint."""
     write(tmp_path / "train.xyz", _labelled(16, 10))
     out = tmp_path / "run"
-    cmd = [sys.executable, "-c", "from nnsurrogate.cli.main import main; main()", "potential", "train",
-           str(tmp_path / "train.xyz"), "--epochs", "400", *CLI_TINY, "--out", str(out)]
-    proc = subprocess.Popen(cmd, env={**os.environ, "OMP_NUM_THREADS": "1"}, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    checkpoint = out / ".checkpoint" / "train.pt"
-    deadline = time.time() + 240
-    while not checkpoint.exists() and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.2)
-    time.sleep(3.0)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert checkpoint.exists() and not (out / "metrics.json").exists()
-    from nnsurrogate.core.engine.checkpoint import read_checkpoint
-
-    done = read_checkpoint(checkpoint)["state"]["budget"]["epoch"]
+    done = killed_training(["potential", "train", tmp_path / "train.xyz", "--epochs", "400", *CLI_TINY, "--out", out],
+                           out, settle_s=3.0)
     assert 1 <= done < 400
     target = done + 25
     assert run(["potential", "train", str(tmp_path / "train.xyz"), "--epochs", str(target), *CLI_TINY, "--resume",

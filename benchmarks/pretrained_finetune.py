@@ -1,0 +1,160 @@
+"""Universal pretrained potentials on mlearn Mo: zero-shot, fine-tuned, against models trained from scratch
+(issue 14, the fine-tuning target).
+
+- zero-shot: SevenNet-0 (``sevenn``'s packaged checkpoint) and CHGNet (``chgnet``'s packaged weights),
+  scored as they are with ``potential test sevennet-0|chgnet``;
+- fine-tuned: ``potential train --from sevennet-0`` (all weights, its own energy shifts kept and moved in
+  closed form, lr 1e-3) on 25, 50 and 100 training frames (one fixed shuffle, as ``nep_finetune``);
+- from scratch on every training frame (194): MACE (``--model mace``, the package defaults: 32x0e +
+  32x1o, two layers, l_max 3, correlation 3, cutoff 5 Å) and NEP (UNEP-v1's architecture, as in
+  ``nep_finetune``).
+
+Every run gets the same wall-clock budget on one thread (two runs at a time, one per core), holds out
+10 % of its frames for validation, keeps its best validation epoch and is scored on the 23 test frames
+(energy and force MAE). Target: fine-tuned on 50 frames beats every from-scratch model trained on all
+frames, in energy and in force MAE.
+
+``python benchmarks/pretrained_finetune.py [--quick]``
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from rich.console import Console
+from rich.text import Text
+
+from _common import machine_info, machine_line, markdown_table, now_iso, rich_table, update_markdown_section, write_json
+from nep_finetune import MO, SCRATCH as NEP_SCRATCH, VALID_FRACTION, _count, _score, _subset
+
+NAME = "pretrained_finetune"
+HERE = Path(__file__).resolve().parent
+SIZES = (25, 50, 100)
+BUDGET_S, QUICK_BUDGET_S = 300.0, 20.0
+FINE_TUNE = ["--from", "sevennet-0", "--lr", "1e-3", "--batch-size", "4"]
+MACE_SCRATCH = ["--model", "mace", "--cutoff", "5", "--batch-size", "4"]
+PARALLEL_RUNS = 2
+
+
+def _jobs(work: Path, sizes, budget: float) -> list[dict]:
+    jobs = []
+    for size in sizes:
+        data, n = _subset(MO / "train.xyz", size, work / f"mo_train_{size}.xyz")
+        jobs.append({"kind": "SevenNet-0 fine-tuned", "n_frames": n, "data": data, "extra": FINE_TUNE})
+    data, n = _subset(MO / "train.xyz", None, work / "mo_train_all.xyz")
+    jobs += [{"kind": "MACE from scratch", "n_frames": n, "data": data, "extra": MACE_SCRATCH},
+             {"kind": "NEP from scratch", "n_frames": n, "data": data, "extra": NEP_SCRATCH}]
+    for job in jobs:
+        job.update(budget_s=budget, out=work / f"{job['kind'].split()[0].lower()}_{job['n_frames']}")
+    return jobs
+
+
+def _train(job: dict, console: Console) -> dict:
+    """One ``potential train`` in its own process; wall and CPU seconds, epochs, test errors."""
+    import json
+
+    console.print(Text(f"  {NAME}: {job['kind']}, {job['n_frames']} frames, {job['budget_s']:.0f} s …", style="dim"))
+    out = Path(job["out"])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    command = [str(Path(sys.executable).with_name("nnsurrogate")), "potential", "train", str(job["data"]),
+               *map(str, job["extra"]), "--time-limit", str(job["budget_s"]), "--valid-fraction", str(VALID_FRACTION),
+               "--threads", "1", "--quiet", "--out", str(out)]
+    started = time.perf_counter()
+    with open(out.with_suffix(".log"), "w") as log:
+        proc = subprocess.Popen(command, env={**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"},
+                                stdout=log, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(proc.pid, 0)
+    wall, cpu = time.perf_counter() - started, usage.ru_utime + usage.ru_stime
+    base = {"kind": job["kind"], "n_frames": job["n_frames"]}
+    if not (out / "metrics.json").exists():
+        return {**base, "failed": f"exit status {status} (see {out.with_suffix('.log').name})"}
+    epochs = json.loads((out / "metrics.json").read_text())["epochs_run"]
+    return {**base, "wall_s": wall, "cpu_s": cpu, "epochs_run": epochs, **_score(out, MO / "test.xyz", out / "test")}
+
+
+def run(quick: bool, results_dir: Path, markdown_path: Path, console: Console) -> dict:
+    if not MO.is_dir():
+        result = {"benchmark": NAME, "skipped": "shared data not found", "targets": {}}
+        write_json(Path(results_dir) / f"{NAME}.json", result)
+        return result
+    started = time.perf_counter()
+    budget = QUICK_BUDGET_S if quick else BUDGET_S
+    work = HERE / "_work" / (NAME + ("_quick" if quick else ""))
+    work.mkdir(parents=True, exist_ok=True)
+    zero = {name: _score(name, MO / "test.xyz", work / f"zero_{name}") for name in ("sevennet-0", "chgnet")}
+    jobs = _jobs(work, SIZES[:1] if quick else SIZES, budget)
+    with ThreadPoolExecutor(PARALLEL_RUNS) as pool:
+        runs = list(pool.map(lambda job: _train(job, console), jobs))
+    result = {"benchmark": NAME, "created": now_iso(), "quick": quick, "machine": machine_info(),
+              "protocol": {"budget_s": budget, "threads": 1, "parallel_runs": PARALLEL_RUNS, "fine_tune": FINE_TUNE,
+                           "mace_scratch": MACE_SCRATCH, "nep_scratch": NEP_SCRATCH, "sizes": list(SIZES),
+                           "valid_fraction": VALID_FRACTION, "n_test": _count(MO / "test.xyz")},
+              "zero_shot": zero, "runs": runs}
+    result["targets"] = targets(result)
+    result["runtime_s"] = time.perf_counter() - started
+    write_json(Path(results_dir) / f"{NAME}.json", result)
+    console.print(rich_table("mlearn Mo: universal models zero-shot, fine-tuned, and from scratch", HEADERS,
+                             _rows(result)))
+    update_markdown_section(markdown_path, NAME, markdown(result))
+    return result
+
+
+def targets(result: dict) -> dict:
+    """Fine-tuned SevenNet-0 on 50 frames ≤ every from-scratch model on all frames (energy and force MAE)."""
+    runs = [r for r in result["runs"] if "failed" not in r]
+    tuned = next((r for r in runs if r["kind"] == "SevenNet-0 fine-tuned" and r["n_frames"] == 50), None)
+    scratch = [r for r in runs if "scratch" in r["kind"]]
+    if tuned is None or not scratch:
+        return {}
+    keys = ("energy_mae_meV_atom", "force_mae_meV_A")
+    best = {k: min(r[k] for r in scratch) for k in keys}
+    return {"finetune50_beats_every_scratch_all": {
+        "met": all(tuned[k] < best[k] for k in keys),
+        "target": "mlearn Mo: SevenNet-0 fine-tuned on 50 frames < every from-scratch model on all frames "
+                  "(energy and force MAE)",
+        "fine_tuned_50": {k: tuned[k] for k in keys}, "best_scratch_all": best}}
+
+
+HEADERS = ["model", "training frames", "test energy MAE (meV/atom)", "test force MAE (meV/Å)", "epochs",
+           "wall / CPU s"]
+
+
+def _rows(result: dict) -> list[list[str]]:
+    rows = [[f"{name} zero-shot", "0", f"{z['energy_mae_meV_atom']:.1f}", f"{z['force_mae_meV_A']:.1f}", "—", "—"]
+            for name, z in result["zero_shot"].items()]
+    for r in result["runs"]:
+        if "failed" in r:
+            rows.append([r["kind"], str(r["n_frames"]), "failed", r["failed"], "—", "—"])
+            continue
+        rows.append([r["kind"], str(r["n_frames"]), f"{r['energy_mae_meV_atom']:.2f}", f"{r['force_mae_meV_A']:.1f}",
+                     str(r["epochs_run"]), f"{r['wall_s']:.0f} / {r['cpu_s']:.0f}"])
+    return rows
+
+
+def markdown(result: dict) -> str:
+    p = result["protocol"]
+    lines = ["## Universal pretrained potentials on mlearn Mo (zero-shot, fine-tuned, from scratch)", "",
+             f"{p['budget_s']:.0f} s of wall time per training run on one thread ({p['parallel_runs']} runs at a "
+             "time, one per core), 10 % of each training set held out for validation, scored on the "
+             f"{p['n_test']} test frames with `potential test`. Fine-tuned: `potential train --from sevennet-0 --lr "
+             "1e-3 --batch-size 4` (all weights; SevenNet-0's energy shifts kept). From scratch on all 194 frames: "
+             "`--model mace` (package defaults) and NEP with UNEP-v1's architecture. Zero-shot: the packaged "
+             f"weights as they are. Machine: {machine_line(result['machine'])}.", "",
+             *markdown_table(HEADERS, _rows(result))]
+    for key, t in result["targets"].items():
+        lines += ["", f"Target `{key}` ({t['target']}): {'met' if t['met'] else 'missed'} — fine-tuned 50: "
+                  f"{t['fine_tuned_50']['energy_mae_meV_atom']:.2f} meV/atom, {t['fine_tuned_50']['force_mae_meV_A']:.1f} "
+                  f"meV/Å; best from scratch on all: {t['best_scratch_all']['energy_mae_meV_atom']:.2f} meV/atom, "
+                  f"{t['best_scratch_all']['force_mae_meV_A']:.1f} meV/Å."]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # python benchmarks/pretrained_finetune.py [--quick]
+    quick = "--quick" in sys.argv
+    run(quick, HERE / ("_work/results" if quick else "results"),
+        HERE / "_work" / "BENCHMARKS.md" if quick else HERE.parent / "BENCHMARKS.md", Console())
