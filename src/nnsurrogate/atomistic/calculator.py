@@ -151,6 +151,7 @@ class PotentialCalculator(Calculator):
         self.models = [m.to(device=self.device, dtype=self.dtype).eval() for m in models]
         self.threads = threads
         self.species = species
+        self._slimmed: dict[frozenset, list] = {}
         self._references = [dict(zip(m.species, m.reference_energies)) for m in self.models]
         self.tensor_kind = _tensor_kind(self.models)
         self.charged = any(m.charge_mode for m in self.models)
@@ -187,11 +188,11 @@ class PotentialCalculator(Calculator):
             cache[key] = {k: v.to(self.device) for k, v in model.collate(make(model)).items()}
         return cache[key]
 
-    def _block_outputs(self, atoms, periodic: bool, blocks: int) -> list[dict]:
+    def _block_outputs(self, atoms, periodic: bool, blocks: int, models: list, species: tuple) -> list[dict]:
         """Each member's energies, forces and virial from *blocks* centre blocks on parallel threads."""
         n = len(atoms)
-        types = type_indices(self.species, atoms, "structure")
-        pairs = atoms_pairs(atoms, max(m.cutoff for m in self.models), "structure", threads=blocks)
+        types = type_indices(species, atoms, "structure")
+        pairs = atoms_pairs(atoms, max(m.cutoff for m in models), "structure", threads=blocks)
         bounds = np.linspace(0, n, blocks + 1).round().astype(int)
         single_blas_thread()
 
@@ -199,21 +200,36 @@ class PotentialCalculator(Calculator):
             block, index = centre_block(pairs, bounds[k], bounds[k + 1], n)
             cache: dict[str, dict] = {}
             outs = [model(self._features(model, lambda m: [m.pair_features(types[index], block, self.dtype)], cache),
-                          forces=True, virial=periodic) for model in self.models]
+                          forces=True, virial=periodic) for model in models]
             return torch.as_tensor(index, device=self.device), bounds[k + 1] - bounds[k], outs
 
         with torch_threads(1 if torch.get_num_threads() != 1 else None):  # each block on one PyTorch thread
             parts = list(_pool(blocks).map(evaluate, range(blocks)))
         self.results[keys.SHORTEST_PAIR] = float(pairs.distances.min()) if len(pairs.distances) else float("inf")
         return [_joined([(index, size, outs[m]) for index, size, outs in parts], n, periodic)
-                for m in range(len(self.models))]
+                for m in range(len(models))]
+
+    def _members_for(self, atoms) -> tuple[list, tuple[str, ...]]:
+        """The members that evaluate *atoms*, and their species. A NEP made of more elements than the
+        structure has is evaluated slimmed to those (exact: a descriptor sums only over the elements
+        present; the type-blocked tensors shrink with them, e.g. 16-element UNEP-v1 on pure Mo)."""
+        present = set(atoms.get_chemical_symbols())
+        if (self.charged or len(present) >= len(self.species) or not present <= set(self.species)
+                or not all(hasattr(m, "slimmed") and tuple(m.species) == self.species for m in self.models)):
+            return self.models, self.species
+        key = frozenset(present)
+        if key not in self._slimmed:
+            keep = [s for s in self.species if s in present]
+            self._slimmed[key] = [m.slimmed(keep).to(device=self.device, dtype=self.dtype).eval() for m in self.models]
+        return self._slimmed[key], tuple(self._slimmed[key][0].species)
 
     def _member_outputs(self, atoms, periodic: bool, blocks: int) -> list[dict]:
+        models, species = self._members_for(atoms)
         if blocks > 1:
-            return self._block_outputs(atoms, periodic, blocks)
+            return self._block_outputs(atoms, periodic, blocks, models, species)
         cache: dict[str, dict] = {}
         outputs = []
-        for model in self.models:
+        for model in models:
             outputs.append(model(self._features(model, lambda m: m.featurize([atoms], self.dtype), cache),
                                  forces=True, virial=periodic))
         self.results[keys.SHORTEST_PAIR] = _shortest_pair(next(iter(cache.values())))

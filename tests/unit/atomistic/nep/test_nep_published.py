@@ -199,11 +199,13 @@ def test_slimming_unep_to_two_elements_is_exact_and_exports_exactly(tmp_path):
     full = read_nep(FOLDER / UNEP)
     slim = full.slimmed(["Au", "Cu"])
     assert slim.species == ("Au", "Cu") and slim.spec.zbl == full.spec.zbl
+    from calorine.calculators import CPUNEP
+
     atoms = _structure(["Cu", "Au"], close=1.4)
     other = atoms.copy()
-    atoms.calc, other.calc = PotentialCalculator([full]), PotentialCalculator([slim])
-    assert abs(atoms.get_potential_energy() - other.get_potential_energy()) < 1e-10
-    np.testing.assert_allclose(atoms.get_forces(), other.get_forces(), atol=1e-12)
+    atoms.calc, other.calc = CPUNEP(str(FOLDER / UNEP)), PotentialCalculator([slim])  # the full file, as GPUMD
+    assert abs(atoms.get_potential_energy() - other.get_potential_energy()) < 1e-9
+    np.testing.assert_allclose(atoms.get_forces(), other.get_forces(), atol=1e-9)
     write_nep(slim, tmp_path / "slim.txt")
     again = read_nep(tmp_path / "slim.txt")
     write_nep(again, tmp_path / "again.txt")
@@ -292,3 +294,24 @@ def test_qnep_ewald_needs_a_cell_and_its_charges_follow_the_structure(tmp_path):
     free.calc = PotentialCalculator([model])
     with pytest.raises(UserInputError, match="needs a periodic cell"):
         free.get_potential_energy()
+
+
+@pytest.mark.skipif(UNEP not in FILES, reason="shared GPUMD potentials not present")
+@pytest.mark.parametrize("elements", [["Mo"], ["Mo", "W"], ["Ag", "Al", "Au", "Cr", "Cu", "Mg", "Mo", "Ni", "Pb",
+                                                             "Pd", "Pt", "Ta", "Ti", "V", "W", "Zr"]])
+def test_calculator_slims_a_many_element_nep_to_the_structure_exactly(elements):
+    """The calculator evaluates 16-element UNEP-v1 on a structure of fewer elements through the model
+    slimmed to them (its type-blocked tensors shrink): energies, forces and stress still equal CPUNEP's."""
+    from calorine.calculators import CPUNEP
+
+    from nnsurrogate.atomistic.calculator import load_calculator
+
+    atoms = _structure(elements, close=1.5)
+    reference = atoms.copy()
+    reference.calc = CPUNEP(str(FOLDER / UNEP))
+    atoms.calc = load_calculator(FOLDER / UNEP)
+    assert abs(atoms.get_potential_energy() - reference.get_potential_energy()) < 1e-9
+    np.testing.assert_allclose(atoms.get_forces(), reference.get_forces(), atol=1e-9)
+    np.testing.assert_allclose(atoms.get_stress(), reference.get_stress(), atol=1e-10)
+    slimmed = list(atoms.calc._slimmed)
+    assert slimmed == ([] if len(elements) == 16 else [frozenset(elements)])
