@@ -55,7 +55,8 @@ def _jobs(work: Path, sizes, budget: float) -> list[dict]:
 
 
 def _train(job: dict, console: Console) -> dict:
-    """One ``potential train`` in its own process; wall and CPU seconds, epochs, test errors."""
+    """One ``potential train`` in its own process; wall and CPU seconds, epochs, errors on ``job["test"]``
+    (default: mlearn Mo's test frames)."""
     import json
 
     console.print(Text(f"  {NAME}: {job['kind']}, {job['n_frames']} frames, {job['budget_s']:.0f} s …", style="dim"))
@@ -74,7 +75,8 @@ def _train(job: dict, console: Console) -> dict:
     if not (out / "metrics.json").exists():
         return {**base, "failed": f"exit status {status} (see {out.with_suffix('.log').name})"}
     epochs = json.loads((out / "metrics.json").read_text())["epochs_run"]
-    return {**base, "wall_s": wall, "cpu_s": cpu, "epochs_run": epochs, **_score(out, MO / "test.xyz", out / "test")}
+    test = Path(job.get("test", MO / "test.xyz"))
+    return {**base, "wall_s": wall, "cpu_s": cpu, "epochs_run": epochs, **_score(out, test, out / "test")}
 
 
 def run(quick: bool, results_dir: Path, markdown_path: Path, console: Console) -> dict:
