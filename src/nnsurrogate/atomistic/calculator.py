@@ -84,14 +84,7 @@ def feature_key(model) -> str:
 
 
 def _shortest_pair(batch: dict) -> float:
-    """The smallest pair distance among the filled radial slots (or the edges, for a graph model) of a
-    collated one-frame batch, Å."""
-    if keys.EDGE_I in batch:
-        if not batch[keys.EDGE_I].numel():
-            return float("inf")
-        positions = batch[keys.ATOM_POSITIONS]
-        vectors = positions[batch[keys.EDGE_J]] - positions[batch[keys.EDGE_I]] + batch[keys.EDGE_SHIFT]
-        return float(torch.linalg.vector_norm(vectors, dim=-1).min())
+    """The smallest pair distance among the filled radial slots of a collated one-frame batch, Å."""
     j, r_vec = batch[keys.R_J], batch[keys.R_VEC]
     filled = (j >= 0) & (j < batch[keys.TYPES].shape[0])
     if not bool(filled.any()):
@@ -232,7 +225,10 @@ class PotentialCalculator(Calculator):
         for model in models:
             outputs.append(model(self._features(model, lambda m: m.featurize([atoms], self.dtype), cache),
                                  forces=True, virial=periodic))
-        self.results[keys.SHORTEST_PAIR] = _shortest_pair(next(iter(cache.values())))
+        first = models[0]  # a graph model measures its own edges; the others have padded slots
+        batch = next(iter(cache.values()))
+        self.results[keys.SHORTEST_PAIR] = (first.shortest_pair(batch) if hasattr(first, "shortest_pair")
+                                            else _shortest_pair(batch))
         return outputs
 
     def calculate(self, atoms=None, properties=(keys.ENERGY,), system_changes=all_changes) -> None:

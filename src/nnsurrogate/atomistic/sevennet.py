@@ -166,15 +166,25 @@ class SevenNetModel(PotentialModel):
         return self
 
     # ----------------------------------------------------------------------------- evaluation
+    @staticmethod
+    def _edge_vectors(batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """r_ij = r_j − r_i + S·cell of every edge (P, 3), Å, outside any graph."""
+        src, dst = batch["edge_index"]
+        cell = batch["cell_lattice_vectors"][batch[keys.FRAME][src]]
+        return (batch["pos"][dst] - batch["pos"][src] + torch.einsum("pi,pij->pj", batch["pbc_shift"], cell)).detach()
+
+    def shortest_pair(self, batch: dict[str, torch.Tensor]) -> float:
+        """The shortest edge of a collated batch, Å (``inf`` without edges)."""
+        vectors = self._edge_vectors(batch)
+        return float(torch.linalg.vector_norm(vectors, dim=-1).min()) if len(vectors) else float("inf")
+
     def forward(self, batch: dict[str, torch.Tensor], forces: bool = True, virial: bool = False,
                 create_graph: bool = False) -> dict[str, torch.Tensor]:
-        """Energies (A,) and (F,) eV, forces (A, 3) eV/Å and virials (F, 3, 3) eV of a collated batch."""
-        cell = batch["cell_lattice_vectors"]
-        src, dst = batch["edge_index"]
-        frame_of_edge = batch[keys.FRAME][src]
-        vectors = (batch["pos"][dst] - batch["pos"][src]
-                   + torch.einsum("pi,pij->pj", batch["pbc_shift"], cell[frame_of_edge])).detach()
-        data = {"x": batch["x"], "atomic_numbers": batch["x"], "pos": batch["pos"], "edge_vec": vectors,
+        """Energies (A,) and (F,) eV, forces (A, 3) eV/Å and virials (F, 3, 3) eV of a collated batch
+        (float inputs are taken in the network's own float32, whatever the caller's precision)."""
+        dtype = next(self.net.parameters()).dtype
+        batch = {k: v.to(dtype) if v.is_floating_point() else v for k, v in batch.items()}
+        data = {"x": batch["x"], "atomic_numbers": batch["x"], "pos": batch["pos"], "edge_vec": self._edge_vectors(batch),
                 "cell_lattice_vectors": batch["cell_lattice_vectors"].reshape(-1, 3),
                 "edge_index": batch["edge_index"], "pbc_shift": batch["pbc_shift"],
                 "cell_volume": batch["cell_volume"], "num_atoms": batch[keys.N_ATOMS],

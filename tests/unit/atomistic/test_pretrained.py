@@ -131,6 +131,8 @@ def test_fine_tuning_sevennet_lowers_the_error_and_freezing_keeps_the_interactio
     rows = json.loads((tmp_path / "all" / "history.json").read_text())
     force = rows["columns"].index(next(c for c in rows["columns"] if "force" in c and "train" in c))
     assert rows["rows"][-1][force] < rows["rows"][0][force]
+    assert run(["potential", "md", str(tmp_path / "all"), str(tmp_path / "train.xyz"), "--steps", "2", "--quiet",
+                "--out", str(tmp_path / "md")]) == 0  # the fine-tuned folder runs MD with the guards
     assert run(["potential", "train", str(tmp_path / "train.xyz"), *common, "--freeze", "interactions",
                 "--out", str(tmp_path / "head")]) == 0
     tuned, start = load_potential(tmp_path / "head").net.state_dict(), SevenNetModel.pretrained().net.state_dict()

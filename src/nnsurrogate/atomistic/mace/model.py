@@ -261,6 +261,15 @@ class MACEModel(SpecModelFile, PotentialModel):
                 "shifts": batch[keys.EDGE_SHIFT], "unit_shifts": batch[keys.EDGE_UNIT_SHIFT],
                 "batch": batch[keys.FRAME], "ptr": ptr}
 
+    @staticmethod
+    def shortest_pair(batch: dict[str, torch.Tensor]) -> float:
+        """The shortest edge of a collated batch, Å (``inf`` without edges)."""
+        if not batch[keys.EDGE_I].numel():
+            return float("inf")
+        positions = batch[keys.ATOM_POSITIONS]
+        vectors = positions[batch[keys.EDGE_J]] - positions[batch[keys.EDGE_I]] + batch[keys.EDGE_SHIFT]
+        return float(torch.linalg.vector_norm(vectors, dim=-1).min())
+
     def forward(self, batch: dict[str, torch.Tensor], forces: bool = True, virial: bool = False,
                 create_graph: bool = False) -> dict[str, torch.Tensor]:
         """Energies (without the reference energies), forces and virials of a collated batch.
