@@ -11,6 +11,7 @@ from typing import ClassVar
 import numpy as np
 import torch
 
+from nnsurrogate.atomistic import keys
 from nnsurrogate.atomistic.neighbors import Pairs, atoms_pairs
 from nnsurrogate.core.errors import UserInputError
 from nnsurrogate.core.modelio import load_weights
@@ -197,3 +198,46 @@ def featurize_in_groups(types: list[np.ndarray], pairs: list[Pairs],
         offsets, sizes, joined_types, joined_pairs = join_frames(types[group], pairs[group])
         out += split_frames(features(joined_types, joined_pairs), offsets, sizes, index_keys)
     return out
+
+
+
+# ----------------------------------------------------------------------------- graph models (MACE, SevenNet)
+def graph_features(frames, types: list[np.ndarray], pairs: list[Pairs], dtype: torch.dtype) -> list[dict[str, torch.Tensor]]:
+    """Each frame as a graph: types (A,), positions (A, 3) Å, cell (1, 3, 3) Å, edges i → j with the
+    integer cell shift S and S·cell (Å) of j's image (:mod:`~nnsurrogate.atomistic.keys`)."""
+    out = []
+    for atoms, t, p in zip(frames, types, pairs):
+        cell = np.asarray(atoms.cell.array, dtype=np.float64)
+        out.append({keys.TYPES: torch.as_tensor(t), keys.ATOM_POSITIONS: torch.as_tensor(atoms.positions, dtype=dtype),
+                    keys.FRAME_CELL: torch.as_tensor(cell, dtype=dtype).unsqueeze(0),
+                    keys.EDGE_I: torch.as_tensor(p.i), keys.EDGE_J: torch.as_tensor(p.j),
+                    keys.EDGE_UNIT_SHIFT: torch.as_tensor(p.shifts, dtype=dtype),
+                    keys.EDGE_SHIFT: torch.as_tensor(p.shifts @ cell, dtype=dtype)})
+    return out
+
+
+def collate_graphs(frames: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """Join graphs into one batch: edge atom indices offset, ``frame`` (A,) and ``n_atoms`` (F,) added."""
+    sizes = torch.tensor([f[keys.TYPES].shape[0] for f in frames])
+    offsets = (torch.cumsum(sizes, 0) - sizes).tolist()
+    batch = {}
+    for key in frames[0]:
+        parts = [f[key] for f in frames]
+        if key in (keys.EDGE_I, keys.EDGE_J):
+            parts = [p + o for p, o in zip(parts, offsets)]
+        batch[key] = torch.cat(parts, 0) if len(parts) > 1 else parts[0]
+    batch[keys.FRAME] = torch.repeat_interleave(torch.arange(len(frames)), sizes)
+    batch[keys.N_ATOMS] = sizes
+    return batch
+
+
+def edge_vectors(batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """r_ij = r_j − r_i + S·cell of every edge of a graph batch (P, 3), Å."""
+    positions = batch[keys.ATOM_POSITIONS]
+    return positions[batch[keys.EDGE_J]] - positions[batch[keys.EDGE_I]] + batch[keys.EDGE_SHIFT]
+
+
+def shortest_edge(batch: dict[str, torch.Tensor]) -> float:
+    """The shortest edge of a graph batch, Å (``inf`` without edges)."""
+    vectors = edge_vectors(batch).detach()
+    return float(torch.linalg.vector_norm(vectors, dim=-1).min()) if len(vectors) else float("inf")

@@ -26,8 +26,9 @@ import torch
 
 from nnsurrogate.atomistic import keys
 from nnsurrogate.atomistic._e3nn import quiet_import
+from nnsurrogate.atomistic._model_common import (collate_graphs, edge_vectors, frame_types_and_pairs, graph_features,
+                                                 shortest_edge)
 from nnsurrogate.atomistic.models import PotentialModel
-from nnsurrogate.atomistic.neighbors import atoms_pairs
 from nnsurrogate.core.errors import UserInputError
 from nnsurrogate.core.modelio import load_weights
 
@@ -97,38 +98,25 @@ class SevenNetModel(PotentialModel):
         return float(self.net.cutoff)
 
     def featurize(self, frames, dtype: torch.dtype = torch.float32, widths=None, where: str = "") -> list[dict]:
-        """Each frame's graph (``sevenn``'s keys): atomic numbers, positions (Å), cell (Å), edges,
-        integer cell shifts, volume (Å³). Unknown elements are one-line errors naming the frame."""
-        out = []
+        """Each frame's graph (:func:`~nnsurrogate.atomistic._model_common.graph_features`) plus the atomic
+        numbers and the volume (Å³) ``sevenn`` reads. Unknown elements are one-line errors naming the frame."""
         for k, atoms in enumerate(frames):
-            label = f"{where}, frame {k}" if where else f"frame {k}"
-            unknown = sorted({s for s in atoms.get_chemical_symbols()} - set(self.species))
+            unknown = sorted(set(atoms.get_chemical_symbols()) - set(self.species))
             if unknown:
-                raise UserInputError(f"element {', '.join(unknown)} is not in SevenNet-0", label)
-            pairs = atoms_pairs(atoms, self.cutoff, label)
+                raise UserInputError(f"element {', '.join(unknown)} is not in SevenNet-0",
+                                     f"{where}, frame {k}" if where else f"frame {k}")
+        graphs = graph_features(frames, *frame_types_and_pairs(self.species, frames, self.cutoff, where), dtype)
+        for atoms, graph in zip(frames, graphs):
             volume = float(atoms.cell.volume) if atoms.pbc.all() else float(np.finfo(float).eps)
-            out.append({"x": torch.as_tensor(atoms.numbers, dtype=torch.long),
-                        keys.TYPES: torch.as_tensor([self.type_map[int(z)] for z in atoms.numbers]),
-                        "pos": torch.as_tensor(atoms.positions, dtype=dtype),
-                        "cell_lattice_vectors": torch.as_tensor(np.asarray(atoms.cell.array), dtype=dtype).unsqueeze(0),
-                        "edge_index": torch.as_tensor(np.stack([pairs.i, pairs.j])),
-                        "pbc_shift": torch.as_tensor(pairs.shifts, dtype=dtype),
-                        "cell_volume": torch.tensor([volume], dtype=dtype)})
-        return out
+            graph.update({"x": torch.as_tensor(atoms.numbers, dtype=torch.long),
+                          "cell_volume": torch.tensor([volume], dtype=dtype)})
+        return graphs
 
     def neighbor_widths(self, frames) -> tuple[int, ...]:
         return ()
 
-    @staticmethod
-    def collate(frames: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
-        """Join graphs: edge indices offset, ``batch``/``frame`` (A,) and ``n_atoms`` (F,) added."""
-        sizes = torch.tensor([f["x"].shape[0] for f in frames])
-        offsets = (torch.cumsum(sizes, 0) - sizes).tolist()
-        batch = {key: torch.cat([f[key] + o for f, o in zip(frames, offsets)], 1) if key == "edge_index"
-                 else torch.cat([f[key] for f in frames], 0) for key in frames[0]}
-        batch[keys.FRAME] = torch.repeat_interleave(torch.arange(len(frames)), sizes)
-        batch[keys.N_ATOMS] = sizes
-        return batch
+    collate = staticmethod(collate_graphs)
+    shortest_pair = staticmethod(shortest_edge)
 
     def parameter_groups(self, lr: float) -> list[dict]:
         """Every trainable weight but the energy shifts (moved in closed form, :meth:`shift_energy`)."""
@@ -166,29 +154,17 @@ class SevenNetModel(PotentialModel):
         return self
 
     # ----------------------------------------------------------------------------- evaluation
-    @staticmethod
-    def _edge_vectors(batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        """r_ij = r_j − r_i + S·cell of every edge (P, 3), Å, outside any graph."""
-        src, dst = batch["edge_index"]
-        cell = batch["cell_lattice_vectors"][batch[keys.FRAME][src]]
-        return (batch["pos"][dst] - batch["pos"][src] + torch.einsum("pi,pij->pj", batch["pbc_shift"], cell)).detach()
-
-    def shortest_pair(self, batch: dict[str, torch.Tensor]) -> float:
-        """The shortest edge of a collated batch, Å (``inf`` without edges)."""
-        vectors = self._edge_vectors(batch)
-        return float(torch.linalg.vector_norm(vectors, dim=-1).min()) if len(vectors) else float("inf")
-
     def forward(self, batch: dict[str, torch.Tensor], forces: bool = True, virial: bool = False,
                 create_graph: bool = False) -> dict[str, torch.Tensor]:
         """Energies (A,) and (F,) eV, forces (A, 3) eV/Å and virials (F, 3, 3) eV of a collated batch
         (float inputs are taken in the network's own float32, whatever the caller's precision)."""
         dtype = next(self.net.parameters()).dtype
         batch = {k: v.to(dtype) if v.is_floating_point() else v for k, v in batch.items()}
-        data = {"x": batch["x"], "atomic_numbers": batch["x"], "pos": batch["pos"], "edge_vec": self._edge_vectors(batch),
-                "cell_lattice_vectors": batch["cell_lattice_vectors"].reshape(-1, 3),
-                "edge_index": batch["edge_index"], "pbc_shift": batch["pbc_shift"],
-                "cell_volume": batch["cell_volume"], "num_atoms": batch[keys.N_ATOMS],
-                "batch": batch[keys.FRAME]}
+        data = {"x": batch["x"], "atomic_numbers": batch["x"], "pos": batch[keys.ATOM_POSITIONS],
+                "edge_vec": edge_vectors(batch).detach(), "cell_lattice_vectors": batch[keys.FRAME_CELL].reshape(-1, 3),
+                "edge_index": torch.stack([batch[keys.EDGE_I], batch[keys.EDGE_J]]),
+                "pbc_shift": batch[keys.EDGE_UNIT_SHIFT], "cell_volume": batch["cell_volume"],
+                "num_atoms": batch[keys.N_ATOMS], "batch": batch[keys.FRAME]}
         was_training = self.net.training
         self.net.train(create_graph)  # sevenn keeps the force graph (create_graph) only in training mode
         self.net.set_is_batch_data(True)

@@ -30,7 +30,8 @@ import torch
 
 from nnsurrogate.atomistic import keys
 from nnsurrogate.atomistic._e3nn import quiet_import
-from nnsurrogate.atomistic._model_common import SpecModelFile, frame_types_and_pairs, reference_energy_tuple
+from nnsurrogate.atomistic._model_common import (SpecModelFile, collate_graphs, frame_types_and_pairs, graph_features,
+                                                 reference_energy_tuple, shortest_edge)
 from nnsurrogate.atomistic.models import PotentialModel
 from nnsurrogate.core.errors import UserInputError
 
@@ -197,37 +198,16 @@ class MACEModel(SpecModelFile, PotentialModel):
         return float(self.spec.cutoff)
 
     def featurize(self, frames, dtype: torch.dtype = torch.float32, widths=None, where: str = "") -> list[dict]:
-        """Each frame's graph: types (A,), positions (A, 3) Å, cell (1, 3, 3) Å and its edges (sender i,
-        receiver j, cell shift S and S·cell in Å) within the cutoff. *widths* is ignored (no slots)."""
-        types, pairs = frame_types_and_pairs(self.species, frames, self.cutoff, where)
-        out = []
-        for atoms, t, p in zip(frames, types, pairs):
-            cell = np.asarray(atoms.cell.array, dtype=np.float64)
-            out.append({keys.TYPES: torch.as_tensor(t), keys.ATOM_POSITIONS: torch.as_tensor(atoms.positions, dtype=dtype),
-                        keys.FRAME_CELL: torch.as_tensor(cell, dtype=dtype).unsqueeze(0),
-                        keys.EDGE_I: torch.as_tensor(p.i), keys.EDGE_J: torch.as_tensor(p.j),
-                        keys.EDGE_UNIT_SHIFT: torch.as_tensor(p.shifts, dtype=dtype),
-                        keys.EDGE_SHIFT: torch.as_tensor(p.shifts @ cell, dtype=dtype)})
-        return out
+        """Each frame's graph within the cutoff (:func:`~nnsurrogate.atomistic._model_common.graph_features`).
+        *widths* is ignored (no slots)."""
+        return graph_features(frames, *frame_types_and_pairs(self.species, frames, self.cutoff, where), dtype)
 
     def neighbor_widths(self, frames) -> tuple[int, ...]:
         """A graph has no neighbour slots to fit: ``()``."""
         return ()
 
-    @staticmethod
-    def collate(frames: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
-        """Join graphs into one batch: atom indices of the edges offset, ``frame`` (A,) and ``n_atoms`` (F,) added."""
-        sizes = torch.tensor([f[keys.TYPES].shape[0] for f in frames])
-        offsets = (torch.cumsum(sizes, 0) - sizes).tolist()
-        batch = {}
-        for key in frames[0]:
-            parts = [f[key] for f in frames]
-            if key in (keys.EDGE_I, keys.EDGE_J):
-                parts = [p + o for p, o in zip(parts, offsets)]
-            batch[key] = torch.cat(parts, 0) if len(parts) > 1 else parts[0]
-        batch[keys.FRAME] = torch.repeat_interleave(torch.arange(len(frames)), sizes)
-        batch[keys.N_ATOMS] = sizes
-        return batch
+    collate = staticmethod(collate_graphs)
+    shortest_pair = staticmethod(shortest_edge)
 
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:
         """Fresh weights (``mace-torch``'s initialisation) from *generator*'s seed; scale and shift kept."""
@@ -260,15 +240,6 @@ class MACEModel(SpecModelFile, PotentialModel):
                 "edge_index": torch.stack([batch[keys.EDGE_I], batch[keys.EDGE_J]]),
                 "shifts": batch[keys.EDGE_SHIFT], "unit_shifts": batch[keys.EDGE_UNIT_SHIFT],
                 "batch": batch[keys.FRAME], "ptr": ptr}
-
-    @staticmethod
-    def shortest_pair(batch: dict[str, torch.Tensor]) -> float:
-        """The shortest edge of a collated batch, Å (``inf`` without edges)."""
-        if not batch[keys.EDGE_I].numel():
-            return float("inf")
-        positions = batch[keys.ATOM_POSITIONS]
-        vectors = positions[batch[keys.EDGE_J]] - positions[batch[keys.EDGE_I]] + batch[keys.EDGE_SHIFT]
-        return float(torch.linalg.vector_norm(vectors, dim=-1).min())
 
     def forward(self, batch: dict[str, torch.Tensor], forces: bool = True, virial: bool = False,
                 create_graph: bool = False) -> dict[str, torch.Tensor]:
