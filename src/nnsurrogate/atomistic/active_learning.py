@@ -35,6 +35,7 @@ from ase import Atoms
 
 from nnsurrogate.atomistic import _al_explore as X
 from nnsurrogate.atomistic.committee import CommitteeCalculator, load_committee, save_committee, train_committee
+from nnsurrogate.atomistic.models import TRAINABLE
 from nnsurrogate.core.engine.progress import Progress
 from nnsurrogate.core.errors import UserInputError
 from nnsurrogate.core.files import atomic_path, write_json
@@ -124,8 +125,8 @@ class ALConfig:
         """Raise :class:`UserInputError` naming the setting that cannot run."""
         if self.strategy not in X.STRATEGIES:
             raise UserInputError(f"unknown strategy '{self.strategy}' (choose {', '.join(X.STRATEGIES)})", "strategy")
-        if self.model not in ("nep", "bp", "mace"):
-            raise UserInputError(f"unknown model '{self.model}' (choose nep, bp or mace)", "model")
+        if self.model not in TRAINABLE:
+            raise UserInputError(f"unknown model '{self.model}' (choose {', '.join(TRAINABLE)})", "model")
         if self.committee < 2:
             raise UserInputError(f"a committee needs at least 2 members to have a spread, got {self.committee}",
                                  "committee")

@@ -29,7 +29,7 @@ import torch
 
 from nnsurrogate.atomistic.calculator import PotentialCalculator, committee_statistics
 from nnsurrogate.atomistic.calculator import feature_key as _feature_key
-from nnsurrogate.atomistic.models import load_potential, resolve_dtype, save_potential
+from nnsurrogate.atomistic.models import TRAINABLE, load_potential, resolve_dtype, save_potential
 from nnsurrogate.core.engine.progress import Progress
 from nnsurrogate.core.errors import ModelFileError, UserInputError
 from nnsurrogate.core.files import atomic_dir, write_json
@@ -180,8 +180,8 @@ def fit_committee(frames: Sequence, model: str, hyper: dict | None, n_members: i
     """
     from nnsurrogate.atomistic.workflow import TrainInputs, build_model
 
-    if model not in ("nep", "bp", "mace"):
-        raise UserInputError(f"unknown model '{model}' (choose nep, bp or mace)", "model")
+    if model not in TRAINABLE:
+        raise UserInputError(f"unknown model '{model}' (choose {', '.join(TRAINABLE)})", "model")
     inputs = TrainInputs(train=Path("-"), hyper=dict(hyper or {}), reference=reference, model=model)
     members, _ = train_committee(list(frames), lambda seed: build_model(inputs, list(frames), seed)[0], n_members,
                                  config, bootstrap=bootstrap, progress=progress)

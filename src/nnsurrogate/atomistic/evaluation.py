@@ -69,19 +69,20 @@ def predict_frames(model, frames: Sequence[Atoms], batch_atoms: int = 4000, wher
 
 def predict_with_calculator(calculator, frames: Sequence[Atoms]) -> Predictions:
     """Energies, forces and virials (W = −V σ, eV; zero for a frame that is not periodic in all three
-    directions) of any ASE *calculator* for every frame — a universal pretrained model used zero-shot."""
+    directions) of any ASE *calculator* for every frame — a universal pretrained model used zero-shot.
+    The results are read as a frame's labels are (:func:`~nnsurrogate.atomistic.data.frame_labels`)."""
     energies, forces, virials = [], [], []
     for frame in frames:
         atoms = frame.copy()
         atoms.calc = calculator
-        energies.append(float(atoms.get_potential_energy()))
-        forces.append(np.asarray(atoms.get_forces(), dtype=np.float64))
-        if atoms.pbc.all():
-            from ase.stress import voigt_6_to_full_3x3_stress
-
-            virials.append(-atoms.get_volume() * voigt_6_to_full_3x3_stress(atoms.get_stress()))
-        else:
-            virials.append(np.zeros((3, 3)))
+        atoms.get_forces()
+        periodic = bool(atoms.pbc.all())
+        if periodic:
+            atoms.get_stress()
+        results = frame_labels(atoms)
+        energies.append(float(results[keys.ENERGY]))
+        forces.append(results[keys.FORCES])
+        virials.append(results[keys.VIRIAL] if periodic else np.zeros((3, 3)))
     return Predictions(np.array(energies), forces, np.array(virials).reshape(-1, 3, 3))
 
 

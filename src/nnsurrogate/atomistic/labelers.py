@@ -30,6 +30,7 @@ import io
 import os
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from ase import Atoms
@@ -204,26 +205,19 @@ def label_atoms(atoms: Atoms, calculator: Calculator) -> Atoms:
     return frame
 
 
-def _require(name: str) -> None:
+def _require(name: str):
+    """The package module the *name* labeler runs on, or a one-line error saying what to install."""
+    from nnsurrogate.atomistic._e3nn import quiet_import
+
     module = {"xtb": "tblite.ase", "pyscf": "pyscf", "chgnet": "chgnet", "sevennet-0": "sevenn.calculator"}[name]
     hint = (f"the '{name}' labeler needs the package {module.split('.')[0]}; install it with "
             f"pip install 'nnsurrogate[{'pretrained' if name == 'sevennet-0' else 'labelers'}]'")
-    if name == "sevennet-0":
-        from nnsurrogate.atomistic._e3nn import quiet_import
-
-        quiet_import(module, hint, "calculator")
-        return
-    try:
-        __import__(module)
-    except ImportError:
-        raise UserInputError(hint, "calculator") from None
+    return quiet_import(module, hint, "calculator")
 
 
 def _sevennet(device: str) -> Calculator:
     """SevenNet-0 (the checkpoint of 11 July 2024 that ships inside ``sevenn``), on *device*."""
-    from nnsurrogate.atomistic._e3nn import quiet_import
-
-    calculator = quiet_import("sevenn.calculator", "pip install 'nnsurrogate[pretrained]'", "calculator")
+    calculator = _require("sevennet-0")
     with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return calculator.SevenNetCalculator("7net-0", device=device)
@@ -243,7 +237,5 @@ def _chgnet(device: str) -> Calculator:
 def pretrained_name(model: str | os.PathLike) -> str | None:
     """The :data:`PRETRAINED` name *model* stands for (``"SevenNet-0"`` → ``"sevennet-0"``), or ``None``
     when it is not one or a file or folder of that name exists (a path wins)."""
-    from pathlib import Path
-
     text = str(model).strip().lower()
     return text if text in PRETRAINED and not Path(model).exists() else None

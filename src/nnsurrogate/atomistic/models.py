@@ -87,6 +87,10 @@ class PotentialModel(nn.Module):
         raise NotImplementedError
 
 
+#: What ``--model`` builds from scratch (``potential train/committee/active-learn``).
+TRAINABLE = ("nep", "bp", "mace")
+
+
 def model_classes() -> dict[str, Any]:
     """Model kind → class with ``from_saved``; the one place new kinds are registered."""
     from nnsurrogate.atomistic.bp.model import BPModel

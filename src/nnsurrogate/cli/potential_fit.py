@@ -111,20 +111,11 @@ def train(
         metrics = train_workflow(inputs, config, out, progress)
     if not metrics:  # a non-zero rank of a torchrun job: rank 0 reports
         return
-    _report(metrics, f"{_kind_label(out, model)} on {data.name}: {metrics['epochs_run']} epochs "
-                     f"(best {metrics['best_epoch']}), {metrics['training_time_s']:.0f} s")
-    console.print(f"model/, {'nep.txt, ' if (out / 'nep.txt').exists() else ''}metrics.json and plots/ written to {out}/")
-
-
-def _kind_label(out: Path, model: str) -> str:
-    """What was trained, from the model file written to *out* (a fine-tuned SevenNet is not the --model default)."""
-    import json
-
     labels = {"atomistic.nep": "NEP", "atomistic.bp": "BP", "atomistic.mace": "MACE", "atomistic.sevennet": "SevenNet"}
-    try:
-        return labels.get(json.loads((out / "model" / "model.json").read_text())["kind"], model.upper())
-    except (OSError, ValueError, KeyError, TypeError):
-        return model.upper()
+    _report(metrics, f"{labels.get(metrics['model'], model.upper())} on {data.name}: {metrics['epochs_run']} epochs "
+                     f"(best {metrics['best_epoch']}), {metrics['training_time_s']:.0f} s")
+    console.print(f"model/, {'nep.txt, ' if metrics['model'] == 'atomistic.nep' else ''}metrics.json and plots/ "
+                  f"written to {out}/")
 
 
 def _bp_hyper(cutoff: str, sf_file: Path | None, n_radial: int, angular: str, hidden: str, activation: str) -> dict:

@@ -13,7 +13,7 @@ from nnsurrogate.core.errors import UserInputError
 
 __all__ = ["LABELS", "LOSS", "MODEL", "MODELS", "model_hyper"]
 
-MODELS = ("nep", "bp", "mace")
+MODELS = ("nep", "bp", "mace")  # atomistic.models.TRAINABLE, kept literal: the CLI starts without torch
 
 #: Model hyperparameters (NEP and Behler–Parrinello), passed to a command as ``hyper_options``.
 MODEL = OptionGroup("hyper_options", {

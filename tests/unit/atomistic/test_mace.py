@@ -201,3 +201,11 @@ def test_a_committee_joins_nep_and_mace(tmp_path):
     np.testing.assert_allclose(atoms.get_forces(), np.mean(members, axis=0), atol=1e-10)
     spread = np.sqrt(((np.array(members) - np.mean(members, axis=0)) ** 2).mean(axis=(0, 2)))
     np.testing.assert_allclose(atoms.calc.results["forces_std"], spread, atol=1e-10)
+
+
+def test_cli_model_choices_are_the_trainable_kinds():
+    """The CLI keeps its own literal (it starts without torch); it must name what the library builds."""
+    from nnsurrogate.atomistic.models import TRAINABLE
+    from nnsurrogate.cli.potential_options import MODELS
+
+    assert MODELS == TRAINABLE
