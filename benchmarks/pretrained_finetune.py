@@ -1,18 +1,19 @@
-"""Universal pretrained potentials on mlearn Mo: zero-shot, fine-tuned, against models trained from scratch
-(issue 14, the fine-tuning target).
+"""Universal pretrained potentials on mlearn Mo and Si: zero-shot, fine-tuned, against models trained from
+scratch (issue 14, the fine-tuning target).
 
 - zero-shot: SevenNet-0 (``sevenn``'s packaged checkpoint) and CHGNet (``chgnet``'s packaged weights),
   scored as they are with ``potential test sevennet-0|chgnet``;
-- fine-tuned: ``potential train --from sevennet-0`` (all weights, its own energy shifts kept and moved in
-  closed form, lr 1e-3) on 25, 50 and 100 training frames (one fixed shuffle, as ``nep_finetune``);
-- from scratch on every training frame (194): MACE (``--model mace``, the package defaults: 32x0e +
+- fine-tuned: ``potential train --from sevennet-0`` and ``--from chgnet`` (all weights, their own energy
+  shifts kept and moved in closed form, lr 1e-3) on 25, 50 and 100 training frames (one fixed shuffle, as
+  ``nep_finetune``);
+- from scratch on every training frame (Mo 194, Si 214): MACE (``--model mace``, the package defaults: 32x0e +
   32x1o, two layers, l_max 3, correlation 3, cutoff 5 Å) and NEP (UNEP-v1's architecture, as in
   ``nep_finetune``).
 
 Every run gets the same wall-clock budget on one thread (two runs at a time, one per core), holds out
-10 % of its frames for validation, keeps its best validation epoch and is scored on the 23 test frames
-(energy and force MAE). Target: fine-tuned on 50 frames beats every from-scratch model trained on all
-frames, in energy and in force MAE.
+10 % of its frames for validation, keeps its best validation epoch and is scored on the element's test
+frames (energy and force MAE). Target, per element and fine-tuned model: fine-tuned on 50 frames beats
+every from-scratch model trained on all frames, in energy and in force MAE.
 
 ``python benchmarks/pretrained_finetune.py [--quick]``
 """
@@ -37,20 +38,26 @@ HERE = Path(__file__).resolve().parent
 SIZES = (25, 50, 100)
 BUDGET_S, QUICK_BUDGET_S = 300.0, 20.0
 FINE_TUNE = ["--from", "sevennet-0", "--lr", "1e-3", "--batch-size", "4"]
+FINE_TUNES = {"SevenNet-0 fine-tuned": FINE_TUNE, "CHGNet fine-tuned": ["--from", "chgnet", "--lr", "1e-3",
+                                                                        "--batch-size", "4"]}
+#: mlearn sets: element → folder (Mo first, the set of the committed runs before Si was added).
+SETS = {"Mo": MO, "Si": MO.parent / "Si"}
 MACE_SCRATCH = ["--model", "mace", "--cutoff", "5", "--batch-size", "4"]
 PARALLEL_RUNS = 2
 
 
-def _jobs(work: Path, sizes, budget: float) -> list[dict]:
-    jobs = []
+def _jobs(work: Path, folder: Path, sizes, budget: float) -> list[dict]:
+    jobs, tag = [], folder.name.lower()
     for size in sizes:
-        data, n = _subset(MO / "train.xyz", size, work / f"mo_train_{size}.xyz")
-        jobs.append({"kind": "SevenNet-0 fine-tuned", "n_frames": n, "data": data, "extra": FINE_TUNE})
-    data, n = _subset(MO / "train.xyz", None, work / "mo_train_all.xyz")
+        data, n = _subset(folder / "train.xyz", size, work / f"{tag}_train_{size}.xyz")
+        jobs += [{"kind": kind, "n_frames": n, "data": data, "extra": extra} for kind, extra in FINE_TUNES.items()]
+    data, n = _subset(folder / "train.xyz", None, work / f"{tag}_train_all.xyz")
     jobs += [{"kind": "MACE from scratch", "n_frames": n, "data": data, "extra": MACE_SCRATCH},
              {"kind": "NEP from scratch", "n_frames": n, "data": data, "extra": NEP_SCRATCH}]
+    prefix = "" if folder == MO else f"{tag}_"  # Mo keeps the folder names of the earlier runs
     for job in jobs:
-        job.update(budget_s=budget, out=work / f"{job['kind'].split()[0].lower()}_{job['n_frames']}")
+        job.update(budget_s=budget, test=folder / "test.xyz",
+                   out=work / f"{prefix}{job['kind'].split()[0].lower()}_{job['n_frames']}")
     return jobs
 
 
@@ -88,48 +95,58 @@ def run(quick: bool, results_dir: Path, markdown_path: Path, console: Console) -
     budget = QUICK_BUDGET_S if quick else BUDGET_S
     work = HERE / "_work" / (NAME + ("_quick" if quick else ""))
     work.mkdir(parents=True, exist_ok=True)
-    zero = {name: _score(name, MO / "test.xyz", work / f"zero_{name}") for name in ("sevennet-0", "chgnet")}
-    jobs = _jobs(work, SIZES[:1] if quick else SIZES, budget)
-    with ThreadPoolExecutor(PARALLEL_RUNS) as pool:
-        runs = list(pool.map(lambda job: _train(job, console), jobs))
+    sets = {}
+    for element, folder in SETS.items():
+        if not folder.is_dir():
+            continue
+        prefix = "" if folder == MO else f"{element.lower()}_"
+        zero = {name: _score(name, folder / "test.xyz", work / f"{prefix}zero_{name}") for name in ("sevennet-0", "chgnet")}
+        jobs = _jobs(work, folder, SIZES[:1] if quick else SIZES, budget)
+        with ThreadPoolExecutor(PARALLEL_RUNS) as pool:
+            runs = list(pool.map(lambda job: _train(job, console), jobs))
+        sets[element] = {"n_test": _count(folder / "test.xyz"), "zero_shot": zero, "runs": runs}
     result = {"benchmark": NAME, "created": now_iso(), "quick": quick, "machine": machine_info(),
-              "protocol": {"budget_s": budget, "threads": 1, "parallel_runs": PARALLEL_RUNS, "fine_tune": FINE_TUNE,
+              "protocol": {"budget_s": budget, "threads": 1, "parallel_runs": PARALLEL_RUNS, "fine_tunes": FINE_TUNES,
                            "mace_scratch": MACE_SCRATCH, "nep_scratch": NEP_SCRATCH, "sizes": list(SIZES),
-                           "valid_fraction": VALID_FRACTION, "n_test": _count(MO / "test.xyz")},
-              "zero_shot": zero, "runs": runs}
+                           "valid_fraction": VALID_FRACTION}, "sets": sets}
     result["targets"] = targets(result)
     result["runtime_s"] = time.perf_counter() - started
     write_json(Path(results_dir) / f"{NAME}.json", result)
-    console.print(rich_table("mlearn Mo: universal models zero-shot, fine-tuned, and from scratch", HEADERS,
-                             _rows(result)))
+    for element, part in sets.items():
+        console.print(rich_table(f"mlearn {element}: universal models zero-shot, fine-tuned, and from scratch",
+                                 HEADERS, _rows(part)))
     update_markdown_section(markdown_path, NAME, markdown(result))
     return result
 
 
 def targets(result: dict) -> dict:
-    """Fine-tuned SevenNet-0 on 50 frames ≤ every from-scratch model on all frames (energy and force MAE)."""
-    runs = [r for r in result["runs"] if "failed" not in r]
-    tuned = next((r for r in runs if r["kind"] == "SevenNet-0 fine-tuned" and r["n_frames"] == 50), None)
-    scratch = [r for r in runs if "scratch" in r["kind"]]
-    if tuned is None or not scratch:
-        return {}
-    keys = ("energy_mae_meV_atom", "force_mae_meV_A")
-    best = {k: min(r[k] for r in scratch) for k in keys}
-    return {"finetune50_beats_every_scratch_all": {
-        "met": all(tuned[k] < best[k] for k in keys),
-        "target": "mlearn Mo: SevenNet-0 fine-tuned on 50 frames < every from-scratch model on all frames "
-                  "(energy and force MAE)",
-        "fine_tuned_50": {k: tuned[k] for k in keys}, "best_scratch_all": best}}
+    """Per element and fine-tuned model: fine-tuned on 50 frames < every from-scratch model on all frames
+    (energy and force MAE)."""
+    out, keys = {}, ("energy_mae_meV_atom", "force_mae_meV_A")
+    for element, part in result["sets"].items():
+        runs = [r for r in part["runs"] if "failed" not in r]
+        scratch = [r for r in runs if "scratch" in r["kind"]]
+        for kind in FINE_TUNES:
+            tuned = next((r for r in runs if r["kind"] == kind and r["n_frames"] == 50), None)
+            if tuned is None or not scratch:
+                continue
+            best = {k: min(r[k] for r in scratch) for k in keys}
+            out[f"{kind.split()[0].lower()}_finetune50_beats_every_scratch_all_{element}"] = {
+                "met": all(tuned[k] < best[k] for k in keys),
+                "target": f"mlearn {element}: {kind} on 50 frames < every from-scratch model on all frames "
+                          "(energy and force MAE)",
+                "fine_tuned_50": {k: tuned[k] for k in keys}, "best_scratch_all": best}
+    return out
 
 
 HEADERS = ["model", "training frames", "test energy MAE (meV/atom)", "test force MAE (meV/Å)", "epochs",
            "wall / CPU s"]
 
 
-def _rows(result: dict) -> list[list[str]]:
+def _rows(part: dict) -> list[list[str]]:
     rows = [[f"{name} zero-shot", "0", f"{z['energy_mae_meV_atom']:.1f}", f"{z['force_mae_meV_A']:.1f}", "—", "—"]
-            for name, z in result["zero_shot"].items()]
-    for r in result["runs"]:
+            for name, z in part["zero_shot"].items()]
+    for r in part["runs"]:
         if "failed" in r:
             rows.append([r["kind"], str(r["n_frames"]), "failed", r["failed"], "—", "—"])
             continue
@@ -140,14 +157,15 @@ def _rows(result: dict) -> list[list[str]]:
 
 def markdown(result: dict) -> str:
     p = result["protocol"]
-    lines = ["## Universal pretrained potentials on mlearn Mo (zero-shot, fine-tuned, from scratch)", "",
+    lines = ["## Universal pretrained potentials on mlearn Mo and Si (zero-shot, fine-tuned, from scratch)", "",
              f"{p['budget_s']:.0f} s of wall time per training run on one thread ({p['parallel_runs']} runs at a "
-             "time, one per core), 10 % of each training set held out for validation, scored on the "
-             f"{p['n_test']} test frames with `potential test`. Fine-tuned: `potential train --from sevennet-0 --lr "
-             "1e-3 --batch-size 4` (all weights; SevenNet-0's energy shifts kept). From scratch on all 194 frames: "
-             "`--model mace` (package defaults) and NEP with UNEP-v1's architecture. Zero-shot: the packaged "
-             f"weights as they are. Machine: {machine_line(result['machine'])}.", "",
-             *markdown_table(HEADERS, _rows(result))]
+             "time, one per core), 10 % of each training set held out for validation, scored on the test frames "
+             "with `potential test`. Fine-tuned: `potential train --from sevennet-0|chgnet --lr 1e-3 --batch-size 4` "
+             "(all weights; the models' own energy shifts kept). From scratch on all training frames: `--model mace` "
+             "(package defaults) and NEP with UNEP-v1's architecture. Zero-shot: the packaged weights as they are. "
+             f"Machine: {machine_line(result['machine'])}."]
+    for element, part in result["sets"].items():
+        lines += ["", f"mlearn {element} ({part['n_test']} test frames):", "", *markdown_table(HEADERS, _rows(part))]
     for key, t in result["targets"].items():
         lines += ["", f"Target `{key}` ({t['target']}): {'met' if t['met'] else 'missed'} — fine-tuned 50: "
                   f"{t['fine_tuned_50']['energy_mae_meV_atom']:.2f} meV/atom, {t['fine_tuned_50']['force_mae_meV_A']:.1f} "

@@ -241,3 +241,23 @@ def shortest_edge(batch: dict[str, torch.Tensor]) -> float:
     """The shortest edge of a graph batch, Å (``inf`` without edges)."""
     vectors = edge_vectors(batch).detach()
     return float(torch.linalg.vector_norm(vectors, dim=-1).min()) if len(vectors) else float("inf")
+
+
+# ----------------------------------------------------------------------------- pretrained universal models
+class Float32Network:
+    """Mixin of a pretrained network that keeps its own float32 (SevenNet, CHGNet): ``to`` moves it to a
+    device and ignores a dtype (a float64 request, e.g. for evaluation, runs in float32), ``double`` is a
+    no-op. Put it before :class:`torch.nn.Module` in the bases."""
+
+    def to(self, *args, **kwargs):
+        device = torch._C._nn._parse_to(*args, **kwargs)[0]
+        return super().to(device=device) if device is not None else self
+
+    def double(self):
+        return self
+
+
+def saved_tensors(net: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """*net*'s state as CPU tensors for a model file (floats in float64, the model format's precision)."""
+    return {k: (v.detach().double() if v.is_floating_point() else v.detach()).cpu().contiguous()
+            for k, v in net.state_dict().items()}

@@ -94,12 +94,13 @@ TRAINABLE = ("nep", "bp", "mace")
 def model_classes() -> dict[str, Any]:
     """Model kind → class with ``from_saved``; the one place new kinds are registered."""
     from nnsurrogate.atomistic.bp.model import BPModel
+    from nnsurrogate.atomistic.chgnet import CHGNetModel
     from nnsurrogate.atomistic.mace.model import MACEModel
     from nnsurrogate.atomistic.nep.model import NEPModel
     from nnsurrogate.atomistic.sevennet import SevenNetModel
 
     return {NEPModel.kind: NEPModel, BPModel.kind: BPModel, MACEModel.kind: MACEModel,
-            SevenNetModel.kind: SevenNetModel}
+            SevenNetModel.kind: SevenNetModel, CHGNetModel.kind: CHGNetModel}
 
 
 def save_potential(model, directory: str | os.PathLike, extra: dict | None = None) -> None:
@@ -123,7 +124,8 @@ def _peek_kind(directory: Path) -> str:
 def load_potential(path: str | os.PathLike, dtype: str | torch.dtype = "float64", device: str = "cpu",
                    tensorial: bool = False):
     """Load a potential from a model folder, a run folder (``DIR/model``), a ``nep.txt`` or the name
-    ``sevennet-0`` (the pretrained SevenNet-0 that ships inside ``sevenn``).
+    ``sevennet-0`` / ``chgnet`` (the pretrained SevenNet-0 and CHGNet 0.3.0 that ship inside ``sevenn`` and
+    ``chgnet``).
 
     Parameters
     ----------
@@ -139,14 +141,15 @@ def load_potential(path: str | os.PathLike, dtype: str | torch.dtype = "float64"
 
     dtype = resolve_dtype(dtype)
     name = pretrained_name(path)
-    if name == "chgnet":
-        raise UserInputError("CHGNet is used as it is (potential test/md/audit chgnet, or the chgnet labeler); "
-                             "fine-tuning starts from sevennet-0 or a model folder", str(path))
     path = Path(path)
     if name == "sevennet-0":
         from nnsurrogate.atomistic.sevennet import SevenNetModel
 
         model = SevenNetModel.pretrained()
+    elif name == "chgnet":
+        from nnsurrogate.atomistic.chgnet import CHGNetModel
+
+        model = CHGNetModel.pretrained()
     elif path.is_file():
         from nnsurrogate.atomistic.nep.nepfile import read_nep
 

@@ -26,8 +26,8 @@ import torch
 
 from nnsurrogate.atomistic import keys
 from nnsurrogate.atomistic._e3nn import quiet_import
-from nnsurrogate.atomistic._model_common import (collate_graphs, edge_vectors, frame_types_and_pairs, graph_features,
-                                                 shortest_edge)
+from nnsurrogate.atomistic._model_common import (Float32Network, collate_graphs, edge_vectors, frame_types_and_pairs,
+                                                 graph_features, saved_tensors, shortest_edge)
 from nnsurrogate.atomistic.models import PotentialModel
 from nnsurrogate.core.errors import UserInputError
 from nnsurrogate.core.modelio import load_weights
@@ -52,9 +52,10 @@ def _json_config(config: dict) -> dict:
     return out
 
 
-class SevenNetModel(PotentialModel):
+class SevenNetModel(Float32Network, PotentialModel):
     """``sevenn``'s network behind the :class:`~nnsurrogate.atomistic.models.PotentialModel` interface
-    (kind ``"atomistic.sevennet"``).
+    (kind ``"atomistic.sevennet"``). It stays in float32, SevenNet-0's own precision (e3nn's compiled
+    kernels keep float32 constants): a float64 request, e.g. for evaluation, runs in float32.
 
     Parameters
     ----------
@@ -143,16 +144,6 @@ class SevenNetModel(PotentialModel):
             if name not in HEAD:
                 child.requires_grad_(False)
 
-    # ----------------------------------------------------------------------------- precision
-    def to(self, *args, **kwargs) -> "SevenNetModel":
-        """Move to a device; the precision stays float32 (SevenNet-0's own: e3nn's compiled kernels keep
-        float32 constants, so a float64 request, e.g. for evaluation, runs in float32)."""
-        device = torch._C._nn._parse_to(*args, **kwargs)[0]
-        return super().to(device=device) if device is not None else self
-
-    def double(self) -> "SevenNetModel":
-        return self
-
     # ----------------------------------------------------------------------------- evaluation
     def forward(self, batch: dict[str, torch.Tensor], forces: bool = True, virial: bool = False,
                 create_graph: bool = False) -> dict[str, torch.Tensor]:
@@ -187,8 +178,7 @@ class SevenNetModel(PotentialModel):
 
     # ----------------------------------------------------------------------------- model file
     def to_saved(self) -> tuple[dict, dict]:
-        tensors = {k: (v.detach().double() if v.is_floating_point() else v.detach()).cpu().contiguous()
-                   for k, v in self.net.state_dict().items()}
+        tensors = saved_tensors(self.net)
         header = {"sevenn_config": self.config, "reference_energies_eV": list(self.reference_energies),
                   "units": {"energy": "eV", "forces": "eV/Å", "stress": "eV/Å³"}}
         return tensors, header

@@ -151,7 +151,7 @@ def _fine_tuned(model, inputs: TrainInputs, train_frames: list):
     if inputs.slim and not hasattr(model, "slimmed"):
         raise UserInputError(f"element slimming applies to NEP models, not {model.kind}", "init")
     if inputs.freeze and not hasattr(model, "freeze"):
-        raise UserInputError(f"freezing applies to NEP and SevenNet models, not {model.kind}", "init")
+        raise UserInputError(f"freezing applies to NEP, SevenNet and CHGNet models, not {model.kind}", "init")
     if inputs.slim:
         present = set(species_of(train_frames))
         model = model.slimmed([s for s in model.species if s in present])

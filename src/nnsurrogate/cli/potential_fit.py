@@ -76,10 +76,11 @@ def train(
     population: int = typer.Option(50, "--population", help="snes: candidates per generation (GPUMD's population)."),
     reference: str = typer.Option("fit", "--reference", help="Reference energies: fit (least squares per element, default), mean, or an XYZ file of isolated atoms."),
     init: Path = typer.Option(None, "--from", help="Start from this model folder or nep.txt, e.g. a published "
-                              "GPUMD potential, or from sevennet-0, the pretrained universal model (fine-tuning)."),
+                              "GPUMD potential, or from sevennet-0 or chgnet, the pretrained universal models (fine-tuning)."),
     slim: bool = typer.Option(False, "--slim", help="With --from: keep only the elements in DATA (element slimming)."),
     freeze: str = typer.Option("", "--freeze", help="With --from: hold fixed 'descriptors', 'networks' or both "
-                               "(comma-separated; a NEP), or 'interactions' (sevennet-0: train its output head only)."),
+                               "(comma-separated; a NEP), or 'interactions' (sevennet-0: train its output head only; chgnet: its "
+                               "last convolution and readout)."),
     dtype: str = options.dtype("float32"),
     device: str = options.device(),
     threads: int = options.threads(1),
@@ -111,7 +112,8 @@ def train(
         metrics = train_workflow(inputs, config, out, progress)
     if not metrics:  # a non-zero rank of a torchrun job: rank 0 reports
         return
-    labels = {"atomistic.nep": "NEP", "atomistic.bp": "BP", "atomistic.mace": "MACE", "atomistic.sevennet": "SevenNet"}
+    labels = {"atomistic.nep": "NEP", "atomistic.bp": "BP", "atomistic.mace": "MACE", "atomistic.sevennet": "SevenNet",
+              "atomistic.chgnet": "CHGNet"}
     _report(metrics, f"{labels.get(metrics['model'], model.upper())} on {data.name}: {metrics['epochs_run']} epochs "
                      f"(best {metrics['best_epoch']}), {metrics['training_time_s']:.0f} s")
     console.print(f"model/, {'nep.txt, ' if metrics['model'] == 'atomistic.nep' else ''}metrics.json and plots/ "
@@ -152,7 +154,38 @@ def test(
     console.print(f"metrics.json and plots/ written to {out}/")
 
 
+EXPORT_FORMATS = ("lammps-mace", "nep")
+
+
+def export(
+    model_path: Path = typer.Argument(..., help="Model folder or training run folder."),
+    out: Path = typer.Option(..., "--out", help="Output file (lammps-mace: e.g. model-lammps.pt; nep: nep.txt)."),
+    fmt: str = typer.Option("lammps-mace", "--format",
+                            help="lammps-mace: TorchScript for LAMMPS's pair_style mace (ML-MACE), MACE models; "
+                                 "nep: GPUMD/LAMMPS nep.txt, NEP models."),
+) -> None:
+    """Write a trained potential in another program's format (LAMMPS pair_style mace, GPUMD nep.txt)."""
+    from nnsurrogate.atomistic.models import load_potential
+    from nnsurrogate.core.errors import UserInputError
+
+    if fmt not in EXPORT_FORMATS:
+        raise UserInputError(f"unknown format '{fmt}' (choose from {', '.join(EXPORT_FORMATS)})", "--format")
+    model = load_potential(model_path)
+    if fmt == "nep":
+        from nnsurrogate.atomistic.nep.nepfile import write_nep
+
+        if model.kind != "atomistic.nep":
+            raise UserInputError(f"nep.txt holds NEP models only, not '{model.kind}'", "--format nep")
+        write_nep(model, out)
+    else:
+        from nnsurrogate.atomistic.mace.lammps import export_lammps
+
+        export_lammps(model, out)
+    console.print(f"{out} written ({fmt}, elements {' '.join(model.species)} in this order for pair_coeff)")
+
+
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the ``potential`` group."""
     app.command("train")(train)
     app.command("test")(test)
+    app.command("export")(export)

@@ -1,5 +1,6 @@
 """The MACE potential (mace-torch's modules behind the PotentialModel interface): equivariance, finite
-differences, the model file, the trainer, resume after a kill, the CLI and the missing-package error."""
+differences, the model file, the trainer, resume after a kill, the CLI, the LAMMPS export and the
+missing-package error."""
 
 from __future__ import annotations
 
@@ -209,3 +210,50 @@ def test_cli_model_choices_are_the_trainable_kinds():
     from nnsurrogate.cli.potential_options import MODELS
 
     assert MODELS == TRAINABLE
+
+
+def test_lammps_export_gives_the_models_energy_and_forces(model, tmp_path):
+    """``export_lammps`` (mace-torch's LAMMPS_MACE wrapper, TorchScript): the file, loaded back with
+    torch.jit.load and fed the graph LAMMPS's ML-MACE would give it (all atoms local), returns the model's
+    energy (reference energies included) and forces to round-off; ghost atoms (local_or_ghost = 0) leave
+    the local total; the model itself is not changed by the export."""
+    from nnsurrogate.atomistic.mace.lammps import export_lammps, lammps_data
+
+    atoms = _alloy(2)
+    energy, forces, _ = _evaluate(model, atoms)
+    module = torch.jit.load(str(export_lammps(model, tmp_path / "model-lammps.pt")))
+    out = module(lammps_data(model, atoms), torch.ones(len(atoms), dtype=torch.float64), False)
+    assert abs(float(out["total_energy_local"].sum()) - energy) < 1e-9 * max(1.0, abs(energy))
+    np.testing.assert_allclose(out["forces"].detach().numpy(), forces, atol=1e-10)
+    assert [int(z) for z in module.atomic_numbers] == [29, 79] and float(module.r_max) == TINY["cutoff"]
+    mask = torch.ones(len(atoms), dtype=torch.float64)
+    mask[::2] = 0.0
+    half = module(lammps_data(model, atoms), mask, False)
+    sites = half["node_energy"].detach()
+    assert float(half["total_energy_local"].sum()) == pytest.approx(float((sites * mask).sum()), abs=1e-10)
+    assert float(half["total_energy_local"].sum()) != pytest.approx(energy, abs=1e-3)
+    assert _evaluate(model, atoms)[0] == energy
+
+
+def test_cli_export_formats_and_one_line_errors(model, tmp_path, capsys):
+    """potential export writes a MACE's LAMMPS file and a NEP run's nep.txt (equal to the one training
+    wrote); a MACE asked for nep.txt, a NEP asked for lammps-mace and an unknown format are each one
+    ``error:`` line, exit code 2, with nothing written."""
+    save_potential(model, tmp_path / "mace")
+    assert run(["potential", "export", str(tmp_path / "mace"), "--out", str(tmp_path / "m-lammps.pt")]) == 0
+    assert int(torch.jit.load(str(tmp_path / "m-lammps.pt")).num_interactions) == 2
+    write(tmp_path / "train.xyz", _labelled(8, 0))
+    nep = ["--neurons", "4", "--n-max", "2,2", "--basis-size", "4,4", "--cutoff", "4,3.5", "--batch-size", "4", "--quiet"]
+    assert run(["potential", "train", str(tmp_path / "train.xyz"), "--epochs", "2", *nep,
+                "--out", str(tmp_path / "n")]) == 0
+    assert run(["potential", "export", str(tmp_path / "n"), "--format", "nep", "--out", str(tmp_path / "x.txt")]) == 0
+    assert (tmp_path / "x.txt").read_text() == (tmp_path / "n" / "nep.txt").read_text()
+    capsys.readouterr()
+    for source, fmt, words in (("mace", "nep", "NEP models only"), ("n", "lammps-mace", "MACE models only"),
+                               ("mace", "gromacs", "unknown format")):
+        target = tmp_path / f"bad-{fmt}"
+        assert run(["potential", "export", str(tmp_path / source), "--format", fmt, "--out", str(target)]) == 2
+        err = capsys.readouterr().err
+        lines = [line for line in err.splitlines() if line.startswith("error:")]
+        assert len(lines) == 1 and words in lines[0] and "Traceback" not in err, err
+        assert not target.exists()
