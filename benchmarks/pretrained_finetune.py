@@ -15,7 +15,7 @@ Every run gets the same wall-clock budget on one thread (two runs at a time, one
 frames (energy and force MAE). Target, per element and fine-tuned model: fine-tuned on 50 frames beats
 every from-scratch model trained on all frames, in energy and in force MAE.
 
-``python benchmarks/pretrained_finetune.py [--quick]``
+``python benchmarks/pretrained_finetune.py [--quick] [--parallel N] [--beside TEXT]``
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ FINE_TUNES = {"SevenNet-0 fine-tuned": FINE_TUNE, "CHGNet fine-tuned": ["--from"
 #: mlearn sets: element → folder (Mo first, the set of the committed runs before Si was added).
 SETS = {"Mo": MO, "Si": MO.parent / "Si"}
 MACE_SCRATCH = ["--model", "mace", "--cutoff", "5", "--batch-size", "4"]
-PARALLEL_RUNS = 2
+PARALLEL_RUNS = 2  # one per core; ``--parallel 1`` when another one-thread benchmark holds the other core
 
 
 def _jobs(work: Path, folder: Path, sizes, budget: float) -> list[dict]:
@@ -86,7 +86,8 @@ def _train(job: dict, console: Console) -> dict:
     return {**base, "wall_s": wall, "cpu_s": cpu, "epochs_run": epochs, **_score(out, test, out / "test")}
 
 
-def run(quick: bool, results_dir: Path, markdown_path: Path, console: Console) -> dict:
+def run(quick: bool, results_dir: Path, markdown_path: Path, console: Console, parallel: int = PARALLEL_RUNS,
+        beside: str = "") -> dict:
     if not MO.is_dir():
         result = {"benchmark": NAME, "skipped": "shared data not found", "targets": {}}
         write_json(Path(results_dir) / f"{NAME}.json", result)
@@ -102,11 +103,11 @@ def run(quick: bool, results_dir: Path, markdown_path: Path, console: Console) -
         prefix = "" if folder == MO else f"{element.lower()}_"
         zero = {name: _score(name, folder / "test.xyz", work / f"{prefix}zero_{name}") for name in ("sevennet-0", "chgnet")}
         jobs = _jobs(work, folder, SIZES[:1] if quick else SIZES, budget)
-        with ThreadPoolExecutor(PARALLEL_RUNS) as pool:
+        with ThreadPoolExecutor(parallel) as pool:
             runs = list(pool.map(lambda job: _train(job, console), jobs))
         sets[element] = {"n_test": _count(folder / "test.xyz"), "zero_shot": zero, "runs": runs}
     result = {"benchmark": NAME, "created": now_iso(), "quick": quick, "machine": machine_info(),
-              "protocol": {"budget_s": budget, "threads": 1, "parallel_runs": PARALLEL_RUNS, "fine_tunes": FINE_TUNES,
+              "protocol": {"budget_s": budget, "threads": 1, "parallel_runs": parallel, "beside": beside, "fine_tunes": FINE_TUNES,
                            "mace_scratch": MACE_SCRATCH, "nep_scratch": NEP_SCRATCH, "sizes": list(SIZES),
                            "valid_fraction": VALID_FRACTION}, "sets": sets}
     result["targets"] = targets(result)
@@ -155,11 +156,17 @@ def _rows(part: dict) -> list[list[str]]:
     return rows
 
 
+def _concurrency(protocol: dict) -> str:
+    n, beside = protocol["parallel_runs"], protocol.get("beside")
+    if n > 1:
+        return f"{n} runs at a time, one per core"
+    return f"one run at a time, {'beside ' + beside + ' on the other core' if beside else 'the other core idle'}"
+
+
 def markdown(result: dict) -> str:
     p = result["protocol"]
     lines = ["## Universal pretrained potentials on mlearn Mo and Si (zero-shot, fine-tuned, from scratch)", "",
-             f"{p['budget_s']:.0f} s of wall time per training run on one thread ({p['parallel_runs']} runs at a "
-             "time, one per core), 10 % of each training set held out for validation, scored on the test frames "
+             f"{p['budget_s']:.0f} s of wall time per training run on one thread ({_concurrency(p)}), 10 % of each training set held out for validation, scored on the test frames "
              "with `potential test`. Fine-tuned: `potential train --from sevennet-0|chgnet --lr 1e-3 --batch-size 4` "
              "(all weights; the models' own energy shifts kept). From scratch on all training frames: `--model mace` "
              "(package defaults) and NEP with UNEP-v1's architecture. Zero-shot: the packaged weights as they are. "
@@ -174,7 +181,12 @@ def markdown(result: dict) -> str:
     return "\n".join(lines)
 
 
-if __name__ == "__main__":  # python benchmarks/pretrained_finetune.py [--quick]
+def _option(name: str, default: str) -> str:
+    return sys.argv[sys.argv.index(name) + 1] if name in sys.argv else default
+
+
+if __name__ == "__main__":  # python benchmarks/pretrained_finetune.py [--quick] [--parallel N] [--beside TEXT]
     quick = "--quick" in sys.argv
     run(quick, HERE / ("_work/results" if quick else "results"),
-        HERE / "_work" / "BENCHMARKS.md" if quick else HERE.parent / "BENCHMARKS.md", Console())
+        HERE / "_work" / "BENCHMARKS.md" if quick else HERE.parent / "BENCHMARKS.md", Console(),
+        int(_option("--parallel", str(PARALLEL_RUNS))), _option("--beside", ""))

@@ -234,11 +234,16 @@ def place_in_vacuum(atoms: Atoms, cutoff: float) -> None:
 
 
 def frame_labels(atoms: Atoms) -> dict[str, np.ndarray]:
-    """``energy`` (), ``forces`` (n_atoms, 3) and ``virial`` (3, 3) (eV, only with a stress) of a checked frame."""
+    """``energy`` (), ``forces`` (n_atoms, 3) and ``virial`` (3, 3) (eV, only with a stress) of a checked frame.
+
+    The stress may be Voigt (6,) or full (3, 3), as calculators differ (CHGNet's is (3, 3)); eV/Å³ either way.
+    """
     results = atoms.calc.results if atoms.calc is not None else {}
     out = {k: np.asarray(results[k], dtype=np.float64) for k in (keys.ENERGY, keys.FORCES) if k in results}
     if keys.STRESS in results:
-        out[keys.VIRIAL] = -atoms.cell.volume * voigt_6_to_full_3x3_stress(np.asarray(results[keys.STRESS]))
+        stress = np.asarray(results[keys.STRESS], dtype=np.float64)
+        full = stress.reshape(3, 3) if stress.size == 9 else voigt_6_to_full_3x3_stress(stress)
+        out[keys.VIRIAL] = -atoms.cell.volume * full
     return out
 
 

@@ -43,6 +43,16 @@ def test_reads_labels(tmp_path):
     assert labels["virial"][0, 0] == pytest.approx(0.0)
 
 
+def test_full_3x3_stress_gives_the_same_virial_as_voigt():
+    """Calculators that return the stress as (3, 3) (CHGNet's) give the virial the Voigt form gives."""
+    from ase.stress import voigt_6_to_full_3x3_stress
+
+    voigt, full = _frame(0), _frame(0)
+    full.calc.results["stress"] = voigt_6_to_full_3x3_stress(voigt.calc.results["stress"])
+    np.testing.assert_array_equal(frame_labels(full)["virial"], frame_labels(voigt)["virial"])
+    assert frame_labels(full)["virial"][1, 2] == pytest.approx(-full.get_volume() * 3e-3)
+
+
 def test_gpumd_virial_becomes_stress(tmp_path):
     path = tmp_path / "gpumd.xyz"
     atoms = _frame(0, stress=False)
