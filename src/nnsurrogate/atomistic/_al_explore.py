@@ -12,6 +12,11 @@ Selection then picks the frames to label:
   upper bound u_max (DP-GEN's trust window [σ_lo, σ_hi]) frames above it come last: a committee that
   disagrees by eV/Å has usually driven the MD somewhere unphysical, and such frames teach little
   about the configurations that matter while their huge forces dominate the loss;
+- ``diverse``: uncertainty with a diversity-aware batch: among the most uncertain frames (up to 3n,
+  trust window first) farthest-point sampling in a structural fingerprint space, starting from the
+  most uncertain, so one round's n labels are not n copies of one excursion (batch active learning by
+  diversity; Zaverkin et al., Digital Discovery 1, 605 (2022)). The fingerprint (:func:`fingerprint`)
+  is each element pair's Gaussian-smeared pair-distance histogram per atom;
 - ``random``: the control, frames drawn uniformly from the same snapshots, whatever their u.
 """
 
@@ -28,7 +33,9 @@ from nnsurrogate.atomistic import keys
 from nnsurrogate.core.engine.progress import Progress
 from nnsurrogate.core.errors import UserInputError
 
-STRATEGIES = ("uncertainty", "random")
+STRATEGIES = ("uncertainty", "diverse", "random")
+#: Fingerprint: pair distances from FINGERPRINT_R0 to the cutoff in this many bins, smeared by FINGERPRINT_WIDTH Å.
+FINGERPRINT_BINS, FINGERPRINT_R0, FINGERPRINT_WIDTH = 32, 0.5, 0.15
 
 
 @dataclass
@@ -128,7 +135,7 @@ def _bare(frame: Atoms, temperature: float, step: int) -> Atoms:
 
 
 def select(candidates: Sequence[Candidate], strategy: str, n: int, threshold: float, min_separation: int,
-           rng: np.random.Generator, max_uncertainty: float | None = None) -> list[Candidate]:
+           rng: np.random.Generator, max_uncertainty: float | None = None, cutoff: float = 5.0) -> list[Candidate]:
     """Frames to label (see the module docstring); at most *n*.
 
     Parameters
@@ -146,6 +153,8 @@ def select(candidates: Sequence[Candidate], strategy: str, n: int, threshold: fl
     max_uncertainty : float, optional
         Upper end of the trust window, eV/Å: frames above it are taken only when too few lie inside
         (the least uncertain of them first).
+    cutoff : float
+        Å, the fingerprint's range (``diverse``).
     """
     if strategy not in STRATEGIES:
         raise UserInputError(f"unknown strategy '{strategy}' (choose {', '.join(STRATEGIES)})", "strategy")
@@ -157,10 +166,56 @@ def select(candidates: Sequence[Candidate], strategy: str, n: int, threshold: fl
                     key=lambda c: -c.uncertainty)
     beyond = sorted((c for c in above if max_uncertainty is not None and c.uncertainty > max_uncertainty),
                     key=lambda c: c.uncertainty)
-    chosen: list[Candidate] = []
-    for cand in inside + beyond:
-        if len(chosen) >= n:
-            break
-        if all(c.run != cand.run or abs(c.step - cand.step) >= min_separation for c in chosen):
-            chosen.append(cand)
-    return chosen
+    ranked = _separated(inside + beyond, min_separation)
+    if strategy == "diverse":
+        return farthest_points(ranked[: 3 * n], n, cutoff)
+    return ranked[:n]
+
+
+def _separated(ranked: Sequence[Candidate], min_separation: int) -> list[Candidate]:
+    """*ranked* without frames closer than *min_separation* steps to a better-ranked one of their run."""
+    kept: list[Candidate] = []
+    for cand in ranked:
+        if all(c.run != cand.run or abs(c.step - cand.step) >= min_separation for c in kept):
+            kept.append(cand)
+    return kept
+
+
+def fingerprint(atoms: Atoms, species: Sequence[str], cutoff: float) -> np.ndarray:
+    """Per element pair (a ≤ b), the pair distances r < *cutoff* as a Gaussian-smeared histogram per atom.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_pairs × FINGERPRINT_BINS,)
+        n_pairs = T (T + 1) / 2 for the T elements of *species*; units: pairs per atom per bin.
+    """
+    from nnsurrogate.atomistic.neighbors import atoms_pairs
+
+    index = {s: k for k, s in enumerate(species)}
+    t = len(species)
+    pairs = atoms_pairs(atoms, cutoff, "fingerprint")
+    types = np.array([index[s] for s in atoms.get_chemical_symbols()])
+    a, b = np.minimum(types[pairs.i], types[pairs.j]), np.maximum(types[pairs.i], types[pairs.j])
+    block = a * t - a * (a - 1) // 2 + (b - a)  # the (a, b) pair's row in the upper triangle
+    centres = np.linspace(FINGERPRINT_R0, cutoff, FINGERPRINT_BINS)
+    weights = np.exp(-0.5 * ((pairs.distances[:, None] - centres[None, :]) / FINGERPRINT_WIDTH) ** 2)
+    out = np.zeros((t * (t + 1) // 2, FINGERPRINT_BINS))
+    np.add.at(out, block, weights)
+    return out.ravel() / max(len(atoms), 1)
+
+
+def farthest_points(ranked: Sequence[Candidate], n: int, cutoff: float) -> list[Candidate]:
+    """Greedy farthest-point choice of *n* of *ranked* in fingerprint space, from the first (the most
+    uncertain); a tie goes to the better-ranked frame."""
+    if len(ranked) <= n:
+        return list(ranked)
+    species = sorted({s for c in ranked for s in c.atoms.get_chemical_symbols()})
+    prints = np.stack([fingerprint(c.atoms, species, cutoff) for c in ranked])
+    chosen = [0]
+    nearest = np.linalg.norm(prints - prints[0], axis=1)
+    while len(chosen) < n:
+        nearest[chosen] = -1.0
+        pick = int(np.argmax(nearest))  # the first maximum: the better-ranked on a tie
+        chosen.append(pick)
+        nearest = np.minimum(nearest, np.linalg.norm(prints - prints[pick], axis=1))
+    return [ranked[k] for k in sorted(chosen)]

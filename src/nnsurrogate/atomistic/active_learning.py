@@ -7,11 +7,18 @@ Mater. 3, 023804 (2019)):
 2. score it on a fixed test set (mean prediction; calibration of σ against the actual error);
 3. explore: Langevin MD with the committee at each temperature; every ``sample_every`` steps a
    snapshot and its uncertainty u = max_i σ_{F,i} (:mod:`~nnsurrogate.atomistic._al_explore`);
-4. stop when every MD run finished and no snapshot has u above the threshold (converged), or when
-   the iteration budget is spent;
-5. select up to ``per_iteration`` frames (largest u above the threshold, spread in time, preferring
-   those below ``max_uncertainty``; or at random as the control), label them with the reference calculator (:func:`~nnsurrogate.atomistic.labeling.label_frames`,
-   through Dask, failures retried once then reported), add them and go on.
+4. with ``calibration_frames`` = m > 0: label m snapshots drawn at random (the same way for every
+   strategy), which the committee has not seen, and fit the calibration σ_cal = a σ^b of its spread
+   on them (:mod:`~nnsurrogate.atomistic.calibration`); from then on u is the calibrated spread, a
+   predicted force error in eV/Å, and so is the threshold;
+5. stop when every MD run finished and no snapshot has u above the threshold (converged: the
+   calibrated uncertainty over this round's fresh exploration stayed below it), or when the
+   iteration budget is spent;
+6. select up to ``per_iteration`` frames (``uncertainty``: largest u above the threshold, spread in
+   time, preferring those below ``max_uncertainty``; ``diverse``: the same, spread out in a structural
+   fingerprint space; ``random``: the control), label them with the reference calculator
+   (:func:`~nnsurrogate.atomistic.labeling.label_frames`, through Dask, failures retried once then
+   reported), add them (and the calibration frames) and go on.
 
 Everything lives in the output folder: ``state.json`` (settings and one record per finished
 iteration: data size, labels, test errors, MD statistics, the selected frames), ``data.xyz`` (all
@@ -69,9 +76,12 @@ class ALConfig:
         Labeling rounds at most (the budget: ``iterations × per_iteration`` labels).
     per_iteration : int
         Frames labelled per round at most.
-    strategy : {"uncertainty", "random"}
+    strategy : {"uncertainty", "diverse", "random"}
     threshold : float
-        u above which a snapshot is uncertain, eV/Å.
+        u above which a snapshot is uncertain, eV/Å (the calibrated σ with ``calibration_frames``).
+    calibration_frames : int
+        Random snapshots labelled per round to calibrate that round's committee (0: the raw spread).
+        They count as labels and join the training frames afterwards.
     max_uncertainty : float or None
         Upper end of the trust window, eV/Å: snapshots above it are labelled only when too few lie
         between the threshold and it (see :func:`~nnsurrogate.atomistic._al_explore.select`).
@@ -107,6 +117,7 @@ class ALConfig:
     per_iteration: int = 20
     strategy: str = "uncertainty"
     threshold: float = 0.05
+    calibration_frames: int = 0
     max_uncertainty: float | None = None
     md_steps: int = 500
     sample_every: int = 10
@@ -131,7 +142,7 @@ class ALConfig:
             raise UserInputError(f"a committee needs at least 2 members to have a spread, got {self.committee}",
                                  "committee")
         for name, least in (("iterations", 0), ("per_iteration", 1), ("md_steps", 1), ("sample_every", 1),
-                            ("min_separation", 0)):
+                            ("min_separation", 0), ("calibration_frames", 0)):
             if getattr(self, name) < least:
                 raise UserInputError(f"{name} must be at least {least}, got {getattr(self, name)}", name)
         if self.sample_every > self.md_steps:
@@ -243,44 +254,88 @@ def round_config(train_config, config: ALConfig, n_frames: int, warm: bool):
     return replace(train_config, epochs=epochs, learning_rate=lr)
 
 
-def test_errors(calculator, frames: Sequence[Atoms] | None) -> dict | None:
-    """Energy and force errors of the committee mean on *frames*, and the σ calibration (RMS error / RMS σ)."""
+def test_errors(calculator, frames: Sequence[Atoms] | None, keep: dict | None = None) -> dict | None:
+    """Energy and force errors of the committee mean on *frames*, and the σ calibration (RMS error / RMS σ;
+    with a calibrated calculator also the 1σ / 2σ coverage). *keep*, a dict, receives the predictions."""
     if not frames:
         return None
     from nnsurrogate.atomistic import audit_checks as C
 
     pred = C.predict(calculator, list(frames))
+    if keep is not None:
+        keep["predictions"] = pred
     out = C.error_metrics(pred)
     if pred.forces_std is not None:
         err = np.concatenate([np.sqrt(np.mean((p - r) ** 2, axis=1)) for p, r in zip(pred.forces_pred, pred.forces_ref)])
         std = np.concatenate(pred.forces_std)
         out["mean_force_std_meV_A"] = 1000.0 * float(std.mean())
         out["calibration_rms_error_over_rms_std"] = float(np.sqrt(np.mean(err**2)) / max(np.sqrt(np.mean(std**2)), 1e-300))
+        if getattr(calculator, "calibration", None) is not None:
+            from nnsurrogate.atomistic.calibration import component_errors, coverage_report
+
+            report = coverage_report(*component_errors(pred))
+            out.update({k: report[k] for k in ("coverage_1sigma", "coverage_2sigma", "rms_z")})
     return out
 
 
-def _explore(it_dir: Path, calculator, data: list[Atoms], starts: list[Atoms], config: ALConfig, k: int, say: Say):
-    """Run (or reload) this iteration's exploration and selection."""
+def _explore(it_dir: Path, calculator, starts: list[Atoms], config: ALConfig, k: int, labels: tuple, say: Say):
+    """Run (or reload) this iteration's exploration, calibration and selection; returns the summary, the
+    frames to label and the labelled calibration frames. *labels*: (species, cutoff) of the frames."""
     from ase.io import read, write
 
     summary_path, selected_path = it_dir / "exploration.json", it_dir / "selected.xyz"
     if summary_path.is_file():
         summary = json.loads(summary_path.read_text(encoding="utf-8"))
         selected = read(selected_path, ":") if summary["selected"] else []
-        return summary, selected
+        return summary, selected, _calibration_frames(it_dir, labels) if config.calibration_frames else []
     say(f"MD with the committee at {', '.join(f'{t:g}' for t in config.temperatures)} K")
     timestep = config.timestep or (0.5 if any(1 in a.numbers for a in starts) else 1.0)
     seed = config.seed * 100_003 + k
     exploration = X.explore(calculator, starts, config.temperatures, config.md_steps, config.sample_every,
                             timestep, seed)
-    picks = X.select(exploration.candidates, config.strategy, config.per_iteration, config.threshold,
-                     config.min_separation, np.random.default_rng(seed + 1), config.max_uncertainty)
+    candidates, calibrated, calibration = exploration.candidates, [], None
+    if config.calibration_frames:
+        candidates, calibrated, calibration = _calibrate(it_dir, calculator, candidates, config, seed, labels, say)
+        exploration.candidates = candidates
+    picks = X.select(candidates, config.strategy, config.per_iteration, config.threshold, config.min_separation,
+                     np.random.default_rng(seed + 1), config.max_uncertainty, config_cutoff(config))
     summary = {**exploration.summary(config.threshold), "selected": [c.describe() for c in picks]}
+    if calibration is not None:
+        summary["calibration"] = calibration.to_json()
     if picks:
         with atomic_path(selected_path) as tmp:
             write(tmp, [c.atoms for c in picks], format="extxyz")
     write_json(summary_path, summary)
-    return summary, [c.atoms for c in picks]
+    return summary, [c.atoms for c in picks], calibrated
+
+
+def _calibration_frames(it_dir: Path, labels: tuple) -> list[Atoms]:
+    from nnsurrogate.atomistic.data import read_frames
+
+    path = it_dir / "calibration" / "labelled.xyz"
+    return read_frames(path, species=labels[0], cutoff=labels[1]) if path.is_file() else []
+
+
+def _calibrate(it_dir: Path, calculator, candidates: list, config: ALConfig, seed: int, labels: tuple, say: Say):
+    """Label ``calibration_frames`` random candidates, fit the calibration of *calculator*'s spread on
+    them, and return the other candidates with calibrated u, the labelled frames and the calibration."""
+    from nnsurrogate.atomistic.calibration import calibrate
+
+    order = np.random.default_rng(seed + 2).permutation(len(candidates))
+    drawn = set(order[: config.calibration_frames].tolist())
+    chosen = [c.atoms for i, c in enumerate(candidates) if i in drawn]
+    folder = it_dir / "calibration"
+    folder.mkdir(parents=True, exist_ok=True)
+    labelled, _ = _label(folder, chosen, config, labels[0], labels[1], say)
+    if not labelled:
+        return candidates, [], None
+    say(f"calibrating the spread on {len(labelled)} fresh frames")
+    calibration = calibrate(calculator, labelled)
+    calculator.calibration = calibration
+    calculator.reset()
+    rest = [replace(c, uncertainty=float(calibration.apply(np.array(c.uncertainty)))) for i, c in enumerate(candidates)
+            if i not in drawn]
+    return rest, labelled, calibration
 
 
 def _label(it_dir: Path, frames: list[Atoms], config: ALConfig, species, cutoff: float, say: Say):
@@ -298,6 +353,12 @@ def _label(it_dir: Path, frames: list[Atoms], config: ALConfig, species, cutoff:
 def _converged(summary: dict) -> bool:
     """Every MD run finished and no snapshot was above the threshold."""
     return bool(summary["md_stable"]) and summary["n_above_threshold"] == 0
+
+
+def _converged_text(summary: dict, config: ALConfig) -> str:
+    kind = "calibrated force spread (predicted error)" if "calibration" in summary else "committee force spread"
+    return (f"converged: the largest {kind} over {summary['n_candidates']} fresh MD snapshots, "
+            f"{summary['max_force_std_eV_A']:.3g} eV/Å, stayed below the threshold {config.threshold:g} eV/Å")
 
 
 # ---------------------------------------------------------------------------------------------- loop
@@ -370,19 +431,29 @@ def run_active_learning(initial: Sequence[Atoms], config: ALConfig, train_config
         members, train_s = _committee(it_dir, data, config, train_config, previous, stages)
         calculator = CommitteeCalculator(members)
         stages("test errors")
+        kept: dict = {}
         record = {"iteration": k, "n_train": len(data), "n_labels": len(data), "train_wall_s": train_s,
-                  "test": test_errors(calculator, test_frames)}
+                  "test": test_errors(calculator, test_frames, kept)}
         if k >= config.iterations:
+            state.data["stop_reason"] = (f"budget spent: {config.iterations} labelling rounds without the "
+                                         "uncertainty falling below the threshold")
             _finish(state, record, "budget spent", members, out)
             break
-        summary, picked = _explore(it_dir, calculator, data, list(initial), config, k, stages)
+        summary, picked, calibration_frames = _explore(it_dir, calculator, list(initial), config, k,
+                                                       (species, cutoff), stages)
         record["exploration"] = summary
+        if calibration_frames:
+            record["n_calibration"] = len(calibration_frames)
+            record["n_labels"] += len(calibration_frames)  # reference calculations spent, used or not
+        if "calibration" in summary and record["test"]:
+            record["test"].update(_test_coverage(kept["predictions"], summary["calibration"]))
         if _converged(summary):
-            _finish(state, record, "converged", members, out)
+            state.data["stop_reason"] = _converged_text(summary, config)
+            _finish(state, record, "converged", members, out, summary.get("calibration"))
             break
         labelled, failed = _label(it_dir, picked, config, species, cutoff, stages) if picked else ([], [])
         record.update({"n_selected": len(picked), "n_added": len(labelled), "failed": failed})
-        data = data + labelled
+        data = data + calibration_frames + labelled
         _write_frames(data_path, data)
         state.iterations.append(record)
         state.save()
@@ -397,10 +468,25 @@ def _write_frames(path: Path, frames: list[Atoms]) -> None:
         write(tmp, frames, format="extxyz")
 
 
-def _finish(state: _State, record: dict, status: str, members, out: Path) -> None:
+def _test_coverage(pred, calibration: dict) -> dict:
+    """The test set's 1σ / 2σ coverage of this round's calibrated spread."""
+    from nnsurrogate.atomistic.calibration import ForceCalibration, component_errors, coverage_report
+
+    errors, sigma = component_errors(pred)
+    report = coverage_report(errors, ForceCalibration.from_json(calibration, "exploration.json").apply(sigma))
+    return {k: report[k] for k in ("coverage_1sigma", "coverage_2sigma", "rms_z")}
+
+
+def _finish(state: _State, record: dict, status: str, members, out: Path, calibration: dict | None = None) -> None:
+    """Record the last round and save its committee (calibrated when that round calibrated it)."""
+    from nnsurrogate.atomistic.calibration import ForceCalibration
+    from nnsurrogate.atomistic.committee import set_calibration
+
     state.iterations.append(record)
     state.data["status"] = status
     save_committee(members, out / "committee", {"n_train": record["n_train"], "iteration": record["iteration"]})
+    if calibration is not None:
+        set_calibration(out / "committee", ForceCalibration.from_json(calibration, "exploration.json"))
     state.save()
 
 
@@ -409,10 +495,12 @@ def _summary(state: _State, out: Path) -> dict:
     rows = state.iterations
     curve = [{"iteration": r["iteration"], "n_labels": r["n_labels"],
               **({k: r["test"][k] for k in ("energy_mae_meV_atom", "force_mae_meV_A",
-                                            "force_rmse_meV_A", "calibration_rms_error_over_rms_std")
+                                            "force_rmse_meV_A", "calibration_rms_error_over_rms_std",
+                                            "coverage_1sigma", "coverage_2sigma")
                   if k in r["test"]} if r.get("test") else {}),
               "max_force_std_eV_A": (r.get("exploration") or {}).get("max_force_std_eV_A")} for r in rows]
-    summary = {"status": state.data["status"], "strategy": state.data["settings"]["active_learning"]["strategy"],
+    summary = {"status": state.data["status"], "stop_reason": state.data.get("stop_reason"),
+               "strategy": state.data["settings"]["active_learning"]["strategy"],
                "n_rounds": max(len(rows) - 1, 0), "n_trainings": len(rows),
                "n_labels": rows[-1]["n_labels"] if rows else 0,
                "n_initial": state.data["n_initial"], "learning_curve": curve}

@@ -144,6 +144,8 @@ class PotentialCalculator(Calculator):
         self.models = [m.to(device=self.device, dtype=self.dtype).eval() for m in models]
         self.threads = threads
         self.species = species
+        #: :class:`~nnsurrogate.atomistic.calibration.ForceCalibration` of a committee's spread, or ``None``
+        self.calibration = None
         self._slimmed: dict[frozenset, list] = {}
         self._references = [dict(zip(m.species, m.reference_energies)) for m in self.models]
         self.tensor_kind = _tensor_kind(self.models)
@@ -269,6 +271,9 @@ class PotentialCalculator(Calculator):
     def _committee_results(self, energies: np.ndarray, forces: np.ndarray, virial: np.ndarray | None) -> None:
         """*energies* (N, n_atoms) eV, *forces* (N, n_atoms, 3) eV/Å, mean *virial* (3, 3) eV or ``None``."""
         stats = committee_statistics(energies.sum(1), forces)
+        if self.calibration is not None:  # forces_std in eV/Å of predicted error; the raw spread kept beside
+            stats[keys.FORCES_STD_RAW] = stats[keys.FORCES_STD]
+            stats[keys.FORCES_STD] = self.calibration.apply(stats[keys.FORCES_STD_RAW])
         self.results.update(stats)
         self.results[keys.FREE_ENERGY] = stats[keys.ENERGY]
         self.results[keys.ENERGIES] = energies.mean(0)

@@ -34,9 +34,9 @@ from nnsurrogate.core.engine.progress import Progress
 from nnsurrogate.core.errors import ModelFileError, UserInputError
 from nnsurrogate.core.files import atomic_dir, write_json
 
-__all__ = ["COMMITTEE_FILE", "COMMITTEE_KIND", "CommitteeCalculator", "committee_folder", "committee_statistics",
-           "fit_committee", "is_committee", "load_committee", "load_committee_calculator", "member_subsets",
-           "save_committee", "train_committee"]
+__all__ = ["COMMITTEE_FILE", "COMMITTEE_KIND", "CommitteeCalculator", "committee_calibration", "committee_folder",
+           "committee_statistics", "fit_committee", "is_committee", "load_committee", "load_committee_calculator",
+           "member_subsets", "save_committee", "set_calibration", "train_committee"]
 
 COMMITTEE_FILE = "committee.json"
 COMMITTEE_KIND = "atomistic.committee"
@@ -102,9 +102,41 @@ def load_committee(path: str | os.PathLike, dtype: str = "float64", device: str 
 
 def load_committee_calculator(path: str | os.PathLike, device: str = "cpu", dtype: str = "float64",
                               threads: int | None = None) -> CommitteeCalculator:
-    """A :class:`CommitteeCalculator` for a committee folder."""
-    return CommitteeCalculator(load_committee(path, dtype=dtype, device=device), device=device, dtype=dtype,
-                               threads=threads)
+    """A :class:`CommitteeCalculator` for a committee folder; a calibrated committee (see
+    :func:`set_calibration`) reports calibrated ``forces_std`` and the raw spread as ``forces_std_raw``."""
+    calculator = CommitteeCalculator(load_committee(path, dtype=dtype, device=device), device=device, dtype=dtype,
+                                     threads=threads)
+    calculator.calibration = committee_calibration(path)
+    return calculator
+
+
+def _meta(path: str | os.PathLike) -> tuple[Path, dict]:
+    folder = committee_folder(path)
+    if folder is None:
+        raise ModelFileError(f"no {COMMITTEE_FILE}", str(path))
+    try:
+        return folder, json.loads((folder / COMMITTEE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise ModelFileError(f"unreadable {COMMITTEE_FILE}", str(folder)) from None
+
+
+def committee_calibration(path: str | os.PathLike):
+    """The committee's :class:`~nnsurrogate.atomistic.calibration.ForceCalibration`, or ``None``."""
+    from nnsurrogate.atomistic.calibration import ForceCalibration
+
+    folder, meta = _meta(path)
+    data = meta.get("calibration")
+    return None if data is None else ForceCalibration.from_json(data, str(folder / COMMITTEE_FILE))
+
+
+def set_calibration(path: str | os.PathLike, calibration) -> Path:
+    """Store *calibration* (a ``ForceCalibration``, or ``None`` to remove it) in ``committee.json``."""
+    folder, meta = _meta(path)
+    meta.pop("calibration", None)
+    if calibration is not None:
+        meta["calibration"] = calibration.to_json()
+    write_json(folder / COMMITTEE_FILE, meta)
+    return folder
 
 
 # --------------------------------------------------------------------------------------- training

@@ -46,6 +46,7 @@ STRESS = "stress"                # (6,)           | eV/Å³   | Voigt stress σ 
 VIRIAL = "virial"                # (3, 3)         | eV      | virial W = −V σ (GPUMD / extxyz "virial")
 ENERGY_STD = "energy_std"        # ()             | eV      | committee standard deviation of the energy
 FORCES_STD = "forces_std"        # (n_atoms,)     | eV/Å    | committee std of each atom's force (RMS over x, y, z)
+FORCES_STD_RAW = "forces_std_raw"  # (n_atoms,)   | eV/Å    | the same before calibration (a calibrated committee)
 MEMBER_ENERGIES = "member_energies"  # (N,)       | eV      | total energy of each committee member
 CONFIG_TYPE = "config_type"      # ()             | text    | label of the frame's origin (AIMD-NVT, Vacancy, …)
 WEIGHT = "weight"                # ()             | 1       | the frame's loss weight (GPUMD's Weight), ≥ 0
@@ -65,6 +66,8 @@ FIELDS: dict[str, Field] = {f.name: f for f in (
     Field(VIRIAL, "(3, 3)", "eV", "frame", "virial W = −V σ"),
     Field(ENERGY_STD, "()", "eV", "frame", "committee standard deviation of the energy"),
     Field(FORCES_STD, "(n_atoms,)", "eV/Å", "atom", "committee std of each atom's force, RMS over components"),
+    Field(FORCES_STD_RAW, "(n_atoms,)", "eV/Å", "atom",
+          "a calibrated committee's forces_std before calibration (atomistic.calibration)"),
     Field(MEMBER_ENERGIES, "(N,)", "eV", "frame", "total energy predicted by each of the N committee members"),
     Field(CONFIG_TYPE, "()", "text", "frame", "origin of the frame (AIMD-NVT, Vacancy, Elastic, Surface, …)"),
     Field(WEIGHT, "()", "1", "frame", "loss weight of the frame (GPUMD's Weight), a finite number ≥ 0; 1 when absent"),

@@ -48,7 +48,8 @@ class MDOptions:
 
     ``friction`` is the Langevin friction in 1/fs; ``taut`` and ``taup`` are the thermostat and
     barostat time constants in fs. ``log_every`` / ``traj_every`` / ``keep_every`` set how often a
-    thermo row, a trajectory frame and an in-memory snapshot are taken (0: never).
+    thermo row, a trajectory frame and an in-memory snapshot are taken (0: never). ``first_step``
+    numbers the start (a run continued in segments keeps one time line and one output grid).
 
     The guards stop the run, keeping the last good frame, when any force exceeds ``max_force``
     (eV/Å), the total energy per atom moves by more than ``max_energy_change`` (eV/atom), two atoms
@@ -79,6 +80,7 @@ class MDOptions:
     keep_every: int = 0
     keep_velocities: bool = False
     seed: int | None = 0
+    first_step: int = 0
 
     def validate(self, atoms: Atoms) -> None:
         """Raise :class:`UserInputError` (naming the setting) for settings that cannot run on *atoms*."""
@@ -100,8 +102,8 @@ class MDOptions:
             raise UserInputError(f"temperature must be ≥ 0 K, got {self.temperature}", "temperature")
         if self.ensemble == "nvt" and self.thermostat == "bussi" and self.temperature <= 0:
             raise UserInputError("the Bussi thermostat needs a temperature above 0 K", "temperature")
-        if self.steps < 0:
-            raise UserInputError(f"steps must be ≥ 0, got {self.steps}", "steps")
+        if self.steps < 0 or self.first_step < 0:
+            raise UserInputError(f"steps must be ≥ 0, got {min(self.steps, self.first_step)}", "steps")
         for name in ("log_every", "traj_every", "keep_every"):
             if getattr(self, name) < 0:
                 raise UserInputError(f"output intervals must be ≥ 0, got {name} = {getattr(self, name)}", name)
@@ -117,7 +119,11 @@ class MDResult:
 
     ``thermo`` has one row per logged step with the columns of :data:`THERMO_COLUMNS`;
     ``frames`` holds the kept snapshots (with energy and forces); ``stopped`` is the reason the
-    watchdog ended the run early, or ``None``; ``last_good`` is the last frame that passed.
+    watchdog ended the run early, or ``None``, and ``stop_kind`` which guard it was (``force``,
+    ``energy``, ``distance``, ``temperature``, ``spread``, ``calculator``, ``interrupted``);
+    ``last_good`` is the last frame that passed and ``flagged`` the configuration that failed (no
+    labels; for on-the-fly labelling). With a committee, ``uncertainty`` has one row per step:
+    step, largest per-atom force spread (eV/Å) and the atom it sits on.
     """
 
     steps_done: int
@@ -128,6 +134,9 @@ class MDResult:
     last_good: Atoms
     thermo: np.ndarray
     frames: list[Atoms] = field(default_factory=list)
+    stop_kind: str | None = None
+    flagged: Atoms | None = None
+    uncertainty: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
 
     @property
     def atom_steps_per_s(self) -> float:
@@ -168,16 +177,17 @@ def run_md(atoms: Atoms, calculator: Calculator, options: MDOptions, trajectory:
     with _Outputs(trajectory, thermo_path) as out:
         start = time.perf_counter()
         for _ in _guarded(dyn, options.steps, watch):
-            step = dyn.nsteps
+            step = dyn.nsteps + options.first_step
             if watch.check(step) is not None:
                 break
             out.record(watch, step, options, dyn.dt / units.fs)
-            if progress is not None and (step % every == 0 or step == options.steps):
-                progress(step, options.steps, _step_metrics(watch, step, dyn.dt / units.fs))
+            if progress is not None and (dyn.nsteps % every == 0 or dyn.nsteps == options.steps):
+                progress(dyn.nsteps, options.steps, _step_metrics(watch, step, dyn.dt / units.fs))
         wall = time.perf_counter() - start
-    return MDResult(steps_done=watch.good_step, n_atoms=len(system), wall_s=wall, max_force=watch.max_force,
+    return MDResult(steps_done=watch.good_step - options.first_step, n_atoms=len(system), wall_s=wall, max_force=watch.max_force,
                     stopped=watch.reason, last_good=watch.last_good, thermo=np.array(out.rows).reshape(-1, 7),
-                    frames=out.kept)
+                    frames=out.kept, stop_kind=watch.kind, flagged=watch.flagged,
+                    uncertainty=np.array(watch.spread).reshape(-1, 3))
 
 
 def make_integrator(atoms: Atoms, options: MDOptions, rng: np.random.Generator):
@@ -287,10 +297,10 @@ def _guarded(dyn, steps: int, watch: "_Watchdog"):
         except UserInputError:
             raise
         except KeyboardInterrupt:
-            watch.fail(f"interrupted by the user at step {dyn.nsteps}")
+            watch.fail(f"interrupted by the user at step {dyn.nsteps}", "interrupted")
             return
         except Exception as exc:  # noqa: BLE001 - any calculator failure ends the run cleanly
-            watch.fail(f"the calculator failed at step {dyn.nsteps + 1}: {type(exc).__name__}: {exc}")
+            watch.fail(f"the calculator failed at step {dyn.nsteps + 1}: {type(exc).__name__}: {exc}", "calculator")
             return
         yield
 
@@ -306,7 +316,10 @@ class _Watchdog:
         self.atoms = atoms
         self.options = options
         self.reason: str | None = None
-        self.good_step = 0
+        self.kind: str | None = None
+        self.flagged: Atoms | None = None
+        self.spread: list[tuple[int, float, int]] = []
+        self.good_step = options.first_step
         self.max_force = 0.0
         self.epot = self.ekin = float("nan")
         self._template = atoms.copy()
@@ -326,20 +339,23 @@ class _Watchdog:
         ekin = float(atoms.get_kinetic_energy())
         etot = (epot + ekin) / len(atoms)
         norms = np.linalg.norm(forces, axis=1)
+        spread = results.get(keys.FORCES_STD)
+        if spread is not None and len(spread):
+            self.spread.append((step, float(np.max(spread)), int(np.argmax(spread))))
         if not (np.all(np.isfinite(norms)) and math.isfinite(etot)):
-            return self.fail(f"non-finite energy or forces at step {step}")
+            return self.fail(f"non-finite energy or forces at step {step}", "force")
         worst = int(np.argmax(norms))
         self.max_force = max(self.max_force, float(norms[worst]))
         if norms[worst] > self.options.max_force:
             return self.fail(f"force of {norms[worst]:.3g} eV/Å on atom {worst} at step {step} exceeds "
-                             f"{self.options.max_force:g} eV/Å")
+                             f"{self.options.max_force:g} eV/Å", "force")
         self._etot0 = etot if self._etot0 is None else self._etot0
         if abs(etot - self._etot0) > self.options.max_energy_change:
             return self.fail(f"total energy moved by {etot - self._etot0:+.3g} eV/atom by step {step} "
-                             f"(limit {self.options.max_energy_change:g} eV/atom)")
+                             f"(limit {self.options.max_energy_change:g} eV/atom)", "energy")
         reason = self._geometry_and_spread(step, ekin, results)
         if reason is not None:
-            return self.fail(reason)
+            return self.fail(*reason)
         self.good_step, self.epot, self.ekin = step, epot, ekin
         labels = {keys.ENERGY: epot, keys.FORCES: np.array(forces)}
         if keys.STRESS in results:
@@ -347,8 +363,9 @@ class _Watchdog:
         self._good = (atoms.positions.copy(), atoms.get_momenta(), atoms.cell[:].copy(), labels)
         return None
 
-    def _geometry_and_spread(self, step: int, ekin: float, results: dict) -> str | None:
-        """The closest-pair, temperature and committee-spread guards (see :class:`MDOptions`)."""
+    def _geometry_and_spread(self, step: int, ekin: float, results: dict) -> tuple[str, str] | None:
+        """The closest-pair, temperature and committee-spread guards (see :class:`MDOptions`): the
+        reason and the guard's kind, or ``None``."""
         options, atoms = self.options, self.atoms
         if options.min_distance > 0 and results.get(keys.SHORTEST_PAIR, 0.0) < options.min_distance:
             # the calculator's own neighbour list says nothing is that close (a trained model
@@ -356,19 +373,23 @@ class _Watchdog:
             pair = shortest_distance(atoms, options.min_distance, "MD")
             if pair is not None:
                 return (f"atoms {pair[1]} and {pair[2]} are {pair[0]:.2f} Å apart at step {step} "
-                        f"(min_distance {options.min_distance:.2f} Å)")
+                        f"(min_distance {options.min_distance:.2f} Å)", "distance")
         temperature = 2.0 * ekin / (self.dof * units.kB) if self.dof else 0.0
         if temperature > self.max_temperature:
-            return f"temperature {temperature:.0f} K at step {step} exceeds {self.max_temperature:.0f} K (max_temperature)"
+            return (f"temperature {temperature:.0f} K at step {step} exceeds {self.max_temperature:.0f} K "
+                    "(max_temperature)", "temperature")
         spread = results.get(keys.FORCES_STD)
         if options.max_force_std is not None and spread is not None and float(np.max(spread)) > options.max_force_std:
             worst = int(np.argmax(spread))
             return (f"committee force spread {float(spread[worst]):.3g} eV/Å on atom {worst} at step {step} exceeds "
-                    f"{options.max_force_std:g} eV/Å (max_force_std)")
+                    f"{options.max_force_std:g} eV/Å (uncertainty stop)", "spread")
         return None
 
-    def fail(self, reason: str) -> str:
-        self.reason = reason
+    def fail(self, reason: str, kind: str = "calculator") -> str:
+        """Stop with *reason*; the configuration that failed is kept (without labels) as :attr:`flagged`."""
+        self.reason, self.kind = reason, kind
+        self.flagged = Atoms(numbers=self.atoms.numbers, positions=self.atoms.positions.copy(),
+                             cell=self.atoms.cell[:].copy(), pbc=self.atoms.pbc.copy())
         return reason
 
     @property
@@ -446,5 +467,39 @@ def plot_thermo(path: str | Path, thermo: np.ndarray) -> None:
     axes[2].plot(t_ps, thermo[:, 6])
     axes[2].set_ylabel("P (GPa)")
     axes[2].set_xlabel("time (ps)")
+    fig.tight_layout()
+    save_figure(fig, path)
+
+
+UNCERTAINTY_COLUMNS = ("step", "time_fs", "max_force_std_eV_A", "atom")
+
+
+def write_uncertainty(path: str | Path, uncertainty: np.ndarray, timestep_fs: float) -> None:
+    """The per-step committee spread (:attr:`MDResult.uncertainty`) as CSV, atomically."""
+    from nnsurrogate.core.files import atomic_path
+
+    lines = [",".join(UNCERTAINTY_COLUMNS)]
+    lines += [f"{int(s)},{_csv_number(s * timestep_fs)},{u:.6g},{int(a)}" for s, u, a in uncertainty]
+    with atomic_path(path) as tmp:
+        Path(tmp).write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def plot_uncertainty(path: str | Path, uncertainty: np.ndarray, timestep_fs: float,
+                     threshold: float | None = None, labelled_steps: list[int] | None = None) -> None:
+    """Largest per-atom force spread (meV/Å) along the run, with the threshold and the labelled steps."""
+    from nnsurrogate.core.plots import new_figure, save_figure
+
+    t_ps = uncertainty[:, 0] * timestep_fs / 1000.0
+    fig, ax = new_figure(figsize=(6, 3.4), dpi=110)
+    ax.plot(t_ps, 1000.0 * uncertainty[:, 1], lw=0.8, label="max σ_F")
+    if threshold is not None:
+        ax.axhline(1000.0 * threshold, color="k", ls="--", lw=1, label="threshold")
+    for k, step in enumerate(labelled_steps or []):
+        ax.axvline(step * timestep_fs / 1000.0, color="tab:red", lw=0.6, alpha=0.6,
+                   label="labelled" if k == 0 else None)
+    ax.set_yscale("log")
+    ax.set_xlabel("time (ps)")
+    ax.set_ylabel("largest force spread (meV/Å)")
+    ax.legend()
     fig.tight_layout()
     save_figure(fig, path)

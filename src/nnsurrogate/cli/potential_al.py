@@ -1,6 +1,7 @@
 """``nnsurrogate potential active-learn`` (grow a training set where a committee of potentials is unsure),
-``nnsurrogate potential committee`` (train a committee, whose spread is the uncertainty) and
-``nnsurrogate potential join`` (a committee of trained models, kinds mixed)."""
+``nnsurrogate potential committee`` (train a committee, whose spread is the uncertainty),
+``nnsurrogate potential join`` (a committee of trained models, kinds mixed) and
+``nnsurrogate potential calibrate`` (make the committee's spread a predicted error in eV/Å)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ def register(app: typer.Typer) -> None:
     app.command("active-learn")(active_learn)
     app.command("committee")(committee)
     app.command("join")(join)
+    app.command("calibrate")(calibrate)
 
 
 def _round_text(metrics) -> str:
@@ -42,8 +44,12 @@ def active_learn(
     temperatures: str = typer.Option("300,600,900", "--temperatures", help="MD temperatures, K (one run each per round)."),
     iterations: int = typer.Option(10, "--iterations", help="Labeling rounds at most."),
     per_iteration: int = typer.Option(20, "--per-iteration", help="Frames labelled per round at most."),
-    strategy: str = typer.Option("uncertainty", "--strategy", help="uncertainty, or random (the control)."),
-    threshold: float = typer.Option(0.05, "--threshold", help="Largest per-atom force std counted as certain, eV/Å."),
+    strategy: str = typer.Option("uncertainty", "--strategy", help="uncertainty, diverse (uncertain and spread out "
+                                 "in structure space), or random (the control)."),
+    threshold: float = typer.Option(0.05, "--threshold", help="Largest per-atom force std counted as certain, eV/Å "
+                                    "(the calibrated σ with --calibration-frames)."),
+    calibration_frames: int = typer.Option(0, "--calibration-frames", help="Random MD frames labelled per round to "
+                                           "calibrate the spread into a predicted error (0: raw spread)."),
     max_uncertainty: float = typer.Option(None, "--max-uncertainty",
                                           help="Upper end of the trust window, eV/Å (frames above it come last)."),
     test: Path = typer.Option(None, "--test", help="Fixed labelled test set scored every round."),
@@ -81,7 +87,7 @@ def active_learn(
                       hyper=model_hyper(model, hyper_options), committee=members,
                       bootstrap=bootstrap, temperatures=parse_float_list(temperatures, "--temperatures"),
                       iterations=iterations, per_iteration=per_iteration, strategy=strategy, threshold=threshold,
-                      max_uncertainty=max_uncertainty,
+                      calibration_frames=calibration_frames, max_uncertainty=max_uncertainty,
                       md_steps=md_steps, sample_every=sample_every, min_separation=min_separation, timestep=timestep,
                       warm_start=warm_start, warm_epochs=warm_epochs, train_steps=train_steps, warm_steps=warm_steps,
                       warm_learning_rate=warm_lr, seed=seed, workers=workers, scheduler=scheduler)
@@ -113,6 +119,8 @@ def _report(summary: dict) -> None:
         table.add_row(str(row["iteration"]), str(row["n_labels"]), fmt("energy_mae_meV_atom"),
                       fmt("force_mae_meV_A"), fmt("max_force_std_eV_A"))
     console.print(table)
+    if summary.get("stop_reason"):
+        console.print(summary["stop_reason"])
 
 
 @configurable("potential committee")
@@ -166,3 +174,24 @@ def join(
                       f"meV/Å, mean σ_F {r['mean_force_std_meV_A']:.3g} meV/Å, RMS error / RMS σ "
                       f"{r['calibration_rms_error_over_rms_std']:.2f}")
     console.print(f"committee/ and metrics.json written to {out}/ ({', '.join(report['kinds'])})")
+
+
+def calibrate(
+    committee: Path = typer.Argument(..., help="Committee folder (potential committee/join/active-learn output)."),
+    data: Path = typer.Argument(..., help="Labelled frames the committee did not train on (extended XYZ)."),
+    test: Path = typer.Option(None, "--test", help="Labelled frames to measure the calibrated coverage on."),
+    power: bool = typer.Option(True, "--power/--scale-only", help="Fit σ_cal = a·σ^b (default) or a·σ."),
+) -> None:
+    """Calibrate a committee's force spread on held-out frames, so forces_std is a predicted error in eV/Å."""
+    from nnsurrogate.recipes.committee import calibrate_run
+
+    report = calibrate_run(committee, data, power, test)
+    c = report["calibration"]
+    console.print(f"σ_cal = {c['scale']:.3g} · σ^{c['exponent']:.2f} (eV/Å), fitted on {c['n_components']} force "
+                  f"components: {c['coverage_1']:.0%} within 1σ, {c['coverage_2']:.0%} within 2σ (normal: 68%, 95%)")
+    if "test" in report:
+        t = report["test"]
+        console.print(f"test ({t['n_frames']} frames): {t['coverage_1sigma']:.0%} within 1σ, "
+                      f"{t['coverage_2sigma']:.0%} within 2σ")
+    console.print(f"calibration stored in {report['committee']}/committee.json; calibration.json and calibration.png "
+                  "beside it")

@@ -61,8 +61,17 @@ def md(
                                        "0.75 × the shortest distance in the model's training frames; 0: off)."),
     max_temperature: float = typer.Option(None, "--max-temperature", help="Stop above this temperature, K "
                                           "(default: max(5 T, T + 2000 K))."),
-    max_force_std: float = typer.Option(None, "--max-force-std", help="Committee: stop when an atom's force "
-                                        "spread exceeds this, eV/Å."),
+    max_force_std: float = typer.Option(None, "--uncertainty-stop", "--max-force-std", help="Committee: stop when "
+                                        "an atom's force spread (calibrated σ if calibrated) exceeds this, eV/Å; with "
+                                        "--label-on-the-fly, label there instead."),
+    label_on_the_fly: str = typer.Option(None, "--label-on-the-fly", help="Committee: label uncertain frames with "
+                                         "this reference (emt, lj, xtb, pyscf, chgnet), retrain, go on."),
+    train_data: Path = typer.Option(None, "--train-data", help="On the fly: the committee's training frames "
+                                    "(default: data.xyz beside it)."),
+    max_labels: int = typer.Option(50, "--max-labels", help="On the fly: reference calculations at most."),
+    retrain_steps: int = typer.Option(200, "--retrain-steps", help="On the fly: Adam steps per member per label."),
+    retrain_lr: float = typer.Option(1e-3, "--retrain-lr", help="On the fly: Adam learning rate of the retraining."),
+    resume: bool = typer.Option(False, "--resume", help="On the fly: continue the run in --out."),
     log_every: int = typer.Option(10, "--log-every", help="Thermo row every N steps."),
     traj_every: int = typer.Option(10, "--traj-every", help="Trajectory frame every N steps."),
     frame: int = typer.Option(0, "--frame", help="Which frame of START to use."),
@@ -95,6 +104,11 @@ def md(
     probe = atoms.copy()
     probe.calc = calculator
     first_evaluation(probe, str(start))
+    if label_on_the_fly is not None:
+        return _on_the_fly(model, atoms, train_data, options, label_on_the_fly, max_labels, retrain_steps, retrain_lr,
+                           out, resume, quiet)
+    if resume:
+        raise UserInputError("--resume continues an on-the-fly run; add --label-on-the-fly", "--resume")
     _fresh_md_folder(out)
     with progress_bar(f"MD {ensemble.upper()} {len(atoms)} atoms", not quiet) as bar:
         result = run_md(atoms, calculator, options, out / "trajectory.xyz", out / "thermo.csv", bar)
@@ -104,6 +118,27 @@ def md(
     if result.stopped:
         print(f"error: MD stopped: {result.stopped}; the last good frame (step {result.steps_done}) is "
               f"{out / 'last_good.xyz'} (try a smaller --timestep, check the model, or loosen that guard)",
+              file=sys.stderr)
+        raise typer.Exit(1)
+
+
+def _on_the_fly(model, atoms, train_data, options, calculator_name, max_labels, retrain_steps, retrain_lr, out,
+                resume, quiet) -> None:
+    """``--label-on-the-fly``: MD that labels, retrains and goes on (see :mod:`nnsurrogate.atomistic.on_the_fly`)."""
+    from nnsurrogate.atomistic.on_the_fly import OnTheFlyConfig
+    from nnsurrogate.recipes.on_the_fly import on_the_fly_run
+
+    if options.max_force_std is None:
+        raise UserInputError("--label-on-the-fly needs --uncertainty-stop X: the spread (eV/Å) above which a frame "
+                             "is labelled", "--uncertainty-stop")
+    config = OnTheFlyConfig(calculator=calculator_name, threshold=options.max_force_std, max_labels=max_labels,
+                            retrain_steps=retrain_steps, learning_rate=retrain_lr)
+    with progress_bar(f"on-the-fly MD {len(atoms)} atoms", not quiet) as bar:
+        summary = on_the_fly_run(model, atoms, train_data, options, config, out, resume, bar)
+    console.print(f"{summary['steps_done']} steps of {summary['n_atoms']} atoms, {summary['n_labels']} frames labelled "
+                  f"with {calculator_name}; written to {out}/")
+    if summary["status"] != "finished":
+        print(f"error: MD stopped: {summary['stopped']}; the last good frame is {out / 'last_good.xyz'}",
               file=sys.stderr)
         raise typer.Exit(1)
 
@@ -120,7 +155,7 @@ def _set_torch_threads(calculator, atoms, threads: int) -> None:
 def _fresh_md_folder(out: Path) -> None:
     """Create *out*, removing the end frame of an earlier run (a new run writes its own)."""
     out.mkdir(parents=True, exist_ok=True)
-    for stale in ("final.xyz", "last_good.xyz"):
+    for stale in ("final.xyz", "last_good.xyz", "uncertainty.csv", "uncertain.xyz"):
         (out / stale).unlink(missing_ok=True)
 
 
@@ -144,11 +179,23 @@ def _write_md_outputs(out: Path, result, options, model: str, start: str, plot_t
     name = "last_good.xyz" if result.stopped else "final.xyz"
     with atomic_path(out / name) as tmp:
         write(tmp, result.last_good, format="extxyz")
+    if result.stop_kind == "spread" and result.flagged is not None:  # the configuration to label next
+        with atomic_path(out / "uncertain.xyz") as tmp:
+            write(tmp, result.flagged, format="extxyz")
     thermo = result.thermo
     summary = {"model": model, "start": start, "n_atoms": result.n_atoms, "steps_requested": options.steps,
-               "steps_done": result.steps_done, "stopped": result.stopped, "wall_s": result.wall_s,
+               "steps_done": result.steps_done, "stopped": result.stopped, "stop_kind": result.stop_kind,
+               "wall_s": result.wall_s,
                "atom_steps_per_s": result.atom_steps_per_s, "max_force_eV_A": result.max_force,
                "options": dict(options.__dict__)}
+    if len(result.uncertainty):
+        from nnsurrogate.atomistic.md import plot_uncertainty, write_uncertainty
+
+        write_uncertainty(out / "uncertainty.csv", result.uncertainty, options.timestep)
+        summary["max_force_std_eV_A"] = float(result.uncertainty[:, 1].max())
+        if len(result.uncertainty) > 1:
+            plot_uncertainty(out / "plots" / "uncertainty.png", result.uncertainty, options.timestep,
+                             options.max_force_std)
     if len(thermo):
         summary["mean_temperature_K"] = float(thermo[:, 5].mean())
         summary["final"] = dict(zip(("step", "time_fs", "epot_eV", "ekin_eV", "etot_eV", "temperature_K",

@@ -19,7 +19,7 @@ from nnsurrogate.core.engine.progress import Progress
 from nnsurrogate.core.errors import UserInputError
 from nnsurrogate.core.files import write_json
 
-__all__ = ["committee_run", "join_run"]
+__all__ = ["calibrate_run", "committee_run", "join_run"]
 
 
 def committee_run(data: Path, out: Path, model: str, hyper: dict, n_members: int, config, test: Path | None = None,
@@ -94,4 +94,40 @@ def join_run(models: list[str], out: Path, test: Path | None = None) -> dict:
     if test_frames:
         report["test"] = test_errors(CommitteeCalculator(members), test_frames)
     write_json(out / "metrics.json", report)
+    return report
+
+
+def calibrate_run(committee: Path, data: Path, power: bool = True, test: Path | None = None) -> dict:
+    """Calibrate a committee's force spread on labelled frames it did not train on
+    (:mod:`nnsurrogate.atomistic.calibration`) and store the calibration in its ``committee.json``.
+
+    Writes ``calibration.json`` (the fit, its coverage on *data* and, with *test*, on *test*) and
+    ``calibration.png`` (the reliability and coverage plots, on *test* if given, else on *data*) beside
+    ``committee.json``; returns what ``calibration.json`` holds. From then on every command that loads
+    the committee reports calibrated ``forces_std`` (eV/Å of predicted error) and the MD guards and
+    active learning compare that with their thresholds.
+    """
+    from nnsurrogate.atomistic import audit_checks as C
+    from nnsurrogate.atomistic.calibration import calibrate, calibration_plot, component_errors, coverage_report
+    from nnsurrogate.atomistic.committee import load_committee_calculator, set_calibration
+    from nnsurrogate.atomistic.data import read_frames
+
+    calculator = load_committee_calculator(committee)
+    cutoff = max(m.cutoff for m in calculator.models)
+    frames = read_frames(data, cutoff=cutoff, species=list(calculator.species))
+    calibration = calibrate(calculator, frames, power)
+    calculator.calibration = calibration
+    calculator.reset()
+    report = {"calibration": calibration.to_json(), "fitted_on": str(data), "n_frames": len(frames)}
+    shown = frames
+    if test is not None:
+        shown = read_frames(test, cutoff=cutoff, species=list(calculator.species))
+        errors, sigma = component_errors(C.predict(calculator, shown))
+        report["test"] = {"frames": str(test), "n_frames": len(shown), **coverage_report(errors, sigma)}
+    else:
+        errors, sigma = component_errors(C.predict(calculator, shown))
+    folder = set_calibration(committee, calibration)
+    report["committee"] = str(folder)
+    calibration_plot(folder / "calibration.png", errors, sigma)
+    write_json(folder / "calibration.json", report)
     return report

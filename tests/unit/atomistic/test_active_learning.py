@@ -49,11 +49,43 @@ def test_random_selection_ignores_uncertainty():
     assert len(select(cands[:3], "random", 5, 1.0, 0, np.random.default_rng(1))) == 3
 
 
+def _dimer(distance: float) -> Atoms:
+    return Atoms("Cu2", positions=[[0, 0, 0], [distance, 0, 0]], cell=[20, 20, 20], pbc=False)
+
+
+def test_fingerprint_is_invariant_and_separates_structures():
+    from nnsurrogate.atomistic._al_explore import FINGERPRINT_BINS, fingerprint
+
+    water = Atoms("OH2", positions=[[0, 0, 0], [0.96, 0, 0], [-0.24, 0.93, 0]])
+    moved = water[[2, 0, 1]]  # permuted and shifted
+    moved.positions += [3.0, -1.0, 2.0]
+    a, b = fingerprint(water, ("H", "O"), 4.0), fingerprint(moved, ("H", "O"), 4.0)
+    assert a.shape == (3 * FINGERPRINT_BINS,)  # H–H, H–O, O–O
+    np.testing.assert_allclose(a, b, atol=1e-12)
+    assert a[2 * FINGERPRINT_BINS:].sum() == 0.0  # one O: no O–O pair
+    near, far = fingerprint(_dimer(2.5), ("Cu",), 5.0), fingerprint(_dimer(3.5), ("Cu",), 5.0)
+    assert np.linalg.norm(near - far) > 10 * np.linalg.norm(near - fingerprint(_dimer(2.51), ("Cu",), 5.0))
+
+
+def test_diverse_selection_spreads_the_batch_over_structures():
+    """Four near-copies of a compressed dimer are the most uncertain; a stretched one a little less:
+    uncertainty takes two copies, the diverse batch one copy and the stretched dimer."""
+    cands = [Candidate(k, 300.0, 10, u, _dimer(d)) for k, (u, d) in
+             enumerate([(0.50, 2.40), (0.49, 2.41), (0.48, 2.42), (0.47, 2.43), (0.30, 3.60), (0.01, 3.0)])]
+    rng = np.random.default_rng(0)
+    plain = select(cands, "uncertainty", 2, threshold=0.05, min_separation=0, rng=rng)
+    diverse = select(cands, "diverse", 2, threshold=0.05, min_separation=0, rng=rng, cutoff=5.0)
+    assert [c.run for c in plain] == [0, 1]
+    assert [c.run for c in diverse] == [0, 4]  # the most uncertain first, then the farthest structure
+    assert all(c.uncertainty > 0.05 for c in select(cands, "diverse", 10, 0.05, 0, rng, cutoff=5.0))
+
+
 @pytest.mark.parametrize("change, where", [({"strategy": "greedy"}, "strategy"), ({"committee": 1}, "committee"),
                                            ({"temperatures": (300.0, -5.0)}, "temperatures"),
                                            ({"threshold": 0.0}, "threshold"), ({"model": "schnet"}, "model"),
                                            ({"sample_every": 0}, "sample_every"), ({"warm_steps": 0}, "warm_steps"),
-                                           ({"max_uncertainty": 0.01}, "max_uncertainty")])
+                                           ({"max_uncertainty": 0.01}, "max_uncertainty"),
+                                           ({"calibration_frames": -1}, "calibration_frames")])
 def test_bad_settings_are_user_errors(change, where):
     with pytest.raises(UserInputError) as info:
         ALConfig(**change).validate()
@@ -144,6 +176,33 @@ def test_resume_reuses_finished_steps(al_run):
     other = ALConfig(**{**config.__dict__, "strategy": "random"})
     with pytest.raises(UserInputError, match="other settings"):
         run_active_learning(initial, other, train, out, test, resume=True)
+
+
+def test_calibrated_loop_stops_on_its_uncertainty_rule(tmp_path):
+    """With calibration frames the spread is calibrated on fresh labelled MD frames each round; a
+    threshold above every calibrated σ stops the loop on that rule (not the budget), says so, counts the
+    calibration labels and leaves a calibrated committee."""
+    from nnsurrogate.atomistic.committee import committee_calibration
+
+    torch.set_num_threads(1)
+    config = ALConfig(calculator="emt", model="nep", committee=2, temperatures=(300.0,), iterations=3,
+                      per_iteration=2, threshold=5.0, calibration_frames=2, md_steps=20, sample_every=5,
+                      min_separation=0, timestep=2.0, seed=2,
+                      hyper={"cutoff": (4.0, 3.5), "n_max": (3, 3), "basis_size": (4, 4), "l_max": (2, 0, 0),
+                             "neurons": 8})
+    initial, test = _emt_frames(6, 0.05, 0), _emt_frames(2, 0.1, 100)
+    summary = run_active_learning(initial, config, PotentialTrainConfig(epochs=5, batch_size=3, lambda_v=0.0), tmp_path,
+                                  test)
+    assert summary["status"] == "converged" and summary["n_rounds"] == 0
+    assert summary["stop_reason"].startswith("converged: the largest calibrated force spread")
+    record = json.loads((tmp_path / "state.json").read_text())["iterations"][0]
+    assert record["n_calibration"] == 2 and record["n_labels"] == 6 + 2 == summary["n_labels"]
+    calibration = record["exploration"]["calibration"]
+    assert calibration["scale"] > 0 and record["exploration"]["n_candidates"] == 4 - 2  # the drawn two left out
+    assert 0 <= record["test"]["coverage_1sigma"] <= record["test"]["coverage_2sigma"] <= 1
+    assert committee_calibration(tmp_path / "committee").scale == pytest.approx(calibration["scale"])
+    for frame in read(tmp_path / "iter_000" / "calibration" / "labelled.xyz", ":"):
+        assert frame.info["config_type"].startswith("al_md_")
 
 
 def test_cli_bad_strategy_is_one_line_error(tmp_path, capsys):

@@ -247,3 +247,11 @@ def test_runaway_temperature_and_committee_spread_stop_the_run(crystal):
     spread = run_md(crystal, SpreadingCommittee(crystal.positions), MDOptions(steps=50, max_force_std=0.1))
     assert spread.stopped.startswith("committee force spread") and "on atom 3" in spread.stopped
     assert spread.steps_done == 8  # evaluation k reports 0.01 k (+0.001 on atom 3); step s is evaluation s + 2
+    # the per-step record: steps 0 … 9, the largest spread on atom 3, the last row above the limit
+    assert spread.stop_kind == "spread" and hot.stop_kind == "temperature"
+    np.testing.assert_array_equal(spread.uncertainty[:, 0], np.arange(10))
+    np.testing.assert_allclose(spread.uncertainty[:, 1], 0.01 * (np.arange(10) + 1) + 0.001)  # the spread at step s
+    assert set(spread.uncertainty[:, 2]) == {3} and spread.uncertainty[-2, 1] <= 0.1 < spread.uncertainty[-1, 1]
+    # the flagged configuration is the one a step after the last trusted frame, without labels
+    assert spread.flagged.calc is None and not np.allclose(spread.flagged.positions, spread.last_good.positions)
+    assert len(hot.uncertainty) == 0  # no committee, no spread record
