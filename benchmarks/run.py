@@ -24,7 +24,7 @@ if str(HERE) not in sys.path:  # the modules import each other by plain name (_c
 
 #: Benchmark modules in this folder, in the order they run.
 BENCHMARKS = ("thin_film", "symbolic", "gas2d", "crystal", "nep", "nep_finetune", "nep_alloy", "nep_md", "matbench", "bp_al", "pde",
-              "pretrained_finetune", "potential_kinds_md", "mace_mlearn", "mace_ethanol")
+              "pretrained_finetune", "potential_kinds_md", "mace_mlearn", "mace_ethanol", "al_wide")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -126,6 +126,30 @@ def explore(calculator: Calculator, starts: Sequence[Atoms], temperatures: Seque
     return Exploration(candidates, runs, time.perf_counter() - started)
 
 
+def pool_candidates(calculator: Calculator, pool: Sequence[Atoms], taken: set[int],
+                    progress: Progress | None = None) -> Exploration:
+    """The frames of a fixed *pool* not yet *taken* (indices) as candidates, u from *calculator*.
+
+    Pool-based selection (query by committee over a fixed set of unlabelled configurations, e.g. an
+    existing trajectory) instead of exploring with MD; a candidate's ``run`` is -1 and its ``step``
+    its index in the pool.
+    """
+    import time
+
+    started = time.perf_counter()
+    candidates = []
+    for k, frame in enumerate(pool):
+        if k in taken:
+            continue
+        atoms = _bare(frame, 0.0, k)
+        atoms.info[keys.CONFIG_TYPE] = frame.info.get(keys.CONFIG_TYPE, "pool")
+        atoms.info["al_pool_index"] = int(k)
+        candidates.append(Candidate(-1, 0.0, k, frame_uncertainty(calculator, atoms), atoms))
+        if progress is not None:
+            progress(len(candidates), len(pool) - len(taken), {})
+    return Exploration(candidates, [], time.perf_counter() - started)
+
+
 def _bare(frame: Atoms, temperature: float, step: int) -> Atoms:
     """The configuration only (no labels, no momenta), tagged with where it came from."""
     atoms = Atoms(numbers=frame.numbers, positions=frame.positions, cell=frame.cell, pbc=frame.pbc)

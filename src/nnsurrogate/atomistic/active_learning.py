@@ -278,9 +278,11 @@ def test_errors(calculator, frames: Sequence[Atoms] | None, keep: dict | None = 
     return out
 
 
-def _explore(it_dir: Path, calculator, starts: list[Atoms], config: ALConfig, k: int, labels: tuple, say: Say):
+def _explore(it_dir: Path, calculator, starts: list[Atoms], config: ALConfig, k: int, labels: tuple, say: Say,
+             pool: tuple | None = None):
     """Run (or reload) this iteration's exploration, calibration and selection; returns the summary, the
-    frames to label and the labelled calibration frames. *labels*: (species, cutoff) of the frames."""
+    frames to label and the labelled calibration frames. *labels*: (species, cutoff) of the frames;
+    *pool*: (frames, indices already taken) to select from instead of exploring with MD."""
     from ase.io import read, write
 
     summary_path, selected_path = it_dir / "exploration.json", it_dir / "selected.xyz"
@@ -288,20 +290,27 @@ def _explore(it_dir: Path, calculator, starts: list[Atoms], config: ALConfig, k:
         summary = json.loads(summary_path.read_text(encoding="utf-8"))
         selected = read(selected_path, ":") if summary["selected"] else []
         return summary, selected, _calibration_frames(it_dir, labels) if config.calibration_frames else []
-    say(f"MD with the committee at {', '.join(f'{t:g}' for t in config.temperatures)} K")
-    timestep = config.timestep or (0.5 if any(1 in a.numbers for a in starts) else 1.0)
     seed = config.seed * 100_003 + k
-    exploration = X.explore(calculator, starts, config.temperatures, config.md_steps, config.sample_every,
-                            timestep, seed)
+    if pool is not None:
+        say(f"committee spread on {len(pool[0]) - len(pool[1])} pool frames")
+        exploration = X.pool_candidates(calculator, pool[0], pool[1])
+    else:
+        say(f"MD with the committee at {', '.join(f'{t:g}' for t in config.temperatures)} K")
+        timestep = config.timestep or (0.5 if any(1 in a.numbers for a in starts) else 1.0)
+        exploration = X.explore(calculator, starts, config.temperatures, config.md_steps, config.sample_every,
+                                timestep, seed)
     candidates, calibrated, calibration = exploration.candidates, [], None
     if config.calibration_frames:
         candidates, calibrated, calibration = _calibrate(it_dir, calculator, candidates, config, seed, labels, say)
-        exploration.candidates = candidates
+    drawn = sorted({c.step for c in exploration.candidates} - {c.step for c in candidates})
+    exploration.candidates = candidates
     picks = X.select(candidates, config.strategy, config.per_iteration, config.threshold, config.min_separation,
                      np.random.default_rng(seed + 1), config.max_uncertainty, config_cutoff(config))
     summary = {**exploration.summary(config.threshold), "selected": [c.describe() for c in picks]}
     if calibration is not None:
         summary["calibration"] = calibration.to_json()
+    if pool is not None:
+        summary["pool_taken"] = sorted(drawn + [c.step for c in picks])
     if picks:
         with atomic_path(selected_path) as tmp:
             write(tmp, [c.atoms for c in picks], format="extxyz")
@@ -350,6 +359,15 @@ def _label(it_dir: Path, frames: list[Atoms], config: ALConfig, species, cutoff:
     return labelled, report.failed
 
 
+def _taken(iterations: list[dict]) -> set[int]:
+    """Pool indices labelled in earlier rounds (selected or drawn for calibration)."""
+    taken: set[int] = set()
+    for record in iterations:
+        exploration = record.get("exploration") or {}
+        taken.update(int(i) for i in exploration.get("pool_taken", []))
+    return taken
+
+
 def _converged(summary: dict) -> bool:
     """Every MD run finished and no snapshot was above the threshold."""
     return bool(summary["md_stable"]) and summary["n_above_threshold"] == 0
@@ -388,7 +406,7 @@ class _Stages:
 
 def run_active_learning(initial: Sequence[Atoms], config: ALConfig, train_config, out: str | Path,
                         test_frames: Sequence[Atoms] | None = None, resume: bool = False,
-                        progress: Progress | None = None) -> dict:
+                        progress: Progress | None = None, pool: Sequence[Atoms] | None = None) -> dict:
     """Run the loop described in the module docstring; returns the summary written to ``metrics.json``.
 
     Parameters
@@ -408,6 +426,10 @@ def run_active_learning(initial: Sequence[Atoms], config: ALConfig, train_config
     progress : callable, optional
         The progress protocol ``progress(round, iterations, metrics)`` before each stage, *metrics*
         as described by :class:`_Stages` (``stage``, ``n_labels``, the last test errors).
+    pool : sequence of ase.Atoms, optional
+        Unlabelled configurations to select from instead of exploring with MD (pool-based active
+        learning; with ``strategy="random"`` the passive baseline). Their labels, if any, are ignored:
+        the reference calculator labels what is selected.
     """
     from nnsurrogate.atomistic.data import read_frames, species_of
 
@@ -417,6 +439,8 @@ def run_active_learning(initial: Sequence[Atoms], config: ALConfig, train_config
     _labeler(config)  # unknown calculator or missing package: fail before any training
     out = Path(out)
     state = _State(out, config, train_config, len(initial), resume)
+    if state.data["status"] != "running":  # a finished run: nothing more to do
+        return _summary(state, out)
     species, cutoff = species_of(initial), config_cutoff(config)
     data_path = out / "data.xyz"
     data = read_frames(data_path, species=species, cutoff=cutoff) if state.iterations else list(initial)
@@ -439,8 +463,10 @@ def run_active_learning(initial: Sequence[Atoms], config: ALConfig, train_config
                                          "uncertainty falling below the threshold")
             _finish(state, record, "budget spent", members, out)
             break
+        taken = _taken(state.iterations) if pool is not None else set()
         summary, picked, calibration_frames = _explore(it_dir, calculator, list(initial), config, k,
-                                                       (species, cutoff), stages)
+                                                       (species, cutoff), stages,
+                                                       (list(pool), taken) if pool is not None else None)
         record["exploration"] = summary
         if calibration_frames:
             record["n_calibration"] = len(calibration_frames)

@@ -14,6 +14,7 @@ from nnsurrogate.cli.common import console, parse_float_list
 from nnsurrogate.cli.potential_options import LOSS, MODEL, model_hyper
 from nnsurrogate.cli.settings_file import configurable
 from nnsurrogate.core.engine.progress import progress_bar
+from nnsurrogate.core.errors import UserInputError
 
 
 def register(app: typer.Typer) -> None:
@@ -53,6 +54,8 @@ def active_learn(
     max_uncertainty: float = typer.Option(None, "--max-uncertainty",
                                           help="Upper end of the trust window, eV/Å (frames above it come last)."),
     test: Path = typer.Option(None, "--test", help="Fixed labelled test set scored every round."),
+    pool: Path = typer.Option(None, "--pool", help="Select from these configurations (extended XYZ, e.g. a "
+                              "trajectory) instead of exploring with MD."),
     md_steps: int = typer.Option(500, "--md-steps", help="MD steps per temperature and round."),
     sample_every: int = typer.Option(10, "--sample-every", help="Candidate snapshot every N steps."),
     min_separation: int = typer.Option(50, "--min-separation", help="Steps between two picks from one MD run."),
@@ -98,11 +101,25 @@ def active_learn(
     frames = read_frames(initial, cutoff=rc)
     test_frames = read_frames(test, cutoff=rc, species=sorted({s for a in frames for s in a.get_chemical_symbols()})) \
         if test is not None else None
+    pool_frames = _pool(pool, frames, rc) if pool is not None else None
     with torch_threads(1), progress_bar("active learning", not quiet, _round_text) as progress:
         summary = run_active_learning(frames, config, train_config, out, test_frames, resume=resume,
-                                      progress=progress)
+                                      progress=progress, pool=pool_frames)
     _report(summary)
     console.print(f"state.json, data.xyz, committee/, metrics.json and plots/ written to {out}/")
+
+
+def _pool(path: Path, initial, cutoff: float) -> list:
+    """The pool's configurations (labels not needed), checked like training frames."""
+    from nnsurrogate.atomistic.sampling import read_structures
+
+    species = {s for a in initial for s in a.get_chemical_symbols()}
+    frames = read_structures(path)
+    for k, atoms in enumerate(frames):
+        unknown = sorted(set(atoms.get_chemical_symbols()) - species)
+        if unknown:
+            raise UserInputError(f"frame {k} has {' '.join(unknown)}, absent from the initial frames", str(path))
+    return frames
 
 
 def _report(summary: dict) -> None:

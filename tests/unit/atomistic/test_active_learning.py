@@ -173,6 +173,8 @@ def test_resume_reuses_finished_steps(al_run):
     again = run_active_learning(initial, config, train, out, test, resume=True)
     assert (out / "iter_001" / "committee" / "committee.json").stat().st_mtime_ns == stamp  # not retrained
     assert again["learning_curve"] == summary["learning_curve"]
+    finished = run_active_learning(initial, config, train, out, test, resume=True)  # a finished run is left alone
+    assert finished["learning_curve"] == summary["learning_curve"] and not (out / "iter_002").exists()
     other = ALConfig(**{**config.__dict__, "strategy": "random"})
     with pytest.raises(UserInputError, match="other settings"):
         run_active_learning(initial, other, train, out, test, resume=True)
@@ -203,6 +205,36 @@ def test_calibrated_loop_stops_on_its_uncertainty_rule(tmp_path):
     assert committee_calibration(tmp_path / "committee").scale == pytest.approx(calibration["scale"])
     for frame in read(tmp_path / "iter_000" / "calibration" / "labelled.xyz", ":"):
         assert frame.info["config_type"].startswith("al_md_")
+
+
+def test_pool_based_selection_takes_the_most_uncertain_pool_frames_once(tmp_path):
+    """With a pool the loop selects from it (no MD): each round the most uncertain frames not yet taken,
+    by the committee of that round; labels come from the reference, not from the pool file."""
+    from nnsurrogate.atomistic.committee import load_committee_calculator
+    from nnsurrogate.atomistic._al_explore import frame_uncertainty
+
+    torch.set_num_threads(1)
+    config = ALConfig(calculator="emt", model="nep", committee=2, iterations=2, per_iteration=2, threshold=1e-4,
+                      min_separation=0, seed=3,
+                      hyper={"cutoff": (4.0, 3.5), "n_max": (3, 3), "basis_size": (4, 4), "l_max": (2, 0, 0),
+                             "neurons": 8})
+    pool = _emt_frames(8, 0.2, 50)
+    for frame in pool:
+        frame.calc = None  # unlabelled
+    summary = run_active_learning(_emt_frames(4, 0.05, 0), config,
+                                  PotentialTrainConfig(epochs=5, batch_size=2, lambda_v=0.0), tmp_path, pool=pool)
+    state = json.loads((tmp_path / "state.json").read_text())
+    first, second = (r["exploration"] for r in state["iterations"][:2])
+    assert first["n_candidates"] == 8 and second["n_candidates"] == 6 and not first["md_runs"]
+    assert not set(first["pool_taken"]) & set(second["pool_taken"]) and len(second["pool_taken"]) == 2
+    committee = load_committee_calculator(tmp_path / "iter_000" / "committee")
+    u = [frame_uncertainty(committee, f) for f in pool]
+    assert sorted(first["pool_taken"]) == sorted(np.argsort(u)[-2:].tolist())  # the two most uncertain
+    assert summary["n_labels"] == 4 + 2 + 2
+    for frame in read(tmp_path / "iter_000" / "labelled.xyz", ":"):
+        index = frame.info["al_pool_index"]
+        np.testing.assert_allclose(frame.positions, pool[index].positions, atol=1e-6)
+        assert frame.get_forces().shape == (8, 3)  # EMT's labels
 
 
 def test_cli_bad_strategy_is_one_line_error(tmp_path, capsys):
