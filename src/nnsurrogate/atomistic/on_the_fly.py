@@ -144,6 +144,7 @@ def run_on_the_fly(atoms: Atoms, members: list, train_frames: list[Atoms], optio
     from ase.io import read
 
     from nnsurrogate.atomistic.committee import CommitteeCalculator, load_committee, save_committee
+    from nnsurrogate.atomistic.data import read_frames
     from nnsurrogate.atomistic.labelers import labeler
 
     config.validate()
@@ -159,9 +160,9 @@ def run_on_the_fly(atoms: Atoms, members: list, train_frames: list[Atoms], optio
         data, current = list(train_frames), atoms.copy()
         _write_frames(out / "data.xyz", data)
     else:
-        data = read(out / "data.xyz", ":")
-        current = read(out / "state.xyz")
         members = load_committee(out / "committee")
+        data = read_frames(out / "data.xyz", species=list(members[0].species), cutoff=max(m.cutoff for m in members))
+        current = read(out / "state.xyz")
     reference = spec()
     options = replace(options, max_force_std=config.threshold, traj_every=0, keep_every=options.traj_every,
                       log_every=options.log_every)

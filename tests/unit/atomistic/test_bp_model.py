@@ -17,13 +17,6 @@ from nnsurrogate.atomistic.training import PotentialTrainConfig, evaluate_sums, 
     rmse_from_sums, train_potential
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 def _alloy(seed: int = 0):
     rng = np.random.default_rng(seed)

@@ -12,14 +12,6 @@ from nnsurrogate.atomistic.models import save_potential
 from nnsurrogate.atomistic.nep import NEPModel, NEPSpec, write_nep
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny networks: one thread avoids OpenMP waits on a busy 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 def _model(species=("Cu", "Au"), reference=None) -> NEPModel:
     model = NEPModel(NEPSpec(species=species, neurons=6, l_max=(4, 2, 1), n_max=(3, 3), basis_size=(5, 5)), reference)

@@ -10,8 +10,6 @@ import math
 import numpy as np
 import pytest
 import torch
-from ase.build import bulk
-from ase.calculators.emt import EMT
 
 from nnsurrogate.atomistic import keys
 from nnsurrogate.atomistic.bp import build_bp_model
@@ -21,13 +19,6 @@ from nnsurrogate.atomistic.committee import (CommitteeCalculator, committee_cali
                                              save_committee, set_calibration)
 from nnsurrogate.core.errors import UserInputError
 
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def _synthetic(scale: float, exponent: float, n: int = 40_000, seed: int = 0):
@@ -84,19 +75,8 @@ def test_no_spread_is_an_error_and_the_json_round_trips():
             ForceCalibration.from_json(bad, "committee.json")
 
 
-def _frames(n: int, rattle: float, seed: int):
-    out = []
-    for k in range(n):
-        atoms = bulk("Cu", "fcc", a=3.61, cubic=True)
-        atoms.rattle(rattle, seed=seed + k)
-        atoms.calc = EMT()
-        atoms.get_forces()
-        out.append(atoms)
-    return out
-
-
-def _members():
-    frames = _frames(2, 0.1, 0)
+def _members(emt_copper):
+    frames = emt_copper(2, 0.1, 0)
     members = [build_bp_model(frames, ("Cu",), {"cutoff": (4.5, 3.5), "n_radial": 4, "hidden": (6,)}, (-0.5,),
                               seed=s) for s in (0, 1, 2)]
     for k, model in enumerate(members):
@@ -105,10 +85,10 @@ def _members():
     return members
 
 
-def test_calibrated_committee_reports_calibrated_sigma_and_keeps_it_in_its_folder(tmp_path):
-    members = _members()
+def test_calibrated_committee_reports_calibrated_sigma_and_keeps_it_in_its_folder(tmp_path, emt_copper):
+    members = _members(emt_copper)
     calc = CommitteeCalculator(members)
-    frames = _frames(4, 0.15, 10)
+    frames = emt_copper(4, 0.15, 10)
     fit = calibrate(calc, frames)
     assert fit.scale > 0 and fit.n_components == 4 * 4 * 3
     atoms = frames[0].copy()
@@ -132,14 +112,14 @@ def test_calibrated_committee_reports_calibrated_sigma_and_keeps_it_in_its_folde
     assert committee_calibration(folder) is None
 
 
-def test_cli_calibrate_writes_the_fit_and_the_plot(tmp_path):
+def test_cli_calibrate_writes_the_fit_and_the_plot(tmp_path, emt_copper):
     from ase.io import write
 
     from nnsurrogate.cli.main import run
 
-    folder = save_committee(_members(), tmp_path / "committee")
-    write(tmp_path / "valid.xyz", _frames(3, 0.15, 20), format="extxyz")
-    write(tmp_path / "test.xyz", _frames(2, 0.15, 30), format="extxyz")
+    folder = save_committee(_members(emt_copper), tmp_path / "committee")
+    write(tmp_path / "valid.xyz", emt_copper(3, 0.15, 20), format="extxyz")
+    write(tmp_path / "test.xyz", emt_copper(2, 0.15, 30), format="extxyz")
     assert run(["potential", "calibrate", str(folder), str(tmp_path / "valid.xyz"), "--test",
                 str(tmp_path / "test.xyz")]) == 0
     report = json.loads((folder / "calibration.json").read_text())

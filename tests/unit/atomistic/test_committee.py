@@ -19,13 +19,6 @@ from nnsurrogate.atomistic.training import PotentialTrainConfig
 from nnsurrogate.core.errors import ModelFileError, UserInputError
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 def _frames(n: int, seed: int = 0):
     out = []

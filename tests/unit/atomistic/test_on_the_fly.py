@@ -8,8 +8,6 @@ import json
 
 import numpy as np
 import pytest
-import torch
-from ase.build import bulk
 from ase.calculators.emt import EMT
 from ase.io import read, write
 
@@ -24,29 +22,11 @@ from nnsurrogate.core.errors import UserInputError
 HYPER = {"cutoff": (4.5, 3.5), "n_radial": 4, "hidden": (8,)}
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-def _frames(n: int, rattle: float, seed: int):
-    out = []
-    for k in range(n):
-        atoms = bulk("Cu", "fcc", a=3.61, cubic=True)
-        atoms.rattle(rattle, seed=seed + k)
-        atoms.calc = EMT()
-        atoms.get_forces()
-        out.append(atoms)
-    return out
-
 
 @pytest.fixture(scope="module")
-def committee():
+def committee(emt_copper):
     """Two BP members trained on five gently rattled frames: sure near them, unsure when the MD is hot."""
-    frames = _frames(5, 0.03, 0)
+    frames = emt_copper(5, 0.03, 0)
     config = PotentialTrainConfig(epochs=300, batch_size=5, dtype="float64", lambda_v=0.0, seed=1)
     members, _ = train_committee(frames, lambda seed: build_bp_model(frames, ("Cu",), HYPER, None, seed), 2, config)
     return members, frames

@@ -19,14 +19,6 @@ from nnsurrogate.atomistic.training import (ErrorSums, PotentialTrainConfig, err
 from nnsurrogate.core.errors import UserInputError
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny networks: one thread avoids OpenMP waits on a busy 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 def emt_frames(n, seed=0, symbols=("Cu",)):
     """Rattled, strained 4-atom fcc cells labelled with ASE's EMT."""

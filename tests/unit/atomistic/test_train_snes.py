@@ -21,13 +21,6 @@ from .test_train import setup as nep_and_data
 CPU = torch.device("cpu")
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 @pytest.fixture(scope="module")
 def frames():

@@ -10,14 +10,6 @@ from ase.build import bulk
 from nnsurrogate.atomistic.nep import NEPModel, NEPSpec
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny networks: one thread avoids OpenMP waits on a busy 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 def random_model(species=("Cu", "Au"), seed=0, **hyper) -> NEPModel:
     """A NEP model with random weights, scaler and biases (float64)."""
