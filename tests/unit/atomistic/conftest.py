@@ -1,18 +1,8 @@
-"""Shared by the atomistic unit tests: one PyTorch thread per test, and labelled EMT copper frames."""
+"""Shared by the atomistic unit tests: labelled EMT copper frames (one PyTorch thread: ``tests/unit/conftest.py``)."""
 
 from __future__ import annotations
 
 import pytest
-import torch
-
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny networks: one thread avoids OpenMP waits on a busy 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def _emt_copper(n: int, rattle: float, seed: int, repeat=(1, 1, 1)) -> list:

@@ -1,4 +1,4 @@
-"""Small crystals with hand-countable neighbours, and one-thread torch for the tiny test networks."""
+"""Small crystals with hand-countable neighbours (one-thread torch: ``tests/unit/conftest.py``)."""
 
 from __future__ import annotations
 
@@ -6,19 +6,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from nnsurrogate.crystal.structures import Crystal, from_arrays
 
 DATA = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "crystals"
-
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def simple_cubic(a: float = 3.0, z: int = 29) -> Crystal:

@@ -1,4 +1,6 @@
-"""PDE tests train tiny networks: one PyTorch thread (other jobs share the 2 cores)."""
+"""Every unit test runs PyTorch on one thread: with other jobs on a 2-core machine, the OpenMP threads
+of the tiny test networks' small matrix products spend far more time waiting on each other than
+computing."""
 
 from __future__ import annotations
 
