@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 import torch
 from ase import Atoms
-from ase.build import bulk
 from ase.calculators.emt import EMT
 from ase.io import read, write
 
@@ -108,19 +107,11 @@ def test_labels_to_reach():
     assert labels_to_reach(curve, 50.0) == 20 and labels_to_reach(curve, 10.0) is None
 
 
-def _emt_frames(n: int, rattle: float, seed: int):
-    frames = []
-    for k in range(n):
-        atoms = bulk("Cu", "fcc", a=3.61, cubic=True).repeat((2, 1, 1))
-        atoms.rattle(rattle, seed=seed + k)
-        atoms.calc = EMT()
-        atoms.get_forces()
-        frames.append(atoms)
-    return frames
+CELL = (2, 1, 1)  # 8-atom copper cells
 
 
 @pytest.fixture(scope="module")
-def al_run(tmp_path_factory):
+def al_run(tmp_path_factory, emt_copper):
     """One labeling round (then a final training) with a 2-member NEP committee and EMT labels."""
     torch.set_num_threads(1)
     out = tmp_path_factory.mktemp("al") / "run"
@@ -130,7 +121,7 @@ def al_run(tmp_path_factory):
                       hyper={"cutoff": (4.0, 3.5), "n_max": (3, 3), "basis_size": (4, 4), "l_max": (2, 0, 0),
                              "neurons": 8})
     train = PotentialTrainConfig(epochs=8, batch_size=5, lambda_v=0.0, seed=0)
-    initial, test = _emt_frames(10, 0.05, 0), _emt_frames(4, 0.1, 100)
+    initial, test = emt_copper(10, 0.05, 0, CELL), emt_copper(4, 0.1, 100, CELL)
     summary = run_active_learning(initial, config, train, out, test)
     return out, config, train, initial, test, summary
 
@@ -180,7 +171,7 @@ def test_resume_reuses_finished_steps(al_run):
         run_active_learning(initial, other, train, out, test, resume=True)
 
 
-def test_calibrated_loop_stops_on_its_uncertainty_rule(tmp_path):
+def test_calibrated_loop_stops_on_its_uncertainty_rule(tmp_path, emt_copper):
     """With calibration frames the spread is calibrated on fresh labelled MD frames each round; a
     threshold above every calibrated σ stops the loop on that rule (not the budget), says so, counts the
     calibration labels and leaves a calibrated committee."""
@@ -192,7 +183,7 @@ def test_calibrated_loop_stops_on_its_uncertainty_rule(tmp_path):
                       min_separation=0, timestep=2.0, seed=2,
                       hyper={"cutoff": (4.0, 3.5), "n_max": (3, 3), "basis_size": (4, 4), "l_max": (2, 0, 0),
                              "neurons": 8})
-    initial, test = _emt_frames(6, 0.05, 0), _emt_frames(2, 0.1, 100)
+    initial, test = emt_copper(6, 0.05, 0, CELL), emt_copper(2, 0.1, 100, CELL)
     summary = run_active_learning(initial, config, PotentialTrainConfig(epochs=5, batch_size=3, lambda_v=0.0), tmp_path,
                                   test)
     assert summary["status"] == "converged" and summary["n_rounds"] == 0
@@ -207,7 +198,7 @@ def test_calibrated_loop_stops_on_its_uncertainty_rule(tmp_path):
         assert frame.info["config_type"].startswith("al_md_")
 
 
-def test_pool_based_selection_takes_the_most_uncertain_pool_frames_once(tmp_path):
+def test_pool_based_selection_takes_the_most_uncertain_pool_frames_once(tmp_path, emt_copper):
     """With a pool the loop selects from it (no MD): each round the most uncertain frames not yet taken,
     by the committee of that round; labels come from the reference, not from the pool file."""
     from nnsurrogate.atomistic.committee import load_committee_calculator
@@ -218,10 +209,10 @@ def test_pool_based_selection_takes_the_most_uncertain_pool_frames_once(tmp_path
                       min_separation=0, seed=3,
                       hyper={"cutoff": (4.0, 3.5), "n_max": (3, 3), "basis_size": (4, 4), "l_max": (2, 0, 0),
                              "neurons": 8})
-    pool = _emt_frames(8, 0.2, 50)
+    pool = emt_copper(8, 0.2, 50, CELL)
     for frame in pool:
         frame.calc = None  # unlabelled
-    summary = run_active_learning(_emt_frames(4, 0.05, 0), config,
+    summary = run_active_learning(emt_copper(4, 0.05, 0, CELL), config,
                                   PotentialTrainConfig(epochs=5, batch_size=2, lambda_v=0.0), tmp_path, pool=pool)
     state = json.loads((tmp_path / "state.json").read_text())
     first, second = (r["exploration"] for r in state["iterations"][:2])
@@ -237,10 +228,10 @@ def test_pool_based_selection_takes_the_most_uncertain_pool_frames_once(tmp_path
         assert frame.get_forces().shape == (8, 3)  # EMT's labels
 
 
-def test_cli_bad_strategy_is_one_line_error(tmp_path, capsys):
+def test_cli_bad_strategy_is_one_line_error(tmp_path, capsys, emt_copper):
     from nnsurrogate.cli.main import run
 
-    write(tmp_path / "init.xyz", _emt_frames(2, 0.05, 0))
+    write(tmp_path / "init.xyz", emt_copper(2, 0.05, 0, CELL))
     code = run(["potential", "active-learn", "--initial", str(tmp_path / "init.xyz"), "--out", str(tmp_path / "o"),
                 "--strategy", "greedy", "--quiet"])
     err = capsys.readouterr().err
