@@ -25,7 +25,7 @@ Targets (issue 15): labels(uncertainty) / labels(random) ≤ 0.5 on both systems
 loop stops on its uncertainty rule, not on the budget; 1σ / 2σ coverage within 0.6–0.75 / 0.9–0.97;
 on-the-fly MD finishes where the guard alone stops, and its final committee meets the target.
 
-``python benchmarks/al_wide.py [--quick] [--part cuau|ethanol|otf|report] [--seeds 0,1,2]``: each part
+``python benchmarks/al_wide.py [--quick] [--part cuau|ethanol|otf|report] [--seeds 0,1,2] [--workers 2]``: each part
 merges its results into ``results/al_wide.json``; runs resume from ``_work/al_wide/``.
 """
 
@@ -63,7 +63,7 @@ def _load(path: Path) -> dict:
     return {"benchmark": NAME, "systems": {}}
 
 
-def system_part(system: str, seeds, quick: bool, work: Path, console: Console) -> dict:
+def system_part(system: str, seeds, quick: bool, work: Path, console: Console, workers: int = 2) -> dict:
     """Reference data, the full-pool committee (the target), then every strategy for every seed."""
     spec = D.SYSTEMS[system]
     work = work / system
@@ -76,9 +76,9 @@ def system_part(system: str, seeds, quick: bool, work: Path, console: Console) -
     al = D.al_settings(system, threshold, quick)
     jobs = [(D.one_run, system, strategy, seed, data, al, spec["train"], str(work))
             for seed in seeds for strategy in STRATEGIES]
-    console.print(Text(f"  {NAME}: {system}, {len(jobs)} active-learning runs, two at a time …", style="dim"))
+    console.print(Text(f"  {NAME}: {system}, {len(jobs)} active-learning runs, {workers} at a time …", style="dim"))
     started = time.perf_counter()
-    runs = parallel(jobs)
+    runs = parallel(jobs, workers)
     return {"title": spec["title"], "settings": json.loads(json.dumps({"al": al, "train": spec["train"]}, default=list)),
             "data": {k: _count(v) for k, v in data.items()}, "full_pool": full, "target_force_mae_meV_A": target,
             "threshold_eV_A": threshold, "runs": runs, "wall_s": time.perf_counter() - started}
@@ -101,9 +101,9 @@ def otf_part(quick: bool, work: Path, results: dict, console: Console) -> dict:
     if cuau is None:
         raise SystemExit("run --part cuau first (its data, target and threshold)")
     folder = work / "cuau"
-    pool = read(folder / "pool.xyz", ":")
-    cold = [f for f in read(folder / "initial.xyz", ":") + pool if f.info.get("config_type", "").endswith("_300K")
-            or f.info.get("config_type", "").startswith("initial")]
+    pool_cold = [f for f in read(folder / "pool.xyz", ":") if f.info.get("config_type", "").endswith("_300K")]
+    valid = pool_cold[::3]  # calibration frames the committee does not train on
+    cold = read(folder / "initial.xyz", ":") + [f for k, f in enumerate(pool_cold) if k % 3]
     out = folder / "otf"
     out.mkdir(parents=True, exist_ok=True)
     write(out / "cold.xyz", cold, format="extxyz")
@@ -116,7 +116,6 @@ def otf_part(quick: bool, work: Path, results: dict, console: Console) -> dict:
                  "--epochs", max(1, math.ceil(steps / math.ceil(len(cold) / s["train"]["batch_size"]))),
                  "--batch-size", s["train"]["batch_size"], "--lambda-v", s["train"]["lambda_v"], "--quiet",
                  *_hyper_flags(al["hyper"])])
-        valid = [f for f in pool if f.info.get("config_type", "").endswith("_300K")][::3]
         write(out / "valid_cold.xyz", valid, format="extxyz")
         run_cli(["potential", "calibrate", out / "cold" / "committee", out / "valid_cold.xyz"])
     threshold = cuau["threshold_eV_A"]
@@ -294,8 +293,8 @@ def markdown(result: dict) -> str:
     if result.get("otf"):
         o = result["otf"]
         lines += ["", "### On-the-fly MD, Cu–Au bulk at 1500 K", "",
-                  f"Committee trained on the {o['settings']['n_cold_frames']} frames at 300 K (calibrated on held-out "
-                  f"300 K pool frames), threshold {o['settings']['threshold_eV_A']:.3f} eV/Å, "
+                  f"Committee trained on {o['settings']['n_cold_frames']} frames at 300 K (the initial ones and two "
+                  f"thirds of the 300 K pool; calibrated on the other third), threshold {o['settings']['threshold_eV_A']:.3f} eV/Å, "
                   f"{o['settings']['steps']} steps of 2 fs. Guard alone: {o['guard']['stopped'] or 'finished'} "
                   f"({o['guard']['steps_done']} steps). On the fly: {o['on_the_fly']['status']} after "
                   f"{o['on_the_fly']['steps_done']} steps, {o['on_the_fly']['n_labels']} EMT labels, "
@@ -309,14 +308,14 @@ def markdown(result: dict) -> str:
 
 
 def run(quick: bool, results_dir: Path, markdown_path: Path, console: Console, part: str = "all",
-        seeds=SEEDS) -> dict:
+        seeds=SEEDS, workers: int = 2) -> dict:
     work = HERE / "_work" / (NAME + ("_quick" if quick else ""))
     path = Path(results_dir) / f"{NAME}.json"
     result = _load(path)
     started = time.perf_counter()
     for system in ("cuau", "ethanol"):  # every frame is computed here: no shared data needed
         if part in ("all", system):
-            new = system_part(system, seeds if not quick else (0,), quick, work, console)
+            new = system_part(system, seeds if not quick else (0,), quick, work, console, workers)
             old = result["systems"].get(system, {}).get("runs", [])
             done = {(r["strategy"], r["seed"]) for r in new["runs"]}
             new["runs"] = [r for r in old if (r["strategy"], r["seed"]) not in done] + new["runs"]
@@ -341,8 +340,9 @@ def _option(name: str, default: str) -> str:
     return sys.argv[sys.argv.index(name) + 1] if name in sys.argv else default
 
 
-if __name__ == "__main__":  # python benchmarks/al_wide.py [--quick] [--part cuau|ethanol|otf|report] [--seeds 0,1,2]
+if __name__ == "__main__":  # python benchmarks/al_wide.py [--quick] [--part …] [--seeds 0,1,2] [--workers 2]
     quick = "--quick" in sys.argv
     run(quick, HERE / ("_work/results" if quick else "results"),
         HERE / "_work" / "BENCHMARKS.md" if quick else HERE.parent / "BENCHMARKS.md", Console(),
-        _option("--part", "all"), tuple(int(s) for s in _option("--seeds", "0,1,2").split(",")))
+        _option("--part", "all"), tuple(int(s) for s in _option("--seeds", "0,1,2").split(",")),
+        int(_option("--workers", "2")))
