@@ -83,6 +83,10 @@ class CHGNetModel(Float32Network, PotentialModel):
     def species(self) -> tuple[str, ...]:
         return self._species
 
+    #: Atoms per evaluation batch (:func:`~nnsurrogate.atomistic.evaluation.predict_frames`): CHGNet keeps the
+    #: graph of its forces and stress, and a 4000-atom batch of mlearn Mo frames took more than 12 GB.
+    eval_batch_atoms = 256
+
     @property
     def cutoff(self) -> float:
         return float(self.net.graph_converter.atom_graph_cutoff)
@@ -188,7 +192,9 @@ class CHGNetModel(Float32Network, PotentialModel):
         batch (``chgnet`` always keeps the force graph, so *create_graph* needs nothing more)."""
         graphs = self._graphs(batch)
         task = "e" + ("f" if forces or virial else "") + ("s" if virial else "")
-        with torch.enable_grad():
+        # forces need the coordinate graph even under no_grad; an energy-only pass (the trainer's energy
+        # shift, over 4× the training batch) keeps none: CHGNet's graph of 16 Mo frames took > 10 GB
+        with torch.enable_grad() if forces or virial else contextlib.nullcontext():
             out = self.net(graphs, task=task, return_site_energies=True)
         n_atoms = batch[keys.N_ATOMS].to(out["e"].device)
         result = {keys.ENERGIES: torch.cat(out["site_energies"]), keys.ENERGY: out["e"] * n_atoms}

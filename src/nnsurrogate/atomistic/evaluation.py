@@ -42,12 +42,14 @@ def predict_frames(model, frames: Sequence[Atoms], batch_atoms: int = 4000, wher
     model : potential model (see :mod:`~nnsurrogate.atomistic.models`), in its evaluation dtype
     frames : sequence of ase.Atoms
     batch_atoms : int
-        Frames are evaluated in batches of about this many atoms.
+        Frames are evaluated in batches of about this many atoms (at most the model's own
+        ``eval_batch_atoms``, where it has one: CHGNet keeps its force graph, whose memory grows fast).
     where : str
         File name for error messages.
     """
     dtype = next(model.parameters()).dtype
     device = next(model.parameters()).device
+    batch_atoms = min(batch_atoms, getattr(model, "eval_batch_atoms", batch_atoms))
     refs = dict(zip(model.species, model.reference_energies))
     energies, forces, virials = [], [], []
     start = 0
