@@ -91,11 +91,12 @@ def _launch(command: list[str], log: Path, budget: float | None) -> dict:
 
 def _ours(kind: str, extra: list[str], train: Path, valid: Path, work: Path, budget: float, console: Console) -> dict:
     out = work / kind
-    console.print(Text(f"  {NAME}: ours ({kind}), {budget:.0f} s …", style="dim"))
+    resume = (out / ".checkpoint").is_dir()  # an interrupted run goes on from its checkpoint, within the same budget
+    console.print(Text(f"  {NAME}: ours ({kind}), {budget:.0f} s{', resumed' if resume else ''} …", style="dim"))
     command = [str(Path(sys.executable).with_name("nnsurrogate")), "potential", "train", str(train), "--valid",
                str(valid), *extra, "--time-limit", str(budget), "--threads", "1", "--seed", "0", "--quiet",
-               "--out", str(out)]
-    run = _launch(command, out.with_suffix(".log"), None)
+               "--out", str(out), *(["--resume"] if resume else [])]
+    run = {**_launch(command, out.with_suffix(".log"), None), "resumed": resume}
     if not (out / "metrics.json").exists():
         return {**run, "failed": f"exit status {run['status']} (see {out.with_suffix('.log').name})"}
     metrics = json.loads((out / "metrics.json").read_text())
@@ -246,6 +247,10 @@ def markdown(result: dict) -> str:
              "validation epoch kept. The curve columns give the best validation force RMSE (meV/Å) reached by "
              f"that many seconds. Machine: {machine_line(result['machine'])}.", "",
              *markdown_table(HEADERS, _rows(result))]
+    resumed = [LABELS[k] for k in LABELS if result.get(k, {}).get("resumed")]
+    if resumed:
+        lines += ["", f"Interrupted and resumed from its checkpoint within the same training-time budget: "
+                      f"{', '.join(resumed)}; its wall / CPU seconds count the resumed part only."]
     for key, t in result.get("targets", {}).items():
         peer = f" (mace_run_train {t['peer']:.1f})" if "peer" in t else ""
         lines += ["", f"Target `{key}` ({t['target']}): {'met' if t['met'] else 'missed'} — "
