@@ -121,6 +121,8 @@ def al_settings(system: str, threshold: float, quick: bool) -> dict:
           "timestep": spec["timestep"],
           # run k: temperature k // n_structures, start frame k % n_initial (the interleaved structures)
           "temperatures": tuple(t for t in spec["temperatures"] for _ in range(n_structures))}
+    # the MD guard must sit above the stopping threshold (a weak full-pool committee, as in --quick, sets a high one)
+    al["max_uncertainty"] = max(al["max_uncertainty"], 2.0 * threshold)
     if quick:
         al.update(iterations=1, committee=2, md_steps=20, sample_every=5, min_separation=0, train_steps=30,
                   warm_steps=15, per_iteration=2)
