@@ -102,10 +102,16 @@ def _ours(kind: str, extra: list[str], train: Path, valid: Path, work: Path, bud
     metrics = json.loads((out / "metrics.json").read_text())
     history = json.loads((out / "history.json").read_text())
     col = {name: k for k, name in enumerate(history["columns"])}
-    curve = [[row[col["elapsed_s"]], row[col["valid_force_rmse"]] * 1e3] for row in history["rows"]]
+    curve = _thin([[row[col["elapsed_s"]], row[col["valid_force_rmse"]] * 1e3] for row in history["rows"]])
     return {**run, "epochs_run": metrics["epochs_run"], "best_epoch": metrics["best_epoch"],
             "training_time_s": metrics.get("training_time_s"), "curve_s_valid_force_rmse_meV_A": curve,
             "test": _score(out, ETHANOL / "test.xyz", out / "test")}
+
+
+def _thin(curve: list, most: int = 2000) -> list:
+    """At most about *most* points of *curve* (every k-th, the last kept): NEP logs ~20 000 epochs."""
+    step = max(1, len(curve) // most)
+    return curve[::step] + ([curve[-1]] if (len(curve) - 1) % step else [])
 
 
 def _peer_command(train: Path, valid: Path, folder: Path, max_epochs: int, restart: bool) -> list[str]:
