@@ -70,7 +70,12 @@ def system_part(system: str, seeds, quick: bool, work: Path, console: Console, w
     data = D.reference_data(system, work, console, quick)
     al0 = D.al_settings(system, 1.0, quick)
     console.print(Text(f"  {NAME}: {system} committee on the whole pool …", style="dim"))
-    full = D.full_pool_committee(system, data, al0, spec["train"], str(work), quick)
+    saved = work / "full_pool.json"  # made once: a resumed part keeps the target and threshold its runs started with
+    if saved.is_file():
+        full = json.loads(saved.read_text(encoding="utf-8"))
+    else:
+        full = D.full_pool_committee(system, data, al0, spec["train"], str(work), quick)
+        saved.write_text(json.dumps(full, indent=1), encoding="utf-8")
     target = D.TARGET_OVER_FULL_POOL * full["test"]["force_mae_meV_A"]
     threshold = D.THRESHOLD_OVER_TARGET * target / 1000.0
     al = D.al_settings(system, threshold, quick)
