@@ -91,7 +91,8 @@ def _launch(command: list[str], log: Path, budget: float | None) -> dict:
 
 def _ours(kind: str, extra: list[str], train: Path, valid: Path, work: Path, budget: float, console: Console) -> dict:
     out = work / kind
-    resume = (out / ".checkpoint").is_dir()  # an interrupted run goes on from its checkpoint, within the same budget
+    # an interrupted run (a checkpoint, no metrics) goes on from its checkpoint, within the same budget
+    resume = (out / ".checkpoint").is_dir() and not (out / "metrics.json").is_file()
     console.print(Text(f"  {NAME}: ours ({kind}), {budget:.0f} s{', resumed' if resume else ''} …", style="dim"))
     command = [str(Path(sys.executable).with_name("nnsurrogate")), "potential", "train", str(train), "--valid",
                str(valid), *extra, "--time-limit", str(budget), "--threads", "1", "--seed", "0", "--quiet",

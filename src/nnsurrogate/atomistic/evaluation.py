@@ -49,7 +49,7 @@ def predict_frames(model, frames: Sequence[Atoms], batch_atoms: int = 4000, wher
     """
     dtype = next(model.parameters()).dtype
     device = next(model.parameters()).device
-    batch_atoms = min(batch_atoms, getattr(model, "eval_batch_atoms", batch_atoms))
+    batch_atoms = min(batch_atoms, model.eval_batch_atoms or batch_atoms)
     refs = dict(zip(model.species, model.reference_energies))
     energies, forces, virials = [], [], []
     start = 0

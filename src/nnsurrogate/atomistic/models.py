@@ -57,6 +57,9 @@ class PotentialModel(nn.Module):
         ``"dipole"`` or ``"polarizability"``).
     charge_mode : int
         0, or the electrostatics mode of a charge-aware model (GPUMD's qNEP: 1, 2 or 3).
+    eval_batch_atoms : int or None
+        Most atoms per evaluation batch in :func:`~nnsurrogate.atomistic.evaluation.predict_frames`
+        (``None``: no cap of the model's own), for a model whose evaluation graph grows fast (CHGNet).
     """
 
     kind: str = ""
@@ -65,6 +68,7 @@ class PotentialModel(nn.Module):
     shortest_training_distance: float | None = None
     model_type: str = "potential"
     charge_mode: int = 0
+    eval_batch_atoms: int | None = None
     species: tuple[str, ...]
     cutoff: float
     reference_energies: tuple[float, ...]
