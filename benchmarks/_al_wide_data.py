@@ -17,6 +17,10 @@ from rich.text import Text
 
 NEP_SMALL = {"cutoff": (5.0, 4.0), "n_max": (4, 4), "basis_size": (8, 8), "l_max": (4, 2, 0), "neurons": 30}
 
+#: Every strategy: labels to the budget (the stopping rule recorded, so that every learning curve spans the same
+#: labels), MD that goes on round after round, the calibration fitted on the last 3 rounds' fresh frames.
+LOOP = {"stop_on_rule": False, "continue_md": True, "calibration_history": 3}
+
 #: Per system: reference, structures, temperatures (K), MD time step (fs), frames per (structure, T)
 #: in the test set and the pool, and the active-learning settings (ALConfig keywords) of every strategy.
 SYSTEMS = {
@@ -26,7 +30,8 @@ SYSTEMS = {
         "n_test": 10, "n_pool": 30, "n_initial": 3, "rattle": 0.05, "every": 40, "equilibrate": 100,
         "al": {"committee": 4, "per_iteration": 6, "iterations": 12, "calibration_frames": 2, "md_steps": 150,
                "sample_every": 10, "min_separation": 30, "max_uncertainty": 1.0, "train_steps": 1500,
-               "warm_steps": 500, "warm_learning_rate": 2e-3, "hyper": NEP_SMALL},
+               "warm_steps": 500, "warm_learning_rate": 2e-3, "hyper": NEP_SMALL,
+               **LOOP},
         "train": {"batch_size": 4, "lambda_v": 0.1, "epochs": 100},
     },
     "ethanol": {
@@ -35,7 +40,8 @@ SYSTEMS = {
         "n_test": 20, "n_pool": 40, "n_initial": 5, "rattle": 0.03, "every": 40, "equilibrate": 200,
         "al": {"committee": 4, "per_iteration": 4, "iterations": 12, "calibration_frames": 2, "md_steps": 400,
                "sample_every": 10, "min_separation": 40, "max_uncertainty": 2.0, "train_steps": 1500,
-               "warm_steps": 500, "warm_learning_rate": 2e-3, "hyper": NEP_SMALL},
+               "warm_steps": 500, "warm_learning_rate": 2e-3, "hyper": NEP_SMALL,
+               **LOOP},
         "train": {"batch_size": 4, "lambda_v": 0.0, "epochs": 100},
     },
 }

@@ -22,8 +22,9 @@ Selection then picks the frames to label:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from ase import Atoms
@@ -55,11 +56,13 @@ class Candidate:
 
 @dataclass
 class Exploration:
-    """Candidates of one iteration's MD plus, per run, the steps done and why it stopped (or ``None``)."""
+    """Candidates of one iteration's MD plus, per run, the steps done and why it stopped (or ``None``)
+    and, in ``ends``, its last frame when it finished its steps (``None``: it stopped early)."""
 
     candidates: list[Candidate]
     runs: list[dict]
     wall_s: float = 0.0
+    ends: list = field(default_factory=list)
 
     @property
     def max_uncertainty(self) -> float:
@@ -105,7 +108,7 @@ def explore(calculator: Calculator, starts: Sequence[Atoms], temperatures: Seque
 
     rng = np.random.default_rng(seed)
     candidates: list[Candidate] = []
-    runs = []
+    runs, ends = [], []
     started = time.perf_counter()
     for k, temperature in enumerate(temperatures):
         options = MDOptions(ensemble="nvt", temperature=float(temperature), timestep=timestep, steps=steps,
@@ -119,11 +122,12 @@ def explore(calculator: Calculator, starts: Sequence[Atoms], temperatures: Seque
             candidates.append(Candidate(k, float(temperature), int(step), frame_uncertainty(calculator, frame),
                                         _bare(frame, temperature, step)))
         runs.append({"temperature_K": float(temperature), "steps_done": result.steps_done, "stopped": result.stopped})
+        ends.append(None if result.stopped else _bare(result.last_good, temperature, result.steps_done))
         if progress is not None:
             progress(k + 1, len(temperatures), {"temperature_K": float(temperature), "steps_done": result.steps_done,
                                                 "max_force_std_eV_A": max((c.uncertainty for c in candidates),
                                                                               default=float("nan"))})
-    return Exploration(candidates, runs, time.perf_counter() - started)
+    return Exploration(candidates, runs, time.perf_counter() - started, ends)
 
 
 def pool_candidates(calculator: Calculator, pool: Sequence[Atoms], taken: set[int],
@@ -159,7 +163,8 @@ def _bare(frame: Atoms, temperature: float, step: int) -> Atoms:
 
 
 def select(candidates: Sequence[Candidate], strategy: str, n: int, threshold: float, min_separation: int,
-           rng: np.random.Generator, max_uncertainty: float | None = None, cutoff: float = 5.0) -> list[Candidate]:
+           rng: np.random.Generator, max_uncertainty: float | None = None, cutoff: float = 5.0,
+           fill: bool = False) -> list[Candidate]:
     """Frames to label (see the module docstring); at most *n*.
 
     Parameters
@@ -179,13 +184,16 @@ def select(candidates: Sequence[Candidate], strategy: str, n: int, threshold: fl
         (the least uncertain of them first).
     cutoff : float
         Å, the fingerprint's range (``diverse``).
+    fill : bool
+        When fewer than *n* frames lie above the threshold, take the most uncertain of the others too
+        (a loop that goes on past its stopping rule still spends its labels where u is largest).
     """
     if strategy not in STRATEGIES:
         raise UserInputError(f"unknown strategy '{strategy}' (choose {', '.join(STRATEGIES)})", "strategy")
     if strategy == "random":
         order = rng.permutation(len(candidates))[:n]
         return [candidates[i] for i in sorted(order.tolist())]
-    above = [c for c in candidates if c.uncertainty > threshold]
+    above = [c for c in candidates if c.uncertainty > (-math.inf if fill else threshold)]
     inside = sorted((c for c in above if max_uncertainty is None or c.uncertainty <= max_uncertainty),
                     key=lambda c: -c.uncertainty)
     beyond = sorted((c for c in above if max_uncertainty is not None and c.uncertainty > max_uncertainty),

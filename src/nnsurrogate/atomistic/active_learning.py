@@ -9,21 +9,30 @@ Mater. 3, 023804 (2019)):
    snapshot and its uncertainty u = max_i σ_{F,i} (:mod:`~nnsurrogate.atomistic._al_explore`);
 4. with ``calibration_frames`` = m > 0: label m snapshots drawn at random (the same way for every
    strategy), which the committee has not seen, and fit the calibration σ_cal = a σ^b of its spread
-   on them (:mod:`~nnsurrogate.atomistic.calibration`); from then on u is the calibrated spread, a
-   predicted force error in eV/Å, and so is the threshold;
+   on them (:mod:`~nnsurrogate.atomistic.calibration`; with ``calibration_history`` = H > 1 on the
+   fresh frames of the last H rounds, each scored by the committee of its round before it trained on
+   them); from then on u is the calibrated spread, a predicted force error in eV/Å, and so is the
+   threshold;
 5. stop when every MD run finished and no snapshot has u above the threshold (converged: the
    calibrated uncertainty over this round's fresh exploration stayed below it), or when the
-   iteration budget is spent;
+   iteration budget is spent. With ``stop_on_rule=False`` the rule is only recorded (the round's
+   ``rule_fired``) and the loop goes on to the budget, selecting the frames of largest u: the way to
+   measure a learning curve at a fixed labelling budget and where the rule would have stopped it;
 6. select up to ``per_iteration`` frames (``uncertainty``: largest u above the threshold, spread in
    time, preferring those below ``max_uncertainty``; ``diverse``: the same, spread out in a structural
    fingerprint space; ``random``: the control), label them with the reference calculator
    (:func:`~nnsurrogate.atomistic.labeling.label_frames`, through Dask, failures retried once then
    reported), add them (and the calibration frames) and go on.
 
+With ``continue_md`` the MD of round k goes on from where the same run of round k−1 ended (when that
+run finished its steps; else from its start frame again), so the exploration reaches further from
+the starting frames round by round, as one long trajectory does, instead of repeating the first
+``md_steps`` after each start.
+
 Everything lives in the output folder: ``state.json`` (settings and one record per finished
 iteration: data size, labels, test errors, MD statistics, the selected frames), ``data.xyz`` (all
 labelled frames), ``iter_NNN/`` (``committee/``, ``selected.xyz``, ``exploration.json``,
-``labelled.xyz``), ``committee/`` (the last committee), ``metrics.json`` and
+``labelled.xyz``, ``last.xyz``: where each MD run ended), ``committee/`` (the last committee), ``metrics.json`` and
 ``plots/learning_curve.png``. A run that is interrupted resumes (``resume=True``) from the last
 finished step: a trained committee, a finished exploration and labelled frames are reused.
 """
@@ -100,6 +109,12 @@ class ALConfig:
     warm_learning_rate : float or None
         Adam step of a warm-started training (default: the training configuration's), smaller to
         fine-tune rather than shake the previous members.
+    stop_on_rule : bool
+        Stop when the rule of step 5 fires (else record it and go on to the budget).
+    continue_md : bool
+        Round k's MD runs continue round k−1's (module docstring).
+    calibration_history : int
+        Rounds whose fresh calibration frames the calibration is fitted on (1: this round's alone).
     seed : int
     workers : int
         Labeling threads of the local Dask cluster; ``scheduler``: address of an existing one.
@@ -128,6 +143,9 @@ class ALConfig:
     train_steps: int | None = None
     warm_steps: int | None = None
     warm_learning_rate: float | None = None
+    stop_on_rule: bool = True
+    continue_md: bool = False
+    calibration_history: int = 1
     seed: int = 0
     workers: int = 1
     scheduler: str | None = None
@@ -142,7 +160,8 @@ class ALConfig:
             raise UserInputError(f"a committee needs at least 2 members to have a spread, got {self.committee}",
                                  "committee")
         for name, least in (("iterations", 0), ("per_iteration", 1), ("md_steps", 1), ("sample_every", 1),
-                            ("min_separation", 0), ("calibration_frames", 0)):
+                            ("min_separation", 0), ("calibration_frames", 0),
+                            ("calibration_history", 1)):
             if getattr(self, name) < least:
                 raise UserInputError(f"{name} must be at least {least}, got {getattr(self, name)}", name)
         if self.sample_every > self.md_steps:
@@ -297,15 +316,20 @@ def _explore(it_dir: Path, calculator, starts: list[Atoms], config: ALConfig, k:
     else:
         say(f"MD with the committee at {', '.join(f'{t:g}' for t in config.temperatures)} K")
         timestep = config.timestep or (0.5 if any(1 in a.numbers for a in starts) else 1.0)
+        if config.continue_md:
+            starts = _continued_starts(it_dir, starts, len(config.temperatures), labels)
         exploration = X.explore(calculator, starts, config.temperatures, config.md_steps, config.sample_every,
                                 timestep, seed)
+        _write_frames(it_dir / "last.xyz", [e if e is not None else starts[k % len(starts)]
+                                            for k, e in enumerate(exploration.ends)])
     candidates, calibrated, calibration = exploration.candidates, [], None
     if config.calibration_frames:
         candidates, calibrated, calibration = _calibrate(it_dir, calculator, candidates, config, seed, labels, say)
     drawn = sorted({c.step for c in exploration.candidates} - {c.step for c in candidates})
     exploration.candidates = candidates
     picks = X.select(candidates, config.strategy, config.per_iteration, config.threshold, config.min_separation,
-                     np.random.default_rng(seed + 1), config.max_uncertainty, config_cutoff(config))
+                     np.random.default_rng(seed + 1), config.max_uncertainty, config_cutoff(config),
+                     fill=not config.stop_on_rule)
     summary = {**exploration.summary(config.threshold), "selected": [c.describe() for c in picks]}
     if calibration is not None:
         summary["calibration"] = calibration.to_json()
@@ -318,6 +342,20 @@ def _explore(it_dir: Path, calculator, starts: list[Atoms], config: ALConfig, k:
     return summary, [c.atoms for c in picks], calibrated
 
 
+def _continued_starts(it_dir: Path, starts: list[Atoms], n_runs: int, labels: tuple) -> list[Atoms]:
+    """Per MD run, the frame where the previous round's run ended (``last.xyz``; a run that stopped
+    early has its start frame there), or its start frame in the first round."""
+    from ase.io import read
+
+    last = it_dir.parent / f"iter_{int(it_dir.name[5:]) - 1:03d}" / "last.xyz"
+    if not last.is_file():
+        return [starts[k % len(starts)] for k in range(n_runs)]
+    frames = read(last, ":")
+    if len(frames) != n_runs:
+        raise UserInputError(f"{last.name} holds {len(frames)} frames, not one per MD run ({n_runs})", str(last))
+    return frames
+
+
 def _calibration_frames(it_dir: Path, labels: tuple) -> list[Atoms]:
     from nnsurrogate.atomistic.data import read_frames
 
@@ -328,7 +366,7 @@ def _calibration_frames(it_dir: Path, labels: tuple) -> list[Atoms]:
 def _calibrate(it_dir: Path, calculator, candidates: list, config: ALConfig, seed: int, labels: tuple, say: Say):
     """Label ``calibration_frames`` random candidates, fit the calibration of *calculator*'s spread on
     them, and return the other candidates with calibrated u, the labelled frames and the calibration."""
-    from nnsurrogate.atomistic.calibration import calibrate
+    from nnsurrogate.atomistic.calibration import fit_calibration, raw_errors
 
     order = np.random.default_rng(seed + 2).permutation(len(candidates))
     drawn = set(order[: config.calibration_frames].tolist())
@@ -338,13 +376,29 @@ def _calibrate(it_dir: Path, calculator, candidates: list, config: ALConfig, see
     labelled, _ = _label(folder, chosen, config, labels[0], labels[1], say)
     if not labelled:
         return candidates, [], None
-    say(f"calibrating the spread on {len(labelled)} fresh frames")
-    calibration = calibrate(calculator, labelled)
+    errors, sigma = raw_errors(calculator, labelled)
+    np.savez(folder / "errors.npz", errors=errors, sigma=sigma)
+    errors, sigma = _calibration_history(it_dir, config.calibration_history, errors, sigma)
+    say(f"calibrating the spread on {errors.size // 3} fresh atoms")
+    calibration = fit_calibration(errors, sigma)
     calculator.calibration = calibration
     calculator.reset()
     rest = [replace(c, uncertainty=float(calibration.apply(np.array(c.uncertainty)))) for i, c in enumerate(candidates)
             if i not in drawn]
     return rest, labelled, calibration
+
+
+def _calibration_history(it_dir: Path, rounds: int, errors: np.ndarray, sigma: np.ndarray):
+    """This round's (errors, raw σ) and those saved by the previous ``rounds − 1`` rounds, concatenated."""
+    k = int(it_dir.name[5:])
+    parts_e, parts_s = [errors], [sigma]
+    for j in range(max(0, k - rounds + 1), k):
+        path = it_dir.parent / f"iter_{j:03d}" / "calibration" / "errors.npz"
+        if path.is_file():
+            with np.load(path) as saved:
+                parts_e.append(saved["errors"])
+                parts_s.append(saved["sigma"])
+    return np.concatenate(parts_e), np.concatenate(parts_s)
 
 
 def _label(it_dir: Path, frames: list[Atoms], config: ALConfig, species, cutoff: float, say: Say):
@@ -474,9 +528,12 @@ def run_active_learning(initial: Sequence[Atoms], config: ALConfig, train_config
         if "calibration" in summary and record["test"]:
             record["test"].update(_test_coverage(kept["predictions"], summary["calibration"]))
         if _converged(summary):
-            state.data["stop_reason"] = _converged_text(summary, config)
-            _finish(state, record, "converged", members, out, summary.get("calibration"))
-            break
+            if config.stop_on_rule:
+                state.data["stop_reason"] = _converged_text(summary, config)
+                _finish(state, record, "converged", members, out, summary.get("calibration"))
+                break
+            record["rule_fired"] = True  # recorded; the loop goes on to its budget
+            state.data.setdefault("rule_fired_at", record["n_labels"])
         labelled, failed = _label(it_dir, picked, config, species, cutoff, stages) if picked else ([], [])
         record.update({"n_selected": len(picked), "n_added": len(labelled), "failed": failed})
         data = data + calibration_frames + labelled
@@ -524,12 +581,15 @@ def _summary(state: _State, out: Path) -> dict:
                                             "force_rmse_meV_A", "calibration_rms_error_over_rms_std",
                                             "coverage_1sigma", "coverage_2sigma")
                   if k in r["test"]} if r.get("test") else {}),
-              "max_force_std_eV_A": (r.get("exploration") or {}).get("max_force_std_eV_A")} for r in rows]
+              "max_force_std_eV_A": (r.get("exploration") or {}).get("max_force_std_eV_A"),
+              "md_stable": (r.get("exploration") or {}).get("md_stable"), "rule_fired": bool(r.get("rule_fired"))}
+             for r in rows]
     summary = {"status": state.data["status"], "stop_reason": state.data.get("stop_reason"),
                "strategy": state.data["settings"]["active_learning"]["strategy"],
                "n_rounds": max(len(rows) - 1, 0), "n_trainings": len(rows),
                "n_labels": rows[-1]["n_labels"] if rows else 0,
-               "n_initial": state.data["n_initial"], "learning_curve": curve}
+               "n_initial": state.data["n_initial"], "rule_fired_at": state.data.get("rule_fired_at"),
+               "learning_curve": curve}
     write_json(out / "metrics.json", summary)
     if any("force_mae_meV_A" in c for c in curve):
         learning_curve_plot(out / "plots" / "learning_curve.png", curve)

@@ -97,8 +97,10 @@ def coverage(errors: np.ndarray, sigma: np.ndarray, k: float) -> float:
     return float(np.mean(np.abs(errors) <= k * sigma)) if errors.size else float("nan")
 
 
-def fit_calibration(errors: np.ndarray, sigma: np.ndarray, power: bool = True) -> ForceCalibration:
-    """Maximum-likelihood (a, b) of σ_cal = a σ^b (module docstring); ``power=False`` fixes b = 1.
+def fit_calibration(errors: np.ndarray, sigma: np.ndarray, power: bool = True,
+                    exponent: float | None = None) -> ForceCalibration:
+    """Maximum-likelihood (a, b) of σ_cal = a σ^b (module docstring); ``power=False`` fixes b = 1,
+    *exponent* fixes b to that value (only the scale a is fitted).
 
     Parameters
     ----------
@@ -108,6 +110,8 @@ def fit_calibration(errors: np.ndarray, sigma: np.ndarray, power: bool = True) -
         The raw committee σ of each component's atom.
     power : bool
         Fit the exponent b as well as the scale a.
+    exponent : float, optional
+        The exponent b to keep (e.g. an earlier fit's, when few new components are at hand).
     """
     errors, sigma = np.asarray(errors, dtype=np.float64).ravel(), np.asarray(sigma, dtype=np.float64).ravel()
     if errors.shape != sigma.shape:
@@ -123,7 +127,7 @@ def fit_calibration(errors: np.ndarray, sigma: np.ndarray, power: bool = True) -
         a2 = max(a2, 1e-300)
         return 0.5 * math.log(a2) + b * float(log_s.mean()), a2  # per component, constants dropped
 
-    exponents = EXPONENTS if power else np.array([1.0])
+    exponents = np.array([exponent]) if exponent is not None else EXPONENTS if power else np.array([1.0])
     b = min(exponents, key=lambda x: nll(float(x))[0])
     a = math.sqrt(nll(float(b))[1])
     calibration = ForceCalibration(scale=a, exponent=float(b), n_components=int(keep.sum()))
@@ -132,21 +136,26 @@ def fit_calibration(errors: np.ndarray, sigma: np.ndarray, power: bool = True) -
                             coverage(errors[keep], calibrated, 2))
 
 
-def calibrate(calculator, frames: Sequence, power: bool = True) -> ForceCalibration:
-    """Fit the calibration of a committee *calculator* (raw σ) on labelled *frames*."""
+def raw_errors(calculator, frames: Sequence) -> tuple[np.ndarray, np.ndarray]:
+    """Force-component errors (n,) eV/Å of a committee *calculator* on labelled *frames*, and the raw
+    (uncalibrated) σ of each component's atom (n,) eV/Å: the data :func:`fit_calibration` fits."""
     from nnsurrogate.atomistic import audit_checks as C
 
     if not frames:
         raise UserInputError("no labelled frames to calibrate on", "calibration frames")
     previous = getattr(calculator, "calibration", None)
-    calculator.calibration = None  # fit on the raw spread
+    calculator.calibration = None  # the raw spread
     calculator.reset()  # no cached (calibrated) results
     try:
-        errors, sigma = component_errors(C.predict(calculator, list(frames)))
+        return component_errors(C.predict(calculator, list(frames)))
     finally:
         calculator.calibration = previous
         calculator.reset()
-    return fit_calibration(errors, sigma, power)
+
+
+def calibrate(calculator, frames: Sequence, power: bool = True) -> ForceCalibration:
+    """Fit the calibration of a committee *calculator* (raw σ) on labelled *frames*."""
+    return fit_calibration(*raw_errors(calculator, frames), power)
 
 
 def coverage_report(errors: np.ndarray, sigma_calibrated: np.ndarray) -> dict:

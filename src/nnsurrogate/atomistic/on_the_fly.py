@@ -8,7 +8,11 @@ One run is a sequence of *segments*: :func:`~nnsurrogate.atomistic.md.run_md` wi
 at ``threshold`` (eV/Å; a calibrated committee compares its calibrated σ). A segment that ends on the
 spread guard has its flagged configuration labelled and added to the training frames; the members
 are trained ``retrain_steps`` optimizer steps more; the next segment continues from the last trusted
-frame with its velocities. Any other stop (force, energy, distance, temperature guards) ends the run,
+frame with its velocities. With ``recalibrate`` (a calibrated committee) every labelled frame is also
+scored first, by the committee that flagged it, and the scale a of σ_cal = a σ^b is refitted on all
+the frames labelled so far (b kept): a committee trained on other conditions is usually over-confident
+where it is sent, and each new label says by how much (a prequential calibration; the flagged frames
+are chosen by σ, which leaves the error's distribution at a given σ unbiased). Any other stop (force, energy, distance, temperature guards) ends the run,
 and so does reaching ``max_labels`` (the run then stops as ``--uncertainty-stop`` would).
 
 The output folder holds ``trajectory.xyz``, ``thermo.csv``, ``uncertainty.csv`` (the largest
@@ -56,6 +60,8 @@ class OnTheFlyConfig:
     batch_size : int
     labeler_settings : dict
         Extra :class:`~nnsurrogate.atomistic.labelers.LabelerSpec` settings.
+    recalibrate : bool
+        Refit the calibration's scale on the labelled frames as they come (module docstring).
     """
 
     calculator: str
@@ -65,6 +71,7 @@ class OnTheFlyConfig:
     learning_rate: float = 1e-3
     batch_size: int = 4
     labeler_settings: dict | None = None
+    recalibrate: bool = False
 
     def validate(self) -> None:
         if not (math.isfinite(self.threshold) and self.threshold > 0):
@@ -151,6 +158,9 @@ def run_on_the_fly(atoms: Atoms, members: list, train_frames: list[Atoms], optio
     options.validate(atoms)
     if len(members) < 2:
         raise UserInputError("on-the-fly labelling needs a committee (its spread is the uncertainty)", "MODEL")
+    if config.recalibrate and calibration is None:
+        raise UserInputError("--recalibrate refits a calibration: calibrate the committee first "
+                             "(potential calibrate)", "--recalibrate")
     spec = labeler(config.calculator, **(config.labeler_settings or {}))
     spec.check_structure(atoms, "start structure")
     out = Path(out)
@@ -163,6 +173,10 @@ def run_on_the_fly(atoms: Atoms, members: list, train_frames: list[Atoms], optio
         members = load_committee(out / "committee")
         data = read_frames(out / "data.xyz", species=list(members[0].species), cutoff=max(m.cutoff for m in members))
         current = read(out / "state.xyz")
+        if config.recalibrate:  # the refitted calibration the run stood at
+            from nnsurrogate.atomistic.committee import committee_calibration
+
+            calibration = committee_calibration(out / "committee") or calibration
     reference = spec()
     options = replace(options, max_force_std=config.threshold, traj_every=0, keep_every=options.traj_every,
                       log_every=options.log_every)
@@ -184,9 +198,12 @@ def run_on_the_fly(atoms: Atoms, members: list, train_frames: list[Atoms], optio
         if result.stop_kind == "spread" and len(run.state["labels"]) < config.max_labels:
             step, sigma = int(result.uncertainty[-1, 0]), float(result.uncertainty[-1, 1])
             labelled = _label(result.flagged, reference, step)
+            if config.recalibrate:
+                calibration = _recalibrate(out, calculator, labelled, calibration)
             data.append(labelled)
             members = _retrain(members, data, config, len(run.state["labels"]))
-            run.state["labels"].append({"step": step, "max_force_std_eV_A": sigma})
+            run.state["labels"].append({"step": step, "max_force_std_eV_A": sigma,
+                                        **({"calibration_scale": calibration.scale} if config.recalibrate else {})})
             _append_frames(out / "labelled.xyz", [labelled])
             _write_frames(out / "data.xyz", data)
         elif result.stopped and result.stop_kind != "interrupted":  # Ctrl-C: saved below, resumable
@@ -230,6 +247,22 @@ def _label(flagged: Atoms, reference, step: int) -> Atoms:
     frame.info[keys.CONFIG_TYPE] = "on_the_fly"
     frame.info["otf_step"] = int(step)
     return frame
+
+
+def _recalibrate(out: Path, calculator, labelled: Atoms, calibration):
+    """Add *labelled*'s (error, raw σ) under the committee that flagged it to ``calibration_errors.npz``
+    and refit the scale of *calibration* on all of them (its exponent kept)."""
+    from nnsurrogate.atomistic.calibration import fit_calibration, raw_errors
+
+    errors, sigma = raw_errors(calculator, [labelled])
+    path = out / "calibration_errors.npz"
+    if path.is_file():
+        with np.load(path) as saved:
+            errors, sigma = np.concatenate([saved["errors"], errors]), np.concatenate([saved["sigma"], sigma])
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as handle:
+            np.savez(handle, errors=errors, sigma=sigma)
+    return fit_calibration(errors, sigma, exponent=calibration.exponent)
 
 
 def _retrain(members: list, data: list[Atoms], config: OnTheFlyConfig, k: int) -> list:

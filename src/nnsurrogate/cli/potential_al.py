@@ -51,6 +51,11 @@ def active_learn(
                                     "(the calibrated σ with --calibration-frames)."),
     calibration_frames: int = typer.Option(0, "--calibration-frames", help="Random MD frames labelled per round to "
                                            "calibrate the spread into a predicted error (0: raw spread)."),
+    calibration_history: int = typer.Option(1, "--calibration-history", help="Fit the calibration on the fresh "
+                                            "frames of this many recent rounds."),
+    stop_on_rule: bool = typer.Option(True, "--stop-on-rule/--run-to-budget", help="Stop when the calibrated spread "
+                                      "of a round's MD stays under the threshold, or only record it and label to the budget."),
+    continue_md: bool = typer.Option(False, "--continue-md", help="Each round's MD goes on from where the last round's ended."),
     max_uncertainty: float = typer.Option(None, "--max-uncertainty",
                                           help="Upper end of the trust window, eV/Å (frames above it come last)."),
     test: Path = typer.Option(None, "--test", help="Fixed labelled test set scored every round."),
@@ -90,7 +95,8 @@ def active_learn(
                       hyper=model_hyper(model, hyper_options), committee=members,
                       bootstrap=bootstrap, temperatures=parse_float_list(temperatures, "--temperatures"),
                       iterations=iterations, per_iteration=per_iteration, strategy=strategy, threshold=threshold,
-                      calibration_frames=calibration_frames, max_uncertainty=max_uncertainty,
+                      calibration_frames=calibration_frames, calibration_history=calibration_history,
+                      stop_on_rule=stop_on_rule, continue_md=continue_md, max_uncertainty=max_uncertainty,
                       md_steps=md_steps, sample_every=sample_every, min_separation=min_separation, timestep=timestep,
                       warm_start=warm_start, warm_epochs=warm_epochs, train_steps=train_steps, warm_steps=warm_steps,
                       warm_learning_rate=warm_lr, seed=seed, workers=workers, scheduler=scheduler)
@@ -138,6 +144,8 @@ def _report(summary: dict) -> None:
     console.print(table)
     if summary.get("stop_reason"):
         console.print(summary["stop_reason"])
+    if summary.get("rule_fired_at") is not None and summary["status"] != "converged":
+        console.print(f"the stopping rule fired at {summary['rule_fired_at']} labels (recorded; --run-to-budget went on)")
 
 
 @configurable("potential committee")

@@ -71,6 +71,8 @@ def md(
     max_labels: int = typer.Option(50, "--max-labels", help="On the fly: reference calculations at most."),
     retrain_steps: int = typer.Option(200, "--retrain-steps", help="On the fly: Adam steps per member per label."),
     retrain_lr: float = typer.Option(1e-3, "--retrain-lr", help="On the fly: Adam learning rate of the retraining."),
+    recalibrate: bool = typer.Option(False, "--recalibrate", help="On the fly: refit the calibration's scale on "
+                                     "each labelled frame (scored before retraining)."),
     resume: bool = typer.Option(False, "--resume", help="On the fly: continue the run in --out."),
     log_every: int = typer.Option(10, "--log-every", help="Thermo row every N steps."),
     traj_every: int = typer.Option(10, "--traj-every", help="Trajectory frame every N steps."),
@@ -106,7 +108,10 @@ def md(
     first_evaluation(probe, str(start))
     if label_on_the_fly is not None:
         return _on_the_fly(model, atoms, train_data, options, label_on_the_fly, max_labels, retrain_steps, retrain_lr,
-                           out, resume, quiet)
+                           out, resume, quiet, recalibrate)
+    if recalibrate:
+        raise UserInputError("--recalibrate refits the calibration of an on-the-fly run; add --label-on-the-fly",
+                             "--recalibrate")
     if resume:
         raise UserInputError("--resume continues an on-the-fly run; add --label-on-the-fly", "--resume")
     _fresh_md_folder(out)
@@ -123,7 +128,7 @@ def md(
 
 
 def _on_the_fly(model, atoms, train_data, options, calculator_name, max_labels, retrain_steps, retrain_lr, out,
-                resume, quiet) -> None:
+                resume, quiet, recalibrate=False) -> None:
     """``--label-on-the-fly``: MD that labels, retrains and goes on (see :mod:`nnsurrogate.atomistic.on_the_fly`)."""
     from nnsurrogate.atomistic.on_the_fly import OnTheFlyConfig
     from nnsurrogate.recipes.on_the_fly import on_the_fly_run
@@ -132,7 +137,7 @@ def _on_the_fly(model, atoms, train_data, options, calculator_name, max_labels, 
         raise UserInputError("--label-on-the-fly needs --uncertainty-stop X: the spread (eV/Å) above which a frame "
                              "is labelled", "--uncertainty-stop")
     config = OnTheFlyConfig(calculator=calculator_name, threshold=options.max_force_std, max_labels=max_labels,
-                            retrain_steps=retrain_steps, learning_rate=retrain_lr)
+                            retrain_steps=retrain_steps, learning_rate=retrain_lr, recalibrate=recalibrate)
     with progress_bar(f"on-the-fly MD {len(atoms)} atoms", not quiet) as bar:
         summary = on_the_fly_run(model, atoms, train_data, options, config, out, resume, bar)
     console.print(f"{summary['steps_done']} steps of {summary['n_atoms']} atoms, {summary['n_labels']} frames labelled "

@@ -33,6 +33,12 @@ def test_uncertainty_selection_takes_largest_above_threshold_spread_in_time():
     assert select(cands, "uncertainty", 10, threshold=0.5, min_separation=0, rng=np.random.default_rng(0)) == []
 
 
+def test_fill_takes_the_most_uncertain_frames_below_the_threshold_too():
+    cands = _candidates([(0, 10, 0.04), (0, 60, 0.01), (1, 10, 0.03)])
+    picked = select(cands, "uncertainty", 2, threshold=0.5, min_separation=0, rng=np.random.default_rng(0), fill=True)
+    assert [c.uncertainty for c in picked] == [0.04, 0.03]
+
+
 def test_trust_window_puts_the_wildest_frames_last():
     cands = _candidates([(0, 10, 3.0), (0, 60, 0.4), (1, 10, 0.2), (1, 70, 1.5), (2, 10, 0.01)])
     rng = np.random.default_rng(0)
@@ -196,6 +202,45 @@ def test_calibrated_loop_stops_on_its_uncertainty_rule(tmp_path, emt_copper):
     assert committee_calibration(tmp_path / "committee").scale == pytest.approx(calibration["scale"])
     for frame in read(tmp_path / "iter_000" / "calibration" / "labelled.xyz", ":"):
         assert frame.info["config_type"].startswith("al_md_")
+
+
+def test_run_to_budget_records_the_rule_continues_md_and_pools_calibrations(tmp_path, emt_copper, monkeypatch):
+    """With stop_on_rule=False the rule that fires in round 0 is recorded and the loop labels on to its
+    budget; with continue_md round 1's MD starts where round 0's ended; with calibration_history=2 round
+    1's calibration is fitted on both rounds' fresh frames."""
+    from nnsurrogate.atomistic import _al_explore as X
+
+    torch.set_num_threads(1)
+    starts_seen = []
+    explore = X.explore
+
+    def spy(calculator, starts, *args, **kwargs):
+        starts_seen.append([a.positions.copy() for a in starts])
+        return explore(calculator, starts, *args, **kwargs)
+
+    monkeypatch.setattr(X, "explore", spy)
+    config = ALConfig(calculator="emt", model="nep", committee=2, temperatures=(300.0, 600.0), iterations=2,
+                      per_iteration=2, threshold=5.0, calibration_frames=1, md_steps=20, sample_every=5,
+                      min_separation=0, timestep=2.0, seed=4, stop_on_rule=False, continue_md=True,
+                      calibration_history=2,
+                      hyper={"cutoff": (4.0, 3.5), "n_max": (3, 3), "basis_size": (4, 4), "l_max": (2, 0, 0),
+                             "neurons": 8})
+    initial = emt_copper(4, 0.05, 0, CELL)
+    summary = run_active_learning(initial, config, PotentialTrainConfig(epochs=3, batch_size=3, lambda_v=0.0),
+                                  tmp_path, emt_copper(2, 0.1, 100, CELL))
+    assert summary["status"] == "budget spent" and summary["n_rounds"] == 2
+    assert summary["rule_fired_at"] == 4 + 1  # round 0: every calibrated σ under 5 eV/Å, after its calibration label
+    assert summary["n_labels"] == 4 + 2 * (1 + 2) and [c["rule_fired"] for c in summary["learning_curve"]] == \
+        [True, True, False]
+    ends = read(tmp_path / "iter_000" / "last.xyz", ":")
+    assert len(ends) == 2 and len(starts_seen) == 2
+    np.testing.assert_allclose(starts_seen[0][1], initial[1].positions)  # round 0 from the initial frames
+    for k in range(2):
+        np.testing.assert_allclose(starts_seen[1][k], ends[k].positions, atol=1e-6)  # round 1 goes on from there
+        assert np.abs(ends[k].positions - initial[k].positions).max() > 1e-3
+    state = json.loads((tmp_path / "state.json").read_text())
+    components = [r["exploration"]["calibration"]["n_components"] for r in state["iterations"][:2]]
+    assert components == [8 * 3, 2 * 8 * 3]
 
 
 def test_pool_based_selection_takes_the_most_uncertain_pool_frames_once(tmp_path, emt_copper):

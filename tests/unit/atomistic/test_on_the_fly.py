@@ -137,3 +137,35 @@ def test_cli_on_the_fly_and_uncertainty_stop(committee, tmp_path, capsys):
     assert run([*md, "--out", str(tmp_path / "x"), "--uncertainty-stop", "0.05", "--label-on-the-fly", "nwchem"]) == 2
     assert "unknown calculator 'nwchem'" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()  # nothing written
+
+
+def test_recalibration_refits_the_scale_on_each_label_scored_before_retraining(committee, tmp_path):
+    """Starting from the raw spread (scale 1, exponent 0.8) each label refits the scale on the errors the
+    flagging committee made there: a two-member committee's raw spread is over-confident, so the scale
+    grows; the exponent stays, and the saved errors are those of the pre-retraining committee."""
+    from nnsurrogate.atomistic.calibration import ForceCalibration, fit_calibration
+    from nnsurrogate.atomistic.committee import CommitteeCalculator, committee_calibration
+
+    members, frames = committee
+    too_sure = ForceCalibration(scale=1.0, exponent=0.8)
+    with pytest.raises(UserInputError, match="calibrate the committee first"):
+        run_on_the_fly(frames[0], _copy(members), frames, _options(), _config(recalibrate=True), tmp_path / "no")
+    assert not (tmp_path / "no").exists()
+    out = tmp_path / "recal"
+    start = _copy(members)
+    summary = run_on_the_fly(frames[0], _copy(members), frames, _options(), _config(recalibrate=True, max_labels=3),
+                             out, calibration=too_sure)
+    state = json.loads((out / "state.json").read_text())
+    assert summary["n_labels"] >= 1 and all("calibration_scale" in r for r in state["labels"])
+    saved = np.load(out / "calibration_errors.npz")
+    n = len(frames[0]) * 3
+    assert saved["errors"].shape == saved["sigma"].shape == (n * summary["n_labels"],)
+    final = committee_calibration(out / "committee")
+    assert final.exponent == pytest.approx(0.8) and final.scale > too_sure.scale
+    refit = fit_calibration(saved["errors"], saved["sigma"], exponent=0.8)
+    assert final.scale == pytest.approx(refit.scale) == pytest.approx(state["labels"][-1]["calibration_scale"])
+    first = read(out / "labelled.xyz", 0)  # the first label's errors are the untouched committee's
+    raw = CommitteeCalculator(start)
+    probe = first.copy()
+    probe.calc = raw
+    np.testing.assert_allclose(saved["errors"][:n], (probe.get_forces() - first.get_forces()).ravel(), atol=1e-6)
