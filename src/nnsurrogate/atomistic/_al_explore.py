@@ -35,6 +35,8 @@ from nnsurrogate.core.engine.progress import Progress
 from nnsurrogate.core.errors import UserInputError
 
 STRATEGIES = ("uncertainty", "diverse", "random")
+#: The exploration MD's force guard, eV/Å: a run stops when the committee predicts a larger force component.
+MAX_FORCE = 10.0
 #: Fingerprint: pair distances from FINGERPRINT_R0 to the cutoff in this many bins, smeared by FINGERPRINT_WIDTH Å.
 FINGERPRINT_BINS, FINGERPRINT_R0, FINGERPRINT_WIDTH = 32, 0.5, 0.15
 
@@ -94,7 +96,7 @@ def frame_uncertainty(calculator: Calculator, atoms: Atoms) -> float:
 
 def explore(calculator: Calculator, starts: Sequence[Atoms], temperatures: Sequence[float], steps: int,
             sample_every: int, timestep: float, seed: int, progress: Progress | None = None,
-            max_force: float = 10.0) -> Exploration:
+            max_force: float = MAX_FORCE) -> Exploration:
     """Langevin MD with *calculator* at each temperature (run k starts from ``starts[k % len(starts)]``).
 
     Snapshots every *sample_every* steps (not step 0, the start itself) become candidates; a run that

@@ -115,6 +115,12 @@ class ALConfig:
         Round k's MD runs continue round k−1's (module docstring).
     calibration_history : int
         Rounds whose fresh calibration frames the calibration is fitted on (1: this round's alone).
+    max_label_force : float or None
+        eV/Å: a labelled frame where the reference force on an atom exceeds this is not learnt
+        from (nor calibrated on): MD with an imperfect model can bring atoms so close that the
+        reference gives hundreds of eV/Å, and one such frame spoils every member's fit. It still
+        counts as a label spent (``n_rejected``). Default: the exploration MD's own force guard.
+        ``None``: keep every frame.
     seed : int
     workers : int
         Labeling threads of the local Dask cluster; ``scheduler``: address of an existing one.
@@ -146,6 +152,7 @@ class ALConfig:
     stop_on_rule: bool = True
     continue_md: bool = False
     calibration_history: int = 1
+    max_label_force: float | None = X.MAX_FORCE
     seed: int = 0
     workers: int = 1
     scheduler: str | None = None
@@ -178,7 +185,7 @@ class ALConfig:
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise UserInputError(f"{name} must be at least 1, got {value}", name)
-        for name in ("timestep", "warm_learning_rate"):
+        for name in ("timestep", "warm_learning_rate", "max_label_force"):
             value = getattr(self, name)
             if value is not None and not value > 0:
                 raise UserInputError(f"{name} must be positive, got {value}", name)
@@ -308,7 +315,7 @@ def _explore(it_dir: Path, calculator, starts: list[Atoms], config: ALConfig, k:
     if summary_path.is_file():
         summary = json.loads(summary_path.read_text(encoding="utf-8"))
         selected = read(selected_path, ":") if summary["selected"] else []
-        return summary, selected, _calibration_frames(it_dir, labels) if config.calibration_frames else []
+        return summary, selected, _calibration_frames(it_dir, labels, config) if config.calibration_frames else []
     seed = config.seed * 100_003 + k
     if pool is not None:
         say(f"committee spread on {len(pool[0]) - len(pool[1])} pool frames")
@@ -322,9 +329,10 @@ def _explore(it_dir: Path, calculator, starts: list[Atoms], config: ALConfig, k:
                                 timestep, seed)
         _write_frames(it_dir / "last.xyz", [e if e is not None else starts[k % len(starts)]
                                             for k, e in enumerate(exploration.ends)])
-    candidates, calibrated, calibration = exploration.candidates, [], None
+    candidates, calibrated, calibration, n_labelled = exploration.candidates, [], None, 0
     if config.calibration_frames:
-        candidates, calibrated, calibration = _calibrate(it_dir, calculator, candidates, config, seed, labels, say)
+        candidates, calibrated, calibration, n_labelled = _calibrate(it_dir, calculator, candidates, config, seed,
+                                                                     labels, say)
     drawn = sorted({c.step for c in exploration.candidates} - {c.step for c in candidates})
     exploration.candidates = candidates
     picks = X.select(candidates, config.strategy, config.per_iteration, config.threshold, config.min_separation,
@@ -333,6 +341,8 @@ def _explore(it_dir: Path, calculator, starts: list[Atoms], config: ALConfig, k:
     summary = {**exploration.summary(config.threshold), "selected": [c.describe() for c in picks]}
     if calibration is not None:
         summary["calibration"] = calibration.to_json()
+    if config.calibration_frames:
+        summary["n_calibration_rejected"] = n_labelled - len(calibrated)
     if pool is not None:
         summary["pool_taken"] = sorted(drawn + [c.step for c in picks])
     if picks:
@@ -356,16 +366,25 @@ def _continued_starts(it_dir: Path, starts: list[Atoms], n_runs: int, labels: tu
     return frames
 
 
-def _calibration_frames(it_dir: Path, labels: tuple) -> list[Atoms]:
+def physical(frames: list[Atoms], max_force: float | None) -> list[Atoms]:
+    """*frames* without those where the reference force on an atom, |F_i|, exceeds *max_force* (eV/Å)."""
+    if max_force is None:
+        return list(frames)
+    return [f for f in frames if float(np.max(np.linalg.norm(f.get_forces(), axis=1), initial=0.0)) <= max_force]
+
+
+def _calibration_frames(it_dir: Path, labels: tuple, config: ALConfig) -> list[Atoms]:
     from nnsurrogate.atomistic.data import read_frames
 
     path = it_dir / "calibration" / "labelled.xyz"
-    return read_frames(path, species=labels[0], cutoff=labels[1]) if path.is_file() else []
+    frames = read_frames(path, species=labels[0], cutoff=labels[1]) if path.is_file() else []
+    return physical(frames, config.max_label_force)
 
 
 def _calibrate(it_dir: Path, calculator, candidates: list, config: ALConfig, seed: int, labels: tuple, say: Say):
     """Label ``calibration_frames`` random candidates, fit the calibration of *calculator*'s spread on
-    them, and return the other candidates with calibrated u, the labelled frames and the calibration."""
+    them, and return the other candidates with calibrated u, the labelled frames kept (see
+    :func:`physical`), the calibration and how many frames were labelled."""
     from nnsurrogate.atomistic.calibration import fit_calibration, raw_errors
 
     order = np.random.default_rng(seed + 2).permutation(len(candidates))
@@ -374,8 +393,9 @@ def _calibrate(it_dir: Path, calculator, candidates: list, config: ALConfig, see
     folder = it_dir / "calibration"
     folder.mkdir(parents=True, exist_ok=True)
     labelled, _ = _label(folder, chosen, config, labels[0], labels[1], say)
+    n_labelled, labelled = len(labelled), physical(labelled, config.max_label_force)
     if not labelled:
-        return candidates, [], None
+        return candidates, [], None, n_labelled
     errors, sigma = raw_errors(calculator, labelled)
     np.savez(folder / "errors.npz", errors=errors, sigma=sigma)
     errors, sigma = _calibration_history(it_dir, config.calibration_history, errors, sigma)
@@ -385,7 +405,7 @@ def _calibrate(it_dir: Path, calculator, candidates: list, config: ALConfig, see
     calculator.reset()
     rest = [replace(c, uncertainty=float(calibration.apply(np.array(c.uncertainty)))) for i, c in enumerate(candidates)
             if i not in drawn]
-    return rest, labelled, calibration
+    return rest, labelled, calibration, n_labelled
 
 
 def _calibration_history(it_dir: Path, rounds: int, errors: np.ndarray, sigma: np.ndarray):
@@ -510,7 +530,8 @@ def run_active_learning(initial: Sequence[Atoms], config: ALConfig, train_config
         calculator = CommitteeCalculator(members)
         stages("test errors")
         kept: dict = {}
-        record = {"iteration": k, "n_train": len(data), "n_labels": len(data), "train_wall_s": train_s,
+        rejected = sum(r.get("n_rejected", 0) for r in state.iterations)  # labels spent but not learnt
+        record = {"iteration": k, "n_train": len(data), "n_labels": len(data) + rejected, "train_wall_s": train_s,
                   "test": test_errors(calculator, test_frames, kept)}
         if k >= config.iterations:
             state.data["stop_reason"] = (f"budget spent: {config.iterations} labelling rounds without the "
@@ -522,9 +543,10 @@ def run_active_learning(initial: Sequence[Atoms], config: ALConfig, train_config
                                                        (species, cutoff), stages,
                                                        (list(pool), taken) if pool is not None else None)
         record["exploration"] = summary
-        if calibration_frames:
-            record["n_calibration"] = len(calibration_frames)
-            record["n_labels"] += len(calibration_frames)  # reference calculations spent, used or not
+        n_calibration = len(calibration_frames) + summary.get("n_calibration_rejected", 0)
+        if n_calibration:
+            record["n_calibration"] = n_calibration
+            record["n_labels"] += n_calibration  # reference calculations spent, used or not
         if "calibration" in summary and record["test"]:
             record["test"].update(_test_coverage(kept["predictions"], summary["calibration"]))
         if _converged(summary):
@@ -535,7 +557,10 @@ def run_active_learning(initial: Sequence[Atoms], config: ALConfig, train_config
             record["rule_fired"] = True  # recorded; the loop goes on to its budget
             state.data.setdefault("rule_fired_at", record["n_labels"])
         labelled, failed = _label(it_dir, picked, config, species, cutoff, stages) if picked else ([], [])
-        record.update({"n_selected": len(picked), "n_added": len(labelled), "failed": failed})
+        kept = physical(labelled, config.max_label_force)
+        record.update({"n_selected": len(picked), "n_added": len(kept), "failed": failed,
+                       "n_rejected": len(labelled) - len(kept) + summary.get("n_calibration_rejected", 0)})
+        labelled = kept
         data = data + calibration_frames + labelled
         _write_frames(data_path, data)
         state.iterations.append(record)

@@ -138,7 +138,11 @@ def test_one_round_end_to_end(al_run):
     first, last = state["iterations"]
     assert summary["status"] == state["status"] == "budget spent" and summary["n_rounds"] == 1
     picks = first["exploration"]["selected"]
-    assert 1 <= len(picks) <= config.per_iteration and first["n_added"] == len(picks) and not first["failed"]
+    assert 1 <= len(picks) <= config.per_iteration and not first["failed"]
+    # every pick is labelled; those where EMT's force on an atom exceeds max_label_force are not learnt
+    forces = [np.linalg.norm(f.get_forces(), axis=1).max() for f in read(out / "iter_000" / "labelled.xyz", ":")]
+    assert len(forces) == len(picks) and first["n_added"] + first["n_rejected"] == len(picks)
+    assert first["n_rejected"] == sum(f > config.max_label_force for f in forces)
     u = [p["max_force_std_eV_A"] for p in picks]
     assert u == sorted(u, reverse=True) and min(u) > config.threshold
     for a in picks:
@@ -146,7 +150,8 @@ def test_one_round_end_to_end(al_run):
             if a is not b and a["run"] == b["run"]:
                 assert abs(a["step"] - b["step"]) >= config.min_separation
     data = read(out / "data.xyz", ":")
-    assert len(data) == len(initial) + len(picks) == last["n_labels"] == summary["n_labels"]
+    assert len(data) == len(initial) + first["n_added"] and last["n_labels"] == summary["n_labels"] == \
+        len(initial) + len(picks)
     for frame in read(out / "iter_000" / "labelled.xyz", ":"):  # labels are EMT's (positions stored to 1e-8 Å)
         fresh = Atoms(frame.numbers, frame.positions, cell=frame.cell, pbc=True)
         fresh.calc = EMT()
@@ -241,6 +246,24 @@ def test_run_to_budget_records_the_rule_continues_md_and_pools_calibrations(tmp_
     state = json.loads((tmp_path / "state.json").read_text())
     components = [r["exploration"]["calibration"]["n_components"] for r in state["iterations"][:2]]
     assert components == [8 * 3, 2 * 8 * 3]
+
+
+def test_frames_with_unphysical_reference_forces_count_as_labels_but_are_not_learnt(tmp_path, emt_copper):
+    """A labelled frame with a reference force above max_label_force (here every frame: 1e-6 eV/Å) is left
+    out of the training and calibration frames, but counted among the labels spent."""
+    torch.set_num_threads(1)
+    config = ALConfig(calculator="emt", model="nep", committee=2, temperatures=(600.0,), iterations=1,
+                      per_iteration=2, threshold=1e-4, calibration_frames=1, md_steps=20, sample_every=5,
+                      min_separation=0, timestep=2.0, seed=5, max_label_force=1e-6,
+                      hyper={"cutoff": (4.0, 3.5), "n_max": (3, 3), "basis_size": (4, 4), "l_max": (2, 0, 0),
+                             "neurons": 8})
+    initial = emt_copper(3, 0.05, 0, CELL)
+    summary = run_active_learning(initial, config, PotentialTrainConfig(epochs=2, batch_size=3, lambda_v=0.0), tmp_path)
+    first = json.loads((tmp_path / "state.json").read_text())["iterations"][0]
+    assert first["n_selected"] == 2 and first["n_added"] == 0 and first["n_rejected"] == 2 + 1
+    assert first["n_labels"] == 3 + 1 and "calibration" not in first["exploration"]  # nothing left to calibrate on
+    assert len(read(tmp_path / "data.xyz", ":")) == 3 and summary["n_labels"] == 3 + 3
+    assert len(read(tmp_path / "iter_000" / "labelled.xyz", ":")) == 2  # the reference calculations were made
 
 
 def test_pool_based_selection_takes_the_most_uncertain_pool_frames_once(tmp_path, emt_copper):
