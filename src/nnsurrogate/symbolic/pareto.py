@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -26,7 +26,8 @@ PARETO_COLUMNS = ("complexity", "formula", "r2", "mae", "mse", "r2_train", "sele
 
 @dataclass(frozen=True)
 class Candidate:
-    """A polished formula with its size and errors (validation unless said otherwise)."""
+    """A polished formula with its size and errors (validation unless said otherwise); ``squared_errors``:
+    its squared error on each validation row, (n_val,), for comparing two formulas row by row."""
 
     expr: sympy.Expr
     complexity: int
@@ -34,6 +35,7 @@ class Candidate:
     r2: float
     mae: float
     r2_train: float
+    squared_errors: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
 def prefilter(raw: Sequence[sympy.Expr], symbols: Sequence[sympy.Symbol], X_val: np.ndarray,
@@ -97,8 +99,8 @@ def score(expr: sympy.Expr, symbols: Sequence[sympy.Symbol], X_train: np.ndarray
     fit = evaluate(expr, symbols, X_train)
     r2_train = metrics.r2(y_train, fit) if len(y_train) > 1 else math.nan
     r2 = metrics.r2(y_val, pred) if len(y_val) > 1 else math.nan
-    return Candidate(expr, complexity(expr), float(np.mean((pred - y_val) ** 2)), r2, metrics.mae(y_val, pred),
-                     r2_train)
+    squared = (pred - y_val) ** 2
+    return Candidate(expr, complexity(expr), float(np.mean(squared)), r2, metrics.mae(y_val, pred), r2_train, squared)
 
 
 def pareto_front(candidates: Sequence[Candidate]) -> list[Candidate]:
@@ -115,13 +117,27 @@ def pareto_front(candidates: Sequence[Candidate]) -> list[Candidate]:
     return front
 
 
-def select(front: Sequence[Candidate], tolerance: float) -> int:
-    """Index of the simplest front member with validation MSE ≤ (1 + tolerance) · the best one's."""
+def select(front: Sequence[Candidate], tolerance: float, noise: float = 0.0) -> int:
+    """Index of the simplest front member within *tolerance* or within noise of the best.
+
+    A member is close enough when its validation MSE exceeds the best one's by at most
+    ``max(tolerance · MSE_best, noise · SE)``, SE being the standard error of the mean of the
+    row-by-row differences of squared errors d_i = e²_i − e²_best,i (the one-standard-error rule
+    of Breiman et al., *Classification and Regression Trees* (1984), on paired validation errors):
+    a longer formula whose lower error the validation rows cannot tell from chance is not chosen.
+    """
     if not front:
         raise ValueError("the Pareto front is empty")
-    best = min(c.mse for c in front)
-    limit = best * (1.0 + tolerance) + 1e-300
-    return next(i for i, c in enumerate(front) if c.mse <= limit)
+    best = min(front, key=lambda c: c.mse)
+    for i, cand in enumerate(front):
+        allowed = tolerance * best.mse + 1e-300
+        if noise > 0 and cand.squared_errors is not None and best.squared_errors is not None \
+                and len(cand.squared_errors) > 1:
+            d = np.asarray(cand.squared_errors) - np.asarray(best.squared_errors)
+            allowed = max(allowed, noise * float(np.std(d, ddof=1)) / math.sqrt(len(d)))
+        if cand.mse - best.mse <= allowed:
+            return i
+    return front.index(best)
 
 
 def front_table(front: Sequence[Candidate], selected: int) -> pd.DataFrame:

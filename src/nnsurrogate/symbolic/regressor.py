@@ -38,7 +38,8 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
     The back end evolves expressions on the search part; every expression it ends with is
     simplified by sympy, its constants re-fitted and rounded, and scored on the validation part.
     The formulas that no simpler one beats form :attr:`pareto_`; the chosen formula is the simplest
-    whose validation mean squared error is within ``selection_tolerance`` of the best.
+    whose validation mean squared error is within ``selection_tolerance`` of the best, or within
+    ``selection_noise`` standard errors of it (:func:`~nnsurrogate.symbolic.pareto.select`).
 
     Parameters
     ----------
@@ -63,6 +64,9 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
     selection_tolerance : float
         Relative excess of validation MSE over the best formula's that a simpler formula may have
         and still be chosen.
+    selection_noise : float
+        Standard errors of the paired validation-error difference within which a simpler formula
+        counts as as good as the best (1: the one-standard-error rule; 0: the tolerance alone).
     target_r2 : float, optional
         Stop the search early once a formula reaches this validation R².
     digits : int
@@ -102,7 +106,8 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
 
     def __init__(self, backend: str = "operon", functions=None, max_length: int = 30, time_limit: float = 30.0,
                  generations: int | None = None, population_size: int = 500, validation_fraction: float = 0.2,
-                 selection_tolerance: float = 0.05, target_r2: float | None = None, digits: int = 5,
+                 selection_tolerance: float = 0.05, selection_noise: float = 1.0, target_r2: float | None = None,
+                 digits: int = 5,
                  snap_tolerance: float = 1e-3, n_threads: int = 1, random_state=None, verbose: int = 0) -> None:
         self.backend = backend
         self.functions = functions
@@ -112,6 +117,7 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
         self.population_size = population_size
         self.validation_fraction = validation_fraction
         self.selection_tolerance = selection_tolerance
+        self.selection_noise = selection_noise
         self.target_r2 = target_r2
         self.digits = digits
         self.snap_tolerance = snap_tolerance
@@ -131,8 +137,8 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
             raise ValueError(f"generations must be at least 1 or None, got {self.generations!r}")
         if not 0.0 < float(self.validation_fraction) < 1.0:
             raise ValueError(f"validation_fraction must be between 0 and 1, got {self.validation_fraction!r}")
-        if float(self.selection_tolerance) < 0 or float(self.snap_tolerance) < 0:
-            raise ValueError("selection_tolerance and snap_tolerance must be ≥ 0")
+        if float(self.selection_tolerance) < 0 or float(self.snap_tolerance) < 0 or float(self.selection_noise) < 0:
+            raise ValueError("selection_tolerance, selection_noise and snap_tolerance must be ≥ 0")
         return check_functions(self.functions)
 
     def _split(self, n: int, rng: np.random.RandomState) -> tuple[np.ndarray, np.ndarray]:
@@ -171,7 +177,7 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
         else:
             result = self._search(X, y, fit_idx, val_idx, functions, seed)
             front = self._front(result.candidates, X, y, fit_idx, val_idx)
-        chosen = select(front, float(self.selection_tolerance))
+        chosen = select(front, float(self.selection_tolerance), float(self.selection_noise))
         self.sympy_expr_ = front[chosen].expr
         self.formula_ = formula_string(self.sympy_expr_)
         self.complexity_ = complexity(self.sympy_expr_)

@@ -98,3 +98,26 @@ def test_equivalence_with_a_constant_inside_a_function():
     assert ok and how == "same form, other constants"
     wrong = sympy.Float(24.94) - sympy.Float(25.05) * sympy.exp(sympy.Float(-1.1e-5) * T ** 2)
     assert not equivalent_up_to_constants(wrong, truth, (T,), X)[0]
+
+
+def _candidate(size: int, squared: np.ndarray):
+    from nnsurrogate.symbolic.pareto import Candidate
+
+    return Candidate(sympy.Integer(size), size, float(np.mean(squared)), 0.0, 0.0, 0.0, squared)
+
+
+def test_selection_takes_the_simplest_formula_within_one_standard_error_of_the_best():
+    """p = nRT/V exactly, noise on the target: a longer formula that fits the noise a little better on the
+    validation rows is not chosen over the short one unless the rows tell the difference from chance."""
+    from nnsurrogate.symbolic.pareto import select
+
+    rng = np.random.default_rng(0)
+    short = 1.0 + rng.normal(0.0, 0.1, 200)  # squared validation errors of the true law, row by row
+    longer = short + rng.normal(-0.01, 0.3, 200)  # 1 % lower on average, the rows scattering either way
+    front = [_candidate(9, short), _candidate(30, longer)]
+    d = longer - short
+    assert np.mean(d) < 0 and abs(np.mean(d)) < np.std(d, ddof=1) / np.sqrt(len(d)) * 2
+    assert select(front, tolerance=0.0, noise=0.0) == 1  # best validation MSE alone: the long one
+    assert select(front, tolerance=0.0, noise=2.0) == 0  # within 2 standard errors: the short one
+    much_better = [_candidate(9, short), _candidate(30, short * 0.2)]  # a real improvement stays chosen
+    assert select(much_better, tolerance=0.05, noise=1.0) == 1
