@@ -96,11 +96,12 @@ def frame_uncertainty(calculator: Calculator, atoms: Atoms) -> float:
 
 def explore(calculator: Calculator, starts: Sequence[Atoms], temperatures: Sequence[float], steps: int,
             sample_every: int, timestep: float, seed: int, progress: Progress | None = None,
-            max_force: float = MAX_FORCE) -> Exploration:
+            max_force: float = MAX_FORCE, min_distance: float = 0.0) -> Exploration:
     """Langevin MD with *calculator* at each temperature (run k starts from ``starts[k % len(starts)]``).
 
     Snapshots every *sample_every* steps (not step 0, the start itself) become candidates; a run that
     the watchdog stops also contributes its last good frame, the configuration just before it failed.
+    *max_force* (eV/Å) and *min_distance* (Å, 0: off) are the watchdog's force and distance guards.
     *progress* (the progress protocol) is called as ``progress(k, n_runs, metrics)`` after run k
     (counted from 1) with ``temperature_K``, ``steps_done`` and ``max_force_std_eV_A`` (so far).
     """
@@ -115,6 +116,7 @@ def explore(calculator: Calculator, starts: Sequence[Atoms], temperatures: Seque
     for k, temperature in enumerate(temperatures):
         options = MDOptions(ensemble="nvt", temperature=float(temperature), timestep=timestep, steps=steps,
                             friction=0.02, log_every=0, traj_every=0, keep_every=sample_every, max_force=max_force,
+                            min_distance=min_distance,
                             seed=int(rng.integers(2**31)))
         result = run_md(starts[k % len(starts)], calculator, options)
         snapshots = [(i * sample_every, f) for i, f in enumerate(result.frames) if i > 0]

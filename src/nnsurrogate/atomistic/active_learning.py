@@ -115,6 +115,11 @@ class ALConfig:
         Round k's MD runs continue round k−1's (module docstring).
     calibration_history : int
         Rounds whose fresh calibration frames the calibration is fitted on (1: this round's alone).
+    min_distance : float or None
+        Å: the exploration MD stops where two atoms come closer (the distance guard of
+        ``potential md``); ``None``: 0.75 × the shortest distance in the labelled frames so far; 0: off.
+        Without it a run can fuse atoms where the committee is wrong and, with ``continue_md``, go on
+        from there round after round.
     max_label_force : float or None
         eV/Å: a labelled frame where the reference force on an atom exceeds this is not learnt
         from (nor calibrated on): MD with an imperfect model can bring atoms so close that the
@@ -152,6 +157,7 @@ class ALConfig:
     stop_on_rule: bool = True
     continue_md: bool = False
     calibration_history: int = 1
+    min_distance: float | None = None
     max_label_force: float | None = X.MAX_FORCE
     seed: int = 0
     workers: int = 1
@@ -185,6 +191,8 @@ class ALConfig:
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise UserInputError(f"{name} must be at least 1, got {value}", name)
+        if self.min_distance is not None and not (math.isfinite(self.min_distance) and self.min_distance >= 0):
+            raise UserInputError(f"min_distance must be ≥ 0 Å, got {self.min_distance}", "min_distance")
         for name in ("timestep", "warm_learning_rate", "max_label_force"):
             value = getattr(self, name)
             if value is not None and not value > 0:
@@ -304,8 +312,19 @@ def test_errors(calculator, frames: Sequence[Atoms] | None, keep: dict | None = 
     return out
 
 
+def _min_distance(config: ALConfig, data: list[Atoms]) -> float:
+    """The exploration MD's distance guard, Å (see :attr:`ALConfig.min_distance`)."""
+    from nnsurrogate.atomistic.md import MIN_DISTANCE_FACTOR
+    from nnsurrogate.atomistic.workflow import shortest_training_distance
+
+    if config.min_distance is not None:
+        return float(config.min_distance)
+    shortest = shortest_training_distance(data)
+    return MIN_DISTANCE_FACTOR * shortest if shortest else 0.0
+
+
 def _explore(it_dir: Path, calculator, starts: list[Atoms], config: ALConfig, k: int, labels: tuple, say: Say,
-             pool: tuple | None = None):
+             pool: tuple | None = None, data: list[Atoms] | None = None):
     """Run (or reload) this iteration's exploration, calibration and selection; returns the summary, the
     frames to label and the labelled calibration frames. *labels*: (species, cutoff) of the frames;
     *pool*: (frames, indices already taken) to select from instead of exploring with MD."""
@@ -326,7 +345,7 @@ def _explore(it_dir: Path, calculator, starts: list[Atoms], config: ALConfig, k:
         if config.continue_md:
             starts = _continued_starts(it_dir, starts, len(config.temperatures), labels)
         exploration = X.explore(calculator, starts, config.temperatures, config.md_steps, config.sample_every,
-                                timestep, seed)
+                                timestep, seed, min_distance=_min_distance(config, data if data is not None else starts))
         _write_frames(it_dir / "last.xyz", [e if e is not None else starts[k % len(starts)]
                                             for k, e in enumerate(exploration.ends)])
     candidates, calibrated, calibration, n_labelled = exploration.candidates, [], None, 0
@@ -541,7 +560,7 @@ def run_active_learning(initial: Sequence[Atoms], config: ALConfig, train_config
         taken = _taken(state.iterations) if pool is not None else set()
         summary, picked, calibration_frames = _explore(it_dir, calculator, list(initial), config, k,
                                                        (species, cutoff), stages,
-                                                       (list(pool), taken) if pool is not None else None)
+                                                       (list(pool), taken) if pool is not None else None, data)
         record["exploration"] = summary
         n_calibration = len(calibration_frames) + summary.get("n_calibration_rejected", 0)
         if n_calibration:

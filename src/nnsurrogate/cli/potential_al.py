@@ -56,6 +56,8 @@ def active_learn(
     stop_on_rule: bool = typer.Option(True, "--stop-on-rule/--run-to-budget", help="Stop when the calibrated spread "
                                       "of a round's MD stays under the threshold, or only record it and label to the budget."),
     continue_md: bool = typer.Option(False, "--continue-md", help="Each round's MD goes on from where the last round's ended."),
+    min_distance: float = typer.Option(None, "--min-distance", help="Exploration MD stops where two atoms come "
+                                       "closer, Å (default 0.75 × the shortest distance in the labelled frames; 0: off)."),
     max_label_force: float = typer.Option(10.0, "--max-label-force", help="Labelled frames with a larger reference "
                                           "force on an atom, eV/Å, are not learnt from (they still count as labels)."),
     max_uncertainty: float = typer.Option(None, "--max-uncertainty",
@@ -98,7 +100,8 @@ def active_learn(
                       bootstrap=bootstrap, temperatures=parse_float_list(temperatures, "--temperatures"),
                       iterations=iterations, per_iteration=per_iteration, strategy=strategy, threshold=threshold,
                       calibration_frames=calibration_frames, calibration_history=calibration_history,
-                      stop_on_rule=stop_on_rule, continue_md=continue_md, max_label_force=max_label_force,
+                      stop_on_rule=stop_on_rule, continue_md=continue_md, min_distance=min_distance,
+                      max_label_force=max_label_force,
                       max_uncertainty=max_uncertainty,
                       md_steps=md_steps, sample_every=sample_every, min_separation=min_separation, timestep=timestep,
                       warm_start=warm_start, warm_epochs=warm_epochs, train_steps=train_steps, warm_steps=warm_steps,

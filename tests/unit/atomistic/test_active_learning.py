@@ -216,11 +216,12 @@ def test_run_to_budget_records_the_rule_continues_md_and_pools_calibrations(tmp_
     from nnsurrogate.atomistic import _al_explore as X
 
     torch.set_num_threads(1)
-    starts_seen = []
+    starts_seen, guards = [], []
     explore = X.explore
 
     def spy(calculator, starts, *args, **kwargs):
         starts_seen.append([a.positions.copy() for a in starts])
+        guards.append(kwargs["min_distance"])
         return explore(calculator, starts, *args, **kwargs)
 
     monkeypatch.setattr(X, "explore", spy)
@@ -240,6 +241,9 @@ def test_run_to_budget_records_the_rule_continues_md_and_pools_calibrations(tmp_
     ends = read(tmp_path / "iter_000" / "last.xyz", ":")
     assert len(ends) == 2 and len(starts_seen) == 2
     np.testing.assert_allclose(starts_seen[0][1], initial[1].positions)  # round 0 from the initial frames
+    from nnsurrogate.atomistic.workflow import shortest_training_distance
+
+    assert guards[0] == pytest.approx(0.75 * shortest_training_distance(initial))  # the MD's distance guard
     for k in range(2):
         np.testing.assert_allclose(starts_seen[1][k], ends[k].positions, atol=1e-6)  # round 1 goes on from there
         assert np.abs(ends[k].positions - initial[k].positions).max() > 1e-3
