@@ -28,7 +28,7 @@ SYSTEMS = {
         "title": "EMT Cu–Au (bulk Cu₃Au-like alloy, (100) slab, vacancy; 300–1500 K)",
         "calculator": "emt", "temperatures": (300.0, 900.0, 1500.0), "timestep": 2.0,
         "n_test": 10, "n_pool": 30, "n_initial": 3, "rattle": 0.05, "every": 40, "equilibrate": 100,
-        "al": {"committee": 4, "per_iteration": 6, "iterations": 12, "calibration_frames": 2, "md_steps": 150,
+        "al": {"committee": 4, "per_iteration": 6, "iterations": 10, "calibration_frames": 2, "md_steps": 150,
                "sample_every": 10, "min_separation": 30, "max_uncertainty": 1.0, "train_steps": 1500,
                "warm_steps": 500, "warm_learning_rate": 2e-3, "hyper": NEP_SMALL,
                **LOOP},

@@ -447,6 +447,7 @@ def run(quick: bool, results_dir: Path, markdown_path: Path, console: Console, p
     for system in ("cuau", "ethanol"):  # every frame is computed here: no shared data needed
         if part in ("all", system):
             new = system_part(system, seeds if not quick else (0,), quick, work, console, workers)
+            result = _load(path)  # another part may have finished meanwhile: merge into what is there now
             old = result["systems"].get(system, {}).get("runs", [])
             done = {(r["strategy"], r["seed"]) for r in new["runs"]}
             new["runs"] = [r for r in old if (r["strategy"], r["seed"]) not in done] + new["runs"]
@@ -454,7 +455,9 @@ def run(quick: bool, results_dir: Path, markdown_path: Path, console: Console, p
             result["systems"][system] = new
             write_json(path, result)
     if part in ("all", "otf"):
-        result["otf"] = otf_part(quick, work, result, console)
+        otf = otf_part(quick, work, result, console)
+        result = _load(path)
+        result["otf"] = otf
     for data in result["systems"].values():  # (re)analysed with this file's analysis
         data["analysis"] = analyse(data)
     result.update({"created": now_iso(), "quick": quick, "machine": machine_info()})
