@@ -22,7 +22,6 @@ Selection then picks the frames to label:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -197,7 +196,7 @@ def select(candidates: Sequence[Candidate], strategy: str, n: int, threshold: fl
     if strategy == "random":
         order = rng.permutation(len(candidates))[:n]
         return [candidates[i] for i in sorted(order.tolist())]
-    above = [c for c in candidates if c.uncertainty > (-math.inf if fill else threshold)]
+    above = list(candidates) if fill else [c for c in candidates if c.uncertainty > threshold]
     inside = sorted((c for c in above if max_uncertainty is None or c.uncertainty <= max_uncertainty),
                     key=lambda c: -c.uncertainty)
     beyond = sorted((c for c in above if max_uncertainty is not None and c.uncertainty > max_uncertainty),

@@ -343,14 +343,14 @@ def _explore(it_dir: Path, calculator, starts: list[Atoms], config: ALConfig, k:
         say(f"MD with the committee at {', '.join(f'{t:g}' for t in config.temperatures)} K")
         timestep = config.timestep or (0.5 if any(1 in a.numbers for a in starts) else 1.0)
         if config.continue_md:
-            starts = _continued_starts(it_dir, starts, len(config.temperatures), labels)
+            starts = _continued_starts(_round_dir(it_dir, k - 1), starts, len(config.temperatures))
         exploration = X.explore(calculator, starts, config.temperatures, config.md_steps, config.sample_every,
                                 timestep, seed, min_distance=_min_distance(config, data if data is not None else starts))
         _write_frames(it_dir / "last.xyz", [e if e is not None else starts[k % len(starts)]
                                             for k, e in enumerate(exploration.ends)])
     candidates, calibrated, calibration, n_labelled = exploration.candidates, [], None, 0
     if config.calibration_frames:
-        candidates, calibrated, calibration, n_labelled = _calibrate(it_dir, calculator, candidates, config, seed,
+        candidates, calibrated, calibration, n_labelled = _calibrate(it_dir, k, calculator, candidates, config, seed,
                                                                      labels, say)
     drawn = sorted({c.step for c in exploration.candidates} - {c.step for c in candidates})
     exploration.candidates = candidates
@@ -371,12 +371,17 @@ def _explore(it_dir: Path, calculator, starts: list[Atoms], config: ALConfig, k:
     return summary, [c.atoms for c in picks], calibrated
 
 
-def _continued_starts(it_dir: Path, starts: list[Atoms], n_runs: int, labels: tuple) -> list[Atoms]:
-    """Per MD run, the frame where the previous round's run ended (``last.xyz``; a run that stopped
-    early has its start frame there), or its start frame in the first round."""
+def _round_dir(it_dir: Path, k: int) -> Path:
+    """The folder of round *k* beside round folder *it_dir*."""
+    return it_dir.parent / f"iter_{k:03d}"
+
+
+def _continued_starts(previous: Path, starts: list[Atoms], n_runs: int) -> list[Atoms]:
+    """Per MD run, the frame where the run of the previous round (folder *previous*) ended
+    (``last.xyz``; a run that stopped early has its start frame there), or its start frame in the first round."""
     from ase.io import read
 
-    last = it_dir.parent / f"iter_{int(it_dir.name[5:]) - 1:03d}" / "last.xyz"
+    last = previous / "last.xyz"
     if not last.is_file():
         return [starts[k % len(starts)] for k in range(n_runs)]
     frames = read(last, ":")
@@ -400,7 +405,8 @@ def _calibration_frames(it_dir: Path, labels: tuple, config: ALConfig) -> list[A
     return physical(frames, config.max_label_force)
 
 
-def _calibrate(it_dir: Path, calculator, candidates: list, config: ALConfig, seed: int, labels: tuple, say: Say):
+def _calibrate(it_dir: Path, k: int, calculator, candidates: list, config: ALConfig, seed: int, labels: tuple,
+               say: Say):
     """Label ``calibration_frames`` random candidates, fit the calibration of *calculator*'s spread on
     them, and return the other candidates with calibrated u, the labelled frames kept (see
     :func:`physical`), the calibration and how many frames were labelled."""
@@ -417,7 +423,7 @@ def _calibrate(it_dir: Path, calculator, candidates: list, config: ALConfig, see
         return candidates, [], None, n_labelled
     errors, sigma = raw_errors(calculator, labelled)
     np.savez(folder / "errors.npz", errors=errors, sigma=sigma)
-    errors, sigma = _calibration_history(it_dir, config.calibration_history, errors, sigma)
+    errors, sigma = _calibration_history(it_dir, k, config.calibration_history, errors, sigma)
     say(f"calibrating the spread on {errors.size // 3} fresh atoms")
     calibration = fit_calibration(errors, sigma)
     calculator.calibration = calibration
@@ -427,12 +433,11 @@ def _calibrate(it_dir: Path, calculator, candidates: list, config: ALConfig, see
     return rest, labelled, calibration, n_labelled
 
 
-def _calibration_history(it_dir: Path, rounds: int, errors: np.ndarray, sigma: np.ndarray):
-    """This round's (errors, raw σ) and those saved by the previous ``rounds − 1`` rounds, concatenated."""
-    k = int(it_dir.name[5:])
+def _calibration_history(it_dir: Path, k: int, rounds: int, errors: np.ndarray, sigma: np.ndarray):
+    """Round *k*'s (errors, raw σ) and those saved by the previous ``rounds − 1`` rounds, concatenated."""
     parts_e, parts_s = [errors], [sigma]
     for j in range(max(0, k - rounds + 1), k):
-        path = it_dir.parent / f"iter_{j:03d}" / "calibration" / "errors.npz"
+        path = _round_dir(it_dir, j) / "calibration" / "errors.npz"
         if path.is_file():
             with np.load(path) as saved:
                 parts_e.append(saved["errors"])
@@ -576,10 +581,10 @@ def run_active_learning(initial: Sequence[Atoms], config: ALConfig, train_config
             record["rule_fired"] = True  # recorded; the loop goes on to its budget
             state.data.setdefault("rule_fired_at", record["n_labels"])
         labelled, failed = _label(it_dir, picked, config, species, cutoff, stages) if picked else ([], [])
-        kept = physical(labelled, config.max_label_force)
-        record.update({"n_selected": len(picked), "n_added": len(kept), "failed": failed,
-                       "n_rejected": len(labelled) - len(kept) + summary.get("n_calibration_rejected", 0)})
-        labelled = kept
+        learnt = physical(labelled, config.max_label_force)
+        record.update({"n_selected": len(picked), "n_added": len(learnt), "failed": failed,
+                       "n_rejected": len(labelled) - len(learnt) + summary.get("n_calibration_rejected", 0)})
+        labelled = learnt
         data = data + calibration_frames + labelled
         _write_frames(data_path, data)
         state.iterations.append(record)

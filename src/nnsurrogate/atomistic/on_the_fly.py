@@ -12,8 +12,8 @@ frame with its velocities. With ``recalibrate`` (a calibrated committee) every l
 scored first, by the committee that flagged it, and the scale a of σ_cal = a σ^b is refitted on all
 the frames labelled so far (b kept): a committee trained on other conditions is usually over-confident
 where it is sent, and each new label says by how much (a prequential calibration; the flagged frames
-are chosen by σ, which leaves the error's distribution at a given σ unbiased). Any other stop (force, energy, distance, temperature guards) ends the run,
-and so does reaching ``max_labels`` (the run then stops as ``--uncertainty-stop`` would).
+are chosen by σ, which leaves the error's distribution at a given σ unbiased). Any other stop (force,
+energy, distance, temperature guards) ends the run, and so does reaching ``max_labels`` (the run then stops as ``--uncertainty-stop`` would).
 
 The output folder holds ``trajectory.xyz``, ``thermo.csv``, ``uncertainty.csv`` (the largest
 per-atom spread at every step), ``labelled.xyz`` (the new reference frames), ``data.xyz`` (all
