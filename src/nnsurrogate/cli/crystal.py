@@ -106,21 +106,26 @@ def evaluate(
 def distill(
     run_dir: Path = typer.Argument(..., help="Output folder of 'crystal train --model sagat'."),
     top_k: int = typer.Option(8, "--top-k", help="Number of highest-attention features given to symbolic regression."),
-    time_limit: float = typer.Option(30.0, "--time-limit", help="Seconds of formula search per run."),
+    generations: int = typer.Option(None, "--generations", help="Generations of formula search per run "
+                                    "(default: the back end's); the same seed gives the same formula on any machine."),
+    time_limit: float = typer.Option(None, "--time-limit", help="Also stop each search after this many seconds."),
     max_length: int = typer.Option(15, "--max-length", help="Most nodes of a searched expression tree."),
     fit_to: str = typer.Option("network", "--fit-to", help="network (distil the network's predictions) or target."),
     compare_all: bool = typer.Option(True, "--compare-all/--no-compare-all", help="Also search on all features, for time and accuracy."),
     seed: int = typer.Option(0, "--seed", help="Random seed of the search."),
-    out: Path = typer.Option(None, "--out", help="Output folder (default RUN_DIR/distill): metrics.json, pareto_*.csv."),
+    out: Path = typer.Option(None, "--out", help="Output folder (default RUN_DIR/distill): metrics.json, pareto_*.csv, "
+                             "formula_*.py (a NumPy function) and formula_*.tex."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:
     """Distil the top-k screened features into a short formula (symbolic regression)."""
     from nnsurrogate.recipes.distill import distill_run
 
     outcome = distill_run(run_dir, top_k=top_k, time_limit=time_limit, max_length=max_length, fit_to=fit_to,
-                          compare_all=compare_all, seed=seed, out=out, verbose=0 if quiet else 1)
+                          compare_all=compare_all, seed=seed, out=out, verbose=0 if quiet else 1,
+                          generations=generations)
     _distill_table(outcome.report)
-    console.print(f"written to {outcome.folder}/ (metrics.json, Pareto fronts with test scores)")
+    console.print(f"written to {outcome.folder}/ (metrics.json, Pareto fronts with test scores, formula_*.py and "
+                  "formula_*.tex)")
 
 
 def _distill_table(report: dict) -> None:

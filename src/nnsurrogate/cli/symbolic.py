@@ -21,12 +21,16 @@ def fit(
     target: str = typer.Option(..., "--target", help="Column to explain."),
     inputs: str = typer.Option(None, "--inputs", help="Comma-separated input columns (default: every numeric column but the target)."),
     max_length: int = typer.Option(30, "--max-length", help="Most nodes of a searched expression tree."),
-    time_limit: float = typer.Option(30.0, "--time-limit", help="Seconds of search (simplification comes on top)."),
+    generations: int = typer.Option(None, "--generations", help="Generations of search (default: the back end's, "
+                                    "Operon 200, gplearn 20); the same seed then gives the same formula on any machine."),
+    time_limit: float = typer.Option(None, "--time-limit", help="Also stop after this many seconds of search "
+                                     "(the formula then depends on the machine's speed)."),
     seed: int = typer.Option(0, "--seed", help="Random seed for the test split and the search."),
     backend: str = typer.Option("operon", "--backend", help="operon (fast, fitted constants) or gplearn."),
     functions: str = typer.Option(None, "--functions", help="Allowed operators, e.g. add,sub,mul,div,sqrt,exp,log (the default)."),
     test_fraction: float = options.test_fraction(0.2, "Fraction of rows held out to score the formula."),
-    out: Path = options.out_dir("Output folder: metrics.json, config.yaml, pareto.csv, plots/."),
+    out: Path = options.out_dir("Output folder: metrics.json, config.yaml, pareto.csv, formula.py "
+                              "(a NumPy function), formula.tex, plots/."),
     quiet: bool = options.quiet(),
 ) -> None:
     """Search for a formula TARGET ≈ f(inputs); report it with its test R², MAE and a Pareto front."""
@@ -35,7 +39,7 @@ def fit(
 
     columns = parse_column_list(inputs)
     settings = FitOptions(target=target, inputs=tuple(columns) if columns else None, max_length=max_length,
-                         time_limit=time_limit, seed=seed, backend=backend, functions=functions,
+                         generations=generations, time_limit=time_limit, seed=seed, backend=backend, functions=functions,
                          test_size=test_fraction, verbose=0 if quiet else 1)
     report = fit_table(str(data), str(out), settings)
     console.print(f"[bold]{target}[/bold] ≈ {report['formula']}", highlight=False)

@@ -63,6 +63,8 @@ class CrystalRegressor(RegressorMixin, BaseEstimator):
         Hidden width of the readout MLP (and of SA-GAT's feature network).
     dropout : float
         SA-GAT: dropout on the gated feature embeddings during training.
+    edge_updates : bool
+        SA-GAT: refine the edge states in every graph-attention layer (MEGNet/ALIGNN-style).
     max_epochs, batch_size, learning_rate, weight_decay, patience, lr_patience :
         Optimisation: AdamW; the learning rate warms up and decays on a cosine over ``max_epochs``
         (``schedule="cosine"``) or halves after ``lr_patience`` epochs without a better validation MAE
@@ -100,7 +102,7 @@ class CrystalRegressor(RegressorMixin, BaseEstimator):
     def __init__(self, model="sagat", cutoff=8.0, max_neighbors=12, n_bins=8, dim=64, n_layers=3, hidden=128,
                  dropout=0.1, max_epochs=100, batch_size=64, learning_rate=2e-3, weight_decay=0.0, patience=100,
                  lr_patience=10, loss="l1", schedule="cosine", validation_fraction=0.1, n_threads=1,
-                 random_state=None, verbose=0, time_limit=None):
+                 random_state=None, verbose=0, time_limit=None, edge_updates=False):
         self.model = model
         self.cutoff = cutoff
         self.max_neighbors = max_neighbors
@@ -122,6 +124,7 @@ class CrystalRegressor(RegressorMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.time_limit = time_limit
+        self.edge_updates = edge_updates
 
     # ------------------------------------------------------------------ set-up
     def graph_settings(self) -> GraphSettings:
@@ -166,7 +169,8 @@ class CrystalRegressor(RegressorMixin, BaseEstimator):
             return CGCNN(n_inputs, dim=int(self.dim), n_conv=int(self.n_layers), hidden=int(self.hidden),
                          cutoff=float(self.cutoff))
         return SAGAT(n_inputs, int(self.n_bins), dim=int(self.dim), n_layers=int(self.n_layers),
-                     hidden=int(self.hidden), cutoff=float(self.cutoff), dropout=float(self.dropout))
+                     hidden=int(self.hidden), cutoff=float(self.cutoff), dropout=float(self.dropout),
+                     edge_updates=bool(self.edge_updates))
 
     def store(self, data: PreparedCrystals) -> GraphStore:
         """The graphs of *data* with this model's per-atom inputs (binned features or element inputs)."""

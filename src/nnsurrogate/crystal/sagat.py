@@ -80,31 +80,44 @@ class FeatureAttentionEncoder(nn.Module):
 
 
 class GraphAttentionLayer(nn.Module):
-    """GATv2 message passing with edge features and residual updates; h (N, dim), u (E, n_basis) → (N, dim)."""
+    """GATv2 message passing with edge features and residual updates.
 
-    def __init__(self, dim: int, n_basis: int, heads: int = 4) -> None:
+    Shapes: h (N, dim), edge states e (E, dim) → (N, dim) and (E, dim). With ``edge_update`` the edge
+    state is refined after the node update, e_ij ← LN(e_ij + MLP(h_i ⊕ h_j ⊕ e_ij)) (edge-updating
+    message passing as in MEGNet, Chen et al. 2019, and ALIGNN's edge gating); otherwise it passes
+    through unchanged.
+    """
+
+    def __init__(self, dim: int, heads: int = 4, edge_update: bool = False) -> None:
         super().__init__()
         if dim % heads:
             raise ValueError(f"dim {dim} is not divisible by heads {heads}")
         self.heads = heads
         self.to_center = nn.Linear(dim, dim)
         self.to_neighbor = nn.Linear(dim, dim)
-        self.to_edge = nn.Linear(n_basis, dim)
+        self.to_edge = nn.Linear(dim, dim)
         self.attention = nn.Parameter(torch.randn(heads, dim // heads) / math.sqrt(dim // heads))
         self.project = nn.Linear(dim, dim)
         self.norm1 = nn.LayerNorm(dim)
         self.feed_forward = nn.Sequential(nn.Linear(dim, 2 * dim), nn.SiLU(), nn.Linear(2 * dim, dim))
         self.norm2 = nn.LayerNorm(dim)
+        self.edge_mlp = (nn.Sequential(nn.Linear(3 * dim, dim), nn.SiLU(), nn.Linear(dim, dim))
+                         if edge_update else None)
+        self.edge_norm = nn.LayerNorm(dim) if edge_update else None
 
-    def forward(self, h: torch.Tensor, u: torch.Tensor, center: torch.Tensor, neighbor: torch.Tensor) -> torch.Tensor:
+    def forward(self, h: torch.Tensor, e: torch.Tensor, center: torch.Tensor,
+                neighbor: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         n, dim = h.shape
-        message = self.to_neighbor(h)[neighbor] + self.to_edge(u)  # (E, dim)
+        message = self.to_neighbor(h)[neighbor] + self.to_edge(e)  # (E, dim)
         x = (self.to_center(h)[center] + message).view(-1, self.heads, dim // self.heads)
         scores = (F.leaky_relu(x, 0.2) * self.attention).sum(-1)  # (E, H)
         alpha = segment_softmax(scores, center, n)
         pooled = segment_sum(alpha.unsqueeze(-1) * message.view(-1, self.heads, dim // self.heads), center, n)
         h = self.norm1(h + self.project(pooled.reshape(n, dim)))
-        return self.norm2(h + self.feed_forward(h))
+        h = self.norm2(h + self.feed_forward(h))
+        if self.edge_mlp is not None:
+            e = self.edge_norm(e + self.edge_mlp(torch.cat([h[center], h[neighbor], e], dim=1)))
+        return h, e
 
 
 class SAGAT(nn.Module):
@@ -130,25 +143,28 @@ class SAGAT(nn.Module):
         Gaussian centres of the edge basis.
     dropout : float
         Dropout on the gated feature embeddings during training.
+    edge_updates : bool
+        Refine the edge states in every graph layer (see :class:`GraphAttentionLayer`).
 
     Shapes: a :class:`GraphBatch` of B crystals (nodes = positions (N, F)) → (B,) predictions.
     """
 
     def __init__(self, n_features: int, n_bins: int, dim: int = 64, token_dim: int = 4, n_layers: int = 3,
                  graph_heads: int = 4, hidden: int = 128, cutoff: float = 8.0, n_basis: int = 32,
-                 dropout: float = 0.0) -> None:
+                 dropout: float = 0.0, edge_updates: bool = False) -> None:
         super().__init__()
         self.encoder = FeatureAttentionEncoder(n_features, n_bins, token_dim, dim, hidden, dropout)
         self.basis = GaussianBasis(cutoff, n_basis)
-        self.layers = nn.ModuleList(GraphAttentionLayer(dim, n_basis, graph_heads) for _ in range(n_layers))
+        self.edge_embed = nn.Linear(n_basis, dim)
+        self.layers = nn.ModuleList(GraphAttentionLayer(dim, graph_heads, edge_updates) for _ in range(n_layers))
         self.head = nn.Sequential(nn.Linear(dim, hidden), nn.SiLU(), nn.Linear(hidden, 1))
 
     def embed(self, batch: GraphBatch) -> tuple[torch.Tensor, torch.Tensor]:
         """Atom vectors after the graph layers (N, dim) and the feature attention (N, F)."""
         h, alpha = self.encoder(batch.nodes)
-        u = self.basis(batch.distance)
+        e = self.edge_embed(self.basis(batch.distance))
         for layer in self.layers:
-            h = layer(h, u, batch.center, batch.neighbor)
+            h, e = layer(h, e, batch.center, batch.neighbor)
         return h, alpha
 
     def forward(self, batch: GraphBatch) -> torch.Tensor:

@@ -23,6 +23,7 @@ from nnsurrogate.core.tables import write_table
 from nnsurrogate.crystal.distill import DistillInputs, distill, load_distill_inputs
 from nnsurrogate.symbolic import SymbolicRegressor
 from nnsurrogate.symbolic.distill import pareto_with_test
+from nnsurrogate.symbolic.export import write_formula_files
 
 __all__ = ["DEFAULT_FOLDER", "DistillOutcome", "distill_run"]
 
@@ -51,9 +52,9 @@ class DistillOutcome:
     fronts: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
-def distill_run(run_dir: str | Path, top_k: int = 8, time_limit: float = 30.0, max_length: int = 15,
+def distill_run(run_dir: str | Path, top_k: int = 8, time_limit: float | None = None, max_length: int = 15,
                 fit_to: str = "network", compare_all: bool = True, seed: int = 0, out: str | Path | None = None,
-                verbose: int = 0) -> DistillOutcome:
+                verbose: int = 0, generations: int | None = None) -> DistillOutcome:
     """Distil the *top_k* highest-attention features of an SA-GAT run into a formula; write the results.
 
     Parameters
@@ -62,8 +63,8 @@ def distill_run(run_dir: str | Path, top_k: int = 8, time_limit: float = 30.0, m
         Output folder of an SA-GAT training run (``feature_importance.csv``, ``structure_features.parquet``).
     top_k : int
         Features (by decreasing attention, among those that vary) the first search may use (≥ 1).
-    time_limit : float
-        Seconds of formula search per search.
+    time_limit : float, optional
+        Seconds of formula search per search, on top of the generations (``None``: no wall-clock limit).
     max_length : int
         Most nodes of a searched expression tree.
     fit_to : {"network", "target"}
@@ -76,6 +77,8 @@ def distill_run(run_dir: str | Path, top_k: int = 8, time_limit: float = 30.0, m
         Output folder (default ``run_dir / "distill"``).
     verbose : int
         1 shows the searches' progress bars.
+    generations : int, optional
+        Generations per search (``None``: the back end's default); with no time limit, reproducible.
 
     Returns
     -------
@@ -85,7 +88,8 @@ def distill_run(run_dir: str | Path, top_k: int = 8, time_limit: float = 30.0, m
     folder = Path(out) if out is not None else Path(run_dir) / DEFAULT_FOLDER
 
     def make() -> SymbolicRegressor:
-        return SymbolicRegressor(time_limit=time_limit, max_length=max_length, random_state=seed, verbose=verbose)
+        return SymbolicRegressor(generations=generations, time_limit=time_limit, max_length=max_length,
+                                 random_state=seed, verbose=verbose)
 
     runs = {"top_k": inputs.top(top_k)}
     if compare_all:
@@ -95,6 +99,9 @@ def distill_run(run_dir: str | Path, top_k: int = 8, time_limit: float = 30.0, m
     searched = {name: _search(inputs, columns, make, fit_to) for name, columns in runs.items()}
     fronts = {}
     for name, (result, front) in searched.items():
+        exports = result.pop("exports")
+        write_formula_files(folder, exports, stem=f"formula_{name}")
+        result["latex"] = exports["latex"]
         report[name], fronts[name] = result, front
         write_table(front, folder / f"pareto_{name}.csv")
     write_json(folder / "metrics.json", report)
@@ -110,4 +117,5 @@ def _search(inputs: DistillInputs, columns: list[str], make, fit_to: str) -> tup
         return holder["model"]
 
     result = distill(inputs, columns, factory, fit_to)
+    result["exports"] = holder["model"].export(inputs.target)
     return result, pareto_with_test(holder["model"], inputs.test[columns], inputs.y_test)

@@ -23,7 +23,7 @@ from nnsurrogate.core.tables import numeric_matrix
 from nnsurrogate.symbolic.regressor import SymbolicRegressor
 
 
-def distill_features(X: pd.DataFrame, y, columns: Sequence[str], time_limit: float, seed: int,
+def distill_features(X: pd.DataFrame, y, columns: Sequence[str], time_limit: float | None = None, seed: int = 0,
                      **kw: Any) -> dict[str, Any]:
     """Fit a formula y ≈ f(X[columns]) and score it on held-out rows.
 
@@ -35,8 +35,8 @@ def distill_features(X: pd.DataFrame, y, columns: Sequence[str], time_limit: flo
         Target (e.g. a DFT property, or a network's prediction of it), any unit.
     columns : sequence of str
         Feature columns to distil, e.g. the top-k by attention weight.
-    time_limit : float
-        Seconds of search.
+    time_limit : float, optional
+        Seconds of search on top of the generation budget (``None``: generations alone, reproducible).
     seed : int
         Seeds the train/test split and the search.
     **kw

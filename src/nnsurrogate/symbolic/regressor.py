@@ -19,6 +19,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from nnsurrogate.core.errors import DataWarning
+from nnsurrogate.symbolic.export import formula_exports
 from nnsurrogate.symbolic.expression import complexity, evaluate, formula_string, make_symbols, round_constants
 from nnsurrogate.symbolic.functions import check_functions
 from nnsurrogate.symbolic.gplearn_backend import GplearnSearch
@@ -27,6 +28,8 @@ from nnsurrogate.symbolic.pareto import Candidate, front_table, pareto_front, po
 from nnsurrogate.symbolic.search import Budget, run_search, search_bar
 
 BACKENDS = {"operon": OperonSearch, "gplearn": GplearnSearch}
+#: Generations each back end runs when ``generations`` is not given.
+DEFAULT_GENERATIONS = {"operon": 200, "gplearn": 20}
 #: Fewer rows than this: the validation rows are the training rows (no separate hold-out).
 MIN_ROWS_FOR_VALIDATION = 10
 
@@ -51,12 +54,15 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
     max_length : int
         Most nodes of a searched expression tree (Operon: a hard limit; gplearn: longer programs are
         not offered as candidates).
-    time_limit : float
-        Seconds of search (checked between chunks of generations, so a run may overshoot by about a
-        second; simplification of the results comes on top).
+    time_limit : float, optional
+        Seconds of search, on top of the generations (checked between chunks of generations, so a
+        run may overshoot by about a second; simplification of the results comes on top). ``None``
+        (the default): no wall-clock limit, so the same ``random_state`` gives the same formula on
+        any machine, busy or not.
     generations : int, optional
-        Most generations; ``None`` for no limit. Runs repeat exactly, for a given ``random_state``,
-        only when this limit ends the search before ``time_limit`` does.
+        Generations of the search; ``None``: the back end's default
+        (:data:`DEFAULT_GENERATIONS`: Operon 200, about 15–40 s on tables of a few thousand rows on
+        one core; gplearn 20, about as long).
     population_size : int
     validation_fraction : float
         Fraction of the rows held out to score formulas (0 < f < 1); below 10 rows the training
@@ -77,7 +83,7 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
         Threads of the back end.
     random_state : int, RandomState or None
     verbose : int
-        ``1`` draws a progress bar of the time budget on stderr.
+        ``1`` draws a progress bar of the generations on stderr.
 
     Attributes
     ----------
@@ -104,7 +110,7 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
         Only when fitted on a DataFrame with string column names.
     """
 
-    def __init__(self, backend: str = "operon", functions=None, max_length: int = 30, time_limit: float = 30.0,
+    def __init__(self, backend: str = "operon", functions=None, max_length: int = 30, time_limit: float | None = None,
                  generations: int | None = None, population_size: int = 500, validation_fraction: float = 0.2,
                  selection_tolerance: float = 0.05, selection_noise: float = 1.0, target_r2: float | None = None,
                  digits: int = 5,
@@ -131,7 +137,7 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
         for name, low in (("max_length", 3), ("population_size", 2), ("digits", 1), ("n_threads", 1)):
             if int(getattr(self, name)) < low:
                 raise ValueError(f"{name} must be at least {low}, got {getattr(self, name)!r}")
-        if not float(self.time_limit) > 0:
+        if self.time_limit is not None and not float(self.time_limit) > 0:
             raise ValueError(f"time_limit must be positive, got {self.time_limit!r}")
         if self.generations is not None and int(self.generations) < 1:
             raise ValueError(f"generations must be at least 1 or None, got {self.generations!r}")
@@ -192,10 +198,14 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
     def _search(self, X, y, fit_idx, val_idx, functions, seed):
         search = BACKENDS[self.backend](X[fit_idx], y[fit_idx], self.symbols_, functions, int(self.max_length),
                                         int(self.population_size), seed, int(self.n_threads))
-        budget = Budget(float(self.time_limit), None if self.generations is None else int(self.generations),
+        budget = Budget(self.generations_budget(), None if self.time_limit is None else float(self.time_limit),
                         self.target_r2)
         with search_bar(f"symbolic regression ({self.backend})", self.verbose > 0) as bar:
             return run_search(search, budget, X[val_idx], y[val_idx], bar)
+
+    def generations_budget(self) -> int:
+        """Generations the search runs: ``generations``, or the back end's default."""
+        return int(DEFAULT_GENERATIONS[self.backend] if self.generations is None else self.generations)
 
     def _constant(self, value: float, X, y, fit_idx, val_idx) -> Candidate:
         expr = round_constants(sympy.Float(value), int(self.digits))
@@ -211,6 +221,24 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
             if cand is not None:
                 scored.append(cand)
         return pareto_front(scored)
+
+    def export(self, target: str = "y") -> dict[str, str]:
+        """The chosen formula as ``{"sympy", "latex", "numpy"}``: sympy's text, LaTeX, and a NumPy module.
+
+        Parameters
+        ----------
+        target : str
+            Name of the predicted quantity, for the NumPy function's docstring.
+
+        Returns
+        -------
+        dict of str
+            ``"numpy"`` is the source of a module with ``formula(*columns)`` (arguments in column
+            order) that evaluates exactly what :meth:`predict` does
+            (:func:`~nnsurrogate.symbolic.export.numpy_source`).
+        """
+        check_is_fitted(self, "sympy_expr_")
+        return formula_exports(self.sympy_expr_, self.symbols_, target)
 
     def predict(self, X) -> np.ndarray:
         """Evaluate :attr:`sympy_expr_` on the rows of *X*.

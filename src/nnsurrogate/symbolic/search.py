@@ -2,8 +2,12 @@
 
 A back end (:class:`~nnsurrogate.symbolic.operon_backend.OperonSearch`,
 :class:`~nnsurrogate.symbolic.gplearn_backend.GplearnSearch`) offers ``step(generations, seconds)``,
-``best_r2(X, y)`` and ``candidates()``. The loop stops at the first of: the time limit, the
-generation limit, or a best validation R² at or above a target.
+``best_r2(X, y)`` and ``candidates()``. The loop stops at the first of: the generation limit, the
+time limit (if any), or a best validation R² at or above a target.
+
+Reproducibility: the chunks are cut by generations alone, so without a time limit (the default of
+:class:`~nnsurrogate.symbolic.regressor.SymbolicRegressor`) a seed gives the same search, and the same
+formula, however busy the machine; a time limit makes the search end wherever the clock says.
 """
 
 from __future__ import annotations
@@ -34,12 +38,16 @@ class Search(Protocol):
     def candidates(self) -> list[sympy.Expr]: ...
 
 
+#: Seconds handed to a back end's chunk when there is no time limit (a chunk then ends by generations).
+UNLIMITED_SECONDS = 10.0 ** 7
+
+
 @dataclass(frozen=True)
 class Budget:
-    """When to stop: *time_limit* seconds, *generations* (``None``: no limit), *target_r2* (``None``: none)."""
+    """When to stop: *generations*, *time_limit* seconds (``None``: none), *target_r2* (``None``: none)."""
 
-    time_limit: float
-    generations: int | None = None
+    generations: int
+    time_limit: float | None = None
     target_r2: float | None = None
 
 
@@ -66,26 +74,25 @@ def run_search(search: Search, budget: Budget, X_val: np.ndarray, y_val: np.ndar
         Validation rows for the target-R² check and the progress line.
     y_val : numpy.ndarray, shape (n_val,)
     progress : callable, optional
-        Called after every chunk as ``progress(seconds, total_seconds, metrics)``: whole seconds of
-        the time limit spent (at most *total_seconds* = ⌈time_limit⌉), and *metrics*
-        ``{"generations", "best_r2" (validation), "elapsed_s"}``.
+        Called after every chunk as ``progress(step, total, metrics)``: generations done of
+        ``budget.generations``, and *metrics* ``{"generations", "best_r2" (validation), "elapsed_s"}``.
     """
     start = time.perf_counter()
-    total = max(1, math.ceil(budget.time_limit))
+    limit = math.inf if budget.time_limit is None else float(budget.time_limit)
     done, best, stopped_by = 0, -math.inf, ""
     while not stopped_by:
-        remaining = budget.time_limit - (time.perf_counter() - start)
-        chunk = CHUNK_GENERATIONS if budget.generations is None else min(CHUNK_GENERATIONS, budget.generations - done)
-        done += search.step(chunk, remaining)
+        remaining = min(limit - (time.perf_counter() - start), UNLIMITED_SECONDS)
+        done += search.step(min(CHUNK_GENERATIONS, budget.generations - done), remaining)
         best = search.best_r2(X_val, y_val)
         elapsed = time.perf_counter() - start
         if progress is not None:
-            progress(min(int(elapsed), total), total, {"generations": done, "best_r2": best, "elapsed_s": elapsed})
+            progress(min(done, budget.generations), budget.generations,
+                     {"generations": done, "best_r2": best, "elapsed_s": elapsed})
         if budget.target_r2 is not None and best >= budget.target_r2:
             stopped_by = "target r2"
-        elif budget.generations is not None and done >= budget.generations:
+        elif done >= budget.generations:
             stopped_by = "generations"
-        elif elapsed >= budget.time_limit:
+        elif elapsed >= limit:
             stopped_by = "time limit"
     return SearchResult(search.candidates(), done, time.perf_counter() - start, best, stopped_by)
 
@@ -98,5 +105,5 @@ def _render_search(metrics: Mapping[str, float]) -> str:
 
 
 def search_bar(description: str, enabled: bool = True) -> AbstractContextManager[Progress | None]:
-    """A rich bar of the time budget on stderr; yields a :func:`run_search` progress callback (``None`` if disabled)."""
+    """A rich bar of the generation budget on stderr; yields a :func:`run_search` progress callback (``None`` if disabled)."""
     return progress_bar(description, enabled, render=_render_search)

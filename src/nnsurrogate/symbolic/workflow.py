@@ -24,6 +24,7 @@ from nnsurrogate.core.plots import parity_plot
 from nnsurrogate.core.tables import numeric_column, numeric_matrix, read_table, require_columns, write_table
 from nnsurrogate.core.units import unit_from_name
 from nnsurrogate.symbolic.distill import pareto_with_test
+from nnsurrogate.symbolic.export import write_formula_files
 from nnsurrogate.symbolic.functions import check_functions
 from nnsurrogate.symbolic.regressor import BACKENDS, SymbolicRegressor
 
@@ -42,7 +43,8 @@ class FitOptions:
     target: str
     inputs: tuple[str, ...] | None = None
     max_length: int = 30
-    time_limit: float = 30.0
+    generations: int | None = None
+    time_limit: float | None = None
     seed: int = 0
     backend: str = "operon"
     functions: str | None = None
@@ -59,8 +61,10 @@ class FitOptions:
                                  "pip install 'nnsurrogate[symbolic]'", "backend")
         if self.max_length < 3:
             raise UserInputError(f"max_length must be at least 3, got {self.max_length}", "max_length")
-        if not self.time_limit > 0:
+        if self.time_limit is not None and not self.time_limit > 0:
             raise UserInputError(f"time_limit must be positive, got {self.time_limit:g}", "time_limit")
+        if self.generations is not None and self.generations < 1:
+            raise UserInputError(f"generations must be at least 1, got {self.generations}", "generations")
         if not 0.0 < self.test_size < 1.0:
             raise UserInputError(f"test_size must be between 0 and 1, got {self.test_size:g}", "test_size")
         return check_functions(self.functions, "functions")
@@ -118,7 +122,8 @@ def fit_table(data: str, out: str, options: FitOptions) -> dict:
     X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=options.test_size, random_state=options.seed)
     start = time.perf_counter()
     model = SymbolicRegressor(backend=options.backend, functions=functions, max_length=options.max_length,
-                              time_limit=options.time_limit, random_state=options.seed, verbose=options.verbose)
+                              generations=options.generations, time_limit=options.time_limit,
+                              random_state=options.seed, verbose=options.verbose)
     model.fit(X_tr, y_tr)
     fit_seconds = time.perf_counter() - start
     pred_tr, pred_te = model.predict(X_tr), model.predict(X_te)
@@ -142,6 +147,9 @@ def _write_outputs(out: Path, model: SymbolicRegressor, report: dict, X_te: pd.D
                    pred_te: np.ndarray) -> None:
     front = pareto_with_test(model, X_te, y_te)
     write_table(front.rename(columns=PARETO_CSV_NAMES), out / "pareto.csv")
+    exports = model.export(report["target"])
+    write_formula_files(out, exports)
+    report["latex"] = exports["latex"]
     parity_plot(out / "plots" / "parity.png", y_te, pred_te, label=report["target"],
                 title=f"test rows: R² {report['r2_test']:.4f}, complexity {report['complexity']}")
     pareto_plot(out / "plots" / "pareto.png", front)

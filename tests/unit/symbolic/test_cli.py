@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -63,3 +64,53 @@ def test_bad_input_is_one_line_and_writes_nothing(tmp_path, capsys, content, arg
     for piece in expected:
         assert piece in line, line
     assert not (tmp_path / "out").exists()
+
+
+def _gas_csv(path, noise: float, seed: int = 1):
+    """p = nRT/V (kPa, V in L) on 300 rows as a newcomer would tabulate it; relative Gaussian noise *noise*."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({"n_mol": rng.uniform(0.1, 5, 300), "T_K": rng.uniform(200, 1000, 300),
+                          "V_L": rng.uniform(1, 100, 300)})
+    frame["p_kPa"] = 8.314462618 * frame["n_mol"] * frame["T_K"] / frame["V_L"] * (1 + noise * rng.normal(size=300))
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize("noise", [0.0, 0.01], ids=["exact", "noisy-1pc"])
+def test_ideal_gas_default_choice_is_the_law_and_repeats_exactly(tmp_path, noise):
+    """The chosen formula is the simplest within noise (p = nRT/V, complexity 7 plus at most an offset),
+    and with the default generation budget the same seed gives the same formula twice."""
+    import sympy
+
+    data = _gas_csv(tmp_path / "gas.csv", noise)
+    reports = []
+    for k in range(2):
+        out = tmp_path / f"run{k}"
+        assert run([str(a) for a in ["symbolic", "fit", data, "--target", "p_kPa", "--generations", "40",
+                                     "--out", out, "--quiet"]]) == 0
+        reports.append(json.loads((out / "metrics.json").read_text()))
+        front = pd.read_csv(out / "pareto.csv")
+        assert reports[-1]["r2_test"] >= front["r2_test"].max() - 1e-3  # nothing on the front is clearly better
+    first, second = reports
+    assert first["formula"] == second["formula"] and first["stopped_by"] == "generations" == second["stopped_by"]
+    assert first["generations"] == 40 and first["time_limit"] is None
+    assert first["complexity"] <= 9 and first["r2_test"] > 0.999
+    n, T, V = sympy.symbols("n_mol T_K V_L", positive=True)
+    found = sympy.sympify(first["formula"], locals={"n_mol": n, "T_K": T, "V_L": V})
+    slope = sympy.simplify((found - found.subs(T, 0)) / (n * T / V))
+    assert slope.is_number and abs(float(slope) - 8.3145) < 0.05 * (1 + 10 * noise)
+
+
+def test_fit_writes_a_numpy_function_and_latex_that_match_the_predictions(tmp_path, law_csv):
+    out = tmp_path / "run"
+    assert run([str(a) for a in ["symbolic", "fit", law_csv, "--target", "y", "--generations", "30",
+                                 "--out", out, "--quiet"]]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    namespace: dict = {}
+    exec((out / "formula.py").read_text(encoding="utf-8"), namespace)  # noqa: S102 - our own output
+    frame = pd.read_csv(law_csv)
+    values = namespace["formula"](frame["alpha"].to_numpy(), frame["beta"].to_numpy(), frame["gamma"].to_numpy())
+    truth = 3.0 * frame["alpha"] * frame["beta"] + frame["gamma"]
+    assert np.corrcoef(values, truth)[0, 1] > 0.999 and values.shape == (200,)
+    tex = (out / "formula.tex").read_text(encoding="utf-8").strip()
+    assert tex == metrics["latex"] and "alpha" in tex and "Traceback" not in tex

@@ -121,3 +121,26 @@ def test_selection_takes_the_simplest_formula_within_one_standard_error_of_the_b
     assert select(front, tolerance=0.0, noise=2.0) == 0  # within 2 standard errors: the short one
     much_better = [_candidate(9, short), _candidate(30, short * 0.2)]  # a real improvement stays chosen
     assert select(much_better, tolerance=0.05, noise=1.0) == 1
+
+
+def test_exports_evaluate_like_the_expression_and_print_latex():
+    """The NumPy module computes exactly the sympy expression (non-identifier names become x0, x1 …)."""
+    import sympy
+
+    from nnsurrogate.symbolic.export import formula_exports
+
+    a, b = sympy.Symbol("T (K)", positive=True), sympy.Symbol("nb_mean_GSvolume_pa", real=True)
+    expr = sympy.Float(2.5) * sympy.sqrt(a) - sympy.log(sympy.Abs(b)) / a + sympy.exp(sympy.Float(-0.1) * b)
+    exports = formula_exports(expr, (a, b), "k")
+    namespace: dict = {}
+    exec(exports["numpy"], namespace)  # noqa: S102 - generated here
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.uniform(1, 9, 50), rng.normal(size=50)])
+    from nnsurrogate.symbolic.expression import evaluate
+
+    assert np.allclose(namespace["formula"](X[:, 0], X[:, 1]), evaluate(expr, (a, b), X), rtol=1e-12)
+    assert "def formula(x0, nb_mean_GSvolume_pa):" in exports["numpy"] and "column 'T (K)'" in exports["numpy"]
+    assert r"\mathrm{nb\_mean\_GSvolume\_pa}" in exports["latex"] and r"\sqrt" in exports["latex"]
+    constant = formula_exports(sympy.Float(2.0), (a,), "k")
+    exec(constant["numpy"], namespace)  # noqa: S102
+    assert namespace["formula"](np.ones(4)).shape == (4,)

@@ -119,3 +119,15 @@ def test_scikit_learn_contract(estimator, check):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataWarning)
         check(estimator)
+
+
+def test_budget_is_generations_by_default_and_a_time_limit_still_caps_it():
+    rng = np.random.default_rng(3)
+    X = rng.uniform(0.5, 2.0, (80, 2))
+    y = np.exp(X[:, 0]) * X[:, 1] + 0.05 * rng.normal(size=80)
+    assert SymbolicRegressor().generations_budget() == 200
+    assert SymbolicRegressor(backend="gplearn").generations_budget() == 20
+    short = SymbolicRegressor(generations=20, population_size=100, random_state=0).fit(X, y)
+    assert short.stopped_by_ == "generations" and short.n_generations_ == 20
+    capped = SymbolicRegressor(generations=10 ** 6, time_limit=1.0, population_size=100, random_state=0).fit(X, y)
+    assert capped.stopped_by_ == "time limit" and capped.search_seconds_ < 10
