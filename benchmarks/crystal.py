@@ -53,12 +53,14 @@ NAME = "crystal"
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "crystals"
 PEROV_TRAIN, PEROV_TEST = DATA / "perov5" / "val.csv", DATA / "perov5" / "test.csv"
 ELASTIC = DATA / "mp_matminer" / "elastic_tensor_2015.json.gz"
-SEEDS, QUICK_SEEDS = (0,), (0,)
+SEEDS, QUICK_SEEDS = (0, 1, 2), (0,)
+WORK = Path(__file__).resolve().parent / "_work" / "crystal"
+PARTS = ("perov", "kvrh", "distill")
 QUICK_ROWS = 300
 KFOLD_SEED, N_FOLDS = 18012019, 5
 #: Optimiser and size settings shared by CGCNN and SA-GAT (architectures at their defaults).
 GNN_PARAMS = {"max_epochs": 100, "batch_size": 64, "learning_rate": 2e-3, "loss": "l1", "schedule": "cosine",
-              "patience": 1000, "validation_fraction": 0.1}
+              "patience": 1000, "validation_fraction": 0.1, "n_threads": 1}
 QUICK_EPOCHS = 3
 RF_PARAMS = {"n_estimators": 300, "max_features": 1 / 3, "n_jobs": 1}
 #: Graph networks cross-validated on K_VRH (five folds each).
@@ -96,11 +98,19 @@ def _head_copy(path: Path, rows: int) -> Path:
 
 
 def _prepared(path: Path, target: str, quick: bool, console: Console) -> tuple[PreparedCrystals, np.ndarray, list[str]]:
+    """Graphs, features, targets and formulas of a data set (cached in ``_work/crystal`` for the later parts)."""
+    import pickle
+
+    cache = WORK / f"{path.name}.{target}{'.quick' if quick else ''}.pkl"
+    if cache.is_file():
+        return pickle.loads(cache.read_bytes())
     start = time.perf_counter()
     data = read_crystals(_head_copy(path, QUICK_ROWS) if quick else path, target)
     crystals, y = data.crystals, data.targets
     prepared = prepare_crystals(crystals, GraphSettings(), source=str(path))
     formulas = [_formula(c) for c in crystals]
+    WORK.mkdir(parents=True, exist_ok=True)
+    cache.write_bytes(pickle.dumps((prepared, y, formulas)))
     console.print(Text(f"prepared {len(prepared)} structures from {path.name} in {time.perf_counter() - start:.0f} s"))
     return prepared, y, formulas
 
@@ -198,39 +208,81 @@ def run_elastic(quick: bool, console: Console) -> tuple[dict, dict]:
 
 
 def _targets(perov: dict, elastic: dict, distill: dict) -> dict:
-    mae = {k: v["summary"]["mae"]["median"] for k, v in perov["models"].items()}
-    sagat_ok = mae["sagat"] <= mae["cgcnn"]
+    models = perov["models"]
+    mae = {k: v["summary"]["mae"]["median"] for k, v in models.items()}
+    per_seed = {k: [r["mae"] for r in models[k]["per_seed"]] for k in ("sagat", "cgcnn")}
+    every_seed = all(a < b for a, b in zip(per_seed["sagat"], per_seed["cgcnn"]))
+    spread = max(float(np.std(per_seed[k])) for k in per_seed) if len(per_seed["sagat"]) > 1 else None
     targets = {
-        "perov_sagat_le_cgcnn": {"met": bool(sagat_ok), "value": mae["sagat"], "cgcnn": mae["cgcnn"]},
+        "perov_sagat_below_cgcnn_every_seed": {"met": bool(every_seed), "value": mae["sagat"], "cgcnn": mae["cgcnn"],
+                                               "sagat_per_seed": per_seed["sagat"], "cgcnn_per_seed": per_seed["cgcnn"],
+                                               "seed_std_max": spread},
         "perov_sagat_le_0.06": {"met": bool(mae["sagat"] <= PEROV_MAE_TARGET), "value": mae["sagat"],
                                 "target": PEROV_MAE_TARGET},
     }
     k = {key: v["mean"]["mae"] for key, v in elastic["models"].items()}
-    # the issue asks for the MAE beside the random forest, with no threshold: met once both are measured
-    targets["kvrh_sagat_beside_rf"] = {"met": bool(math.isfinite(k["sagat"]) and math.isfinite(k["composition_rf"])),
-                                       "value": k["sagat"], "rf": k["composition_rf"], "cgcnn": k.get("cgcnn"),
-                                       "sagat_lower_than_rf": bool(k["sagat"] < k["composition_rf"])}
+    targets["kvrh_sagat_below_cgcnn_and_rf"] = {"met": bool(k["sagat"] < k["cgcnn"] and k["sagat"] < k["composition_rf"]),
+                                                "value": k["sagat"], "rf": k["composition_rf"], "cgcnn": k["cgcnn"]}
     targets.update(distillation.targets(distill))
     return targets
 
 
-def run(quick: bool, results_dir: Path, markdown_path: Path, console: Console) -> dict:
+def _keep_path(name: str, quick: bool) -> Path:
+    return WORK / f"{name}_sagat_keep{'.quick' if quick else ''}.pkl"
+
+
+def _save_keep(name: str, quick: bool, keep: dict) -> None:
+    """The seed-0 SA-GAT model and its data, for the distillation parts (``_work/crystal``)."""
+    import pickle
+
+    WORK.mkdir(parents=True, exist_ok=True)
+    _keep_path(name, quick).write_bytes(pickle.dumps(keep))
+
+
+def load_keep(name: str, quick: bool) -> dict:
+    import pickle
+
+    path = _keep_path(name, quick)
+    if not path.is_file():
+        raise SystemExit(f"run --part {'perov' if name == 'perov5' else 'kvrh'} first ({path} is missing)")
+    return pickle.loads(path.read_bytes())
+
+
+def run(quick: bool, results_dir: Path, markdown_path: Path, console: Console, parts=PARTS) -> dict:
+    """Run *parts* (default all), merge them into ``crystal.json`` and rewrite the markdown section."""
     start = time.perf_counter()
-    machine = machine_info()
-    perov, perov_keep = run_perovskites(quick, console)
-    elastic, elastic_keep = run_elastic(quick, console)
-    distill = {"perov5": distillation.run(perov_keep, "heat_all", quick, console),
-               "kvrh": distillation.run(elastic_keep, "log10_K_VRH", quick, console)}
-    result = {"name": NAME, "created": now_iso(), "quick": quick, "machine": machine, "gnn_params": GNN_PARAMS,
-              "rf_params": RF_PARAMS, "matbench_perovskites_reference": MATBENCH_PEROVSKITES,
-              "perovskites": perov, "elastic": elastic, "distillation": distill}
-    result["targets"] = _targets(perov, elastic, distill)
-    result["runtime_s"] = time.perf_counter() - start
     path = Path(results_dir) / f"{NAME}.json"
-    kept = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    write_json(path, {**{k: v for k, v in kept.items() if k == "symbolic_sanity"}, **result})  # symbolic.py's key
-    update_markdown_section(Path(markdown_path), NAME, markdown(result))
-    print_tables(result, console)
+    result = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    if result.get("quick", quick) != quick:
+        result = {k: v for k, v in result.items() if k == "symbolic_sanity"}
+    result.update({"name": NAME, "quick": quick, "gnn_params": GNN_PARAMS, "rf_params": RF_PARAMS,
+                   "matbench_perovskites_reference": MATBENCH_PEROVSKITES})
+    runtimes = result.setdefault("part_runtime_s", {})
+    for part in parts:
+        begun, machine = time.perf_counter(), machine_info()
+        if part == "perov":
+            result["perovskites"], keep = run_perovskites(quick, console)
+            _save_keep("perov5", quick, keep)
+        elif part == "kvrh":
+            result["elastic"], keep = run_elastic(quick, console)
+            _save_keep("kvrh", quick, keep)
+        elif part == "distill":
+            result["distillation"] = {"perov5": distillation.run(load_keep("perov5", quick), "heat_all", quick, console),
+                                      "kvrh": distillation.run(load_keep("kvrh", quick), "log10_K_VRH", quick, console)}
+        elif part != "report":
+            raise SystemExit(f"unknown part '{part}'; choose from {', '.join((*PARTS, 'report'))}")
+        if part != "report":
+            runtimes[part] = time.perf_counter() - begun
+            result.setdefault("machines", {})[part] = {**machine, "created": now_iso()}
+            result["created"], result["machine"] = now_iso(), machine
+    if all(k in result for k in ("perovskites", "elastic", "distillation")):
+        result["targets"] = _targets(result["perovskites"], result["elastic"], result["distillation"])
+    result["runtime_s"] = sum(runtimes.values())
+    write_json(path, result)
+    if "targets" in result:
+        update_markdown_section(Path(markdown_path), NAME, markdown(result))
+        print_tables(result, console)
+    console.print(Text(f"crystal parts {', '.join(parts)} done in {time.perf_counter() - start:.0f} s"))
     return result
 
 
@@ -263,14 +315,14 @@ ELASTIC_HEADERS = ["model", "MAE log₁₀K (mean of 5 folds)", "[min, max] over
 def target_lines(result: dict) -> list[tuple[bool, str]]:
     t = result["targets"]
     mark = lambda ok: "met" if ok else "MISSED"  # noqa: E731
-    a, b, c = t["perov_sagat_le_cgcnn"], t["perov_sagat_le_0.06"], t["kvrh_sagat_beside_rf"]
-    cgcnn = f", CGCNN {c['cgcnn']:.4f}" if c.get("cgcnn") is not None else ""
+    a, b, c = t["perov_sagat_below_cgcnn_every_seed"], t["perov_sagat_le_0.06"], t["kvrh_sagat_below_cgcnn_and_rf"]
+    seeds = ", ".join(f"{x:.4f} vs {y:.4f}" for x, y in zip(a["sagat_per_seed"], a["cgcnn_per_seed"]))
+    noise = "" if a["seed_std_max"] is None else f"; seed-to-seed std ≤ {a['seed_std_max']:.4f}"
     lines = [
-        (a["met"], f"perov5 SA-GAT ≤ CGCNN: {mark(a['met'])} — {a['value']:.4f} vs {a['cgcnn']:.4f} eV/cell"),
-        (b["met"], f"perov5 SA-GAT ≤ {PEROV_MAE_TARGET} eV/cell: {mark(b['met'])} — {b['value']:.4f} eV/cell"),
-        (c["met"], f"K_VRH 5-fold MAE beside the composition random forest (no threshold in the issue): "
-                   f"{'reported' if c['met'] else 'MISSED'} — MAE log₁₀K SA-GAT {c['value']:.4f} vs RF {c['rf']:.4f}"
-                   f"{cgcnn}; SA-GAT is {'lower' if c['sagat_lower_than_rf'] else 'higher'} than the random forest"),
+        (a["met"], f"perov5 SA-GAT below CGCNN on every seed: {mark(a['met'])} — per seed {seeds} eV/cell{noise}"),
+        (b["met"], f"perov5 SA-GAT ≤ {PEROV_MAE_TARGET} eV/cell: {mark(b['met'])} — median {b['value']:.4f} eV/cell"),
+        (c["met"], f"K_VRH 5-fold MAE of SA-GAT below CGCNN and the composition random forest: {mark(c['met'])} — "
+                   f"log₁₀K SA-GAT {c['value']:.4f}, CGCNN {c['cgcnn']:.4f}, RF {c['rf']:.4f}"),
     ]
     return lines + distillation.target_lines(t)
 
@@ -328,3 +380,21 @@ def print_tables(result: dict, console: Console) -> None:
         console.print(table)
     for met, line in target_lines(result):
         console.print(Text(line, style="green" if met else "bold red"))
+
+
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--part", default=",".join(PARTS), help=f"comma-separated: {', '.join(PARTS)}, report")
+    args = parser.parse_args(argv)
+    here = Path(__file__).resolve().parent
+    results = here / "_work" / "results" if args.quick else here / "results"
+    markdown_path = here / "_work" / "BENCHMARKS.md" if args.quick else here.parent / "BENCHMARKS.md"
+    results.mkdir(parents=True, exist_ok=True)
+    run(args.quick, results, markdown_path, Console(), tuple(p.strip() for p in args.part.split(",") if p.strip()))
+
+
+if __name__ == "__main__":
+    main()

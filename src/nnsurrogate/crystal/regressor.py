@@ -102,7 +102,7 @@ class CrystalRegressor(RegressorMixin, BaseEstimator):
     def __init__(self, model="sagat", cutoff=8.0, max_neighbors=12, n_bins=8, dim=64, n_layers=3, hidden=128,
                  dropout=0.1, max_epochs=100, batch_size=64, learning_rate=2e-3, weight_decay=0.0, patience=100,
                  lr_patience=10, loss="l1", schedule="cosine", validation_fraction=0.1, n_threads=1,
-                 random_state=None, verbose=0, time_limit=None, edge_updates=False):
+                 random_state=None, verbose=0, time_limit=None, edge_updates=True):
         self.model = model
         self.cutoff = cutoff
         self.max_neighbors = max_neighbors
