@@ -42,6 +42,7 @@ from sklearn.ensemble import RandomForestRegressor
 from sklearn.model_selection import KFold
 
 import _crystal_distill as distillation
+import _crystal_screening as screening
 from _common import machine_info, machine_line, now_iso, summarize, timed_cpu, update_markdown_section, write_json
 from nnsurrogate.core import metrics
 from nnsurrogate.crystal.graph import GraphSettings
@@ -55,7 +56,7 @@ PEROV_TRAIN, PEROV_TEST = DATA / "perov5" / "val.csv", DATA / "perov5" / "test.c
 ELASTIC = DATA / "mp_matminer" / "elastic_tensor_2015.json.gz"
 SEEDS, QUICK_SEEDS = (0, 1, 2), (0,)
 WORK = Path(__file__).resolve().parent / "_work" / "crystal"
-PARTS = ("perov", "kvrh", "distill")
+PARTS = ("perov", "kvrh", "distill", "planted", "scaling")
 QUICK_ROWS = 300
 KFOLD_SEED, N_FOLDS = 18012019, 5
 #: Optimiser and size settings shared by CGCNN and SA-GAT (architectures at their defaults).
@@ -207,23 +208,29 @@ def run_elastic(quick: bool, console: Console) -> tuple[dict, dict]:
     return {"protocol": protocol, "models": models}, keep
 
 
-def _targets(perov: dict, elastic: dict, distill: dict) -> dict:
-    models = perov["models"]
-    mae = {k: v["summary"]["mae"]["median"] for k, v in models.items()}
-    per_seed = {k: [r["mae"] for r in models[k]["per_seed"]] for k in ("sagat", "cgcnn")}
-    every_seed = all(a < b for a, b in zip(per_seed["sagat"], per_seed["cgcnn"]))
-    spread = max(float(np.std(per_seed[k])) for k in per_seed) if len(per_seed["sagat"]) > 1 else None
-    targets = {
-        "perov_sagat_below_cgcnn_every_seed": {"met": bool(every_seed), "value": mae["sagat"], "cgcnn": mae["cgcnn"],
-                                               "sagat_per_seed": per_seed["sagat"], "cgcnn_per_seed": per_seed["cgcnn"],
-                                               "seed_std_max": spread},
-        "perov_sagat_le_0.06": {"met": bool(mae["sagat"] <= PEROV_MAE_TARGET), "value": mae["sagat"],
-                                "target": PEROV_MAE_TARGET},
-    }
-    k = {key: v["mean"]["mae"] for key, v in elastic["models"].items()}
-    targets["kvrh_sagat_below_cgcnn_and_rf"] = {"met": bool(k["sagat"] < k["cgcnn"] and k["sagat"] < k["composition_rf"]),
-                                                "value": k["sagat"], "rf": k["composition_rf"], "cgcnn": k["cgcnn"]}
-    targets.update(distillation.targets(distill))
+def _targets(result: dict) -> dict:
+    """Met / missed for every target whose part has been measured."""
+    targets: dict[str, Any] = {}
+    if "perovskites" in result:
+        models = result["perovskites"]["models"]
+        mae = {k: v["summary"]["mae"]["median"] for k, v in models.items()}
+        per_seed = {k: [r["mae"] for r in models[k]["per_seed"]] for k in ("sagat", "cgcnn")}
+        every_seed = all(a < b for a, b in zip(per_seed["sagat"], per_seed["cgcnn"]))
+        spread = max(float(np.std(per_seed[k])) for k in per_seed) if len(per_seed["sagat"]) > 1 else None
+        targets["perov_sagat_below_cgcnn_every_seed"] = {
+            "met": bool(every_seed), "value": mae["sagat"], "cgcnn": mae["cgcnn"], "sagat_per_seed": per_seed["sagat"],
+            "cgcnn_per_seed": per_seed["cgcnn"], "seed_std_max": spread}
+        targets["perov_sagat_le_0.06"] = {"met": bool(mae["sagat"] <= PEROV_MAE_TARGET), "value": mae["sagat"],
+                                          "target": PEROV_MAE_TARGET}
+    if "elastic" in result:
+        k = {key: v["mean"]["mae"] for key, v in result["elastic"]["models"].items()}
+        targets["kvrh_sagat_below_cgcnn_and_rf"] = {
+            "met": bool(k["sagat"] < k["cgcnn"] and k["sagat"] < k["composition_rf"]), "value": k["sagat"],
+            "rf": k["composition_rf"], "cgcnn": k["cgcnn"]}
+    if "distillation" in result:
+        targets.update(distillation.targets(result["distillation"]))
+    if "planted" in result:
+        targets["planted_top5_every_seed"] = result["planted"]["target"]
     return targets
 
 
@@ -248,40 +255,70 @@ def load_keep(name: str, quick: bool) -> dict:
     return pickle.loads(path.read_bytes())
 
 
+#: The result keys each part writes (also kept in ``_work/crystal/parts/PART.json``, so parts run by
+#: different processes at the same time are merged instead of overwriting one another).
+PART_KEYS = {"perov": "perovskites", "kvrh": "elastic", "distill": "distillation", "planted": "planted",
+             "scaling": "scaling"}
+
+
+def _run_part(part: str, quick: bool, console: Console) -> Any:
+    if part == "perov":
+        value, keep = run_perovskites(quick, console)
+        _save_keep("perov5", quick, keep)
+        return value
+    if part == "kvrh":
+        value, keep = run_elastic(quick, console)
+        _save_keep("kvrh", quick, keep)
+        return value
+    if part == "distill":
+        return {"perov5": distillation.run(load_keep("perov5", quick), "heat_all", quick, console),
+                "kvrh": distillation.run(load_keep("kvrh", quick), "log10_K_VRH", quick, console)}
+    if part == "planted":
+        prepared, _, _ = _prepared(PEROV_TRAIN, "heat_all", quick, console)
+        seeds = QUICK_SEEDS if quick else SEEDS
+        return screening.planted(prepared, lambda seed, epochs: CrystalRegressor(
+            model="sagat", random_state=seed, **dict(GNN_PARAMS, max_epochs=epochs)), seeds, quick, console)
+    if part == "scaling":
+        return screening.scaling(quick, console)
+    raise SystemExit(f"unknown part '{part}'; choose from {', '.join((*PARTS, 'report'))}")
+
+
+def _part_file(part: str, quick: bool) -> Path:
+    return WORK / ("parts.quick" if quick else "parts") / f"{part}.json"
+
+
 def run(quick: bool, results_dir: Path, markdown_path: Path, console: Console, parts=PARTS) -> dict:
-    """Run *parts* (default all), merge them into ``crystal.json`` and rewrite the markdown section."""
+    """Run *parts* (default all; ``report`` only merges), merge every finished part into ``crystal.json``
+    and rewrite the markdown section."""
     start = time.perf_counter()
+    for part in parts:
+        if part == "report":
+            continue
+        begun, machine = time.perf_counter(), machine_info()
+        value = _run_part(part, quick, console)
+        record = {"value": value, "runtime_s": time.perf_counter() - begun, "machine": machine, "created": now_iso()}
+        _part_file(part, quick).parent.mkdir(parents=True, exist_ok=True)
+        write_json(_part_file(part, quick), record)
     path = Path(results_dir) / f"{NAME}.json"
-    result = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    result = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}  # read now: other parts may have written
     if result.get("quick", quick) != quick:
         result = {k: v for k, v in result.items() if k == "symbolic_sanity"}
     result.update({"name": NAME, "quick": quick, "gnn_params": GNN_PARAMS, "rf_params": RF_PARAMS,
                    "matbench_perovskites_reference": MATBENCH_PEROVSKITES})
-    runtimes = result.setdefault("part_runtime_s", {})
-    for part in parts:
-        begun, machine = time.perf_counter(), machine_info()
-        if part == "perov":
-            result["perovskites"], keep = run_perovskites(quick, console)
-            _save_keep("perov5", quick, keep)
-        elif part == "kvrh":
-            result["elastic"], keep = run_elastic(quick, console)
-            _save_keep("kvrh", quick, keep)
-        elif part == "distill":
-            result["distillation"] = {"perov5": distillation.run(load_keep("perov5", quick), "heat_all", quick, console),
-                                      "kvrh": distillation.run(load_keep("kvrh", quick), "log10_K_VRH", quick, console)}
-        elif part != "report":
-            raise SystemExit(f"unknown part '{part}'; choose from {', '.join((*PARTS, 'report'))}")
-        if part != "report":
-            runtimes[part] = time.perf_counter() - begun
-            result.setdefault("machines", {})[part] = {**machine, "created": now_iso()}
-            result["created"], result["machine"] = now_iso(), machine
-    if all(k in result for k in ("perovskites", "elastic", "distillation")):
-        result["targets"] = _targets(result["perovskites"], result["elastic"], result["distillation"])
-    result["runtime_s"] = sum(runtimes.values())
+    for part, key in PART_KEYS.items():
+        if _part_file(part, quick).is_file():
+            record = json.loads(_part_file(part, quick).read_text(encoding="utf-8"))
+            result[key] = record["value"]
+            result.setdefault("part_runtime_s", {})[part] = record["runtime_s"]
+            result.setdefault("machines", {})[part] = {**record["machine"], "created": record["created"]}
+    if "machines" in result:
+        latest = max(result["machines"], key=lambda k: result["machines"][k]["created"])
+        result["machine"], result["created"] = result["machines"][latest], result["machines"][latest]["created"]
+    result["targets"] = _targets(result)
+    result["runtime_s"] = sum(result.get("part_runtime_s", {}).values())
     write_json(path, result)
-    if "targets" in result:
-        update_markdown_section(Path(markdown_path), NAME, markdown(result))
-        print_tables(result, console)
+    update_markdown_section(Path(markdown_path), NAME, markdown(result))
+    print_tables(result, console)
     console.print(Text(f"crystal parts {', '.join(parts)} done in {time.perf_counter() - start:.0f} s"))
     return result
 
@@ -315,16 +352,25 @@ ELASTIC_HEADERS = ["model", "MAE log₁₀K (mean of 5 folds)", "[min, max] over
 def target_lines(result: dict) -> list[tuple[bool, str]]:
     t = result["targets"]
     mark = lambda ok: "met" if ok else "MISSED"  # noqa: E731
-    a, b, c = t["perov_sagat_below_cgcnn_every_seed"], t["perov_sagat_le_0.06"], t["kvrh_sagat_below_cgcnn_and_rf"]
-    seeds = ", ".join(f"{x:.4f} vs {y:.4f}" for x, y in zip(a["sagat_per_seed"], a["cgcnn_per_seed"]))
-    noise = "" if a["seed_std_max"] is None else f"; seed-to-seed std ≤ {a['seed_std_max']:.4f}"
-    lines = [
-        (a["met"], f"perov5 SA-GAT below CGCNN on every seed: {mark(a['met'])} — per seed {seeds} eV/cell{noise}"),
-        (b["met"], f"perov5 SA-GAT ≤ {PEROV_MAE_TARGET} eV/cell: {mark(b['met'])} — median {b['value']:.4f} eV/cell"),
-        (c["met"], f"K_VRH 5-fold MAE of SA-GAT below CGCNN and the composition random forest: {mark(c['met'])} — "
-                   f"log₁₀K SA-GAT {c['value']:.4f}, CGCNN {c['cgcnn']:.4f}, RF {c['rf']:.4f}"),
-    ]
-    return lines + distillation.target_lines(t)
+    lines = []
+    if "perov_sagat_below_cgcnn_every_seed" in t:
+        a, b = t["perov_sagat_below_cgcnn_every_seed"], t["perov_sagat_le_0.06"]
+        seeds = ", ".join(f"{x:.4f} vs {y:.4f}" for x, y in zip(a["sagat_per_seed"], a["cgcnn_per_seed"]))
+        noise = "" if a["seed_std_max"] is None else f"; seed-to-seed std ≤ {a['seed_std_max']:.4f}"
+        lines += [(a["met"], f"perov5 SA-GAT below CGCNN on every seed: {mark(a['met'])} — per seed {seeds} eV/cell{noise}"),
+                  (b["met"], f"perov5 SA-GAT ≤ {PEROV_MAE_TARGET} eV/cell: {mark(b['met'])} — median {b['value']:.4f} eV/cell")]
+    if "kvrh_sagat_below_cgcnn_and_rf" in t:
+        c = t["kvrh_sagat_below_cgcnn_and_rf"]
+        lines.append((c["met"], f"K_VRH 5-fold MAE of SA-GAT below CGCNN and the composition random forest: "
+                                f"{mark(c['met'])} — log₁₀K SA-GAT {c['value']:.4f}, CGCNN {c['cgcnn']:.4f}, RF {c['rf']:.4f}"))
+    if "planted_top5_every_seed" in t:
+        p = result["planted"]
+        ranks = "; ".join(", ".join(str(r["ranks"][f]) for f in p["features"]) for r in p["runs"])
+        ok = t["planted_top5_every_seed"]["met"]
+        lines.append((ok, f"planted features all in the top {p['target']['top']} on every seed: {mark(ok)} — ranks per seed {ranks}"))
+    if "distillation" in result:
+        lines += distillation.target_lines(t)
+    return lines
 
 
 def _md_table(headers: list[str], rows: list[list[str]]) -> list[str]:
@@ -333,45 +379,48 @@ def _md_table(headers: list[str], rows: list[list[str]]) -> list[str]:
 
 
 def markdown(result: dict) -> str:
-    p, e = result["perovskites"]["protocol"], result["elastic"]["protocol"]
     g = result["gnn_params"]
-    ref = ", ".join(f"{k} {v}" for k, v in result["matbench_perovskites_reference"].items())
-    lines = [
-        "## Crystal graphs and distillation (`benchmarks/crystal.py`)",
-        "",
-        f"Perovskite heat of formation (`perov5`, Castelli et al.): trained on `val.csv` ({p['n_train']} cells), "
-        f"tested on `test.csv` ({p['n_test']}); seeds {', '.join(map(str, p['seeds']))}. Both graph networks: "
-        f"8 Å cutoff, 12 nearest neighbours, {g['max_epochs']} epochs of AdamW (batch {g['batch_size']}, peak "
-        f"learning rate {g['learning_rate']}, {g['loss']} loss, {g['schedule']} schedule), best of 10 % held-out "
-        "training cells. Composition-only peers see the formula only (which cannot tell the A and B sites apart).",
-        "",
-        *_md_table(PEROV_HEADERS, perov_rows(result)),
-        "",
-        f"Reference, Matbench `matbench_perovskites` (same data, 18 928 entries, 5-fold, ~4× more training data): {ref} eV/cell.",
-        "",
-        f"Bulk modulus, {e['n_structures']} structures of `elastic_tensor_2015`, target log₁₀(K_VRH/GPa), "
-        f"{e['folds']}-fold `KFold(shuffle=True, random_state={e['kfold_seed']})`; the random forest "
-        f"(`{', '.join(f'{k}={v:.3g}' if isinstance(v, float) else f'{k}={v}' for k, v in result['rf_params'].items())}`) "
-        "sees the composition features only.",
-        "",
-        *_md_table(ELASTIC_HEADERS, elastic_rows(result)),
-        "",
-        *distillation.markdown_lines(result["distillation"]),
-        "",
-        "Targets:",
-        "",
-        *(f"- {line}" for _, line in target_lines(result)),
-        "",
-        f"Machine: {machine_line(result['machine'])}; load average at start "
-        f"{result['machine']['load_average_1_5_15_min']} (other jobs shared the 2 cores, so times are inflated). "
-        f"Run {result['created']}, {result['runtime_s']:.0f} s; every fold and seed in `benchmarks/results/{NAME}.json`.",
-    ]
+    lines = ["## Crystal graphs and distillation (`benchmarks/crystal.py`)", ""]
+    if "perovskites" in result:
+        p = result["perovskites"]["protocol"]
+        ref = ", ".join(f"{k} {v}" for k, v in result["matbench_perovskites_reference"].items())
+        lines += [
+            f"Perovskite heat of formation (`perov5`, Castelli et al.): trained on `val.csv` ({p['n_train']} cells), "
+            f"tested on `test.csv` ({p['n_test']}); seeds {', '.join(map(str, p['seeds']))} (medians below). Both graph "
+            f"networks: 8 Å cutoff, 12 nearest neighbours, {g['max_epochs']} epochs of AdamW (batch {g['batch_size']}, "
+            f"peak learning rate {g['learning_rate']}, {g['loss']} loss, {g['schedule']} schedule), best of 10 % held-out "
+            f"training cells, {g.get('n_threads', 1)} thread each. Composition-only peers see the formula only (which "
+            "cannot tell the A and B sites apart).", "",
+            *_md_table(PEROV_HEADERS, perov_rows(result)), "",
+            f"Reference, Matbench `matbench_perovskites` (same data, 18 928 entries, 5-fold, ~4× more training data): "
+            f"{ref} eV/cell.", ""]
+    if "elastic" in result:
+        e = result["elastic"]["protocol"]
+        rf = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in result["rf_params"].items())
+        lines += [
+            f"Bulk modulus, {e['n_structures']} structures of `elastic_tensor_2015`, target log₁₀(K_VRH/GPa), "
+            f"{e['folds']}-fold `KFold(shuffle=True, random_state={e['kfold_seed']})`; the random forest (`{rf}`) sees "
+            "the composition features only.", "",
+            *_md_table(ELASTIC_HEADERS, elastic_rows(result)), ""]
+    lines += screening.markdown_lines(result)
+    if "distillation" in result:
+        lines += [*distillation.markdown_lines(result["distillation"]), ""]
+    lines += ["Targets:", "", *(f"- {line}" for _, line in target_lines(result)), ""]
+    for part, machine in sorted(result.get("machines", {}).items()):
+        lines.append(f"- part `{part}`: {machine_line(machine)}; load average at start {machine['load_average_1_5_15_min']}; "
+                     f"run {machine['created']}, {result['part_runtime_s'][part]:.0f} s.")
+    lines += ["", f"Every fold and seed in `benchmarks/results/{NAME}.json`; parts that ran beside one another share the "
+              "2 cores (see the load averages), so their times are inflated; the time-to-R* and scaling parts ran alone."]
     return "\n".join(lines)
 
 
 def print_tables(result: dict, console: Console) -> None:
-    for title, headers, rows in (("perov5 heat_all (eV/cell)", PEROV_HEADERS, perov_rows(result)),
-                                 ("log10 K_VRH, 5-fold", ELASTIC_HEADERS, elastic_rows(result))):
+    tables = []
+    if "perovskites" in result:
+        tables.append(("perov5 heat_all (eV/cell)", PEROV_HEADERS, perov_rows(result)))
+    if "elastic" in result:
+        tables.append(("log10 K_VRH, 5-fold", ELASTIC_HEADERS, elastic_rows(result)))
+    for title, headers, rows in tables:
         table = Table(title=title)
         for i, h in enumerate(headers):
             table.add_column(h, justify="left" if i == 0 else "right")
