@@ -131,3 +131,17 @@ def test_budget_is_generations_by_default_and_a_time_limit_still_caps_it():
     assert short.stopped_by_ == "generations" and short.n_generations_ == 20
     capped = SymbolicRegressor(generations=10 ** 6, time_limit=1.0, population_size=100, random_state=0).fit(X, y)
     assert capped.stopped_by_ == "time limit" and capped.search_seconds_ < 10
+
+
+def test_search_stops_as_soon_as_a_formula_reaches_the_target_r2():
+    """The stop-at-R* search of the speed-up protocol: it ends at the first chunk whose front reaches R*."""
+    rng = np.random.default_rng(4)
+    X = rng.uniform(0.5, 2.0, (120, 3))
+    y = 2.0 * X[:, 0] * X[:, 1] + np.sqrt(X[:, 2]) + 0.02 * rng.normal(size=120)
+    model = SymbolicRegressor(generations=10 ** 6, time_limit=60.0, target_r2=0.95, population_size=100,
+                              random_state=0).fit(X, y)
+    assert model.stopped_by_ == "target r2"
+    assert model.n_generations_ < 200 and model.search_seconds_ < 60.0
+    assert model.pareto_["r2"].max() >= 0.95 - 0.02  # the front's best (re-fitted and rounded) is at R*
+    unreachable = SymbolicRegressor(generations=20, target_r2=1.5, population_size=100, random_state=0).fit(X, y)
+    assert unreachable.stopped_by_ == "generations" and unreachable.n_generations_ == 20
