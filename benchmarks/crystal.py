@@ -182,23 +182,35 @@ def _elastic_data(quick: bool, console: Console) -> tuple[PreparedCrystals, np.n
 
 
 def run_elastic(quick: bool, console: Console) -> tuple[dict, dict]:
-    """5-fold log₁₀ K_VRH: SA-GAT, CGCNN and the composition random forest on the same folds."""
+    """5-fold log₁₀ K_VRH: SA-GAT, CGCNN and the composition random forest on the same folds.
+
+    Every finished fold is kept in ``_work/crystal/kvrh_folds*.json`` (fold 0's SA-GAT in its keep
+    file), so an interrupted part resumes at the next fold.
+    """
+    import pickle
+
     data, y, formulas = _elastic_data(quick, console)
     folds = list(KFold(N_FOLDS, shuffle=True, random_state=KFOLD_SEED).split(np.arange(len(y))))
     keys = (*ELASTIC_GNNS, "composition_rf")
-    per_fold: dict[str, list[dict]] = {k: [] for k in keys}
-    keep = {}
+    progress = WORK / f"kvrh_folds{'.quick' if quick else ''}.json"
+    per_fold: dict[str, list[dict]] = (json.loads(progress.read_text(encoding="utf-8")) if progress.is_file()
+                                       else {k: [] for k in keys})
+    fold0 = WORK / f"kvrh_fold0_keep{'.quick' if quick else ''}.pkl"
     for k, (tr, te) in enumerate(folds):
+        if any(r["fold"] == k for r in per_fold["composition_rf"]):
+            continue
         for kind in ELASTIC_GNNS:
             model, pred, info = _fit_gnn(kind, 0, quick, data.subset(tr), y[tr], data.subset(te))
             per_fold[kind].append({"fold": k, **_scores(y[te], pred), **info})
             if kind == "sagat" and k == 0:
-                keep = {"model": model, "train": data.subset(tr), "test": data.subset(te), "y_train": y[tr],
-                        "y_test": y[te], "pred_test": pred}
+                fold0.write_bytes(pickle.dumps({"model": model, "train": data.subset(tr), "test": data.subset(te),
+                                                "y_train": y[tr], "y_test": y[te], "pred_test": pred}))
         rf = composition_models(0)["composition_rf"]
         pred, info = _fit_composition(rf, [formulas[i] for i in tr], y[tr], [formulas[i] for i in te])
         per_fold["composition_rf"].append({"fold": k, **_scores(y[te], pred), **info})
+        write_json(progress, per_fold)
         console.print(Text(f"K_VRH fold {k}: " + ", ".join(f"{m} {per_fold[m][-1]['mae']:.4f}" for m in keys)))
+    keep = pickle.loads(fold0.read_bytes())
     models = {}
     for key in keys:
         rows = per_fold[key]
@@ -270,9 +282,15 @@ def _run_part(part: str, quick: bool, console: Console) -> Any:
         value, keep = run_elastic(quick, console)
         _save_keep("kvrh", quick, keep)
         return value
-    if part == "distill":
-        return {"perov5": distillation.run(load_keep("perov5", quick), "heat_all", quick, console),
-                "kvrh": distillation.run(load_keep("kvrh", quick), "log10_K_VRH", quick, console)}
+    if part == "distill":  # the data sets whose SA-GAT is ready; earlier results of the others are kept
+        saved = _part_file("distill", quick)
+        value = json.loads(saved.read_text(encoding="utf-8"))["value"] if saved.is_file() else {}
+        for name, target in (("perov5", "heat_all"), ("kvrh", "log10_K_VRH")):
+            if _keep_path(name, quick).is_file():
+                value[name] = distillation.run(load_keep(name, quick), target, quick, console)
+            else:
+                console.print(Text(f"distillation: no SA-GAT for {name} yet (run its part first); skipped"))
+        return value
     if part == "planted":
         prepared, _, _ = _prepared(PEROV_TRAIN, "heat_all", quick, console)
         seeds = QUICK_SEEDS if quick else SEEDS
