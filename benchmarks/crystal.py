@@ -427,8 +427,9 @@ def markdown(result: dict) -> str:
     for part, machine in sorted(result.get("machines", {}).items()):
         lines.append(f"- part `{part}`: {machine_line(machine)}; load average at start {machine['load_average_1_5_15_min']}; "
                      f"run {machine['created']}, {result['part_runtime_s'][part]:.0f} s.")
-    lines += ["", f"Every fold and seed in `benchmarks/results/{NAME}.json`; parts that ran beside one another share the "
-              "2 cores (see the load averages), so their times are inflated; the time-to-R* and scaling parts ran alone."]
+    lines += ["", f"Every fold and seed in `benchmarks/results/{NAME}.json`. Each part used one thread, with other jobs on "
+              "the second core (see the load averages; 'run' is when the part finished), so absolute times are inflated; "
+              "the ratios inside a part (time to R*, cost against size) compare runs made under the same conditions."]
     return "\n".join(lines)
 
 
