@@ -31,6 +31,7 @@ import numpy as np
 from rich.console import Console
 from rich.text import Text
 
+import _crystal_screening as screening
 from nnsurrogate.core import metrics
 from nnsurrogate.crystal.distill import DistillInputs, distill
 
@@ -53,32 +54,17 @@ def _inputs(keep: dict, target: str) -> DistillInputs:
                          model.predict(keep["train"]), np.asarray(keep["pred_test"], float), ranking, target)
 
 
-class _Recorder:
-    """Wraps a SymbolicRegressor so the benchmark can read its front and stop reason after ``distill``."""
-
-    def __init__(self, estimator) -> None:
-        self.estimator = estimator
-
-    def fit(self, X, y):
-        self.estimator.fit(X, y)
-        self.formula_, self.complexity_ = self.estimator.formula_, self.estimator.complexity_
-        return self
-
-    def predict(self, X):
-        return self.estimator.predict(X)
-
-
 def _search(inputs: DistillInputs, columns: list[str], fit_to: str, **params) -> tuple[dict, Any]:
     from nnsurrogate.symbolic import SymbolicRegressor
 
     holder: dict[str, Any] = {}
 
     def make():
-        holder["model"] = _Recorder(SymbolicRegressor(**params))
+        holder["model"] = SymbolicRegressor(**params)
         return holder["model"]
 
     report = distill(inputs, columns, make, fit_to)
-    model = holder["model"].estimator
+    model = holder["model"]
     front = model.pareto_
     report.update(validation_r2=float(front.loc[front["selected"], "r2"].iloc[0]), best_validation_r2=float(front["r2"].max()),
                   stopped_by=model.stopped_by_, generations=int(model.n_generations_),
@@ -101,19 +87,11 @@ def _best_within(front: list[dict], complexity: int) -> dict | None:
 
 
 def _rf_top(inputs: DistillInputs, k: int, seed: int = 0) -> list[str]:
-    from sklearn.ensemble import RandomForestRegressor
-    from sklearn.inspection import permutation_importance
-
+    """Top *k* by random-forest permutation importance for the network's predictions (20 % of the training rows held out)."""
     columns = inputs.top(len(inputs.ranking))
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(len(inputs.train))
-    hold = order[: len(order) // 5]
-    fit = order[len(order) // 5:]
-    X = inputs.train[columns]
-    rf = RandomForestRegressor(n_estimators=200, max_features=1 / 3, n_jobs=1, random_state=seed)
-    rf.fit(X.iloc[fit], inputs.net_train[fit])
-    imp = permutation_importance(rf, X.iloc[hold], inputs.net_train[hold], n_repeats=3, random_state=seed, n_jobs=1)
-    return [columns[j] for j in np.argsort(-imp.importances_mean, kind="stable")[:k]]
+    order = np.random.default_rng(seed).permutation(len(inputs.train))
+    hold, fit = order[: len(order) // 5], order[len(order) // 5:]
+    return screening.rf_permutation_order(inputs.train[columns], inputs.net_train, fit, hold, seed)[:k]
 
 
 def _arm_columns(arm: str, inputs: DistillInputs, seed: int, rf_top: list[str]) -> list[str]:

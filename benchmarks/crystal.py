@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import math
+import pickle
 import time
 from pathlib import Path
 from typing import Any
@@ -100,8 +101,6 @@ def _head_copy(path: Path, rows: int) -> Path:
 
 def _prepared(path: Path, target: str, quick: bool, console: Console) -> tuple[PreparedCrystals, np.ndarray, list[str]]:
     """Graphs, features, targets and formulas of a data set (cached in ``_work/crystal`` for the later parts)."""
-    import pickle
-
     cache = WORK / f"{path.name}.{target}{'.quick' if quick else ''}.pkl"
     if cache.is_file():
         return pickle.loads(cache.read_bytes())
@@ -184,18 +183,15 @@ def _elastic_data(quick: bool, console: Console) -> tuple[PreparedCrystals, np.n
 def run_elastic(quick: bool, console: Console) -> tuple[dict, dict]:
     """5-fold log₁₀ K_VRH: SA-GAT, CGCNN and the composition random forest on the same folds.
 
-    Every finished fold is kept in ``_work/crystal/kvrh_folds*.json`` (fold 0's SA-GAT in its keep
-    file), so an interrupted part resumes at the next fold.
+    Every finished fold is kept in ``_work/crystal/kvrh_folds*.json`` (fold 0's SA-GAT in the keep
+    file the distillation part reads), so an interrupted part resumes at the next fold.
     """
-    import pickle
-
     data, y, formulas = _elastic_data(quick, console)
     folds = list(KFold(N_FOLDS, shuffle=True, random_state=KFOLD_SEED).split(np.arange(len(y))))
     keys = (*ELASTIC_GNNS, "composition_rf")
     progress = WORK / f"kvrh_folds{'.quick' if quick else ''}.json"
     per_fold: dict[str, list[dict]] = (json.loads(progress.read_text(encoding="utf-8")) if progress.is_file()
                                        else {k: [] for k in keys})
-    fold0 = WORK / f"kvrh_fold0_keep{'.quick' if quick else ''}.pkl"
     for k, (tr, te) in enumerate(folds):
         if any(r["fold"] == k for r in per_fold["composition_rf"]):
             continue
@@ -203,14 +199,14 @@ def run_elastic(quick: bool, console: Console) -> tuple[dict, dict]:
             model, pred, info = _fit_gnn(kind, 0, quick, data.subset(tr), y[tr], data.subset(te))
             per_fold[kind].append({"fold": k, **_scores(y[te], pred), **info})
             if kind == "sagat" and k == 0:
-                fold0.write_bytes(pickle.dumps({"model": model, "train": data.subset(tr), "test": data.subset(te),
-                                                "y_train": y[tr], "y_test": y[te], "pred_test": pred}))
+                _save_keep("kvrh", quick, {"model": model, "train": data.subset(tr), "test": data.subset(te),
+                                           "y_train": y[tr], "y_test": y[te], "pred_test": pred})
         rf = composition_models(0)["composition_rf"]
         pred, info = _fit_composition(rf, [formulas[i] for i in tr], y[tr], [formulas[i] for i in te])
         per_fold["composition_rf"].append({"fold": k, **_scores(y[te], pred), **info})
         write_json(progress, per_fold)
         console.print(Text(f"K_VRH fold {k}: " + ", ".join(f"{m} {per_fold[m][-1]['mae']:.4f}" for m in keys)))
-    keep = pickle.loads(fold0.read_bytes())
+    keep = load_keep("kvrh", quick)
     models = {}
     for key in keys:
         rows = per_fold[key]
@@ -252,15 +248,11 @@ def _keep_path(name: str, quick: bool) -> Path:
 
 def _save_keep(name: str, quick: bool, keep: dict) -> None:
     """The seed-0 SA-GAT model and its data, for the distillation parts (``_work/crystal``)."""
-    import pickle
-
     WORK.mkdir(parents=True, exist_ok=True)
     _keep_path(name, quick).write_bytes(pickle.dumps(keep))
 
 
 def load_keep(name: str, quick: bool) -> dict:
-    import pickle
-
     path = _keep_path(name, quick)
     if not path.is_file():
         raise SystemExit(f"run --part {'perov' if name == 'perov5' else 'kvrh'} first ({path} is missing)")
@@ -278,10 +270,8 @@ def _run_part(part: str, quick: bool, console: Console) -> Any:
         value, keep = run_perovskites(quick, console)
         _save_keep("perov5", quick, keep)
         return value
-    if part == "kvrh":
-        value, keep = run_elastic(quick, console)
-        _save_keep("kvrh", quick, keep)
-        return value
+    if part == "kvrh":  # run_elastic keeps fold 0's SA-GAT itself, as soon as it is trained
+        return run_elastic(quick, console)[0]
     if part == "distill":  # the data sets whose SA-GAT is ready; earlier results of the others are kept
         saved = _part_file("distill", quick)
         value = json.loads(saved.read_text(encoding="utf-8"))["value"] if saved.is_file() else {}
