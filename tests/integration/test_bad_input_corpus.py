@@ -239,6 +239,9 @@ TABLE_TRAIN: dict[str, Case] = {
     "latin1-bytes": _table(data=_csv("a,b,y\n1,2,3\n".encode() + b"\xe9\xe8,1,2\n"), target="y"),
     "log-target-negative": _table("--log-target", data=_csv("a,b,y\n" + GOOD_ROWS + "13,27,-1\n"), target="y"),
     "constant-no-inputs": _table(data=_csv("y\n" + "1\n" * 12), target="y"),
+    "conformal-unknown": _table("--conformal", "jackknife"),
+    "conformal-on-classes": _table("--conformal", "split", data=_csv("a,b,y\n" + "".join(
+        f"{k},{k % 5},{'hi' if k % 2 else 'lo'}\n" for k in range(20))), target="y"),
     "file-missing": lambda env, tmp: (["table", "train", tmp / "absent.csv", "--target", "y", "--out", tmp / "o"],
                                       tmp / "o"),
     "wrong-suffix": _table(data=lambda tmp: (tmp / "films.txt").write_text("a,y\n1,2\n") and tmp / "films.txt",
@@ -268,6 +271,7 @@ TABLE_CV: dict[str, Case] = {
     "cv-scheme-unknown": _cv("--scheme", "loo"),
     "cv-groups-missing": _cv("--groups", "nowhere"),
     "cv-activation": _cv("--activation", "cube"),
+    "cv-conformal-unknown": _cv("--conformal", "cqr"),
 }
 
 
@@ -551,6 +555,10 @@ TABLE_USE: dict[str, Case] = {
                                                   tmp / "p.csv"], tmp / "p.csv"),
     "predict-model-missing": lambda env, tmp: (["table", "predict", tmp / "nomodel", env["films"], "--out",
                                                 tmp / "p.csv"], tmp / "p.csv"),
+    "predict-level-above-one": lambda env, tmp: (["table", "predict", env["table_run"], env["films"], "--out",
+                                                  tmp / "p.csv", "--level", "1.5"], tmp / "p.csv"),
+    "predict-level-zero": lambda env, tmp: (["table", "predict", env["table_run"], env["films"], "--out",
+                                             tmp / "p.csv", "--level", "0"], tmp / "p.csv"),
     "evaluate-target-missing": lambda env, tmp: ((pd.read_csv(env["films"]).drop(columns=["kappa_W_mK"]).to_csv(
         tmp / "x.csv", index=False) or True) and ["table", "evaluate", env["table_run"], tmp / "x.csv", "--out",
                                                   tmp / "e"], tmp / "e"),

@@ -125,3 +125,37 @@ def test_demo_runs_end_to_end(tmp_path):
     assert not result.films["in_domain"].iloc[-1]  # the 5-nm film lies below the 10-nm training range
     again = run_demo(tmp_path / "demo", verbose=0, epochs=5)
     assert again.data_reused
+
+
+@pytest.mark.parametrize("method", ["split", "cv"])
+def test_conformal_train_reports_coverage_and_predict_writes_intervals(tmp_path, films_csv, method):
+    out = tmp_path / "run"
+    assert _cli("table", "train", films_csv, "--target", "kappa_W_mK", "--log-target", "--conformal", method,
+                "--out", out, *FAST) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["conformal"] == method
+    c1, c2 = metrics["conformal_coverage_1sigma"], metrics["conformal_coverage_2sigma"]
+    if method == "split":  # 60 rows: 10 calibration rows support levels up to 10/11, not 0.9545
+        assert 0.0 <= c1 <= 1.0 and c2 is None
+    else:
+        assert 0.0 <= c1 <= c2 <= 1.0
+    pred_path = tmp_path / "pred.csv"
+    assert _cli("table", "predict", out, films_csv, "--out", pred_path, "--level", "0.5", "--level", "0.9") == 0
+    pred = pd.read_csv(pred_path)
+    lo50, hi50, lo90, hi90 = (pred[f"kappa_W_mK_{side}_{pct}"] for pct in ("50", "90") for side in ("low", "high"))
+    assert (lo90 <= lo50).all() and (lo50 < pred["kappa_W_mK_pred"]).all() and (pred["kappa_W_mK_pred"] < hi50).all()
+    assert (hi50 <= hi90).all()
+    # the written intervals are the saved model's conformal intervals
+    model = TableModel.load(out / "model")
+    band = model.estimator.predict_interval(pred[model.inputs].to_numpy(), 0.9)
+    np.testing.assert_allclose(np.column_stack([lo90, hi90]), band, rtol=1e-12)
+
+
+def test_gaussian_intervals_without_conformal_scores(tmp_path, films_csv):
+    out = tmp_path / "run"
+    assert _cli("table", "train", films_csv, "--target", "kappa_W_mK", "--out", out, *FAST) == 0
+    assert "conformal_coverage_1sigma" not in json.loads((out / "metrics.json").read_text())
+    assert _cli("table", "predict", out, films_csv, "--out", tmp_path / "p.csv", "--level", "0.6827") == 0
+    pred = pd.read_csv(tmp_path / "p.csv")
+    half = (pred["kappa_W_mK_high_68.27"] - pred["kappa_W_mK_low_68.27"]) / 2
+    np.testing.assert_allclose(half, pred["kappa_W_mK_std"], rtol=1e-3)  # ±1σ is the 68.27 % Gaussian interval

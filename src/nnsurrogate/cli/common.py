@@ -13,6 +13,8 @@ _METRIC_LABELS = (
     ("mae", "MAE"), ("rmse", "RMSE"), ("r2", "R²"), ("max_error", "max error"), ("spearman", "Spearman ρ"),
     ("coverage_1sigma", "within 1σ (ideal 0.683)"), ("coverage_2sigma", "within 2σ (ideal 0.954)"),
     ("nll", "Gaussian NLL"),
+    ("conformal_coverage_1sigma", "inside 68.3 % conformal interval"),
+    ("conformal_coverage_2sigma", "inside 95.4 % conformal interval"),
 )
 
 

@@ -119,6 +119,34 @@ def regression_report(y_true, y_pred, y_std=None, top_k: int | None = None) -> d
     return report
 
 
+def conformal_report(y_true, bounds) -> dict[str, float]:
+    """Coverage of conformal intervals at the 1σ and 2σ levels (ideal 0.683 and 0.954).
+
+    Parameters
+    ----------
+    y_true : array-like, shape (n,)
+    bounds : array-like, shape (n, 4)
+        Low and high bound at level 0.6827, then at 0.9545; all NaN for a model without conformal scores.
+
+    Returns
+    -------
+    dict
+        ``conformal_coverage_1sigma`` and ``conformal_coverage_2sigma`` (NaN at a level without bounds),
+        or empty when every bound is NaN (a model without conformal scores).
+    """
+    b = np.asarray(bounds, dtype=np.float64)
+    if b.size == 0 or np.all(np.isnan(b)):
+        return {}
+    y = np.asarray(y_true, dtype=np.float64).ravel()
+
+    def inside(lo: int, hi: int) -> float:
+        if np.all(np.isnan(b[:, lo])):
+            return float("nan")
+        return float(np.mean((y >= b[:, lo]) & (y <= b[:, hi])))
+
+    return {"conformal_coverage_1sigma": inside(0, 1), "conformal_coverage_2sigma": inside(2, 3)}
+
+
 def _std(y_std, n: int) -> np.ndarray:
     std = np.asarray(y_std, dtype=np.float64).ravel()
     if std.size != n:

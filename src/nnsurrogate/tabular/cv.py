@@ -23,16 +23,17 @@ from pathlib import Path
 
 import numpy as np
 
+from nnsurrogate.core.conformal import SIGMA_LEVELS
 from nnsurrogate.core.errors import DataWarning, UserInputError
 from nnsurrogate.core.files import CHECKPOINT_DIR, atomic_path, write_json
-from nnsurrogate.core.metrics import classification_report, regression_report, summarize_folds
+from nnsurrogate.core.metrics import classification_report, conformal_report, regression_report, summarize_folds
 from nnsurrogate.core.plots import parity_plot
 from nnsurrogate.core.splits import CVSpec, Folds, cv_folds, leak_report
 from nnsurrogate.core.tables import write_table
 from nnsurrogate.tabular.dataset import Dataset, TableSpec, load_dataset
 from nnsurrogate.tabular.estimators import ModelOptions, make_estimator, make_featurizer
 from nnsurrogate.tabular.plots import reliability_plot
-from nnsurrogate.tabular.table_model import TableModel
+from nnsurrogate.tabular.table_model import TableModel, level_tag
 
 GROUPINGS = ("none", "formula", "cluster")
 
@@ -125,34 +126,36 @@ def cross_validate(data: str, out: str, spec: TableSpec, options: ModelOptions, 
 def _run_folds(ds: Dataset, folds: Folds, options: ModelOptions, target: str, ckpt: Path, log) -> tuple[dict, list]:
     """Out-of-fold predictions (``pred``, ``std`` or ``proba``, ``fold``) and each fold's metrics."""
     n = len(ds)
-    oof = {"fold": np.full(n, -1), "pred": np.full(n, np.nan), "std": np.full(n, np.nan), "proba": None}
+    oof = {"fold": np.full(n, -1), "pred": np.full(n, np.nan), "std": np.full(n, np.nan), "proba": None,
+           "bounds": np.full((n, 4), np.nan)}
     reports = []
     for k, (train, test) in enumerate(folds):
         done = ckpt / f"fold{k}.npz"
         if done.is_file():
             saved = np.load(done, allow_pickle=False)
-            pred, second = saved["pred"], saved["second"]
+            pred, second, bounds = saved["pred"], saved["second"], saved["bounds"] if "bounds" in saved.files else np.full((len(test), 4), np.nan)
         else:
             model = fit_table_model(ds, train, options, target, checkpoint=str(ckpt / f"fold{k}.pt"))
-            pred, second = _predict(model, ds, test)
+            pred, second, bounds = _predict(model, ds, test)
             with atomic_path(done) as tmp:
                 with open(tmp, "wb") as fh:
-                    np.savez(fh, pred=pred, second=second)
+                    np.savez(fh, pred=pred, second=second, bounds=bounds)
         oof["fold"][test] = k
         if ds.task == "classify":
             oof["proba"] = np.zeros((n, second.shape[1])) if oof["proba"] is None else oof["proba"]
             oof["proba"][test] = second
             reports.append(classification_report(_class_index(ds, test), second))
         else:
-            oof["pred"][test], oof["std"][test] = pred, second
-            reports.append(regression_report(ds.y[test], pred, second))
+            oof["pred"][test], oof["std"][test], oof["bounds"][test] = pred, second, bounds
+            reports.append({**regression_report(ds.y[test], pred, second), **conformal_report(ds.y[test], bounds)})
         key = "roc_auc" if ds.task == "classify" else "mae"
         log(f"fold {k + 1}/{len(folds)}: {len(train)} train, {len(test)} test rows, {key} {reports[-1][key]:.4g}")
     return oof, reports
 
 
-def _predict(model: TableModel, ds: Dataset, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Regression: (mean, std); classification: (class index, probabilities (n, K) over all classes of *ds*)."""
+def _predict(model: TableModel, ds: Dataset, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Regression: (mean, std, conformal bounds (n, 4)); classification: (class index, probabilities (n, K)
+    over all classes of *ds*, an empty (n, 0) array)."""
     X = model.input_matrix(ds.frame.iloc[rows], "test rows")
     if ds.task == "classify":
         proba_fold = model.estimator.predict_proba(X)
@@ -160,9 +163,9 @@ def _predict(model: TableModel, ds: Dataset, rows: np.ndarray) -> tuple[np.ndarr
         proba = np.zeros((len(rows), len(classes)))
         for j, label in enumerate(model.estimator.classes_):
             proba[:, int(np.searchsorted(classes, label))] = proba_fold[:, j]
-        return np.argmax(proba, axis=1).astype(np.float64), proba
+        return np.argmax(proba, axis=1).astype(np.float64), proba, np.zeros((len(rows), 0))
     pred = model.estimator.predict_full(X)
-    return pred.mean, pred.std
+    return pred.mean, pred.std, model.sigma_level_bounds(pred)
 
 
 def _class_index(ds: Dataset, rows: np.ndarray) -> np.ndarray:
@@ -173,7 +176,7 @@ def _summary(ds, folds, oof, reports, leaks, cv, spec, options) -> dict:
     if ds.task == "classify":
         pooled = classification_report(_class_index(ds, np.arange(len(ds))), oof["proba"])
     else:
-        pooled = regression_report(ds.y, oof["pred"], oof["std"])
+        pooled = {**regression_report(ds.y, oof["pred"], oof["std"]), **conformal_report(ds.y, oof["bounds"])}
     metrics = {
         **summarize_folds(reports),
         "folds": reports,
@@ -188,6 +191,7 @@ def _summary(ds, folds, oof, reports, leaks, cv, spec, options) -> dict:
         "duplicates": spec.duplicates,
         "leak_report": leaks,
         "ensemble": options.ensemble,
+        "conformal": options.conformal,
     }
     if ds.task == "classify":
         metrics["classes"] = [c.item() if hasattr(c, "item") else c for c in np.unique(ds.y)]
@@ -207,6 +211,9 @@ def _write_outputs(out: Path, ds: Dataset, target: str, oof: dict, metrics: dict
                          title=f"out-of-fold: ROC-AUC {metrics['roc_auc_mean']:.3f} ± {metrics['roc_auc_std']:.3f}")
     else:
         table[f"{target}_pred"], table[f"{target}_std"] = oof["pred"], oof["std"]
+        if not np.all(np.isnan(oof["bounds"])):
+            for j, (side, level) in enumerate((("low", 0), ("high", 0), ("low", 1), ("high", 1))):
+                table[f"{target}_{side}_{level_tag(SIGMA_LEVELS[level])}"] = oof["bounds"][:, j]
         parity_plot(out / "plots" / "parity.png", ds.y, oof["pred"], oof["std"], target,
                     title=f"out-of-fold: MAE {metrics['mae_mean']:.4g} ± {metrics['mae_std']:.2g}")
     write_table(table, out / "predictions.csv")

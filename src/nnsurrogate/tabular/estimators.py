@@ -27,6 +27,8 @@ import numpy as np
 from nnsurrogate.tabular.blend import BlendClassifier, BlendRegressor
 from nnsurrogate.tabular.classifier import SurrogateClassifier
 from nnsurrogate.tabular.composition import CompositionFeaturizer
+from nnsurrogate.tabular.conformal import METHODS as CONFORMAL_METHODS
+from nnsurrogate.tabular.conformal import ConformalRegressor
 from nnsurrogate.tabular.gap_model import TwoStageRegressor
 from nnsurrogate.tabular.regressor import SurrogateRegressor
 from nnsurrogate.tabular.tree_models import BoostedClassifier, BoostedRegressor, ForestClassifier, ForestRegressor
@@ -51,6 +53,7 @@ class ModelOptions:
     log_target: bool = False
     seed: int = 0
     verbose: int = 0
+    conformal: str | None = None
 
     def validate(self) -> None:
         """Raise :class:`~nnsurrogate.core.errors.UserInputError` naming the first setting out of range."""
@@ -63,6 +66,9 @@ class ModelOptions:
             raise UserInputError(f"epochs must be at least 1, got {self.epochs}", "epochs")
         if self.hidden is not None and (not self.hidden or min(self.hidden) < 1):
             raise UserInputError(f"hidden widths must be positive integers, got {self.hidden}", "hidden")
+        if self.conformal is not None and self.conformal not in CONFORMAL_METHODS:
+            raise UserInputError(f"unknown conformal method '{self.conformal}'; use {' or '.join(CONFORMAL_METHODS)}",
+                                 "conformal")
         if self.activation is not None:
             try:
                 check_activation(self.activation)
@@ -104,7 +110,20 @@ def make_estimator(options: ModelOptions, task: str, y: np.ndarray, composition:
         The table has a formula column.
     fraction_columns : tuple of int, optional
         Input columns of the element fractions and numeric inputs, for the fractions-only member.
+
+    With ``options.conformal`` ("split" or "cv") the regressor is wrapped in a :class:`ConformalRegressor`.
     """
+    if task == "classify" and options.conformal:
+        from nnsurrogate.core.errors import UserInputError
+
+        raise UserInputError("conformal intervals need a regression target; this one holds class labels", "conformal")
+    estimator = _make_estimator(options, task, y, composition, fraction_columns)
+    if options.conformal:
+        return ConformalRegressor(estimator, method=options.conformal, random_state=options.seed)
+    return estimator
+
+
+def _make_estimator(options: ModelOptions, task: str, y: np.ndarray, composition: bool, fraction_columns):
     n = len(y)
     if task == "classify":
         network = SurrogateClassifier(**_network_params(options, n, composition, regression=False))

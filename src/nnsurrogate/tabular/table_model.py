@@ -18,12 +18,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from nnsurrogate.core.conformal import SIGMA_LEVELS, check_level, gaussian_interval
 from nnsurrogate.core.errors import ModelFileError, UserInputError
 from nnsurrogate.core.modelio import HEADER_FILE, load_model, save_model
 from nnsurrogate.core.tables import numeric_matrix
 from nnsurrogate.core.uncertainty import DomainCheck
 from nnsurrogate.core.units import unit_from_name
 from nnsurrogate.tabular.composition import CompositionFeaturizer
+from nnsurrogate.tabular.conformal import ConformalRegressor
 from nnsurrogate.tabular.gap_model import TwoStageRegressor
 from nnsurrogate.tabular.registry import kind_of, kinds
 
@@ -145,15 +147,47 @@ class TableModel:
             est.domain_ = DomainCheck((-_WIDE,) * n + tuple(dom.low[n:]), (_WIDE,) * n + tuple(dom.high[n:]),
                                       dom.spread_limit)
 
-    def predict_frame(self, frame: pd.DataFrame, where: str) -> pd.DataFrame:
+    @property
+    def conformal(self) -> bool:
+        """True when the estimator carries conformal scores (its intervals have their stated coverage)."""
+        return isinstance(self.estimator, ConformalRegressor)
+
+    def interval(self, pred, level: float) -> tuple[np.ndarray, np.ndarray]:
+        """Bounds (each (n,)) of the *level* prediction interval around *pred* (a regression ``Prediction``).
+
+        Conformal for a :class:`ConformalRegressor`, otherwise Gaussian ŷ ± z·σ from the calibrated σ.
+        """
+        try:
+            if self.conformal:
+                return self.estimator.interval_from(pred, level)
+            return gaussian_interval(pred.mean, pred.std, level)
+        except ValueError as exc:
+            raise UserInputError(str(exc), "level") from None
+
+    def sigma_level_bounds(self, pred) -> np.ndarray:
+        """Conformal bounds at the 1σ and 2σ levels (0.6827, 0.9545), shape (n, 4): low, high, low, high.
+
+        NaN for a model without conformal scores, and at a level its calibration rows cannot support.
+        """
+        out = np.full((len(pred.mean), 4), np.nan)
+        if self.conformal:
+            for j, level in enumerate(SIGMA_LEVELS):
+                if level <= self.estimator.conformal_.max_level():
+                    out[:, 2 * j], out[:, 2 * j + 1] = self.interval(pred, level)
+        return out
+
+    def predict_frame(self, frame: pd.DataFrame, where: str, levels: tuple[float, ...] = ()) -> pd.DataFrame:
         """Input columns plus predictions and ``in_domain``, one row per input row.
 
-        Regression adds ``<target>_pred`` and ``<target>_std``; classification adds ``p_<class>`` for every
-        class and ``<target>_pred`` (the most probable class).
+        Regression adds ``<target>_pred`` and ``<target>_std`` and, for every level in *levels* (e.g. 0.9),
+        ``<target>_low_90`` and ``<target>_high_90`` (see :meth:`interval`); classification adds ``p_<class>``
+        for every class and ``<target>_pred`` (the most probable class).
         """
         X, known = self._inputs_and_known(frame, where)
         out = frame[self.required_columns()].copy()
         if self.task == "classify":
+            if levels:
+                raise UserInputError("prediction intervals need a regression model; this one classifies", "level")
             proba, in_domain = self.estimator.predict_full(X)
             for j, label in enumerate(self.estimator.classes_):
                 out[f"p_{label}"] = proba[:, j]
@@ -162,13 +196,24 @@ class TableModel:
             pred = self.estimator.predict_full(X)
             out[f"{self.target}_pred"] = pred.mean
             out[f"{self.target}_std"] = pred.std
+            for level in levels:
+                low, high = self.interval(pred, level)
+                out[f"{self.target}_low_{level_tag(level)}"] = low
+                out[f"{self.target}_high_{level_tag(level)}"] = high
             in_domain = pred.in_domain
         out["in_domain"] = np.asarray(in_domain, dtype=bool) & known
         return out
 
 
+def level_tag(level: float) -> str:
+    """A level as a column suffix: 0.9 → ``90``, 0.6827 → ``68.27``."""
+    return f"{100.0 * check_level(level):.4g}"
+
+
 def _stages(estimator) -> list:
     """The estimators inside *estimator* that hold a ``domain_`` (both stages of a hurdle model)."""
+    if isinstance(estimator, ConformalRegressor):
+        estimator = estimator.estimator_
     stages = [estimator.classifier_, estimator.regressor_] if isinstance(estimator, TwoStageRegressor) else [estimator]
     return [est for est in stages if hasattr(est, "domain_")]
 

@@ -20,7 +20,7 @@ import pandas as pd
 
 from nnsurrogate.core.errors import DataWarning, UserInputError
 from nnsurrogate.core.files import CHECKPOINT_DIR, refuse_overwriting, write_json
-from nnsurrogate.core.metrics import classification_report, regression_report
+from nnsurrogate.core.metrics import classification_report, conformal_report, regression_report
 from nnsurrogate.core.plots import parity_plot
 from nnsurrogate.core.splits import SplitSpec, holdout, kfold, parse_split
 from nnsurrogate.core.tables import numeric_column, read_table, require_columns, write_table
@@ -51,6 +51,7 @@ class TrainOptions:
     formula_column: str | None = None
     task: str = "auto"
     duplicates: str = "mean"
+    conformal: str | None = None
 
     def table_spec(self, split_column: str = "") -> TableSpec:
         exclude = (split_column,) if split_column and split_column != self.formula_column else ()
@@ -64,12 +65,14 @@ class TrainOptions:
 
     def model_options(self) -> ModelOptions:
         return ModelOptions(self.hidden, self.activation, self.ensemble, self.epochs, self.log_target, self.seed,
-                            self.verbose)
+                            self.verbose, self.conformal)
 
 
 def load_training_data(path: str, options: TrainOptions, spec: SplitSpec) -> tuple[Dataset, np.ndarray | None]:
     """Read *path* (see :func:`~nnsurrogate.tabular.dataset.load_dataset`) and the split column if any."""
     ds = load_dataset(path, options.table_spec(spec.column))
+    if options.conformal and ds.task != "regress":
+        raise UserInputError("conformal intervals need a regression target; this one holds class labels", "conformal")
     if options.log_target:
         if ds.task != "regress":
             raise UserInputError("log_target applies to regression, but the target holds class labels", "log_target")
@@ -107,10 +110,12 @@ def train_table(data: str, out: str, options: TrainOptions) -> dict:
     ckpt_dir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     if spec.kind == "kfold":
-        model, test, pred, second, n_train = _train_kfold(ds, options, spec, ckpt_dir)
+        model, test, (pred, second, bounds), n_train = _train_kfold(ds, options, spec, ckpt_dir)
     else:
-        model, test, pred, second, n_train = _train_holdout(ds, options, spec, split_values, ckpt_dir)
+        model, test, (pred, second, bounds), n_train = _train_holdout(ds, options, spec, split_values, ckpt_dir)
     metrics = _report(ds, test, pred, second)
+    if ds.task == "regress":
+        metrics.update(conformal_report(ds.y[test], bounds), conformal=options.conformal)
     metrics.update(n_train=int(n_train), n_test=int(len(test)), split=options.split, target=options.target,
                    task=ds.task, formula_column=ds.formula_column, inputs=ds.inputs, units=model.units,
                    log_target=options.log_target, seed=options.seed, ensemble=options.ensemble,
@@ -121,33 +126,34 @@ def train_table(data: str, out: str, options: TrainOptions) -> dict:
     return metrics
 
 
-def _predict_rows(model: TableModel, ds: Dataset, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Regression: (mean, std); classification: (predicted labels, probabilities (n, K))."""
+def _predict_rows(model: TableModel, ds: Dataset, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Regression: (mean, std, conformal bounds (n, 4), see :meth:`TableModel.sigma_level_bounds`);
+    classification: (predicted labels, probabilities (n, K), an empty (n, 0) array)."""
     X = model.input_matrix(ds.frame.iloc[rows], "held-out rows")
     if ds.task == "classify":
         proba = model.estimator.predict_proba(X)
-        return model.estimator.classes_[np.argmax(proba, axis=1)], proba
+        return model.estimator.classes_[np.argmax(proba, axis=1)], proba, np.zeros((len(rows), 0))
     pred = model.estimator.predict_full(X)
-    return pred.mean, pred.std
+    return pred.mean, pred.std, model.sigma_level_bounds(pred)
 
 
 def _train_holdout(ds: Dataset, options: TrainOptions, spec: SplitSpec, values, ckpt_dir: Path):
     train, test = holdout(spec, len(ds), options.test_size, options.seed, values)
     model = fit_table_model(ds, train, options.model_options(), options.target, str(ckpt_dir / "holdout.pt"))
-    pred, second = _predict_rows(model, ds, test)
-    return model, test, pred, second, len(train)
+    return model, test, _predict_rows(model, ds, test), len(train)
 
 
 def _train_kfold(ds: Dataset, options: TrainOptions, spec: SplitSpec, ckpt_dir: Path):
     n = len(ds)
-    preds, seconds = [None] * n, [None] * n
+    preds, seconds, bounds = [None] * n, [None] * n, [None] * n
     for k, (train, test) in enumerate(kfold(n, spec.folds, options.seed)):
         fold = fit_table_model(ds, train, options.model_options(), options.target, str(ckpt_dir / f"fold{k}.pt"))
-        pred, second = _predict_rows(fold, ds, test)
+        pred, second, bound = _predict_rows(fold, ds, test)
         for j, i in enumerate(test):
-            preds[i], seconds[i] = pred[j], second[j]
+            preds[i], seconds[i], bounds[i] = pred[j], second[j], bound[j]
     model = fit_table_model(ds, np.arange(n), options.model_options(), options.target, str(ckpt_dir / "all.pt"))
-    return model, np.arange(n), np.array(preds), np.array(seconds, dtype=np.float64), n
+    oof = (np.array(preds), np.array(seconds, dtype=np.float64), np.array(bounds, dtype=np.float64))
+    return model, np.arange(n), oof, n
 
 
 def _report(ds: Dataset, rows: np.ndarray, pred: np.ndarray, second: np.ndarray) -> dict:
@@ -177,16 +183,19 @@ def _axis_label(model: TableModel) -> str:
     return f"{model.target} [{unit}]" if unit else model.target
 
 
-def predict_table(model_dir: str, data: str, out: str) -> pd.DataFrame:
+def predict_table(model_dir: str, data: str, out: str, levels: tuple[float, ...] = ()) -> pd.DataFrame:
     """Predict every row of *data* with the model in *model_dir*; write the table to *out* (CSV/Parquet).
 
     The output holds the input columns plus ``<target>_pred`` and ``<target>_std`` (regression) or
-    ``p_<class>`` per class and ``<target>_pred`` (classification), and ``in_domain``.
+    ``p_<class>`` per class and ``<target>_pred`` (classification), and ``in_domain``. Every level in
+    *levels* adds the interval columns ``<target>_low_<pct>`` and ``<target>_high_<pct>`` (conformal for a
+    model trained with ``conformal``, else Gaussian from the σ).
     """
+    levels = check_levels(levels)
     refuse_overwriting(out, data)
     model = TableModel.load(Path(model_dir) / "model")
     frame = read_table(data)
-    result = model.predict_frame(frame, data)
+    result = model.predict_frame(frame, data, levels)
     write_table(result, out)
     n_out = int((~result["in_domain"]).sum())
     if n_out:
@@ -209,6 +218,7 @@ def evaluate_table(model_dir: str, data: str, out: str) -> dict:
         y = numeric_column(frame, model.target, data)
         pred = model.estimator.predict_full(X)
         metrics = regression_report(y, pred.mean, pred.std, top_k=max(1, len(y) // 10))
+        metrics.update(conformal_report(y, model.sigma_level_bounds(pred)))
         in_domain = pred.in_domain
     metrics.update(n_test=int(len(frame)), n_out_of_domain=int((~in_domain).sum()), target=model.target,
                    task=model.task, inputs=model.required_columns(), model=str(Path(model_dir).resolve()))
@@ -222,6 +232,16 @@ def evaluate_table(model_dir: str, data: str, out: str) -> dict:
                     title=f"MAE {metrics['mae']:.4g}, R² {metrics['r2']:.4f}")
     write_json(out_dir / "metrics.json", metrics)
     return metrics
+
+
+def check_levels(levels) -> tuple[float, ...]:
+    """Interval levels as floats in (0, 1); a bad one is a :class:`UserInputError` naming ``level``."""
+    from nnsurrogate.core.conformal import check_level
+
+    try:
+        return tuple(check_level(v) for v in levels)
+    except (TypeError, ValueError) as exc:
+        raise UserInputError(str(exc), "level") from None
 
 
 def _labels_as_classes(values: pd.Series, classes: np.ndarray, where: str) -> np.ndarray:

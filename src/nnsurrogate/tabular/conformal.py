@@ -1,0 +1,215 @@
+"""`ConformalRegressor`: intervals with their stated coverage around any regressor.
+
+Wraps a regressor (by default :class:`SurrogateRegressor`) and calibrates conformal scores
+(:mod:`nnsurrogate.core.conformal`) on rows the fitted model did not train on:
+
+- ``method="split"``: a random ``calibration_fraction`` of the rows is held out; the model trains on
+  the rest and the held-out rows give the scores (one fit; exact finite-sample coverage ≥ level);
+- ``method="cv"``: K-fold cross-conformal — every row is scored by the fold model that did not see
+  it, and the model kept for prediction is refitted on all rows (K + 1 fits; all rows give scores
+  and the kept model sees all the data; coverage holds approximately, as for CV+ by Barber et al.,
+  Ann. Statist. 2021).
+
+Scores are normalised by the wrapped model's σ when it gives one (``predict_full`` or
+``predict(X, return_std=True)``), so the intervals widen where the model is unsure; the Gaussian σ
+itself is passed through unchanged.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin, clone
+from sklearn.model_selection import KFold
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from nnsurrogate.core.conformal import ConformalScores
+from nnsurrogate.core.errors import ModelFileError
+from nnsurrogate.tabular.regressor import Prediction, SurrogateRegressor
+
+METHODS = ("split", "cv")
+
+
+class ConformalRegressor(RegressorMixin, BaseEstimator):
+    """Any regressor with conformal prediction intervals at any requested level.
+
+    Parameters
+    ----------
+    estimator : regressor or None
+        Unfitted template; ``None`` uses ``SurrogateRegressor(random_state=random_state)``.
+    method : {"split", "cv"}, default="split"
+    calibration_fraction : float, default=0.2
+        Rows held out for the scores with ``method="split"``.
+    cv : int, default=5
+        Folds with ``method="cv"``.
+    normalize : bool, default=True
+        Divide the residuals by the model's σ (when it gives one) so that intervals follow it.
+    random_state : int or None
+        Seed of the calibration split (and of a template without its own seed).
+
+    Attributes
+    ----------
+    estimator_ : the fitted regressor that predicts
+    conformal_ : ConformalScores
+    n_features_in_ : int
+    n_epochs_ : int or None
+        Epochs of the kept model, when it reports them.
+    """
+
+    def __init__(self, estimator=None, method="split", calibration_fraction=0.2, cv=5, normalize=True,
+                 random_state=None):
+        self.estimator = estimator
+        self.method = method
+        self.calibration_fraction = calibration_fraction
+        self.cv = cv
+        self.normalize = normalize
+        self.random_state = random_state
+
+    def _template(self):
+        est = clone(self.estimator) if self.estimator is not None else SurrogateRegressor()
+        if "random_state" in est.get_params() and est.get_params()["random_state"] is None:
+            est.set_params(random_state=self.random_state)
+        return est
+
+    def _check_params(self, n: int) -> None:
+        if self.method not in METHODS:
+            raise ValueError(f"unknown conformal method '{self.method}'; choose one of {', '.join(METHODS)}")
+        if self.method == "split" and not 0.0 < float(self.calibration_fraction) < 1.0:
+            raise ValueError(f"calibration_fraction must be in (0, 1), got {self.calibration_fraction}")
+        if self.method == "cv" and not 2 <= int(self.cv) <= n:
+            raise ValueError(f"cv must be between 2 and the number of rows ({n}), got {self.cv}")
+
+    def fit(self, X, y, checkpoint=None):
+        """Fit the model and calibrate the conformal scores on rows it did not train on.
+
+        Parameters
+        ----------
+        X : array-like, shape (n_samples, n_features)
+        y : array-like, shape (n_samples,)
+        checkpoint : str or None
+            Prefix for resumable training states (``.cal`` / ``.foldK`` appended to the calibration fits).
+        """
+        X, y = validate_data(self, X, y, y_numeric=True, ensure_min_samples=4, dtype=np.float64)
+        self._check_params(len(y))
+        rng = check_random_state(self.random_state)
+        suffix = (lambda s: f"{checkpoint}.{s}") if checkpoint else (lambda s: None)  # noqa: E731
+        if self.method == "split":
+            order = rng.permutation(len(y))
+            n_cal = min(max(1, int(round(float(self.calibration_fraction) * len(y)))), len(y) - 2)
+            cal, train = np.sort(order[:n_cal]), np.sort(order[n_cal:])
+            self.estimator_ = _fit(self._template(), X[train], y[train], suffix("cal"))
+            residuals, sigma = self._scores_on(self.estimator_, X[cal], y[cal])
+        else:
+            residuals, sigma = np.empty(len(y)), np.empty(len(y))
+            folds = KFold(int(self.cv), shuffle=True, random_state=rng.randint(2**31 - 1))
+            for k, (train, test) in enumerate(folds.split(X)):
+                fold = _fit(self._template(), X[train], y[train], suffix(f"fold{k}"))
+                residuals[test], sigma[test] = self._scores_on(fold, X[test], y[test])
+            self.estimator_ = _fit(self._template(), X, y, checkpoint)
+        self.conformal_ = ConformalScores.fit(residuals, sigma if self._normalized else None)
+        self.n_epochs_ = getattr(self.estimator_, "n_epochs_", None)
+        return self
+
+    def _scores_on(self, model, X, y) -> tuple[np.ndarray, np.ndarray]:
+        mean, std = _mean_std(model, X)
+        self._normalized = bool(self.normalize) and std is not None
+        return y - mean, (std if std is not None else np.ones(len(y)))
+
+    # --------------------------------------------------------------- prediction
+    def predict_full(self, X) -> Prediction:
+        """The wrapped model's prediction (mean, Gaussian σ, spread, in-domain flags)."""
+        check_is_fitted(self, "conformal_")
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        if hasattr(self.estimator_, "predict_full"):
+            return self.estimator_.predict_full(X)
+        mean, std = _mean_std(self.estimator_, X)
+        std = np.full(len(mean), np.nan) if std is None else std
+        return Prediction(mean, std, std, np.ones(len(mean), dtype=bool))
+
+    def predict(self, X, return_std=False):
+        """Point prediction of the wrapped model, optionally with its σ."""
+        pred = self.predict_full(X)
+        return (pred.mean, pred.std) if return_std else pred.mean
+
+    def predict_interval(self, X, level=0.9) -> np.ndarray:
+        """Conformal interval at *level* (covers a new y with probability ≥ level), shape (n_samples, 2).
+
+        Parameters
+        ----------
+        X : array-like, shape (n_samples, n_features)
+        level : float
+            Coverage in (0, 1); at most n_cal/(n_cal + 1) for n_cal calibration rows.
+        """
+        pred = self.predict_full(X)
+        return np.column_stack(self.interval_from(pred, level))
+
+    def interval_from(self, pred: Prediction, level: float) -> tuple[np.ndarray, np.ndarray]:
+        """Lower and upper bounds (each (n,)) at *level* around an already computed prediction."""
+        check_is_fitted(self, "conformal_")
+        return self.conformal_.interval(pred.mean, level, pred.std if self.conformal_.normalized else None)
+
+    # ------------------------------------------------------------ persistence
+    def to_state(self) -> tuple[dict[str, np.ndarray], dict]:
+        """The wrapped model's arrays (prefixed ``base.``), the scores, and a header."""
+        from nnsurrogate.tabular.registry import member_state
+
+        check_is_fitted(self, "conformal_")
+        tensors, base = member_state(self.estimator_, "base.")
+        tensors["conformal_scores"] = self.conformal_.scores
+        params = {"method": self.method, "calibration_fraction": float(self.calibration_fraction), "cv": int(self.cv),
+                  "normalize": bool(self.normalize),
+                  "random_state": self.random_state if isinstance(self.random_state, int) else None}
+        header = {"params": params, "normalized": self.conformal_.normalized, "n_features_in": int(self.n_features_in_),
+                  "n_epochs": self.n_epochs_, "estimator": base}
+        return tensors, header
+
+    @classmethod
+    def from_state(cls, tensors: dict[str, np.ndarray], header: dict) -> "ConformalRegressor":
+        """Rebuild from :meth:`to_state` output; inconsistencies raise ``ModelFileError``."""
+        from nnsurrogate.tabular.registry import member_from_state
+
+        try:
+            base = member_from_state(tensors, header["estimator"], "base.")
+            est = cls(clone(base), **header["params"])
+            scores = np.asarray(tensors["conformal_scores"], dtype=np.float64)
+            est.conformal_ = ConformalScores(np.sort(scores), bool(header["normalized"]))
+            est.n_features_in_ = int(header["n_features_in"])
+            est.n_epochs_ = header.get("n_epochs")
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ModelFileError(f"model file is inconsistent: {str(exc).splitlines()[0]}") from None
+        if scores.ndim != 1 or scores.size == 0 or not np.all(np.isfinite(scores)) or np.any(scores < 0):
+            raise ModelFileError("model file is inconsistent: the conformal scores are not finite and ≥ 0")
+        if base.n_features_in_ != est.n_features_in_:
+            raise ModelFileError("model file is inconsistent: the wrapped model reads a different number of inputs")
+        est.estimator_ = base
+        return est
+
+    @property
+    def domain_(self):
+        """The wrapped model's applicability domain."""
+        return self.estimator_.domain_
+
+    @domain_.setter
+    def domain_(self, value):
+        self.estimator_.domain_ = value
+
+
+def _fit(model, X, y, checkpoint):
+    try:
+        return model.fit(X, y, checkpoint=checkpoint)
+    except TypeError as exc:
+        if "checkpoint" not in str(exc):
+            raise
+        return model.fit(X, y)
+
+
+def _mean_std(model, X) -> tuple[np.ndarray, np.ndarray | None]:
+    """Point prediction (n,) and σ (n,) or None when the model gives no σ."""
+    if hasattr(model, "predict_full"):
+        pred = model.predict_full(X)
+        return np.asarray(pred.mean, dtype=np.float64), np.asarray(pred.std, dtype=np.float64)
+    try:
+        mean, std = model.predict(X, return_std=True)
+    except TypeError:
+        return np.asarray(model.predict(X), dtype=np.float64), None
+    return np.asarray(mean, dtype=np.float64), np.asarray(std, dtype=np.float64)
