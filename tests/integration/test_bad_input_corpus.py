@@ -208,6 +208,13 @@ def _csv(text: str) -> Callable[[Path], Path]:
     return make
 
 
+def _formula_table(tmp: Path) -> bool:
+    """A small valid table of formulas and a target, at tmp/f.csv."""
+    rows = "".join(f"Cu{k + 1}Ni{12 - k},{k * 0.1:.2f}\n" for k in range(12))
+    (tmp / "f.csv").write_text("formula,y\n" + rows)
+    return True
+
+
 GOOD_ROWS = "".join(f"{k},{2 * k + 1},{k % 3}\n" for k in range(12))
 
 TABLE_TRAIN: dict[str, Case] = {
@@ -240,6 +247,17 @@ TABLE_TRAIN: dict[str, Case] = {
     "log-target-negative": _table("--log-target", data=_csv("a,b,y\n" + GOOD_ROWS + "13,27,-1\n"), target="y"),
     "constant-no-inputs": _table(data=_csv("y\n" + "1\n" * 12), target="y"),
     "conformal-unknown": _table("--conformal", "jackknife"),
+    "fidelity-method-unknown": _table("--fidelity-method", "cokriging"),
+    "low-fidelity-without-formulas": _table("--low-fidelity", "films_low.csv"),
+    "low-fidelity-missing-file": lambda env, tmp: _formula_table(tmp) and _table(
+        "--formula-column", "formula", "--low-fidelity", tmp / "absent.csv", data=lambda t: t / "f.csv",
+        target="y")(env, tmp),
+    "low-fidelity-target-missing": lambda env, tmp: _formula_table(tmp) and _table(
+        "--formula-column", "formula", "--low-fidelity", tmp / "f.csv", "--low-fidelity-target", "dft",
+        data=lambda t: t / "f.csv", target="y")(env, tmp),
+    "low-fidelity-with-conformal": lambda env, tmp: _formula_table(tmp) and _table(
+        "--formula-column", "formula", "--low-fidelity", tmp / "f.csv", "--conformal", "split",
+        data=lambda t: t / "f.csv", target="y")(env, tmp),
     "conformal-on-classes": _table("--conformal", "split", data=_csv("a,b,y\n" + "".join(
         f"{k},{k % 5},{'hi' if k % 2 else 'lo'}\n" for k in range(20))), target="y"),
     "file-missing": lambda env, tmp: (["table", "train", tmp / "absent.csv", "--target", "y", "--out", tmp / "o"],

@@ -159,3 +159,43 @@ def test_gaussian_intervals_without_conformal_scores(tmp_path, films_csv):
     pred = pd.read_csv(tmp_path / "p.csv")
     half = (pred["kappa_W_mK_high_68.27"] - pred["kappa_W_mK_low_68.27"]) / 2
     np.testing.assert_allclose(half, pred["kappa_W_mK_std"], rtol=1e-3)  # ±1σ is the 68.27 % Gaussian interval
+
+
+def _fidelity_tables(tmp_path):
+    """A 'measured' property 1.2 × the 'computed' one + 0.3 over binary Cu–Ni–Al–Fe alloys; few measured rows."""
+    rng = np.random.default_rng(0)
+    elements = ["Cu", "Ni", "Al", "Fe", "Zn", "Ti"]
+    rows = []
+    for a in range(len(elements)):
+        for b in range(a + 1, len(elements)):
+            for x in np.linspace(0.1, 0.9, 9):
+                rows.append((f"{elements[a]}{x:.2f}{elements[b]}{1 - x:.2f}", a + b * x + np.sin(3 * x) * (a - b)))
+    low = pd.DataFrame(rows, columns=["formula", "value"])
+    high = low.sample(n=40, random_state=1).assign(value=lambda f: 1.2 * f["value"] + 0.3 + rng.normal(0, 0.01, 40))
+    low.to_csv(tmp_path / "low.csv", index=False)
+    high.to_csv(tmp_path / "high.csv", index=False)
+    return tmp_path / "high.csv", tmp_path / "low.csv"
+
+
+def test_low_fidelity_table_trains_a_multi_fidelity_model_that_uses_known_calculations(tmp_path):
+    high, low = _fidelity_tables(tmp_path)
+    out = tmp_path / "run"
+    assert _cli("table", "train", high, "--target", "value", "--formula-column", "formula", "--low-fidelity", low,
+                "--fidelity-method", "delta", "--out", out, *FAST) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["low_fidelity"]["method"] == "delta" and metrics["low_fidelity"]["n_rows"] == 135
+    model = TableModel.load(out / "model")
+    assert type(model.estimator).__name__ == "MultiFidelityRegressor" and len(model.low_fidelity) == 135
+    # every compound has a calculation: the saved model reads it from its lookup, row by row
+    frame = pd.read_csv(low)
+    X = model.input_matrix(frame, "low.csv")
+    np.testing.assert_allclose(X[:, -1], frame["value"])
+    # and a compound nobody computed gets the low-fidelity model's estimate instead (NaN in the column)
+    novel = pd.DataFrame({"formula": ["Cu0.5Ni0.3Zn0.2", "CuNiAl", "Cu0.10Ni0.90"]})  # only the last one is computed
+    column = model.input_matrix(novel, "novel")[:, -1]
+    assert np.isnan(column[:2]).all() and column[2] == pytest.approx(frame["value"].iloc[0])
+    assert np.isfinite(model.estimator.predict(model.input_matrix(novel, "novel"))).all()
+    assert _cli("table", "predict", out, low, "--out", tmp_path / "p.csv") == 0
+    pred = pd.read_csv(tmp_path / "p.csv")
+    truth = 1.2 * frame["value"] + 0.3
+    assert M.mae(truth, pred["value_pred"]) < 0.25 * M.mae(truth, np.full(len(truth), truth.mean()))

@@ -19,6 +19,8 @@ _CLASS_LABELS = (("roc_auc", "ROC-AUC"), ("balanced_accuracy", "balanced accurac
                  ("accuracy", "accuracy"), ("log_loss", "log loss"), ("brier", "Brier score"))
 _HIDDEN_HELP = "Hidden-layer widths of the network (default 64,64)."
 _ACT_HELP = "tanh, relu, gelu or silu (default tanh)."
+_LOW_HELP = ("Table of cheap, lower-fidelity values of the same property (e.g. DFT band gaps beside measured "
+             "ones), with the same formula column: one multi-fidelity model predicts at the fidelity of --target.")
 _CONFORMAL_HELP = ("Calibrate conformal prediction intervals: split (hold out 20 % of the training rows) or cv "
                    "(5-fold cross-conformal, 6 fits); their coverage holds at any level, unlike the Gaussian σ's.")
 
@@ -44,6 +46,9 @@ def train(
     split: str = typer.Option("random", "--split", help="random, kfold:K, group:COL or time:COL."),
     test_fraction: float = options.test_fraction(0.2, "Held-out test fraction for random, group and time splits."),
     conformal: str = typer.Option(None, "--conformal", help=_CONFORMAL_HELP),
+    low_fidelity: Path = typer.Option(None, "--low-fidelity", help=_LOW_HELP),
+    low_fidelity_target: str = typer.Option(None, "--low-fidelity-target", help="Target column of the low-fidelity table (default: the same name as --target)."),
+    fidelity_method: str = typer.Option("stack", "--fidelity-method", help="stack (the low-fidelity value as an input), delta (learn the correction) or joint (one model, a fidelity input)."),
     seed: int = options.seed("Random seed for split, initialisation and shuffling."),
     out: Path = options.out_dir("Output folder: model/, metrics.json, config.yaml, plots/."),
     resume: bool = options.resume(),
@@ -57,7 +62,9 @@ def train(
     train_options = TrainOptions(target=target, inputs=tuple(columns) if columns else None, log_target=log_target,
                            hidden=_hidden(hidden), activation=activation, ensemble=members, epochs=epochs,
                            split=split, test_size=test_fraction, seed=seed, resume=resume, verbose=0 if quiet else 1,
-                           formula_column=formula_column, task=task, duplicates=duplicates, conformal=conformal)
+                           formula_column=formula_column, task=task, duplicates=duplicates, conformal=conformal,
+                           low_fidelity=str(low_fidelity) if low_fidelity else None,
+                           low_fidelity_target=low_fidelity_target, fidelity_method=fidelity_method)
     metrics = train_table(str(data), str(out), train_options)
     title = f"{target}: {metrics['n_test']} test rows, {metrics['n_train']} training rows"
     _print_metrics(metrics, title, metrics["units"].get(target))

@@ -119,6 +119,16 @@ def fit_ensemble(net: EnsembleMLP, X: torch.Tensor, Y: torch.Tensor, train: np.n
                           config, generator, progress, loss)
 
 
+def fit_with_checkpoint(model, X, y, checkpoint: str | None):
+    """``model.fit(X, y, checkpoint=checkpoint)``, or ``model.fit(X, y)`` for a model that takes no checkpoint."""
+    try:
+        return model.fit(X, y, checkpoint=checkpoint)
+    except TypeError as exc:
+        if "checkpoint" not in str(exc):
+            raise
+        return model.fit(X, y)
+
+
 # ------------------------------------------------------------ persistence
 def net_tensors(net: EnsembleMLP) -> dict[str, np.ndarray]:
     """Weights of ``net`` as named arrays, each key prefixed with ``net.``."""

@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, clone
-from sklearn.model_selection import KFold
+from sklearn.model_selection import GroupKFold
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from nnsurrogate.core.conformal import ConformalScores
 from nnsurrogate.core.errors import ModelFileError
+from nnsurrogate.tabular._shared import fit_with_checkpoint
 from nnsurrogate.tabular.regressor import Prediction, SurrogateRegressor
 
 METHODS = ("split", "cv")
@@ -79,7 +80,7 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
         if self.method == "cv" and not 2 <= int(self.cv) <= n:
             raise ValueError(f"cv must be between 2 and the number of rows ({n}), got {self.cv}")
 
-    def fit(self, X, y, checkpoint=None):
+    def fit(self, X, y, checkpoint=None, groups=None):
         """Fit the model and calibrate the conformal scores on rows it did not train on.
 
         Parameters
@@ -88,24 +89,28 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
         y : array-like, shape (n_samples,)
         checkpoint : str or None
             Prefix for resumable training states (``.cal`` / ``.foldK`` appended to the calibration fits).
+        groups : array-like, shape (n_samples,), optional
+            Group labels (e.g. the compound of each row): calibration rows then come in whole groups,
+            so that the scores measure errors on new groups, as a grouped test split does.
         """
         X, y = validate_data(self, X, y, y_numeric=True, ensure_min_samples=4, dtype=np.float64)
         self._check_params(len(y))
         rng = check_random_state(self.random_state)
         suffix = (lambda s: f"{checkpoint}.{s}") if checkpoint else (lambda s: None)  # noqa: E731
+        groups = np.arange(len(y)) if groups is None else _group_codes(groups, len(y))
         if self.method == "split":
-            order = rng.permutation(len(y))
-            n_cal = min(max(1, int(round(float(self.calibration_fraction) * len(y)))), len(y) - 2)
-            cal, train = np.sort(order[:n_cal]), np.sort(order[n_cal:])
-            self.estimator_ = _fit(self._template(), X[train], y[train], suffix("cal"))
+            cal, train = _calibration_rows(groups, float(self.calibration_fraction), rng)
+            self.estimator_ = fit_with_checkpoint(self._template(), X[train], y[train], suffix("cal"))
             residuals, sigma = self._scores_on(self.estimator_, X[cal], y[cal])
         else:
             residuals, sigma = np.empty(len(y)), np.empty(len(y))
-            folds = KFold(int(self.cv), shuffle=True, random_state=rng.randint(2**31 - 1))
-            for k, (train, test) in enumerate(folds.split(X)):
-                fold = _fit(self._template(), X[train], y[train], suffix(f"fold{k}"))
+            if int(self.cv) > len(np.unique(groups)):
+                raise ValueError(f"cv={self.cv} folds need at least as many groups, got {len(np.unique(groups))}")
+            folds = GroupKFold(int(self.cv), shuffle=True, random_state=rng.randint(2**31 - 1))
+            for k, (train, test) in enumerate(folds.split(X, y, groups)):
+                fold = fit_with_checkpoint(self._template(), X[train], y[train], suffix(f"fold{k}"))
                 residuals[test], sigma[test] = self._scores_on(fold, X[test], y[test])
-            self.estimator_ = _fit(self._template(), X, y, checkpoint)
+            self.estimator_ = fit_with_checkpoint(self._template(), X, y, checkpoint)
         self.conformal_ = ConformalScores.fit(residuals, sigma if self._normalized else None)
         self.n_epochs_ = getattr(self.estimator_, "n_epochs_", None)
         return self
@@ -194,13 +199,24 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
         self.estimator_.domain_ = value
 
 
-def _fit(model, X, y, checkpoint):
-    try:
-        return model.fit(X, y, checkpoint=checkpoint)
-    except TypeError as exc:
-        if "checkpoint" not in str(exc):
-            raise
-        return model.fit(X, y)
+def _group_codes(groups, n: int) -> np.ndarray:
+    codes = np.unique(np.asarray(groups), return_inverse=True)[1].ravel()
+    if codes.size != n:
+        raise ValueError(f"groups has {codes.size} labels for {n} rows")
+    return codes
+
+
+def _calibration_rows(groups: np.ndarray, fraction: float, rng) -> tuple[np.ndarray, np.ndarray]:
+    """Whole groups, in random order, until about *fraction* of the rows are set aside; (cal, train) sorted."""
+    labels, counts = np.unique(groups, return_counts=True)
+    order = rng.permutation(len(labels))
+    taken = np.cumsum(counts[order])
+    n_groups = int(np.searchsorted(taken, fraction * len(groups))) + 1
+    n_groups = min(max(n_groups, 1), len(labels) - 1)
+    chosen = np.isin(groups, labels[order[:n_groups]])
+    if chosen.sum() < 1 or (~chosen).sum() < 2:
+        raise ValueError("too few rows (or groups) to set calibration rows aside")
+    return np.flatnonzero(chosen), np.flatnonzero(~chosen)
 
 
 def _mean_std(model, X) -> tuple[np.ndarray, np.ndarray | None]:

@@ -30,6 +30,7 @@ from nnsurrogate.core.metrics import classification_report, conformal_report, re
 from nnsurrogate.core.plots import parity_plot
 from nnsurrogate.core.splits import CVSpec, Folds, cv_folds, leak_report
 from nnsurrogate.core.tables import write_table
+from nnsurrogate.tabular.conformal import ConformalRegressor
 from nnsurrogate.tabular.dataset import Dataset, TableSpec, load_dataset
 from nnsurrogate.tabular.estimators import ModelOptions, make_estimator, make_featurizer
 from nnsurrogate.tabular.plots import reliability_plot
@@ -53,20 +54,86 @@ class CVOptions:
 
 
 def fit_table_model(ds: Dataset, rows: np.ndarray, options: ModelOptions, target: str,
-                    checkpoint: str | None = None) -> TableModel:
-    """Fit featurizer (on *rows*), scalers and estimator on the rows *rows* of *ds*."""
+                    checkpoint: str | None = None, groups: np.ndarray | None = None,
+                    low: LowFidelity | None = None) -> TableModel:
+    """Fit featurizer (on *rows*), scalers and estimator on the rows *rows* of *ds*.
+
+    *groups* (n,), for a grouped split, makes the conformal calibration rows come in whole groups too.
+    *low*, a low-fidelity data set, makes the model a :class:`MultiFidelityRegressor` (see
+    :func:`multi_fidelity_model`).
+    """
+    if low is not None:
+        return multi_fidelity_model(ds, rows, options, target, low, checkpoint)
     featurizer = make_featurizer(ds.formula_column is not None)
     if featurizer is not None:
         featurizer.fit(ds.formulas[rows])
-    fractions = None
-    if featurizer is not None:
-        names = list(featurizer.get_feature_names_out())
-        n_comp = len(names)
-        fractions = tuple(j for j, name in enumerate(names) if name.startswith("frac_")) + tuple(
-            range(n_comp, n_comp + len(ds.inputs)))
-    estimator = make_estimator(options, ds.task, ds.y[rows], featurizer is not None, fractions)
+    estimator = make_estimator(options, ds.task, ds.y[rows], featurizer is not None, _fraction_columns(ds, featurizer))
     model = TableModel.create(estimator, ds.inputs, target, ds.formula_column, featurizer)
-    estimator.fit(model.input_matrix(ds.frame.iloc[rows], "training rows"), ds.y[rows], checkpoint=checkpoint)
+    extra = {"groups": groups[rows]} if groups is not None and isinstance(estimator, ConformalRegressor) else {}
+    estimator.fit(model.input_matrix(ds.frame.iloc[rows], "training rows"), ds.y[rows], checkpoint=checkpoint, **extra)
+    model.open_composition_box()
+    return model
+
+
+def _fraction_columns(ds: Dataset, featurizer, extra: int = 0) -> tuple[int, ...] | None:
+    """Columns of the element fractions, the numeric inputs and *extra* trailing columns (for the fractions forest)."""
+    if featurizer is None:
+        return None
+    names = list(featurizer.get_feature_names_out())
+    n_comp = len(names)
+    return tuple(j for j, name in enumerate(names) if name.startswith("frac_")) + tuple(
+        range(n_comp, n_comp + len(ds.inputs) + extra))
+
+
+@dataclass(frozen=True)
+class LowFidelity:
+    """A low-fidelity data set for a multi-fidelity model.
+
+    Attributes
+    ----------
+    data : Dataset
+        Low-fidelity rows (same formula column and numeric inputs as the high-fidelity table).
+    method : {"stack", "delta", "joint"}
+    withhold_test : bool
+        Drop the low-fidelity rows of every compound outside the training rows (the test compounds'
+        calculations are then unknown to the model, as for a compound nobody has computed).
+    """
+
+    data: Dataset
+    method: str = "stack"
+    withhold_test: bool = False
+
+
+def multi_fidelity_model(ds: Dataset, rows: np.ndarray, options: ModelOptions, target: str, low: LowFidelity,
+                         checkpoint: str | None = None) -> TableModel:
+    """A :class:`MultiFidelityRegressor` on the rows *rows* of *ds*, with the low-fidelity rows of *low*.
+
+    The low-fidelity model is a boosted-tree model on the composition features of every low-fidelity
+    row; the high-fidelity model is the default estimator of the table (with the low-fidelity value and
+    its known flag as two more inputs for ``stack``). The model keeps the computed values, so that a
+    new compound with a calculation is predicted from it.
+    """
+    from nnsurrogate.tabular.dataset import row_keys
+    from nnsurrogate.tabular.fidelity import MultiFidelityRegressor
+    from nnsurrogate.tabular.tree_models import BoostedRegressor
+
+    if ds.task != "regress":
+        raise UserInputError("a low-fidelity data set needs a regression target", "low_fidelity")
+    lf = low.data
+    keep = np.ones(len(lf), dtype=bool)
+    if low.withhold_test:
+        keep = ~np.isin(lf.groups, ds.groups[np.setdiff1d(np.arange(len(ds)), rows)])
+    featurizer = make_featurizer(True)
+    featurizer.fit(np.concatenate([ds.formulas[rows], lf.formulas[keep]]))
+    extra = {"stack": 2, "delta": 0, "joint": 1}[low.method]
+    high = make_estimator(options, "regress", ds.y[rows], True, _fraction_columns(ds, featurizer, extra),
+                          hurdle=low.method != "delta")
+    estimator = MultiFidelityRegressor(high, BoostedRegressor(random_state=options.seed), low.method, options.seed)
+    lookup = dict(zip(row_keys(lf.groups[keep], lf.X[keep]), lf.y[keep].astype(np.float64)))
+    model = TableModel.create(estimator, ds.inputs, target, ds.formula_column, featurizer, lookup)
+    X_low = model.base_inputs(lf.frame.iloc[np.flatnonzero(keep)], "low-fidelity rows")
+    estimator.fit(model.input_matrix(ds.frame.iloc[rows], "training rows"), ds.y[rows], X_low, lf.y[keep],
+                  checkpoint=checkpoint)
     model.open_composition_box()
     return model
 
@@ -114,7 +181,8 @@ def cross_validate(data: str, out: str, spec: TableSpec, options: ModelOptions, 
         shutil.rmtree(ckpt)
     ckpt.mkdir(parents=True, exist_ok=True)
     start_wall, start_cpu = time.perf_counter(), time.process_time()
-    oof, reports = _run_folds(ds, folds, options, spec.target, ckpt, log if verbose else (lambda _msg: None))
+    groups = ds.groups if cv.groups == "formula" else None
+    oof, reports = _run_folds(ds, folds, options, spec.target, ckpt, log if verbose else (lambda _msg: None), groups)
     metrics = _summary(ds, folds, oof, reports, leaks, cv, spec, options)
     metrics.update(fit_seconds=round(time.perf_counter() - start_wall, 3),
                    cpu_seconds=round(time.process_time() - start_cpu, 3))
@@ -123,8 +191,11 @@ def cross_validate(data: str, out: str, spec: TableSpec, options: ModelOptions, 
     return metrics
 
 
-def _run_folds(ds: Dataset, folds: Folds, options: ModelOptions, target: str, ckpt: Path, log) -> tuple[dict, list]:
-    """Out-of-fold predictions (``pred``, ``std`` or ``proba``, ``fold``) and each fold's metrics."""
+def _run_folds(ds: Dataset, folds: Folds, options: ModelOptions, target: str, ckpt: Path, log,
+               groups: np.ndarray | None = None) -> tuple[dict, list]:
+    """Out-of-fold predictions (``pred``, ``std`` or ``proba``, ``fold``) and each fold's metrics.
+
+    *groups*: the grouping of the folds, which the conformal calibration rows follow as well."""
     n = len(ds)
     oof = {"fold": np.full(n, -1), "pred": np.full(n, np.nan), "std": np.full(n, np.nan), "proba": None,
            "bounds": np.full((n, 4), np.nan)}
@@ -135,7 +206,7 @@ def _run_folds(ds: Dataset, folds: Folds, options: ModelOptions, target: str, ck
             saved = np.load(done, allow_pickle=False)
             pred, second, bounds = saved["pred"], saved["second"], saved["bounds"] if "bounds" in saved.files else np.full((len(test), 4), np.nan)
         else:
-            model = fit_table_model(ds, train, options, target, checkpoint=str(ckpt / f"fold{k}.pt"))
+            model = fit_table_model(ds, train, options, target, checkpoint=str(ckpt / f"fold{k}.pt"), groups=groups)
             pred, second, bounds = _predict(model, ds, test)
             with atomic_path(done) as tmp:
                 with open(tmp, "wb") as fh:

@@ -101,9 +101,15 @@ def detect_task(values: pd.Series) -> str:
     return "classify" if distinct and distinct <= {0.0, 1.0} else "regress"
 
 
-def load_dataset(path: str, spec: TableSpec) -> Dataset:
-    """Read *path*, validate the columns named by *spec* and apply the duplicates policy."""
+def load_dataset(path: str, spec: TableSpec, columns: list[str] | None = None) -> Dataset:
+    """Read *path*, validate the columns named by *spec* and apply the duplicates policy.
+
+    *columns*, when given, are the only columns read (others in the file are ignored).
+    """
     frame = read_table(path)
+    if columns is not None:
+        require_columns(frame, columns, path)
+        frame = frame[columns]
     require_columns(frame, [spec.target], path)
     if spec.formula_column:
         require_columns(frame, [spec.formula_column], path)
@@ -159,6 +165,16 @@ def _target(frame: pd.DataFrame, name: str, task: str, where: str) -> np.ndarray
     return values.astype(str).str.strip().to_numpy(dtype=object)
 
 
+def row_keys(groups: np.ndarray, X: np.ndarray) -> list[str]:
+    """One text key per row: its reduced formula (or group) and numeric inputs; equal keys are the same sample."""
+    return [f"{g}|" + ",".join(f"{v:.12g}" for v in row) for g, row in zip(groups, X)]
+
+
+def compound_groups(formulas: np.ndarray, where: str, column: str) -> np.ndarray:
+    """Reduced formula of every formula text (n,); an unknown element is a user error naming *where*."""
+    return _groups(np.asarray(formulas, dtype=object), np.zeros((len(formulas), 0)), where, column)
+
+
 def _groups(formulas: np.ndarray | None, X: np.ndarray, path: str, column: str | None) -> np.ndarray:
     """Reduced formula per row (parsed once per distinct text); without formulas, the inputs as text."""
     if formulas is None:
@@ -182,7 +198,7 @@ def _groups(formulas: np.ndarray | None, X: np.ndarray, path: str, column: str |
 def _apply_duplicates(groups: np.ndarray, X: np.ndarray, y: np.ndarray, task: str,
                       policy: str) -> tuple[np.ndarray, np.ndarray, int]:
     """Rows to keep (indices into the file), their targets, and the number of duplicate rows found."""
-    keys = pd.Series([f"{g}|" + ",".join(f"{v:.12g}" for v in row) for g, row in zip(groups, X)])
+    keys = pd.Series(row_keys(groups, X))
     codes, uniques = pd.factorize(keys)
     n_dup = len(keys) - len(uniques)
     if n_dup == 0 or policy == "keep":

@@ -97,7 +97,7 @@ def is_zero_inflated(y: np.ndarray) -> bool:
 
 
 def make_estimator(options: ModelOptions, task: str, y: np.ndarray, composition: bool,
-                   fraction_columns: tuple[int, ...] | None = None):
+                   fraction_columns: tuple[int, ...] | None = None, hurdle: bool = True):
     """The unfitted estimator for a table.
 
     Parameters
@@ -110,6 +110,8 @@ def make_estimator(options: ModelOptions, task: str, y: np.ndarray, composition:
         The table has a formula column.
     fraction_columns : tuple of int, optional
         Input columns of the element fractions and numeric inputs, for the fractions-only member.
+    hurdle : bool, default=True
+        Allow the hurdle model for a zero-inflated target (False for a target that is a correction).
 
     With ``options.conformal`` ("split" or "cv") the regressor is wrapped in a :class:`ConformalRegressor`.
     """
@@ -117,13 +119,13 @@ def make_estimator(options: ModelOptions, task: str, y: np.ndarray, composition:
         from nnsurrogate.core.errors import UserInputError
 
         raise UserInputError("conformal intervals need a regression target; this one holds class labels", "conformal")
-    estimator = _make_estimator(options, task, y, composition, fraction_columns)
+    estimator = _make_estimator(options, task, y, composition, fraction_columns, hurdle)
     if options.conformal:
         return ConformalRegressor(estimator, method=options.conformal, random_state=options.seed)
     return estimator
 
 
-def _make_estimator(options: ModelOptions, task: str, y: np.ndarray, composition: bool, fraction_columns):
+def _make_estimator(options: ModelOptions, task: str, y: np.ndarray, composition: bool, fraction_columns, hurdle):
     n = len(y)
     if task == "classify":
         network = SurrogateClassifier(**_network_params(options, n, composition, regression=False))
@@ -132,7 +134,7 @@ def _make_estimator(options: ModelOptions, task: str, y: np.ndarray, composition
     if not composition:
         return SurrogateRegressor(log_target=options.log_target, **params)
     params["log_inputs"] = None  # fractions and statistics: no log transform of inputs
-    if not options.log_target and is_zero_inflated(y):
+    if hurdle and not options.log_target and is_zero_inflated(y):
         clf = SurrogateClassifier(**_network_params(options, n, composition, regression=False))
         reg = _blend_regressor(SurrogateRegressor(**params), False, options.seed, fraction_columns)
         return TwoStageRegressor(_blend_classifier(clf, options.seed, fraction_columns), reg, random_state=options.seed)

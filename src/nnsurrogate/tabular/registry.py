@@ -14,12 +14,14 @@ def kinds() -> dict[str, type]:
     from nnsurrogate.tabular.blend import BlendClassifier, BlendRegressor
     from nnsurrogate.tabular.classifier import SurrogateClassifier
     from nnsurrogate.tabular.conformal import ConformalRegressor
+    from nnsurrogate.tabular.fidelity import MultiFidelityRegressor
     from nnsurrogate.tabular.gap_model import TwoStageRegressor
     from nnsurrogate.tabular.regressor import SurrogateRegressor
     from nnsurrogate.tabular.tree_models import BoostedClassifier, BoostedRegressor, ForestClassifier, ForestRegressor
 
     classes = (SurrogateRegressor, SurrogateClassifier, TwoStageRegressor, BlendRegressor, BlendClassifier,
-               BoostedRegressor, BoostedClassifier, ForestRegressor, ForestClassifier, ConformalRegressor)
+               BoostedRegressor, BoostedClassifier, ForestRegressor, ForestClassifier, ConformalRegressor,
+               MultiFidelityRegressor)
     return {f"tabular.{cls.__name__}": cls for cls in classes}
 
 

@@ -56,12 +56,14 @@ class TableModel:
     units: dict[str, str | None] = field(default_factory=dict)
     formula_column: str | None = None
     featurizer: CompositionFeaturizer | None = None
+    low_fidelity: dict[str, float] | None = None
 
     @classmethod
     def create(cls, estimator, inputs: list[str], target: str, formula_column: str | None = None,
-               featurizer: CompositionFeaturizer | None = None) -> "TableModel":
+               featurizer: CompositionFeaturizer | None = None,
+               low_fidelity: dict[str, float] | None = None) -> "TableModel":
         units = {name: unit_from_name(name) for name in [*inputs, target]}
-        return cls(estimator, list(inputs), target, units, formula_column, featurizer)
+        return cls(estimator, list(inputs), target, units, formula_column, featurizer, low_fidelity)
 
     @property
     def regressor(self):
@@ -82,6 +84,8 @@ class TableModel:
             header["formula"] = {"column": self.formula_column,
                                  "featurizer": {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()},
                                  "seen_elements": list(self.featurizer.seen_elements_)}
+        if self.low_fidelity is not None:
+            header["low_fidelity"] = {"keys": list(self.low_fidelity), "values": list(self.low_fidelity.values())}
         save_model(directory, kind_of(self.estimator), tensors, header)
 
     @classmethod
@@ -97,6 +101,9 @@ class TableModel:
             formula = header.get("formula")
             column = str(formula["column"]) if formula else None
             featurizer = _featurizer(formula["featurizer"], formula["seen_elements"]) if formula else None
+            low = header.get("low_fidelity")
+            low_fidelity = dict(zip([str(k) for k in low["keys"]], [float(v) for v in low["values"]],
+                                    strict=True)) if low is not None else None
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelFileError(f"model.json lacks inputs, target or featurizer: {exc}", str(directory)) from None
         try:
@@ -104,9 +111,9 @@ class TableModel:
         except ModelFileError as exc:
             raise ModelFileError(exc.what, exc.where or str(directory)) from None
         n_formula = len(featurizer.get_feature_names_out()) if featurizer else 0
-        if n_formula + len(inputs) != estimator.n_features_in_:
+        if n_formula + len(inputs) + (low_fidelity is not None) != estimator.n_features_in_:
             raise ModelFileError("model.json lists a different number of inputs than the weights", str(directory))
-        return cls(estimator, inputs, target, units, column, featurizer)
+        return cls(estimator, inputs, target, units, column, featurizer, low_fidelity)
 
     def required_columns(self) -> list[str]:
         return ([self.formula_column] if self.formula_column else []) + list(self.inputs)
@@ -115,8 +122,22 @@ class TableModel:
         """The estimator's inputs from *frame*, shape (n_rows, n_features); a missing input is a user error."""
         return self._inputs_and_known(frame, where)[0]
 
-    def _inputs_and_known(self, frame: pd.DataFrame, where: str) -> tuple[np.ndarray, np.ndarray]:
-        """Inputs (n, n_features) and, per row, whether all its elements were seen in training (n,)."""
+    def base_inputs(self, frame: pd.DataFrame, where: str) -> np.ndarray:
+        """Formula features and numeric inputs, without a low-fidelity column, shape (n, n_base)."""
+        return self._inputs_and_known(frame, where, with_low=False)[0]
+
+    def low_fidelity_column(self, frame: pd.DataFrame, where: str, numeric: np.ndarray) -> np.ndarray:
+        """The computed low-fidelity value of every row's compound (and numeric inputs), NaN where none, (n,)."""
+        from nnsurrogate.tabular.dataset import compound_groups, row_keys
+
+        groups = compound_groups(frame[self.formula_column].to_numpy(dtype=object), where, self.formula_column)
+        return np.array([self.low_fidelity.get(k, np.nan) for k in row_keys(groups, numeric)], dtype=np.float64)
+
+    def _inputs_and_known(self, frame: pd.DataFrame, where: str, with_low: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """Inputs (n, n_features) and, per row, whether all its elements were seen in training (n,).
+
+        A multi-fidelity model's inputs end with the low-fidelity column (:meth:`low_fidelity_column`).
+        """
         missing = [name for name in self.required_columns() if name not in frame.columns]
         if missing:
             raise UserInputError(f"missing input column '{missing[0]}' that the model was trained on "
@@ -127,8 +148,11 @@ class TableModel:
                                           f"{where}, column '{self.formula_column}'")
             blocks.append(self.featurizer.transform_fractions(F))
             known = self.featurizer.known_elements_only(F)
+        numeric = numeric_matrix(frame, self.inputs, where) if self.inputs else np.zeros((len(frame), 0))
         if self.inputs:
-            blocks.append(numeric_matrix(frame, self.inputs, where))
+            blocks.append(numeric)
+        if with_low and self.low_fidelity is not None:
+            blocks.append(self.low_fidelity_column(frame, where, numeric)[:, None])
         return (np.concatenate(blocks, axis=1) if blocks else np.zeros((len(frame), 0))), known
 
     def open_composition_box(self) -> None:
@@ -212,8 +236,12 @@ def level_tag(level: float) -> str:
 
 def _stages(estimator) -> list:
     """The estimators inside *estimator* that hold a ``domain_`` (both stages of a hurdle model)."""
+    from nnsurrogate.tabular.fidelity import MultiFidelityRegressor
+
     if isinstance(estimator, ConformalRegressor):
-        estimator = estimator.estimator_
+        return _stages(estimator.estimator_)
+    if isinstance(estimator, MultiFidelityRegressor):
+        return _stages(estimator.high_)
     stages = [estimator.classifier_, estimator.regressor_] if isinstance(estimator, TwoStageRegressor) else [estimator]
     return [est for est in stages if hasattr(est, "domain_")]
 

@@ -52,6 +52,9 @@ class TrainOptions:
     task: str = "auto"
     duplicates: str = "mean"
     conformal: str | None = None
+    low_fidelity: str | None = None
+    low_fidelity_target: str | None = None
+    fidelity_method: str = "stack"
 
     def table_spec(self, split_column: str = "") -> TableSpec:
         exclude = (split_column,) if split_column and split_column != self.formula_column else ()
@@ -62,6 +65,7 @@ class TrainOptions:
         self.model_options().validate()
         if not (math.isfinite(self.test_size) and 0.0 < self.test_size < 1.0):
             raise UserInputError(f"test_size must be between 0 and 1, got {self.test_size}", "test_size")
+        check_low_fidelity_options(self.low_fidelity, self.fidelity_method, self.formula_column, self.conformal)
 
     def model_options(self) -> ModelOptions:
         return ModelOptions(self.hidden, self.activation, self.ensemble, self.epochs, self.log_target, self.seed,
@@ -92,6 +96,41 @@ def load_training_data(path: str, options: TrainOptions, spec: SplitSpec) -> tup
     return ds, values
 
 
+def check_low_fidelity_options(path: str | None, method: str, formula_column: str | None,
+                               conformal: str | None) -> None:
+    """Refuse a low-fidelity setting that cannot work (before anything is read or written)."""
+    from nnsurrogate.tabular.fidelity import METHODS
+
+    if method not in METHODS:
+        raise UserInputError(f"unknown fidelity method '{method}'; use {', '.join(METHODS)}", "fidelity_method")
+    if path is None:
+        return
+    if not formula_column:
+        raise UserInputError("a low-fidelity table is matched to the training rows by compound: name the formula "
+                             "column", "low_fidelity, formula_column")
+    if conformal:
+        raise UserInputError("conformal intervals are not available with a low-fidelity table yet; drop one of them",
+                             "conformal, low_fidelity")
+
+
+def load_low_fidelity(path: str, ds: Dataset, target: str | None, method: str, withhold_test: bool = False):
+    """The low-fidelity table *path* as a :class:`~nnsurrogate.tabular.cv.LowFidelity` for the table *ds*.
+
+    It needs the formula column and numeric inputs of *ds* and a target column (*target*, by default
+    the same name as the high-fidelity target); repeated compounds are averaged.
+    """
+    from nnsurrogate.tabular.cv import LowFidelity
+
+    if ds.task != "regress":
+        raise UserInputError("a low-fidelity table needs a regression target", "low_fidelity")
+    columns = [ds.formula_column, *ds.inputs, target]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)  # repeated compounds of a large calculated set are expected
+        low = load_dataset(path, TableSpec(target, tuple(ds.inputs) or None, ds.formula_column, "regress", "mean"),
+                           columns=list(dict.fromkeys(columns)))
+    return LowFidelity(low, method, withhold_test)
+
+
 def train_table(data: str, out: str, options: TrainOptions) -> dict:
     """Train on *data*, evaluate on the held-out rows and write ``out/{model/, metrics.json, plots/}``.
 
@@ -103,6 +142,8 @@ def train_table(data: str, out: str, options: TrainOptions) -> dict:
     options.validate()
     spec = parse_split(options.split)
     ds, split_values = load_training_data(data, options, spec)
+    low = (load_low_fidelity(options.low_fidelity, ds, options.low_fidelity_target or options.target,
+                             options.fidelity_method) if options.low_fidelity else None)
     out_dir = Path(out)
     ckpt_dir = out_dir / CHECKPOINT_DIR
     if not options.resume and ckpt_dir.exists():
@@ -110,12 +151,16 @@ def train_table(data: str, out: str, options: TrainOptions) -> dict:
     ckpt_dir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     if spec.kind == "kfold":
-        model, test, (pred, second, bounds), n_train = _train_kfold(ds, options, spec, ckpt_dir)
+        model, test, (pred, second, bounds), n_train = _train_kfold(ds, options, spec, ckpt_dir, low)
     else:
-        model, test, (pred, second, bounds), n_train = _train_holdout(ds, options, spec, split_values, ckpt_dir)
+        model, test, (pred, second, bounds), n_train = _train_holdout(ds, options, spec, split_values, ckpt_dir, low)
     metrics = _report(ds, test, pred, second)
     if ds.task == "regress":
         metrics.update(conformal_report(ds.y[test], bounds), conformal=options.conformal)
+    if low is not None:
+        metrics["low_fidelity"] = {"file": options.low_fidelity, "n_rows": len(low.data), "method": low.method,
+                                   "n_train_rows_with_calculation": int(np.isin(ds.groups[_train_rows(ds, test)],
+                                                                                low.data.groups).sum())}
     metrics.update(n_train=int(n_train), n_test=int(len(test)), split=options.split, target=options.target,
                    task=ds.task, formula_column=ds.formula_column, inputs=ds.inputs, units=model.units,
                    log_target=options.log_target, seed=options.seed, ensemble=options.ensemble,
@@ -137,21 +182,29 @@ def _predict_rows(model: TableModel, ds: Dataset, rows: np.ndarray) -> tuple[np.
     return pred.mean, pred.std, model.sigma_level_bounds(pred)
 
 
-def _train_holdout(ds: Dataset, options: TrainOptions, spec: SplitSpec, values, ckpt_dir: Path):
+def _train_rows(ds: Dataset, test: np.ndarray) -> np.ndarray:
+    return np.setdiff1d(np.arange(len(ds)), test) if len(test) < len(ds) else np.arange(len(ds))
+
+
+def _train_holdout(ds: Dataset, options: TrainOptions, spec: SplitSpec, values, ckpt_dir: Path, low=None):
     train, test = holdout(spec, len(ds), options.test_size, options.seed, values)
-    model = fit_table_model(ds, train, options.model_options(), options.target, str(ckpt_dir / "holdout.pt"))
+    groups = values if spec.kind == "group" else None  # a grouped test split: calibrate on whole groups too
+    model = fit_table_model(ds, train, options.model_options(), options.target, str(ckpt_dir / "holdout.pt"), groups,
+                            low)
     return model, test, _predict_rows(model, ds, test), len(train)
 
 
-def _train_kfold(ds: Dataset, options: TrainOptions, spec: SplitSpec, ckpt_dir: Path):
+def _train_kfold(ds: Dataset, options: TrainOptions, spec: SplitSpec, ckpt_dir: Path, low=None):
     n = len(ds)
     preds, seconds, bounds = [None] * n, [None] * n, [None] * n
     for k, (train, test) in enumerate(kfold(n, spec.folds, options.seed)):
-        fold = fit_table_model(ds, train, options.model_options(), options.target, str(ckpt_dir / f"fold{k}.pt"))
+        fold = fit_table_model(ds, train, options.model_options(), options.target, str(ckpt_dir / f"fold{k}.pt"),
+                               low=low)
         pred, second, bound = _predict_rows(fold, ds, test)
         for j, i in enumerate(test):
             preds[i], seconds[i], bounds[i] = pred[j], second[j], bound[j]
-    model = fit_table_model(ds, np.arange(n), options.model_options(), options.target, str(ckpt_dir / "all.pt"))
+    model = fit_table_model(ds, np.arange(n), options.model_options(), options.target, str(ckpt_dir / "all.pt"),
+                            low=low)
     oof = (np.array(preds), np.array(seconds, dtype=np.float64), np.array(bounds, dtype=np.float64))
     return model, np.arange(n), oof, n
 
