@@ -129,6 +129,18 @@ def fit_with_checkpoint(model, X, y, checkpoint: str | None):
         return model.fit(X, y)
 
 
+def delegated_domain(member: str) -> property:
+    """A ``domain_`` property that reads and sets the applicability domain of the member named *member*."""
+
+    def get(self):
+        return getattr(self, member).domain_
+
+    def put(self, value):
+        getattr(self, member).domain_ = value
+
+    return property(get, put, doc=f"The applicability domain of ``{member}``.")
+
+
 # ------------------------------------------------------------ persistence
 def net_tensors(net: EnsembleMLP) -> dict[str, np.ndarray]:
     """Weights of ``net`` as named arrays, each key prefixed with ``net.``."""

@@ -36,6 +36,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from nnsurrogate.core.errors import ModelFileError
 from nnsurrogate.tabular.classifier import SurrogateClassifier
+from nnsurrogate.tabular._shared import delegated_domain
 from nnsurrogate.tabular.regressor import Prediction, SurrogateRegressor
 from nnsurrogate.tabular.tree_models import BoostedClassifier, BoostedRegressor
 
@@ -127,14 +128,7 @@ class _Blend(BaseEstimator):
             self.std_scale_ = float(np.clip(np.sqrt(np.mean(z2)), 0.1, 10.0))
         return weights
 
-    @property
-    def domain_(self):
-        """The network's applicability domain."""
-        return self.network_.domain_
-
-    @domain_.setter
-    def domain_(self, value):
-        self.network_.domain_ = value
+    domain_ = delegated_domain("network_")
 
     def to_state(self):
         from nnsurrogate.tabular.registry import member_state

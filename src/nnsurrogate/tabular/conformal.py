@@ -25,7 +25,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from nnsurrogate.core.conformal import ConformalScores
 from nnsurrogate.core.errors import ModelFileError
-from nnsurrogate.tabular._shared import fit_with_checkpoint
+from nnsurrogate.tabular._shared import delegated_domain, fit_with_checkpoint
 from nnsurrogate.tabular.regressor import Prediction, SurrogateRegressor
 
 METHODS = ("split", "cv")
@@ -189,14 +189,7 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
         est.estimator_ = base
         return est
 
-    @property
-    def domain_(self):
-        """The wrapped model's applicability domain."""
-        return self.estimator_.domain_
-
-    @domain_.setter
-    def domain_(self, value):
-        self.estimator_.domain_ = value
+    domain_ = delegated_domain("estimator_")
 
 
 def _group_codes(groups, n: int) -> np.ndarray:

@@ -26,7 +26,7 @@ from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from nnsurrogate.core.errors import ModelFileError
-from nnsurrogate.tabular._shared import fit_with_checkpoint
+from nnsurrogate.tabular._shared import delegated_domain, fit_with_checkpoint
 from nnsurrogate.tabular.regressor import Prediction, SurrogateRegressor
 from nnsurrogate.tabular.tree_models import BoostedRegressor
 
@@ -145,14 +145,7 @@ class MultiFidelityRegressor(RegressorMixin, BaseEstimator):
         pred = self.predict_full(X)
         return (pred.mean, pred.std) if return_std else pred.mean
 
-    @property
-    def domain_(self):
-        """The high-fidelity model's applicability domain."""
-        return self.high_.domain_
-
-    @domain_.setter
-    def domain_(self, value):
-        self.high_.domain_ = value
+    domain_ = delegated_domain("high_")
 
     # ------------------------------------------------------------ persistence
     def to_state(self) -> tuple[dict[str, np.ndarray], dict]:
