@@ -545,6 +545,14 @@ CRYSTAL: dict[str, Case] = {
     "crystal-evaluate-target-missing": lambda env, tmp: ((pd.read_csv(env["cifs"]).drop(columns=["gap_eV"]).to_csv(
         tmp / "nolabel.csv", index=False) or True) and ["crystal", "evaluate", env["crystal_run"], tmp / "nolabel.csv",
                                                         "--out", tmp / "ev"], tmp / "ev"),
+    "crystal-embed-neighbors-zero": lambda env, tmp: (["crystal", "embed", env["crystal_run"], env["cifs"], "--out",
+                                                       tmp / "em", "--neighbors", "0"], tmp / "em"),
+    "crystal-embed-map-unknown": lambda env, tmp: (["crystal", "embed", env["crystal_run"], env["cifs"], "--out",
+                                                    tmp / "em", "--map", "isomap"], tmp / "em"),
+    "table-embed-id-column-missing": lambda env, tmp: (["table", "embed", env["table_run"], env["films"], "--out",
+                                                        tmp / "em", "--id-column", "nowhere"], tmp / "em"),
+    "table-embed-map-unknown": lambda env, tmp: (["table", "embed", env["table_run"], env["films"], "--out",
+                                                  tmp / "em", "--map", "mds"], tmp / "em"),
 }
 
 

@@ -170,3 +170,34 @@ def test_time_limit_must_be_positive(tmp_path, perov_small, capsys):
                                 "--out", tmp_path / "o", *FAST])
     assert "time_limit must be positive" in line
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("model", ["cgcnn", "sagat"])
+def test_embed_finds_a_supercell_and_a_strained_copy_of_a_structure_first(tmp_path, perov_small, model):
+    from pymatgen.core import Structure
+
+    out = tmp_path / "run"
+    assert _cli("crystal", "train", perov_small, "--target", "heat_all", "--model", model, "--out", out, *FAST) == 0
+    frame = pd.read_csv(perov_small)
+    first = Structure.from_str(frame["cif"].iloc[0], fmt="cif")
+    supercell = first.copy()
+    supercell.make_supercell([2, 1, 1])
+    strained = first.copy()
+    strained.apply_strain(0.01)
+    extra = pd.DataFrame({"material_id": ["supercell", "strained"], "heat_all": [frame["heat_all"].iloc[0]] * 2,
+                          "cif": [s.to(fmt="cif") for s in (supercell, strained)]})
+    data = tmp_path / "with_copies.csv"
+    pd.concat([frame[["material_id", "heat_all", "cif"]], extra]).to_csv(data, index=False)
+    emb = tmp_path / "emb"
+    assert _cli("crystal", "embed", out, data, "--out", emb, "--neighbors", "3", "--map", "pca") == 0
+    report = json.loads((emb / "embedding.json").read_text())
+    assert report["n_structures"] == 42 and report["map"] == "pca"
+    vectors = pd.read_parquet(emb / "embeddings.parquet")
+    assert len(vectors) == 42 and vectors.shape[1] == 1 + report["dim"]
+    neighbors = pd.read_csv(emb / "neighbors.csv", dtype={"id": str, "neighbor": str})
+    own = neighbors[neighbors["id"] == str(frame["material_id"].iloc[0])].sort_values("rank")
+    assert own["neighbor"].iloc[0] == "supercell" and own["distance"].iloc[0] < 1e-6  # the same crystal
+    assert set(own["neighbor"].iloc[:2]) == {"supercell", "strained"}
+    assert (emb / "map.png").read_bytes()[:4] == b"\x89PNG"
+    pytest.importorskip("plotly")
+    assert "plotly" in (emb / "map.html").read_text()[:100000].lower()

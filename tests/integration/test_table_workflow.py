@@ -199,3 +199,23 @@ def test_low_fidelity_table_trains_a_multi_fidelity_model_that_uses_known_calcul
     pred = pd.read_csv(tmp_path / "p.csv")
     truth = 1.2 * frame["value"] + 0.3
     assert M.mae(truth, pred["value_pred"]) < 0.25 * M.mae(truth, np.full(len(truth), truth.mean()))
+
+
+def test_table_embed_puts_the_same_compound_written_twice_side_by_side(tmp_path):
+    high, low = _fidelity_tables(tmp_path)
+    out = tmp_path / "run"
+    assert _cli("table", "train", low, "--target", "value", "--formula-column", "formula", "--out", out, *FAST) == 0
+    frame = pd.read_csv(low)
+    first = frame["formula"].iloc[0]  # e.g. Cu0.10Ni0.90: the same compound as Cu1Ni9
+    rewritten = pd.DataFrame({"formula": ["Cu1Ni9" if first == "Cu0.10Ni0.90" else first + "1"],
+                              "value": [frame["value"].iloc[0]]})
+    data = tmp_path / "embed.csv"
+    pd.concat([frame, rewritten]).to_csv(data, index=False)
+    emb = tmp_path / "emb"
+    assert _cli("table", "embed", out, data, "--out", emb, "--neighbors", "2", "--map", "pca") == 0
+    report = json.loads((emb / "embedding.json").read_text())
+    assert report["n"] == len(frame) + 1 and report["dim"] == 3 * 64  # 3 members × 64 hidden units
+    neighbors = pd.read_csv(emb / "neighbors.csv")
+    own = neighbors[neighbors["id"] == first].sort_values("rank")
+    assert own["neighbor"].iloc[0] == rewritten["formula"].iloc[0] and own["distance"].iloc[0] < 1e-9
+    assert (emb / "map.png").is_file() and len(pd.read_csv(emb / "map.csv")) == len(frame) + 1

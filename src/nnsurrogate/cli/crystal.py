@@ -103,6 +103,24 @@ def evaluate(
 
 
 @app.command()
+def embed(
+    model_dir: Path = typer.Argument(..., help="Folder written by 'crystal train'."),
+    data: Path = typer.Argument(..., help=_DATA_HELP),
+    out: Path = typer.Option(..., "--out", help="Output folder: embeddings.parquet, neighbors.csv, map.csv, map.png, map.html."),
+    neighbors: int = typer.Option(5, "--neighbors", help="Most similar structures listed for each structure."),
+    map_method: str = typer.Option("auto", "--map", help="auto (UMAP if installed, else t-SNE), umap, tsne or pca."),
+    skip_bad: bool = typer.Option(False, "--skip-bad", help="Leave out bad entries and list them."),
+) -> None:
+    """Material vectors learnt by the model: nearest neighbours ("materials most like this one") and a 2D map."""
+    from nnsurrogate.crystal.workflow import embed_crystal
+
+    report = embed_crystal(str(model_dir), str(data), str(out), neighbors, map_method, skip_bad)
+    _print_skipped(report["skipped"])
+    console.print(f"{report['n_structures']} material vectors of {report['dim']} numbers, {report['neighbors']} "
+                  f"neighbours each and a {report['map']} map written to {out}/")
+
+
+@app.command()
 def distill(
     run_dir: Path = typer.Argument(..., help="Output folder of 'crystal train --model sagat'."),
     top_k: int = typer.Option(8, "--top-k", help="Number of highest-attention features given to symbolic regression."),

@@ -187,6 +187,23 @@ def _print_metrics(metrics: dict, title: str, unit: str | None = None) -> None:
 
 
 @app.command()
+def embed(
+    model_dir: Path = typer.Argument(..., help="Folder written by 'table train'."),
+    data: Path = typer.Argument(..., help="Table with the model's input columns (the target, if present, colours the map)."),
+    out: Path = typer.Option(..., "--out", help="Output folder: embeddings.parquet, neighbors.csv, map.csv, map.png, map.html."),
+    neighbors: int = typer.Option(5, "--neighbors", help="Most similar rows listed for each row."),
+    map_method: str = typer.Option("auto", "--map", help="auto (UMAP if installed, else t-SNE), umap, tsne or pca."),
+    id_column: str = typer.Option(None, "--id-column", help="Column that names the rows (default: the formula column)."),
+) -> None:
+    """Learned representation of each row: nearest neighbours ("materials most like this one") and a 2D map."""
+    from nnsurrogate.tabular.workflow import embed_table
+
+    report = embed_table(str(model_dir), str(data), str(out), neighbors, map_method, id_column)
+    console.print(f"{report['n']} vectors of {report['dim']} numbers, {report['neighbors']} neighbours each and a "
+                  f"{report['map']} map written to {out}/")
+
+
+@app.command()
 def screen(
     model_dir: Path = typer.Argument(..., help="Folder written by 'table train'."),
     candidates: Path = typer.Argument(..., help="Table of candidates with the model's input columns."),

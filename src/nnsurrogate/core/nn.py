@@ -119,3 +119,11 @@ class EnsembleMLP(nn.Module):
             if self.dropout is not None:
                 x = self.dropout(x)
         return self.layers[-1](x)
+
+    def hidden(self, x: torch.Tensor) -> torch.Tensor:
+        """Activations of the last hidden layer of every member, shape (M, B, hidden[-1]) (no dropout)."""
+        if x.dim() == 2:
+            x = x.unsqueeze(0).expand(self.n_members, -1, -1)
+        for layer in self.layers[:-1]:
+            x = self.act(layer(x))
+        return x

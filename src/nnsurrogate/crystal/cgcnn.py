@@ -72,9 +72,13 @@ class CGCNN(nn.Module):
         self.convs = nn.ModuleList(GatedConvolution(dim, n_basis) for _ in range(n_conv))
         self.head = nn.Sequential(nn.Softplus(), nn.Linear(dim, hidden), nn.Softplus(), nn.Linear(hidden, 1))
 
-    def forward(self, batch: GraphBatch) -> torch.Tensor:
+    def readout(self, batch: GraphBatch) -> torch.Tensor:
+        """Material vectors (B, dim): the mean of the atom vectors after the convolutions, the input of the head."""
         v = self.embed(batch.nodes)
         u = self.basis(batch.distance)
         for conv in self.convs:
             v = conv(v, u, batch.center, batch.neighbor)
-        return self.head(segment_mean(v, batch.graph, batch.n_graphs)).squeeze(-1)
+        return segment_mean(v, batch.graph, batch.n_graphs)
+
+    def forward(self, batch: GraphBatch) -> torch.Tensor:
+        return self.head(self.readout(batch)).squeeze(-1)

@@ -39,7 +39,7 @@ from nnsurrogate.crystal.features import feature_groups, feature_names
 from nnsurrogate.crystal.graph import GraphSettings
 from nnsurrogate.crystal.prepare import PreparedCrystals, prepare_crystals
 from nnsurrogate.crystal.sagat import SAGAT
-from nnsurrogate.crystal.training import LOSSES, SCHEDULES, predict_store, train_graph_model
+from nnsurrogate.crystal.training import LOSSES, SCHEDULES, predict_store, readout_store, train_graph_model
 
 MODELS = ("cgcnn", "sagat")
 
@@ -234,6 +234,17 @@ class CrystalRegressor(RegressorMixin, BaseEstimator):
         with torch_threads(self.n_threads):
             out = predict_store(self.network_, self.store(data))
         return out * self.target_scale_ + self.target_mean_
+
+    def embed(self, X: Any) -> np.ndarray:
+        """Learned material vectors, shape (n, dim): the mean atom vector that the network's head reads.
+
+        Structures with similar vectors are similar to the network; a supercell of a crystal has the
+        vector of the crystal itself.
+        """
+        check_is_fitted(self, "network_")
+        data = self._prepared(X)
+        with torch_threads(self.n_threads):
+            return readout_store(self.network_, self.store(data))
 
     @torch.no_grad()
     def _importances(self, store: GraphStore, ids: np.ndarray) -> np.ndarray | None:

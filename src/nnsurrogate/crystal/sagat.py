@@ -167,9 +167,12 @@ class SAGAT(nn.Module):
             h, e = layer(h, e, batch.center, batch.neighbor)
         return h, alpha
 
+    def readout(self, batch: GraphBatch) -> torch.Tensor:
+        """Material vectors (B, dim): the mean of the atom vectors, the input of the head."""
+        return segment_mean(self.embed(batch)[0], batch.graph, batch.n_graphs)
+
     def forward(self, batch: GraphBatch) -> torch.Tensor:
-        h, _ = self.embed(batch)
-        return self.head(segment_mean(h, batch.graph, batch.n_graphs)).squeeze(-1)
+        return self.head(self.readout(batch)).squeeze(-1)
 
     @torch.no_grad()
     def feature_attention(self, batch: GraphBatch) -> torch.Tensor:

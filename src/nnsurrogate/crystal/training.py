@@ -67,6 +67,16 @@ def predict_store(model: nn.Module, store: GraphStore, ids: np.ndarray | None = 
     return np.concatenate(out)
 
 
+@torch.no_grad()
+def readout_store(model: nn.Module, store: GraphStore, batch_size: int = 256) -> np.ndarray:
+    """Material vectors ``model.readout`` of every graph in *store*, shape (n, dim), in evaluation mode."""
+    model.eval()
+    ids = np.arange(len(store))
+    if len(ids) == 0:
+        return np.zeros((0, 0))
+    return np.concatenate([model.readout(store.batch(chunk)).double().numpy() for chunk in even_batches(ids, batch_size)])
+
+
 def cosine_factor(step: int, total: int, warmup: int, floor: float) -> float:
     """Learning-rate factor: linear warm-up over *warmup* steps, then a cosine decay to *floor* at *total*.
 

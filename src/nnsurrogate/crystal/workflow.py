@@ -225,3 +225,30 @@ def evaluate_crystal(model_dir: str, data: str, out: str, skip_bad: bool = False
                 title=f"MAE {metrics['mae']:.4g}, R² {metrics['r2']:.4f}")
     write_json(out_dir / "metrics.json", metrics)
     return metrics
+
+
+def embed_crystal(model_dir: str, data: str, out: str, neighbors: int = 5, map_method: str = "auto",
+                  skip_bad: bool = False) -> dict:
+    """The model's material vectors for *data*, their nearest neighbours and a 2D map, written to *out*/.
+
+    Files as :func:`nnsurrogate.core.embedding.write_embedding` (the map coloured by the model's target
+    when *data* holds it) and ``embedding.json`` (sizes, method, skipped entries).
+    """
+    from nnsurrogate.core.embedding import check_embed_options, write_embedding
+
+    check_embed_options(neighbors, map_method)
+    model, header = load_crystal_model(_model_folder(model_dir))
+    target = header["target"]["name"]
+    try:
+        items = load_labelled(data, target, model.cutoff, model.max_neighbors, skip_bad)
+    except UserInputError:  # structures without the target: the map is not coloured
+        items = load_labelled(data, None, model.cutoff, model.max_neighbors, skip_bad)
+    if len(items.y) < 2:
+        raise UserInputError("need at least 2 structures to embed and compare", data)
+    report = write_embedding(out, [str(i) for i in items.data.ids], model.embed(items.data), items.y, target,
+                             neighbors, map_method, f"{model.model} material vectors")
+    report.update(n_structures=report["n"], model=model.model, target=target,
+                  skipped=[{"id": i, "reason": r} for i, r in items.data.skipped])
+    write_json(Path(out) / "embedding.json", report)
+    return report
+

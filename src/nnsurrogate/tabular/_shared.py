@@ -129,6 +129,24 @@ def fit_with_checkpoint(model, X, y, checkpoint: str | None):
         return model.fit(X, y)
 
 
+@torch.no_grad()
+def ensemble_embedding(net: EnsembleMLP, Xs: np.ndarray, chunk: int = 8192) -> np.ndarray:
+    """Last-hidden-layer activations of every member side by side, shape (n, M · hidden[-1]).
+
+    Parameters
+    ----------
+    net : EnsembleMLP
+    Xs : numpy.ndarray, shape (n, d)
+        Standardised inputs.
+    """
+    X = torch.as_tensor(Xs, dtype=torch.float32)
+    blocks = []
+    for start in range(0, X.shape[0], chunk):
+        h = net.hidden(X[start : start + chunk])  # (M, b, h)
+        blocks.append(h.permute(1, 0, 2).reshape(h.shape[1], -1).double().numpy())
+    return np.concatenate(blocks) if blocks else np.zeros((0, 0))
+
+
 def delegated_domain(member: str) -> property:
     """A ``domain_`` property that reads and sets the applicability domain of the member named *member*."""
 

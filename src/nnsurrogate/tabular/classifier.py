@@ -30,7 +30,8 @@ from nnsurrogate.core.splits import given_split
 from nnsurrogate.core.threads import torch_threads
 from nnsurrogate.core.training import per_member_cross_entropy
 from nnsurrogate.core.uncertainty import DomainCheck
-from nnsurrogate.tabular._shared import (check_ensemble_params, domain_header, ensemble_config, estimator_from_header,
+from nnsurrogate.tabular._shared import (check_ensemble_params, domain_header, ensemble_config, ensemble_embedding,
+                                         estimator_from_header,
                                          fit_ensemble, header_params, model_file_errors, net_tensors, new_ensemble,
                                          saved_domain, saved_ensemble, saved_standardizer)
 
@@ -168,6 +169,13 @@ class SurrogateClassifier(ClassifierMixin, BaseEstimator):
             result = fit_ensemble(net, Xs, Y, train, val, config, generator, progress, per_member_cross_entropy)
         self.n_epochs_ = int(result.epochs_run)
         return net.eval()
+
+    def embed(self, X) -> np.ndarray:
+        """Learned representation of each row, shape (n, ensemble · hidden[-1]): every member's last hidden layer."""
+        check_is_fitted(self, "model_")
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        with torch_threads(self.n_threads):
+            return ensemble_embedding(self.model_, self.x_scaler_.transform(X))
 
     @torch.no_grad()
     def _member_proba(self, X: np.ndarray) -> np.ndarray:

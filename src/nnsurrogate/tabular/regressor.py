@@ -30,8 +30,9 @@ from nnsurrogate.core.splits import given_split
 from nnsurrogate.core.threads import torch_threads
 from nnsurrogate.core.training import per_member_l1, per_member_mse
 from nnsurrogate.core.uncertainty import DomainCheck, VarianceCalibration, fit_variance_calibration
-from nnsurrogate.tabular._shared import (check_ensemble_params, domain_header, ensemble_config, estimator_from_header,
-                                         fit_ensemble, header_params, model_file_errors, net_tensors, new_ensemble,
+from nnsurrogate.tabular._shared import (check_ensemble_params, domain_header, ensemble_config, ensemble_embedding,
+                                         estimator_from_header, fit_ensemble, header_params, model_file_errors,
+                                         net_tensors, new_ensemble,
                                          saved_domain, saved_ensemble, saved_standardizer)
 
 _CHUNK = 8192  # rows per forward pass when predicting (cache-sized blocks are fastest on CPU)
@@ -258,6 +259,13 @@ class SurrogateRegressor(RegressorMixin, BaseEstimator):
             mean, std = z, z_std
         spread = np.sqrt(var)
         return Prediction(mean, std, spread, self.domain_.in_domain(X, spread))
+
+    def embed(self, X) -> np.ndarray:
+        """Learned representation of each row, shape (n, ensemble · hidden[-1]): every member's last hidden layer."""
+        check_is_fitted(self, "model_")
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        with torch_threads(self.n_threads):
+            return ensemble_embedding(self.model_, self.x_scaler_.transform(self._features(X)))
 
     @torch.no_grad()
     def _latent_moments(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -229,6 +229,25 @@ class TableModel:
         return out
 
 
+def representation_network(estimator):
+    """The network ensemble whose last hidden layer represents a row: inside a blend, hurdle or conformal model.
+
+    A multi-fidelity model has none that reads the plain inputs (``None``).
+    """
+    from nnsurrogate.tabular.blend import BlendClassifier, BlendRegressor
+    from nnsurrogate.tabular.fidelity import MultiFidelityRegressor
+
+    if isinstance(estimator, ConformalRegressor):
+        return representation_network(estimator.estimator_)
+    if isinstance(estimator, TwoStageRegressor):
+        return representation_network(estimator.regressor_)
+    if isinstance(estimator, (BlendRegressor, BlendClassifier)):
+        return estimator.network_
+    if isinstance(estimator, MultiFidelityRegressor):
+        return None
+    return estimator if hasattr(estimator, "embed") else None
+
+
 def level_tag(level: float) -> str:
     """A level as a column suffix: 0.9 → ``90``, 0.6827 → ``68.27``."""
     return f"{100.0 * check_level(level):.4g}"

@@ -297,6 +297,42 @@ def check_levels(levels) -> tuple[float, ...]:
         raise UserInputError(str(exc), "level") from None
 
 
+def embed_table(model_dir: str, data: str, out: str, neighbors: int = 5, map_method: str = "auto",
+                id_column: str | None = None) -> dict:
+    """The model's learned representation of every row of *data*, nearest neighbours and a 2D map, in *out*/.
+
+    The representation is the last hidden layer of every member of the network ensemble (inside a blend,
+    the blend's network). Rows are named by *id_column*, else the formula column, else their row number;
+    the map is coloured by the target when *data* holds it. Files as
+    :func:`nnsurrogate.core.embedding.write_embedding`, plus ``embedding.json``.
+    """
+    from nnsurrogate.core.embedding import check_embed_options, write_embedding
+    from nnsurrogate.tabular.table_model import representation_network
+
+    check_embed_options(neighbors, map_method)
+    model = TableModel.load(Path(model_dir) / "model")
+    network = representation_network(model.estimator)
+    if network is None:
+        raise UserInputError("this model has no network that reads the table's inputs (a multi-fidelity model)",
+                             model_dir)
+    frame = read_table(data)
+    if id_column is not None:
+        require_columns(frame, [id_column], data)
+    if len(frame) < 2:
+        raise UserInputError("need at least 2 rows to embed and compare", data)
+    X = model.input_matrix(frame, data)
+    names = id_column or model.formula_column
+    ids = [str(v) for v in frame[names]] if names else [str(i + 1) for i in range(len(frame))]
+    color = None
+    if model.target in frame.columns and model.task == "regress":
+        color = numeric_column(frame, model.target, data)
+    report = write_embedding(out, ids, network.embed(X), color, model.target, neighbors, map_method,
+                             "learned representation")
+    report.update(target=model.target, model=str(Path(model_dir).resolve()))
+    write_json(Path(out) / "embedding.json", report)
+    return report
+
+
 def _labels_as_classes(values: pd.Series, classes: np.ndarray, where: str) -> np.ndarray:
     """Class indices of the labels in *values*; a label the model never saw is a user error."""
     names = [str(c) for c in classes]
