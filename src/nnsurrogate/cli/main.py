@@ -18,6 +18,7 @@ from nnsurrogate.cli import crystal as crystal_cli
 from nnsurrogate.cli import pde as pde_cli
 from nnsurrogate.cli import symbolic as symbolic_cli
 from nnsurrogate.cli import gas2d as gas2d_cli
+from nnsurrogate.cli import spectra as spectra_cli
 
 app = typer.Typer(help="Neural-network surrogates for expensive physics.", no_args_is_help=True,
                   add_completion=False, pretty_exceptions_enable=False)
@@ -28,6 +29,7 @@ app.add_typer(crystal_cli.app, name="crystal")
 app.add_typer(pde_cli.app, name="pde")
 app.add_typer(symbolic_cli.app, name="symbolic")
 app.add_typer(gas2d_cli.app, name="gas2d")
+app.add_typer(spectra_cli.app, name="spectra")
 app.command("demo")(demo.demo)
 
 

@@ -159,7 +159,7 @@ class SurrogateRegressor(RegressorMixin, BaseEstimator):
         generator = torch.Generator().manual_seed(int(rng.randint(2**31 - 1)))
         train, val = self._validation_split(len(y), rng) if validation is None else given_split(len(y), validation)
         self.log_inputs_ = self._log_mask(X[train])
-        self.x_scaler_ = Standardizer.fit(self._features(X[train]))
+        self.x_scaler_ = self._input_scaler(self._features(X[train]))
         z = self._latent_target(y)
         self.y_scaler_ = Standardizer.fit(z[train, None])
         # dropout masks come from torch's global generator: seed it from random_state, restore it afterwards
@@ -204,11 +204,28 @@ class SurrogateRegressor(RegressorMixin, BaseEstimator):
         out[:, mask] = np.log10(np.maximum(out[:, mask], 1e-300))
         return out
 
+    # hooks that a regressor of other inputs (e.g. spectra) overrides
+    def _input_scaler(self, F: np.ndarray) -> Standardizer:
+        """Scaler of the (transformed) training inputs F (n, d): per column by default."""
+        return Standardizer.fit(F)
+
+    def _new_network(self, n_in: int, generator: torch.Generator):
+        """Untrained ensemble for *n_in* inputs, output (M, B, 1)."""
+        return new_ensemble(self, n_in, 1, generator)
+
+    def _saved_network(self, tensors: dict[str, np.ndarray]):
+        """The ensemble holding the saved ``net.*`` weights."""
+        return saved_ensemble(self, tensors, 1)
+
+    def _domain(self, X_train: np.ndarray, train_spread: np.ndarray) -> DomainCheck:
+        """Applicability domain from the training inputs and their ensemble spread."""
+        return DomainCheck.fit(X_train, train_spread)
+
     def _latent_target(self, y: np.ndarray) -> np.ndarray:
         return np.log(y) if self.log_target else np.asarray(y, dtype=np.float64)
 
     def _train(self, X, z, train, val, generator, checkpoint) -> EnsembleMLP:
-        net = new_ensemble(self, X.shape[1], 1, generator)
+        net = self._new_network(X.shape[1], generator)
         as_t = lambda a: torch.as_tensor(a, dtype=torch.float32)  # noqa: E731
         Xs = as_t(self.x_scaler_.transform(self._features(X)))
         zs = as_t(self.y_scaler_.transform(z[:, None]))
@@ -225,7 +242,7 @@ class SurrogateRegressor(RegressorMixin, BaseEstimator):
         resid = self.y_scaler_.transform(z[rows, None])[:, 0] - mu
         self.calibration_ = fit_variance_calibration(resid, var)
         _, var_train = self._latent_moments(X[train])
-        self.domain_ = DomainCheck.fit(X[train], np.sqrt(var_train))
+        self.domain_ = self._domain(X[train], np.sqrt(var_train))
 
     # --------------------------------------------------------------- prediction
     def predict(self, X, return_std=False):
@@ -315,7 +332,7 @@ class SurrogateRegressor(RegressorMixin, BaseEstimator):
             est.y_scaler_ = saved_standardizer(tensors, "y")
             est.calibration_ = VarianceCalibration(float(header["calibration"]["scale"]), float(header["calibration"]["noise"]))
             est.domain_ = saved_domain(header["domain"])
-            net = saved_ensemble(est, tensors, 1)
+            net = est._saved_network(tensors)
         if est.log_inputs_.shape != (est.n_features_in_,) or len(est.domain_.low) != est.n_features_in_:
             raise ModelFileError("model file is inconsistent: input count does not match the scalers")
         est.model_ = net.float().eval()
