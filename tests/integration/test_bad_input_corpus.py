@@ -215,6 +215,15 @@ def _formula_table(tmp: Path) -> bool:
     return True
 
 
+def _spectra_table(tmp: Path, bad: str | None = None) -> bool:
+    """A small long table of spectra at tmp/s.csv (one intensity replaced by *bad* if given)."""
+    rows = [f"s{k},{x},{(k + 1) * (x % 7)},{k}" for k in range(6) for x in range(10, 90, 5)]
+    if bad is not None:
+        rows[3] = rows[3].rsplit(",", 2)[0] + f",{bad},0"
+    (tmp / "s.csv").write_text("id,x,intensity,y\n" + "\n".join(rows) + "\n")
+    return True
+
+
 GOOD_ROWS = "".join(f"{k},{2 * k + 1},{k % 3}\n" for k in range(12))
 
 TABLE_TRAIN: dict[str, Case] = {
@@ -551,6 +560,22 @@ CRYSTAL: dict[str, Case] = {
                                                     tmp / "em", "--map", "isomap"], tmp / "em"),
     "table-embed-id-column-missing": lambda env, tmp: (["table", "embed", env["table_run"], env["films"], "--out",
                                                         tmp / "em", "--id-column", "nowhere"], tmp / "em"),
+    "spectra-grid-malformed": lambda env, tmp: _spectra_table(tmp) and (["spectra", "train", tmp / "s.csv",
+                                                                         "--target", "y", "--grid", "10:90",
+                                                                         "--out", tmp / "sp"], tmp / "sp"),
+    "spectra-kind-unknown": lambda env, tmp: _spectra_table(tmp) and (["spectra", "train", tmp / "s.csv", "--target",
+                                                                       "y", "--kind", "image", "--out", tmp / "sp"],
+                                                                      tmp / "sp"),
+    "spectra-target-missing": lambda env, tmp: _spectra_table(tmp) and (["spectra", "train", tmp / "s.csv",
+                                                                         "--target", "gap", "--out", tmp / "sp"],
+                                                                        tmp / "sp"),
+    "spectra-text-intensity": lambda env, tmp: _spectra_table(tmp, "oops") and (["spectra", "train", tmp / "s.csv",
+                                                                                 "--target", "y", "--out", tmp / "sp"],
+                                                                                tmp / "sp"),
+    "spectra-xrd-two-theta": lambda env, tmp: (["spectra", "xrd", env["cifs"], "--two-theta", "90:10", "--out",
+                                                tmp / "x.csv"], tmp / "x.csv"),
+    "spectra-xrd-wavelength": lambda env, tmp: (["spectra", "xrd", env["cifs"], "--wavelength", "XKa", "--out",
+                                                 tmp / "x.csv"], tmp / "x.csv"),
     "table-embed-map-unknown": lambda env, tmp: (["table", "embed", env["table_run"], env["films"], "--out",
                                                   tmp / "em", "--map", "mds"], tmp / "em"),
 }

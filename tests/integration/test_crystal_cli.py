@@ -201,3 +201,22 @@ def test_embed_finds_a_supercell_and_a_strained_copy_of_a_structure_first(tmp_pa
     assert (emb / "map.png").read_bytes()[:4] == b"\x89PNG"
     pytest.importorskip("plotly")
     assert "plotly" in (emb / "map.html").read_text()[:100000].lower()
+
+
+def test_xrd_patterns_train_and_predict_through_the_spectra_commands(tmp_path, perov_small):
+    spectra = tmp_path / "xrd.parquet"
+    assert _cli("spectra", "xrd", perov_small, "--target", "heat_all", "--target", "ind_gap", "--out", spectra) == 0
+    table = pd.read_parquet(spectra)
+    assert {"id", "x", "intensity", "heat_all", "ind_gap"} <= set(table.columns) and table["id"].nunique() == 40
+    assert np.allclose(table.groupby("id")["intensity"].max(), 100.0) and table["x"].between(10, 90).all()
+    out = tmp_path / "run"
+    assert _cli("spectra", "train", spectra, "--target", "heat_all", "--epochs", "3", "--members", "2",
+                "--out", out, "--quiet") == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["n_train"] + metrics["n_test"] == 40
+    held = pd.read_csv(out / "predictions.csv").query("split == 'test'")
+    assert metrics["mae"] == pytest.approx(M.mae(held["target"], held["prediction"]), rel=1e-9)
+    assert _cli("spectra", "predict", out, spectra, "--out", tmp_path / "p.csv") == 0
+    pred = pd.read_csv(tmp_path / "p.csv")
+    all_rows = pd.read_csv(out / "predictions.csv")
+    np.testing.assert_allclose(pred["heat_all_pred"], all_rows["prediction"], rtol=1e-6)
