@@ -264,9 +264,6 @@ TABLE_TRAIN: dict[str, Case] = {
     "low-fidelity-target-missing": lambda env, tmp: _formula_table(tmp) and _table(
         "--formula-column", "formula", "--low-fidelity", tmp / "f.csv", "--low-fidelity-target", "dft",
         data=lambda t: t / "f.csv", target="y")(env, tmp),
-    "low-fidelity-with-conformal": lambda env, tmp: _formula_table(tmp) and _table(
-        "--formula-column", "formula", "--low-fidelity", tmp / "f.csv", "--conformal", "split",
-        data=lambda t: t / "f.csv", target="y")(env, tmp),
     "conformal-on-classes": _table("--conformal", "split", data=_csv("a,b,y\n" + "".join(
         f"{k},{k % 5},{'hi' if k % 2 else 'lo'}\n" for k in range(20))), target="y"),
     "file-missing": lambda env, tmp: (["table", "train", tmp / "absent.csv", "--target", "y", "--out", tmp / "o"],

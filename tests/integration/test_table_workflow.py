@@ -219,3 +219,17 @@ def test_table_embed_puts_the_same_compound_written_twice_side_by_side(tmp_path)
     own = neighbors[neighbors["id"] == first].sort_values("rank")
     assert own["neighbor"].iloc[0] == rewritten["formula"].iloc[0] and own["distance"].iloc[0] < 1e-9
     assert (emb / "map.png").is_file() and len(pd.read_csv(emb / "map.csv")) == len(frame) + 1
+
+
+def test_conformal_intervals_around_a_multi_fidelity_model(tmp_path):
+    high, low = _fidelity_tables(tmp_path)
+    out = tmp_path / "run"
+    assert _cli("table", "train", high, "--target", "value", "--formula-column", "formula", "--low-fidelity", low,
+                "--conformal", "cv", "--out", out, *FAST) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["conformal"] == "cv" and 0.0 <= metrics["conformal_coverage_1sigma"] <= 1.0
+    model = TableModel.load(out / "model")
+    assert type(model.estimator.estimator_).__name__ == "MultiFidelityRegressor"
+    assert _cli("table", "predict", out, low, "--out", tmp_path / "p.csv", "--level", "0.8") == 0
+    pred = pd.read_csv(tmp_path / "p.csv")
+    assert (pred["value_low_80"] < pred["value_pred"]).all() and (pred["value_pred"] < pred["value_high_80"]).all()

@@ -119,14 +119,14 @@ def fit_ensemble(net: EnsembleMLP, X: torch.Tensor, Y: torch.Tensor, train: np.n
                           config, generator, progress, loss)
 
 
-def fit_with_checkpoint(model, X, y, checkpoint: str | None):
-    """``model.fit(X, y, checkpoint=checkpoint)``, or ``model.fit(X, y)`` for a model that takes no checkpoint."""
+def fit_with_checkpoint(model, X, y, checkpoint: str | None, **fit_params):
+    """``model.fit(X, y, checkpoint=checkpoint, **fit_params)``, without the checkpoint for a model that takes none."""
     try:
-        return model.fit(X, y, checkpoint=checkpoint)
+        return model.fit(X, y, checkpoint=checkpoint, **fit_params)
     except TypeError as exc:
         if "checkpoint" not in str(exc):
             raise
-        return model.fit(X, y)
+        return model.fit(X, y, **fit_params)
 
 
 @torch.no_grad()

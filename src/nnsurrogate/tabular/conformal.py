@@ -80,7 +80,7 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
         if self.method == "cv" and not 2 <= int(self.cv) <= n:
             raise ValueError(f"cv must be between 2 and the number of rows ({n}), got {self.cv}")
 
-    def fit(self, X, y, checkpoint=None, groups=None):
+    def fit(self, X, y, checkpoint=None, groups=None, **fit_params):
         """Fit the model and calibrate the conformal scores on rows it did not train on.
 
         Parameters
@@ -92,15 +92,20 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
         groups : array-like, shape (n_samples,), optional
             Group labels (e.g. the compound of each row): calibration rows then come in whole groups,
             so that the scores measure errors on new groups, as a grouped test split does.
+        **fit_params
+            Passed to every fit of the wrapped model (e.g. the low-fidelity rows of a
+            :class:`~nnsurrogate.tabular.fidelity.MultiFidelityRegressor`). X may hold NaN where the
+            wrapped model accepts it.
         """
-        X, y = validate_data(self, X, y, y_numeric=True, ensure_min_samples=4, dtype=np.float64)
+        X, y = validate_data(self, X, y, y_numeric=True, ensure_min_samples=4, dtype=np.float64,
+                             ensure_all_finite="allow-nan")
         self._check_params(len(y))
         rng = check_random_state(self.random_state)
         suffix = (lambda s: f"{checkpoint}.{s}") if checkpoint else (lambda s: None)  # noqa: E731
         groups = np.arange(len(y)) if groups is None else _group_codes(groups, len(y))
         if self.method == "split":
             cal, train = _calibration_rows(groups, float(self.calibration_fraction), rng)
-            self.estimator_ = fit_with_checkpoint(self._template(), X[train], y[train], suffix("cal"))
+            self.estimator_ = fit_with_checkpoint(self._template(), X[train], y[train], suffix("cal"), **fit_params)
             residuals, sigma = self._scores_on(self.estimator_, X[cal], y[cal])
         else:
             residuals, sigma = np.empty(len(y)), np.empty(len(y))
@@ -108,9 +113,9 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
                 raise ValueError(f"cv={self.cv} folds need at least as many groups, got {len(np.unique(groups))}")
             folds = GroupKFold(int(self.cv), shuffle=True, random_state=rng.randint(2**31 - 1))
             for k, (train, test) in enumerate(folds.split(X, y, groups)):
-                fold = fit_with_checkpoint(self._template(), X[train], y[train], suffix(f"fold{k}"))
+                fold = fit_with_checkpoint(self._template(), X[train], y[train], suffix(f"fold{k}"), **fit_params)
                 residuals[test], sigma[test] = self._scores_on(fold, X[test], y[test])
-            self.estimator_ = fit_with_checkpoint(self._template(), X, y, checkpoint)
+            self.estimator_ = fit_with_checkpoint(self._template(), X, y, checkpoint, **fit_params)
         self.conformal_ = ConformalScores.fit(residuals, sigma if self._normalized else None)
         self.n_epochs_ = getattr(self.estimator_, "n_epochs_", None)
         return self
@@ -124,7 +129,7 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
     def predict_full(self, X) -> Prediction:
         """The wrapped model's prediction (mean, Gaussian σ, spread, in-domain flags)."""
         check_is_fitted(self, "conformal_")
-        X = validate_data(self, X, reset=False, dtype=np.float64)
+        X = validate_data(self, X, reset=False, dtype=np.float64, ensure_all_finite="allow-nan")
         if hasattr(self.estimator_, "predict_full"):
             return self.estimator_.predict_full(X)
         mean, std = _mean_std(self.estimator_, X)

@@ -14,6 +14,7 @@ folds, metrics of the pooled out-of-fold predictions, the leak report, CPU time)
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import time
 import warnings
@@ -126,13 +127,15 @@ def multi_fidelity_model(ds: Dataset, rows: np.ndarray, options: ModelOptions, t
     featurizer = make_featurizer(True)
     featurizer.fit(np.concatenate([ds.formulas[rows], lf.formulas[keep]]))
     extra = {"stack": 2, "delta": 0, "joint": 1}[low.method]
-    high = make_estimator(options, "regress", ds.y[rows], True, _fraction_columns(ds, featurizer, extra),
-                          hurdle=low.method != "delta")
+    high = make_estimator(dataclasses.replace(options, conformal=None), "regress", ds.y[rows], True,
+                          _fraction_columns(ds, featurizer, extra), hurdle=low.method != "delta")
     estimator = MultiFidelityRegressor(high, BoostedRegressor(random_state=options.seed), low.method, options.seed)
+    if options.conformal:
+        estimator = ConformalRegressor(estimator, method=options.conformal, random_state=options.seed)
     lookup = dict(zip(row_keys(lf.groups[keep], lf.X[keep]), lf.y[keep].astype(np.float64)))
     model = TableModel.create(estimator, ds.inputs, target, ds.formula_column, featurizer, lookup)
     X_low = model.base_inputs(lf.frame.iloc[np.flatnonzero(keep)], "low-fidelity rows")
-    estimator.fit(model.input_matrix(ds.frame.iloc[rows], "training rows"), ds.y[rows], X_low, lf.y[keep],
+    estimator.fit(model.input_matrix(ds.frame.iloc[rows], "training rows"), ds.y[rows], X_low=X_low, y_low=lf.y[keep],
                   checkpoint=checkpoint)
     model.open_composition_box()
     return model

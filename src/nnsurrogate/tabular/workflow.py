@@ -65,7 +65,7 @@ class TrainOptions:
         self.model_options().validate()
         if not (math.isfinite(self.test_size) and 0.0 < self.test_size < 1.0):
             raise UserInputError(f"test_size must be between 0 and 1, got {self.test_size}", "test_size")
-        check_low_fidelity_options(self.low_fidelity, self.fidelity_method, self.formula_column, self.conformal)
+        check_low_fidelity_options(self.low_fidelity, self.fidelity_method, self.formula_column)
 
     def model_options(self) -> ModelOptions:
         return ModelOptions(self.hidden, self.activation, self.ensemble, self.epochs, self.log_target, self.seed,
@@ -96,8 +96,7 @@ def load_training_data(path: str, options: TrainOptions, spec: SplitSpec) -> tup
     return ds, values
 
 
-def check_low_fidelity_options(path: str | None, method: str, formula_column: str | None,
-                               conformal: str | None) -> None:
+def check_low_fidelity_options(path: str | None, method: str, formula_column: str | None) -> None:
     """Refuse a low-fidelity setting that cannot work (before anything is read or written)."""
     from nnsurrogate.tabular.fidelity import METHODS
 
@@ -108,9 +107,6 @@ def check_low_fidelity_options(path: str | None, method: str, formula_column: st
     if not formula_column:
         raise UserInputError("a low-fidelity table is matched to the training rows by compound: name the formula "
                              "column", "low_fidelity, formula_column")
-    if conformal:
-        raise UserInputError("conformal intervals are not available with a low-fidelity table yet; drop one of them",
-                             "conformal, low_fidelity")
 
 
 def load_low_fidelity(path: str, ds: Dataset, target: str | None, method: str, withhold_test: bool = False):
