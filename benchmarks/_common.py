@@ -172,3 +172,21 @@ def run_cli(argv: list) -> None:
     code = run([str(a) for a in argv])
     if code != 0:
         raise RuntimeError(f"nnsurrogate {' '.join(map(str, argv))} exited with {code}")
+
+
+def publish(name: str, result: dict, results_dir: Path, markdown_path: Path, console, title: str,
+            table: Callable[[dict], tuple], markdown: Callable[[dict], str]) -> dict:
+    """Write ``<results_dir>/<name>.json``, print the rich table ``table(result)``, update the Markdown section."""
+    write_json(Path(results_dir) / f"{name}.json", result)
+    headers, rows = table(result)
+    console.print(rich_table(title, headers, rows))
+    update_markdown_section(markdown_path, name, markdown(result))
+    return result
+
+
+def standalone_outputs(quick: bool) -> tuple[Path, Path]:
+    """Results folder and Markdown file of a benchmark run as a script (``--quick``: under ``_work``)."""
+    here = Path(__file__).resolve().parent
+    if quick:
+        return here / "_work" / "results", here / "_work" / "BENCHMARKS.md"
+    return here / "results", here.parent / "BENCHMARKS.md"

@@ -34,8 +34,7 @@ import numpy as np
 from rich.console import Console
 from rich.text import Text
 
-from _common import (machine_info, machine_line, markdown_table, now_iso, rich_table, summarize,
-                     update_markdown_section, write_json)
+from _common import machine_info, machine_line, markdown_table, now_iso, publish, standalone_outputs, summarize
 from thin_film import load_data
 from nnsurrogate.core.conformal import gaussian_interval, interval_coverage
 from nnsurrogate.tabular import SurrogateRegressor
@@ -160,11 +159,8 @@ def run(quick: bool, results_dir: Path, markdown_path: Path, console: Console) -
     result = {"name": NAME, "created": now_iso(), "quick": quick, "seeds": list(seeds), "levels": list(LEVELS),
               "machine": machine, "wall_s": round(time.perf_counter() - started, 1), "per_seed": per_seed,
               "summary": summaries, "targets": _targets(summaries)}
-    write_json(results_dir / f"{NAME}.json", result)
-    headers, rows = _table(result)
-    console.print(rich_table("interval coverage (median [min, max] over seeds)", headers, rows))
-    update_markdown_section(markdown_path, NAME, markdown(result))
-    return result
+    return publish(NAME, result, results_dir, markdown_path, console, "interval coverage (median [min, max] over seeds)",
+                   _table, markdown)
 
 
 def _cell(s: dict) -> str:
@@ -203,8 +199,5 @@ if __name__ == "__main__":
     import sys
 
     quick = "--quick" in sys.argv
-    here = Path(__file__).resolve().parent
-    results = (here / "_work" / "results") if quick else (here / "results")
-    md = (here / "_work" / "BENCHMARKS.md") if quick else (here.parent / "BENCHMARKS.md")
-    res = run(quick, results, md, Console(width=150))
+    res = run(quick, *standalone_outputs(quick), Console(width=150))
     print(json.dumps(res["targets"], indent=1))

@@ -33,8 +33,7 @@ import pandas as pd
 from rich.console import Console
 from rich.text import Text
 
-from _common import (machine_info, machine_line, markdown_table, now_iso, rich_table, update_markdown_section,
-                     write_json)
+from _common import machine_info, machine_line, markdown_table, now_iso, publish, standalone_outputs, write_json
 from nnsurrogate.core import metrics as M
 from nnsurrogate.core.splits import CVSpec, cv_folds
 from nnsurrogate.tabular.cv import LowFidelity, fit_table_model
@@ -116,11 +115,8 @@ def run(quick: bool, results_dir: Path, markdown_path: Path, console: Console, a
               "n_high": len(high), "n_low": len(low), "n_overlap": int(np.isin(high.groups, low.groups).sum()),
               "n_folds": len(folds), "per_fold": per_fold, "summary": summary, "targets": targets,
               "wall_s_this_run": round(time.perf_counter() - started, 1)}
-    write_json(results_dir / f"{NAME}.json", result)
-    headers, rows = _table(result)
-    console.print(rich_table("matbench_expt_gap with AFLOW DFT gaps", headers, rows))
-    update_markdown_section(markdown_path, NAME, markdown(result))
-    return result
+    return publish(NAME, result, results_dir, markdown_path, console, "matbench_expt_gap with AFLOW DFT gaps", _table,
+                   markdown)
 
 
 def _table(result: dict):
@@ -153,7 +149,5 @@ if __name__ == "__main__":
     arms = ARMS
     if "--arms" in sys.argv:
         arms = tuple(sys.argv[sys.argv.index("--arms") + 1].split(","))
-    results = (HERE / "_work" / "results") if quick else (HERE / "results")
-    md = (HERE / "_work" / "BENCHMARKS.md") if quick else (HERE.parent / "BENCHMARKS.md")
-    res = run(quick, results, md, Console(width=150), arms)
+    res = run(quick, *standalone_outputs(quick), Console(width=150), arms)
     print(json.dumps(res["targets"], indent=1))

@@ -33,8 +33,8 @@ from rich.console import Console
 from rich.text import Text
 from sklearn.model_selection import KFold
 
-from _common import (machine_info, machine_line, markdown_table, now_iso, rich_table, timed_cpu,
-                     update_markdown_section, write_json)
+from _common import (machine_info, machine_line, markdown_table, now_iso, publish, standalone_outputs, timed_cpu,
+                     write_json)
 from crystal import KFOLD_SEED, N_FOLDS, _formula, composition_models
 from nnsurrogate.core import metrics as M
 from nnsurrogate.crystal.io import read_crystals
@@ -128,11 +128,7 @@ def run(quick: bool, results_dir: Path, markdown_path: Path, console: Console, s
     result = {"name": NAME, "created": now_iso(), "quick": quick, "machine": machine_info(), "grid": [GRID.start, GRID.stop, GRID.step],
               "fwhm": FWHM, "per_fold": per_fold, "summary": summary, "targets": targets,
               "wall_s_this_run": round(time.perf_counter() - started, 1)}
-    write_json(results_dir / f"{NAME}.json", result)
-    headers, rows = _table(result)
-    console.print(rich_table("XRD → property (mean of folds)", headers, rows))
-    update_markdown_section(markdown_path, NAME, markdown(result))
-    return result
+    return publish(NAME, result, results_dir, markdown_path, console, "XRD → property (mean of folds)", _table, markdown)
 
 
 def _table(result: dict):
@@ -160,7 +156,5 @@ def markdown(result: dict) -> str:
 if __name__ == "__main__":
     quick = "--quick" in sys.argv
     sets = tuple(sys.argv[sys.argv.index("--sets") + 1].split(",")) if "--sets" in sys.argv else tuple(SETS)
-    results = (HERE / "_work" / "results") if quick else (HERE / "results")
-    md = (HERE / "_work" / "BENCHMARKS.md") if quick else (HERE.parent / "BENCHMARKS.md")
-    res = run(quick, results, md, Console(width=150), sets)
+    res = run(quick, *standalone_outputs(quick), Console(width=150), sets)
     print(json.dumps(res["targets"], indent=1))

@@ -20,7 +20,7 @@ def test_a_training_run_that_fails_midway_leaves_no_folder(films_csv, tmp_path, 
     import nnsurrogate.tabular.workflow as workflow
     from nnsurrogate.core.errors import UserInputError
 
-    def fail(ds, options, spec, values, ckpt_dir):
+    def fail(ds, options, spec, values, ckpt_dir, low=None):
         assert ckpt_dir.is_dir()  # the run had started writing
         raise UserInputError("the loss became NaN", "epoch 3")
 

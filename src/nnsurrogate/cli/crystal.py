@@ -106,9 +106,9 @@ def evaluate(
 def embed(
     model_dir: Path = typer.Argument(..., help="Folder written by 'crystal train'."),
     data: Path = typer.Argument(..., help=_DATA_HELP),
-    out: Path = typer.Option(..., "--out", help="Output folder: embeddings.parquet, neighbors.csv, map.csv, map.png, map.html."),
-    neighbors: int = typer.Option(5, "--neighbors", help="Most similar structures listed for each structure."),
-    map_method: str = typer.Option("auto", "--map", help="auto (UMAP if installed, else t-SNE), umap, tsne or pca."),
+    out: Path = options.embed_out(),
+    neighbors: int = options.neighbors("structures"),
+    map_method: str = options.map_method(),
     skip_bad: bool = typer.Option(False, "--skip-bad", help="Leave out bad entries and list them."),
 ) -> None:
     """Material vectors learnt by the model: nearest neighbours ("materials most like this one") and a 2D map."""

@@ -159,6 +159,18 @@ def resume() -> bool:
     return typer.Option(False, "--resume", help="Continue an interrupted run from OUT/.checkpoint.")
 
 
+def embed_out() -> Path:
+    return typer.Option(..., "--out", help="Output folder: embeddings.parquet, neighbors.csv, map.csv, map.png, map.html.")
+
+
+def neighbors(what: str) -> int:
+    return typer.Option(5, "--neighbors", help=f"Most similar {what} listed for each one.")
+
+
+def map_method() -> str:
+    return typer.Option("auto", "--map", help="auto (UMAP if installed, else t-SNE), umap, tsne or pca.")
+
+
 class OptionGroup:
     """Options defined once and attached to several commands, passed to them as one dict.
 

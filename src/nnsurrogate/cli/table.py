@@ -190,9 +190,9 @@ def _print_metrics(metrics: dict, title: str, unit: str | None = None) -> None:
 def embed(
     model_dir: Path = typer.Argument(..., help="Folder written by 'table train'."),
     data: Path = typer.Argument(..., help="Table with the model's input columns (the target, if present, colours the map)."),
-    out: Path = typer.Option(..., "--out", help="Output folder: embeddings.parquet, neighbors.csv, map.csv, map.png, map.html."),
-    neighbors: int = typer.Option(5, "--neighbors", help="Most similar rows listed for each row."),
-    map_method: str = typer.Option("auto", "--map", help="auto (UMAP if installed, else t-SNE), umap, tsne or pca."),
+    out: Path = options.embed_out(),
+    neighbors: int = options.neighbors("rows"),
+    map_method: str = options.map_method(),
     id_column: str = typer.Option(None, "--id-column", help="Column that names the rows (default: the formula column)."),
 ) -> None:
     """Learned representation of each row: nearest neighbours ("materials most like this one") and a 2D map."""

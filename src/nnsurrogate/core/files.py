@@ -136,6 +136,15 @@ def removed_on_failure(folder: str | os.PathLike, keep: tuple[type[BaseException
         raise
 
 
+def checkpoint_dir(out: str | os.PathLike, resume: bool) -> Path:
+    """``OUT/.checkpoint/``, created; emptied first unless *resume* (a new run starts from scratch)."""
+    path = Path(out) / CHECKPOINT_DIR
+    if not resume and path.exists():
+        shutil.rmtree(path)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def refuse_overwriting(out: str | os.PathLike, *inputs: str | os.PathLike) -> None:
     """Raise :class:`~nnsurrogate.core.errors.UserInputError` when the output *out* is one of *inputs*."""
     from nnsurrogate.core.errors import UserInputError

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from nnsurrogate.core.errors import UserInputError
-from nnsurrogate.core.files import CHECKPOINT_DIR, refuse_overwriting, write_json
+from nnsurrogate.core.files import checkpoint_dir, refuse_overwriting, write_json
 from nnsurrogate.core.metrics import regression_report
 from nnsurrogate.core.plots import parity_plot
 from nnsurrogate.core.splits import holdout, kfold, parse_split
@@ -115,10 +115,7 @@ def train_crystal(data: str, out: str, options: CrystalTrainOptions) -> dict:
     if options.test_data:
         test = load_labelled(options.test_data, options.target, options.cutoff, options.max_neighbors, options.skip_bad)
     out_dir = Path(out)
-    ckpt = out_dir / CHECKPOINT_DIR
-    if not options.resume and ckpt.exists():
-        shutil.rmtree(ckpt)
-    ckpt.mkdir(parents=True, exist_ok=True)
+    ckpt = checkpoint_dir(out_dir, options.resume)
     start = time.perf_counter()
     if test is not None:
         model, table = _fit_with_test(regressor, train, test, ckpt)

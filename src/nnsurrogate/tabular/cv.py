@@ -26,7 +26,7 @@ import numpy as np
 
 from nnsurrogate.core.conformal import SIGMA_LEVELS
 from nnsurrogate.core.errors import DataWarning, UserInputError
-from nnsurrogate.core.files import CHECKPOINT_DIR, atomic_path, write_json
+from nnsurrogate.core.files import atomic_path, checkpoint_dir, write_json
 from nnsurrogate.core.metrics import classification_report, conformal_report, regression_report, summarize_folds
 from nnsurrogate.core.plots import parity_plot
 from nnsurrogate.core.splits import CVSpec, Folds, cv_folds, leak_report
@@ -179,10 +179,7 @@ def cross_validate(data: str, out: str, spec: TableSpec, options: ModelOptions, 
         warnings.warn(f"{leaks['n_test_rows_seen_in_train']} test rows have their compound on the training side of their "
                       "fold; group the folds by formula (groups) to measure the error on new compounds", DataWarning,
                       stacklevel=2)
-    ckpt = Path(out) / CHECKPOINT_DIR
-    if not resume and ckpt.exists():
-        shutil.rmtree(ckpt)
-    ckpt.mkdir(parents=True, exist_ok=True)
+    ckpt = checkpoint_dir(out, resume)
     start_wall, start_cpu = time.perf_counter(), time.process_time()
     groups = ds.groups if cv.groups == "formula" else None
     oof, reports = _run_folds(ds, folds, options, spec.target, ckpt, log if verbose else (lambda _msg: None), groups)

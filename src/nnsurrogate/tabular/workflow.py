@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from nnsurrogate.core.errors import DataWarning, UserInputError
-from nnsurrogate.core.files import CHECKPOINT_DIR, refuse_overwriting, write_json
+from nnsurrogate.core.files import checkpoint_dir, refuse_overwriting, write_json
 from nnsurrogate.core.metrics import classification_report, conformal_report, regression_report
 from nnsurrogate.core.plots import parity_plot
 from nnsurrogate.core.splits import SplitSpec, holdout, kfold, parse_split
@@ -141,10 +141,7 @@ def train_table(data: str, out: str, options: TrainOptions) -> dict:
     low = (load_low_fidelity(options.low_fidelity, ds, options.low_fidelity_target or options.target,
                              options.fidelity_method) if options.low_fidelity else None)
     out_dir = Path(out)
-    ckpt_dir = out_dir / CHECKPOINT_DIR
-    if not options.resume and ckpt_dir.exists():
-        shutil.rmtree(ckpt_dir)
-    ckpt_dir.mkdir(parents=True, exist_ok=True)
+    ckpt_dir = checkpoint_dir(out_dir, options.resume)
     start = time.perf_counter()
     if spec.kind == "kfold":
         model, test, (pred, second, bounds), n_train = _train_kfold(ds, options, spec, ckpt_dir, low)

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from nnsurrogate.core.errors import ModelFileError, UserInputError
-from nnsurrogate.core.files import CHECKPOINT_DIR, refuse_overwriting, write_json
+from nnsurrogate.core.files import checkpoint_dir, refuse_overwriting, write_json
 from nnsurrogate.core.metrics import regression_report
 from nnsurrogate.core.modelio import load_model, save_model
 from nnsurrogate.core.plots import parity_plot
@@ -109,10 +109,7 @@ def train_spectra(data: str, out: str, options: SpectraTrainOptions) -> dict:
     X = spectra_on_grid(spectra.curves, grid, options.kind, options.fwhm)
     train, test = holdout(parse_split("random"), len(spectra.ids), options.test_size, options.seed)
     out_dir = Path(out)
-    ckpt = out_dir / CHECKPOINT_DIR
-    if not options.resume and ckpt.exists():
-        shutil.rmtree(ckpt)
-    ckpt.mkdir(parents=True, exist_ok=True)
+    ckpt = checkpoint_dir(out_dir, options.resume)
     start = time.perf_counter()
     model = SpectrumRegressor(ensemble=int(options.members), max_epochs=int(options.epochs),
                               normalize=options.normalize, random_state=options.seed, verbose=options.verbose)
