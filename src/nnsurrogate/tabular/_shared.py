@@ -119,6 +119,16 @@ def fit_ensemble(net: EnsembleMLP, X: torch.Tensor, Y: torch.Tensor, train: np.n
                           config, generator, progress, loss)
 
 
+def seeded_clone(template, default_cls, seed):
+    """An unfitted copy of *template* (or ``default_cls()``), given *seed* when its own ``random_state`` is None."""
+    from sklearn.base import clone
+
+    est = clone(template) if template is not None else default_cls()
+    if "random_state" in est.get_params() and est.get_params()["random_state"] is None:
+        est.set_params(random_state=seed)
+    return est
+
+
 def fit_with_checkpoint(model, X, y, checkpoint: str | None, **fit_params):
     """``model.fit(X, y, checkpoint=checkpoint, **fit_params)``, without the checkpoint for a model that takes none."""
     try:

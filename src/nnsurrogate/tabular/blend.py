@@ -36,7 +36,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from nnsurrogate.core.errors import ModelFileError
 from nnsurrogate.tabular.classifier import SurrogateClassifier
-from nnsurrogate.tabular._shared import delegated_domain
+from nnsurrogate.tabular._shared import delegated_domain, seeded_clone
 from nnsurrogate.tabular.regressor import Prediction, SurrogateRegressor
 from nnsurrogate.tabular.tree_models import BoostedClassifier, BoostedRegressor
 
@@ -88,9 +88,9 @@ class _Blend(BaseEstimator):
         self.random_state = random_state
 
     def _templates(self):
-        network = _seeded(self.network, self._network_cls, self.random_state)
+        network = seeded_clone(self.network, self._network_cls, self.random_state)
         members = list(self.members) if self.members is not None else [self._default_member()]
-        return network, [_seeded(m, type(m), self.random_state) for m in members]
+        return network, [seeded_clone(m, type(m), self.random_state) for m in members]
 
     def _fit_blend(self, X, y, checkpoint, stratify):
         network, members = self._templates()
@@ -298,13 +298,6 @@ class BlendClassifier(ClassifierMixin, _Blend):
         est = super().from_state(tensors, header)
         est.classes_ = np.asarray(header["classes"])
         return est
-
-
-def _seeded(template, default_cls, seed):
-    est = clone(template) if template is not None else default_cls()
-    if "random_state" in est.get_params() and est.get_params()["random_state"] is None:
-        est.set_params(random_state=seed)
-    return est
 
 
 def _selection_folds(n: int, labels, seed: int):

@@ -25,8 +25,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from nnsurrogate.core.conformal import ConformalScores
 from nnsurrogate.core.errors import ModelFileError
-from nnsurrogate.tabular._shared import delegated_domain, fit_with_checkpoint
-from nnsurrogate.tabular.regressor import Prediction, SurrogateRegressor
+from nnsurrogate.tabular._shared import delegated_domain, fit_with_checkpoint, seeded_clone
+from nnsurrogate.tabular.regressor import Prediction, SurrogateRegressor, prediction_of
 
 METHODS = ("split", "cv")
 
@@ -67,10 +67,7 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
         self.random_state = random_state
 
     def _template(self):
-        est = clone(self.estimator) if self.estimator is not None else SurrogateRegressor()
-        if "random_state" in est.get_params() and est.get_params()["random_state"] is None:
-            est.set_params(random_state=self.random_state)
-        return est
+        return seeded_clone(self.estimator, SurrogateRegressor, self.random_state)
 
     def _check_params(self, n: int) -> None:
         if self.method not in METHODS:
@@ -106,7 +103,7 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
         if self.method == "split":
             cal, train = _calibration_rows(groups, float(self.calibration_fraction), rng)
             self.estimator_ = fit_with_checkpoint(self._template(), X[train], y[train], suffix("cal"), **fit_params)
-            residuals, sigma = self._scores_on(self.estimator_, X[cal], y[cal])
+            residuals, sigma = _scores(self.estimator_, X[cal], y[cal])
         else:
             residuals, sigma = np.empty(len(y)), np.empty(len(y))
             if int(self.cv) > len(np.unique(groups)):
@@ -114,27 +111,19 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
             folds = GroupKFold(int(self.cv), shuffle=True, random_state=rng.randint(2**31 - 1))
             for k, (train, test) in enumerate(folds.split(X, y, groups)):
                 fold = fit_with_checkpoint(self._template(), X[train], y[train], suffix(f"fold{k}"), **fit_params)
-                residuals[test], sigma[test] = self._scores_on(fold, X[test], y[test])
+                residuals[test], sigma[test] = _scores(fold, X[test], y[test])
             self.estimator_ = fit_with_checkpoint(self._template(), X, y, checkpoint, **fit_params)
-        self.conformal_ = ConformalScores.fit(residuals, sigma if self._normalized else None)
+        normalized = bool(self.normalize) and bool(np.all(np.isfinite(sigma)))  # σ from every model that scored
+        self.conformal_ = ConformalScores.fit(residuals, sigma if normalized else None)
         self.n_epochs_ = getattr(self.estimator_, "n_epochs_", None)
         return self
-
-    def _scores_on(self, model, X, y) -> tuple[np.ndarray, np.ndarray]:
-        mean, std = _mean_std(model, X)
-        self._normalized = bool(self.normalize) and std is not None
-        return y - mean, (std if std is not None else np.ones(len(y)))
 
     # --------------------------------------------------------------- prediction
     def predict_full(self, X) -> Prediction:
         """The wrapped model's prediction (mean, Gaussian σ, spread, in-domain flags)."""
         check_is_fitted(self, "conformal_")
         X = validate_data(self, X, reset=False, dtype=np.float64, ensure_all_finite="allow-nan")
-        if hasattr(self.estimator_, "predict_full"):
-            return self.estimator_.predict_full(X)
-        mean, std = _mean_std(self.estimator_, X)
-        std = np.full(len(mean), np.nan) if std is None else std
-        return Prediction(mean, std, std, np.ones(len(mean), dtype=bool))
+        return prediction_of(self.estimator_, X)
 
     def predict(self, X, return_std=False):
         """Point prediction of the wrapped model, optionally with its σ."""
@@ -217,13 +206,7 @@ def _calibration_rows(groups: np.ndarray, fraction: float, rng) -> tuple[np.ndar
     return np.flatnonzero(chosen), np.flatnonzero(~chosen)
 
 
-def _mean_std(model, X) -> tuple[np.ndarray, np.ndarray | None]:
-    """Point prediction (n,) and σ (n,) or None when the model gives no σ."""
-    if hasattr(model, "predict_full"):
-        pred = model.predict_full(X)
-        return np.asarray(pred.mean, dtype=np.float64), np.asarray(pred.std, dtype=np.float64)
-    try:
-        mean, std = model.predict(X, return_std=True)
-    except TypeError:
-        return np.asarray(model.predict(X), dtype=np.float64), None
-    return np.asarray(mean, dtype=np.float64), np.asarray(std, dtype=np.float64)
+def _scores(model, X, y) -> tuple[np.ndarray, np.ndarray]:
+    """Residuals y − ŷ (n,) of *model* on rows it did not train on, and its σ there (NaN without σ)."""
+    pred = prediction_of(model, X)
+    return y - pred.mean, pred.std

@@ -26,8 +26,8 @@ from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from nnsurrogate.core.errors import ModelFileError
-from nnsurrogate.tabular._shared import delegated_domain, fit_with_checkpoint
-from nnsurrogate.tabular.regressor import Prediction, SurrogateRegressor
+from nnsurrogate.tabular._shared import delegated_domain, fit_with_checkpoint, seeded_clone
+from nnsurrogate.tabular.regressor import Prediction, SurrogateRegressor, prediction_of
 from nnsurrogate.tabular.tree_models import BoostedRegressor
 
 METHODS = ("stack", "delta", "joint")
@@ -63,10 +63,7 @@ class MultiFidelityRegressor(RegressorMixin, BaseEstimator):
         self.random_state = random_state
 
     def _template(self, given, default_cls):
-        est = clone(given) if given is not None else default_cls()
-        if "random_state" in est.get_params() and est.get_params()["random_state"] is None:
-            est.set_params(random_state=self.random_state)
-        return est
+        return seeded_clone(given, default_cls, self.random_state)
 
     def fit(self, X, y, X_low=None, y_low=None, checkpoint=None):
         """Fit the low-fidelity model on (X_low, y_low), then the high-fidelity model on (X, y).
@@ -130,11 +127,11 @@ class MultiFidelityRegressor(RegressorMixin, BaseEstimator):
         X = validate_data(self, X, reset=False, dtype=np.float64, ensure_all_finite="allow-nan")
         _check_finite(X[:, :-1], "inputs")
         if self.method == "joint":
-            return _prediction(self.high_, np.column_stack([X[:, :-1], np.ones(len(X))]))
+            return prediction_of(self.high_, np.column_stack([X[:, :-1], np.ones(len(X))]))
         value, known = self.low_fidelity_value(X)
         if self.method == "stack":
-            return _prediction(self.high_, _stacked(X, value, known))
-        delta = _prediction(self.high_, X[:, :-1])
+            return prediction_of(self.high_, _stacked(X, value, known))
+        delta = prediction_of(self.high_, X[:, :-1])
         mean = value + delta.mean
         if self.lower_bound_ is not None:
             mean = np.maximum(mean, self.lower_bound_)
@@ -193,10 +190,3 @@ def _stacked(X: np.ndarray, value: np.ndarray, known: np.ndarray) -> np.ndarray:
 def _check_finite(X: np.ndarray, what: str) -> None:
     if not np.all(np.isfinite(X)):
         raise ValueError(f"the {what} contain NaN or infinity (only the low-fidelity column may be NaN)")
-
-
-def _prediction(model, X: np.ndarray) -> Prediction:
-    if hasattr(model, "predict_full"):
-        return model.predict_full(X)
-    mean = np.asarray(model.predict(X), dtype=np.float64)
-    return Prediction(mean, np.full(len(mean), np.nan), np.full(len(mean), np.nan), np.ones(len(mean), dtype=bool))

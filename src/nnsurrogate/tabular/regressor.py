@@ -60,6 +60,23 @@ class Prediction:
     in_domain: np.ndarray
 
 
+def prediction_of(model, X) -> Prediction:
+    """Any fitted regressor's prediction as a :class:`Prediction`.
+
+    ``predict_full`` when the model has it; else ``predict(X, return_std=True)`` (spread = σ); else
+    ``predict(X)`` with σ and spread NaN. Without ``predict_full`` every row counts as in domain.
+    """
+    if hasattr(model, "predict_full"):
+        return model.predict_full(X)
+    try:
+        mean, std = model.predict(X, return_std=True)
+    except TypeError:
+        mean = np.asarray(model.predict(X), dtype=np.float64)
+        std = np.full(len(mean), np.nan)
+    mean, std = np.asarray(mean, dtype=np.float64), np.asarray(std, dtype=np.float64)
+    return Prediction(mean, std, std, np.ones(len(mean), dtype=bool))
+
+
 class SurrogateRegressor(RegressorMixin, BaseEstimator):
     """Deep-ensemble MLP regressor with calibrated uncertainty and an applicability domain.
 
