@@ -60,6 +60,11 @@ def train(
     fmax: str = typer.Option("auto", "--fmax",
                              help="f_max rule: auto, cell (the paper: pair force at one cell), quantile:Q, or eV/Å."),
     recipe: str = typer.Option("ours", "--recipe", help="ours (augmentation, pair soft-max, symmetrised) or paper."),
+    descriptor: str = typer.Option("counts", "--descriptor",
+                                   help="counts (the paper's image) or subcell (counts and offsets within the cells)."),
+    network: str = typer.Option("lenet", "--network",
+                                help="lenet, or pairsum (a learned radial pair force; needs --descriptor subcell "
+                                     "--head regress)."),
     epochs: int = typer.Option(8, "--epochs", help="Passes over the training samples."),
     seed: int = typer.Option(0, "--seed", help="Random seed for initialisation, shuffling, augmentation."),
     threads: int = typer.Option(1, "--threads", help="PyTorch threads."),
@@ -69,13 +74,14 @@ def train(
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run from OUT/.checkpoint."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:
-    """Train the LeNet on count images; report class accuracies and force errors on the test samples."""
+    """Train a force model (LeNet on count images by default); report class accuracies and force errors on the
+    test samples."""
     from nnsurrogate.core.engine.progress import progress_bar
     from nnsurrogate.gas2d.training import TrainSettings
     from nnsurrogate.gas2d.workflow import train_folder
 
     settings = TrainSettings(head=head, grid=grid, n_classes=classes, fmax=fmax, recipe=recipe, epochs=epochs,
-                             seed=seed, threads=threads, time_limit=time_limit)
+                             seed=seed, threads=threads, time_limit=time_limit, descriptor=descriptor, network=network)
     with progress_bar("training steps", not quiet, render=_render_step) as bar:
         m = train_folder(str(data), str(out), settings, resume, bar)
     maj = m["majority_class"]["accuracy_both"]

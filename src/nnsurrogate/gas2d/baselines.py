@@ -14,6 +14,14 @@ force from the image alone:
   the pair) is the Bayes-optimal classification and its median the best estimate for absolute
   error, so their scores on test data estimate the best any model of the count image can do (up to
   Monte-Carlo noise and the hard-core approximation).
+
+The sub-cell descriptor (:func:`~nnsurrogate.gas2d.descriptor.subcell_images`) keeps each cell's
+count and the centroid of its neighbours, so a cell with one neighbour gives its position exactly.
+:func:`centroid_forces` reads it as physics would (every cell's neighbours at their centroid), and
+:func:`subcell_posterior_forces` draws, for the cells holding several neighbours, positions uniform
+in the cell with the given centroid (the last one fixed by the centroid, the draw redone where it
+falls outside the cell; the hard core is not imposed), so that the same mode-class rule gives the
+limit of any model of that descriptor.
 """
 
 from __future__ import annotations
@@ -21,9 +29,10 @@ from __future__ import annotations
 import numpy as np
 
 from nnsurrogate.gas2d.classes import force_classes
-from nnsurrogate.gas2d.descriptor import cell_centres, cell_index
+from nnsurrogate.gas2d.descriptor import cell_centres, cell_index, subcell_images
 
-__all__ = ["bayes_predictions", "cell_centre_forces", "posterior_forces"]
+__all__ = ["bayes_predictions", "cell_centre_forces", "centroid_forces", "posterior_forces",
+           "subcell_posterior_forces"]
 
 #: Redraw rounds for the hard-core condition (a neighbour still in conflict after them is kept as is).
 HARD_CORE_ROUNDS = 50
@@ -31,6 +40,8 @@ HARD_CORE_ROUNDS = 50
 HARD_CORE_NEIGHBOURS = 8
 #: Budget of float entries per chunk of the (samples, draws, m) arrays.
 CHUNK_ENTRIES = 4_000_000
+#: Tries per draw to place a shared cell's neighbours inside it with the given centroid.
+CENTROID_TRIES = 200
 
 
 def cell_centre_forces(data, grid: int) -> np.ndarray:
@@ -139,3 +150,80 @@ def _mode(codes: np.ndarray, n_codes: int) -> np.ndarray:
     counts = np.zeros((codes.shape[0], n_codes), dtype=np.int64)
     np.add.at(counts, (np.arange(codes.shape[0])[:, None], codes), 1)
     return counts.argmax(axis=1)
+
+
+def _pair_force(pos: np.ndarray, potential, weight: np.ndarray | None = None) -> np.ndarray:
+    """Σ over the last-but-one axis of the force on the target from neighbours at *pos* (..., m, 2)."""
+    r = np.sqrt(np.einsum("...d,...d->...", pos, pos))
+    live = r > 0
+    r_safe = np.where(live, r, 1.0)
+    scale = np.where(live, potential.force(r_safe) / r_safe, 0.0) * (1.0 if weight is None else weight)
+    return -np.einsum("...m,...md->...d", scale, pos)
+
+
+def centroid_forces(data, grid: int) -> np.ndarray:
+    """Force (n, 2), eV/Å, with every cell's neighbours at their centroid (read from the sub-cell descriptor)."""
+    desc = subcell_images(data.delta, data.offsets, data.window, grid, dtype=np.float64)
+    h = data.window / grid
+    counts = desc[:, 0].reshape(desc.shape[0], -1)
+    safe = np.where(counts > 0, counts, 1.0)
+    pos = cell_centres(data.window, grid).reshape(1, -1, 2) + h * np.stack(
+        [desc[:, 1].reshape(counts.shape), desc[:, 2].reshape(counts.shape)], axis=-1) / safe[..., None]
+    return _pair_force(pos, data.potential, counts)
+
+
+def _shared_cells(data, grid: int, k: int) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Neighbours of sample *k* alone in their cell (m₁, 2), and the groups sharing a cell (list of (n_c, 2))."""
+    near = data.neighbours(k)
+    half = 0.5 * data.window
+    near = near[np.all((near >= -half) & (near < half), axis=1)]
+    rc = cell_index(near, data.window, grid)
+    flat = rc[:, 0] * grid + rc[:, 1]
+    cells, inverse, counts = np.unique(flat, return_inverse=True, return_counts=True)
+    alone = near[counts[inverse] == 1]
+    groups = [near[inverse == c] for c in np.flatnonzero(counts > 1)]
+    return alone, groups
+
+
+def _draw_with_centroid(group: np.ndarray, corner: np.ndarray, h: float, n_draws: int, rng) -> np.ndarray:
+    """Positions (S, n, 2) uniform in the cell at *corner* with the centroid of *group* (n, 2)."""
+    n = group.shape[0]
+    total = group.sum(axis=0)
+    out = np.broadcast_to(total / n, (n_draws, n, 2)).copy()  # fallback: all at the centroid
+    todo = np.arange(n_draws)
+    for _ in range(CENTROID_TRIES):
+        free = corner + h * rng.random((todo.size, n - 1, 2))
+        last = total - free.sum(axis=1)
+        ok = np.all((last >= corner) & (last < corner + h), axis=1)
+        out[todo[ok]] = np.concatenate([free[ok], last[ok, None]], axis=1)
+        todo = todo[~ok]
+        if todo.size == 0:
+            break
+    return out
+
+
+def subcell_posterior_forces(data, grid: int, n_draws: int = 64, seed: int = 0,
+                             index: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Forces (n, S, 2), eV/Å, of position draws given each sample's sub-cell descriptor.
+
+    Returns
+    -------
+    draws : numpy.ndarray, shape (n, S, 2)
+        Identical draws (the exact force) for a sample whose neighbours all have a cell of their own.
+    lossless : numpy.ndarray of bool, shape (n,)
+        Whether the descriptor fixes every neighbour's position.
+    """
+    rng = np.random.default_rng(seed)
+    index = np.arange(data.n_samples) if index is None else np.asarray(index, dtype=np.int64)
+    h = data.window / grid
+    out = np.empty((index.size, n_draws, 2))
+    lossless = np.ones(index.size, dtype=bool)
+    for row, k in enumerate(index):
+        alone, groups = _shared_cells(data, grid, k)
+        force = _pair_force(alone, data.potential) if alone.size else np.zeros(2)
+        out[row] = force
+        for group in groups:
+            lossless[row] = False
+            corner = -0.5 * data.window + h * cell_index(group[:1], data.window, grid)[0, ::-1]
+            out[row] += _pair_force(_draw_with_centroid(group, corner, h, n_draws, rng), data.potential)
+    return out, lossless

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from nnsurrogate.gas2d.configurations import in_window, minimum_image, random_boxes
-from nnsurrogate.gas2d.descriptor import grid_images
+from nnsurrogate.gas2d.descriptor import descriptor_channels, grid_images, subcell_images
 from nnsurrogate.gas2d.potentials import potential_from_params
 from nnsurrogate.core.errors import UserInputError
 from nnsurrogate.core.files import atomic_dir
@@ -146,6 +146,13 @@ class Gas2DData:
     def images(self, grid: int) -> np.ndarray:
         """Count images (n, grid, grid), float32 (see :mod:`~nnsurrogate.gas2d.descriptor`)."""
         return grid_images(self.delta, self.offsets, self.window, grid)
+
+    def descriptor(self, grid: int, kind: str = "counts") -> np.ndarray:
+        """Network input, float32: count images (n, grid, grid) for ``"counts"``, (n, 3, grid, grid) for
+        ``"subcell"`` (see :mod:`~nnsurrogate.gas2d.descriptor`)."""
+        if descriptor_channels(kind) == 1:
+            return self.images(grid)
+        return subcell_images(self.delta, self.offsets, self.window, grid)
 
     def subset(self, index: np.ndarray) -> "Gas2DData":
         """The samples at *index* (integer array), in that order."""

@@ -7,6 +7,13 @@ side: cell (i, j) covers −W/2 + j·h ≤ Δx < −W/2 + (j+1)·h and likewise 
 is half-open like :func:`~nnsurrogate.gas2d.configurations.in_window`. For even n the
 target sits on the corner shared by the four central cells, for odd n at the centre of the middle one;
 either way the grid has the symmetry of the square, so rotating the image rotates the force.
+
+The count image throws away where in its cell a neighbour sits, which caps any model of it (see
+:mod:`~nnsurrogate.gas2d.baselines`). :func:`subcell_images` keeps it: three channels per cell, the
+count and the sums of the neighbours' offsets from the cell centre along x and y in cell units
+(each in [−½, ½)). A cell holding one neighbour gives its position exactly, a cell holding several
+their count and centroid; under a symmetry of the square the pixels move as in the count image and
+the two offset channels turn as a vector.
 """
 
 from __future__ import annotations
@@ -15,7 +22,10 @@ import numpy as np
 
 from nnsurrogate.core.errors import UserInputError
 
-__all__ = ["cell_centres", "cell_index", "grid_images"]
+__all__ = ["DESCRIPTORS", "cell_centres", "cell_index", "descriptor_channels", "grid_images", "subcell_images"]
+
+#: Descriptor kinds: the paper's count image, and counts with the neighbours' sub-cell offsets.
+DESCRIPTORS = ("counts", "subcell")
 
 
 def _check(window: float, grid: int) -> None:
@@ -69,6 +79,46 @@ def grid_images(delta: np.ndarray, offsets: np.ndarray, window: float, grid: int
     flat = (owner[keep] * grid + rc[:, 0]) * grid + rc[:, 1]
     counts = np.bincount(flat, minlength=n_targets * grid * grid)
     return counts.reshape(n_targets, grid, grid).astype(dtype)
+
+
+def subcell_images(delta: np.ndarray, offsets: np.ndarray, window: float, grid: int,
+                   dtype=np.float32) -> np.ndarray:
+    """Counts and sub-cell offsets of many targets' neighbours (the ``"subcell"`` descriptor).
+
+    Parameters
+    ----------
+    delta, offsets, window, grid
+        As in :func:`grid_images`.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_targets, 3, grid, grid)
+        Channel 0: particle counts per cell; channels 1 and 2: the sums over the cell's neighbours of
+        (Δx − x_c)/h and (Δy − y_c)/h, where (x_c, y_c) is the cell centre and h = W/n the cell side
+        (dimensionless, each term in [−½, ½)).
+    """
+    _check(window, grid)
+    delta = np.asarray(delta, dtype=np.float64).reshape(-1, 2)
+    offsets = np.asarray(offsets, dtype=np.int64)
+    n_targets = offsets.size - 1
+    owner = np.repeat(np.arange(n_targets), np.diff(offsets))
+    half, h = 0.5 * window, window / grid
+    keep = np.all((delta >= -half) & (delta < half), axis=1)
+    rc = cell_index(delta[keep], window, grid)
+    flat = (owner[keep] * grid + rc[:, 0]) * grid + rc[:, 1]
+    centre = -half + (rc[:, ::-1] + 0.5) * h  # (x, y) of each neighbour's cell centre
+    sub = (delta[keep] - centre) / h
+    size = n_targets * grid * grid
+    out = np.stack([np.bincount(flat, minlength=size), np.bincount(flat, weights=sub[:, 0], minlength=size),
+                    np.bincount(flat, weights=sub[:, 1], minlength=size)], axis=1)
+    return out.reshape(n_targets, grid, grid, 3).transpose(0, 3, 1, 2).astype(dtype)
+
+
+def descriptor_channels(kind: str) -> int:
+    """Input channels of descriptor *kind* (1 for ``"counts"``, 3 for ``"subcell"``)."""
+    if kind not in DESCRIPTORS:
+        raise UserInputError(f"descriptor must be one of {', '.join(DESCRIPTORS)}, got '{kind}'", "descriptor")
+    return 1 if kind == "counts" else 3
 
 
 def cell_centres(window: float, grid: int) -> np.ndarray:

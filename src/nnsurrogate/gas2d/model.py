@@ -1,4 +1,5 @@
-"""A trained 2D-gas force model: the LeNet, its head and what it needs to turn outputs into forces.
+"""A trained 2D-gas force model: its network (LeNet or radial pair sum), head, descriptor and what it
+needs to turn outputs into forces.
 
 Saved through :mod:`nnsurrogate.core.modelio` (safetensors weights + ``model.json``; loading never
 unpickles). Prediction takes count images (n, grid, grid) and returns force classes and forces in
@@ -18,10 +19,11 @@ from nnsurrogate.core.errors import ModelFileError, UserInputError
 from nnsurrogate.core.modelio import load_model, load_weights, save_model
 from nnsurrogate.core.threads import torch_threads
 from nnsurrogate.gas2d.classes import class_centres, force_classes
-from nnsurrogate.gas2d.network import LeNet
-from nnsurrogate.gas2d.symmetry import D4_MATRICES, class_probability_back, image_permutations
+from nnsurrogate.gas2d.descriptor import DESCRIPTORS, descriptor_channels
+from nnsurrogate.gas2d.network import NETWORKS, LeNet, PairSumNet
+from nnsurrogate.gas2d.symmetry import D4_MATRICES, class_probability_back, image_permutations, transform_descriptors
 
-__all__ = ["Gas2DForceModel", "ModelConfig"]
+__all__ = ["Gas2DForceModel", "ModelConfig", "check_model_kind"]
 
 KIND = "atomistic.gas2d.LeNet"
 HEADS = ("classify", "regress")
@@ -53,6 +55,10 @@ class ModelConfig:
         Average the prediction over the eight symmetries of the square.
     data : dict
         Generator parameters of the training data (potential, density, window, …).
+    descriptor : str
+        ``"counts"`` (the paper's image) or ``"subcell"`` (counts and offsets within the cells).
+    network : str
+        ``"lenet"`` or ``"pairsum"`` (learned radial pair force; sub-cell descriptor, regression head).
     """
 
     head: str
@@ -65,10 +71,13 @@ class ModelConfig:
     joint: bool = True
     symmetrize: bool = True
     data: dict = field(default_factory=dict)
+    descriptor: str = "counts"
+    network: str = "lenet"
 
     def __post_init__(self) -> None:
         if self.head not in HEADS:
             raise UserInputError(f"head must be one of {', '.join(HEADS)}, got '{self.head}'", "head")
+        check_model_kind(self.descriptor, self.network, self.head)
         class_centres(self.f_max, self.n_classes)  # a positive f_max and K ≥ 2, before anything is trained
 
     @property
@@ -78,17 +87,28 @@ class ModelConfig:
         return self.n_classes**2 if self.joint else 2 * self.n_classes
 
 
+def check_model_kind(descriptor: str, network: str, head: str) -> None:
+    """Raise :class:`UserInputError` unless descriptor, network and head go together."""
+    if descriptor not in DESCRIPTORS:
+        raise UserInputError(f"descriptor must be one of {', '.join(DESCRIPTORS)}, got '{descriptor}'", "descriptor")
+    if network not in NETWORKS:
+        raise UserInputError(f"network must be one of {', '.join(NETWORKS)}, got '{network}'", "network")
+    if network == "pairsum" and (descriptor != "subcell" or head != "regress"):
+        raise UserInputError("the pairsum network reads the subcell descriptor and predicts forces: use "
+                             "--descriptor subcell --head regress", "network")
+
+
 class Gas2DForceModel:
-    """LeNet force model on count images (see :class:`ModelConfig`).
+    """Force model on 2D-gas descriptors (see :class:`ModelConfig`).
 
     Parameters
     ----------
     config : ModelConfig
-    net : LeNet, optional
+    net : LeNet or PairSumNet, optional
         Trained network; a freshly initialised one when omitted.
     """
 
-    def __init__(self, config: ModelConfig, net: LeNet | None = None) -> None:
+    def __init__(self, config: ModelConfig, net: LeNet | PairSumNet | None = None) -> None:
         self.config = config
         self.net = net if net is not None else build_network(config)
         self._perms = torch.as_tensor(image_permutations(config.grid))
@@ -101,7 +121,7 @@ class Gas2DForceModel:
         group = range(len(D4_MATRICES)) if self.config.symmetrize else (0,)
         total = None
         for g in group:
-            x = images.reshape(images.shape[0], -1)[:, self._perms[g]] if g else images
+            x = transform_descriptors(images, torch.full((images.shape[0],), g), self._perms) if g else images
             value = self._back(self.net(x), g)
             total = value if total is None else total + value
         return total / len(group)
@@ -123,8 +143,9 @@ class Gas2DForceModel:
 
         Parameters
         ----------
-        images : numpy.ndarray, shape (n, grid, grid)
-            Count images (:func:`~nnsurrogate.gas2d.descriptor.grid_images`).
+        images : numpy.ndarray, shape (n, grid, grid) or (n, 3, grid, grid)
+            The model's descriptor: count images (:func:`~nnsurrogate.gas2d.descriptor.grid_images`)
+            or sub-cell descriptors (:func:`~nnsurrogate.gas2d.descriptor.subcell_images`).
         batch_size : int
         threads : int or None
             PyTorch threads while predicting (one is fastest for this small network on shared cores).
@@ -137,8 +158,10 @@ class Gas2DForceModel:
         """
         images = np.asarray(images, dtype=np.float32)
         g = self.config.grid
-        if images.ndim != 3 or images.shape[1:] != (g, g):
-            raise UserInputError(f"images must have shape (n, {g}, {g}), got {images.shape}", "images")
+        expected = (g, g) if descriptor_channels(self.config.descriptor) == 1 else (3, g, g)
+        if images.shape[1:] != expected:
+            raise UserInputError(f"{self.config.descriptor} descriptors must have shape (n, "
+                                 f"{', '.join(map(str, expected))}), got {images.shape}", "images")
         with torch_threads(threads):
             parts = [self.outputs(torch.from_numpy(images[i:i + batch_size]))
                      for i in range(0, len(images), batch_size)]
@@ -167,11 +190,14 @@ class Gas2DForceModel:
             config = ModelConfig(**header["config"])
             net = build_network(config)
         except (KeyError, TypeError, ValueError, RuntimeError) as exc:
-            raise ModelFileError(f"model.json does not describe a gas2d LeNet: {exc}", str(directory)) from None
+            raise ModelFileError(f"model.json does not describe a gas2d force model: {exc}", str(directory)) from None
         load_weights(net, tensors, str(directory))
         return cls(config, net)
 
 
-def build_network(config: ModelConfig) -> LeNet:
-    """A LeNet shaped for *config* (weights freshly initialised)."""
-    return LeNet(config.grid, config.n_outputs, input_scale=config.input_scale)
+def build_network(config: ModelConfig) -> LeNet | PairSumNet:
+    """The network shaped for *config* (weights freshly initialised)."""
+    if config.network == "pairsum":
+        return PairSumNet(config.grid)
+    return LeNet(config.grid, config.n_outputs, input_scale=config.input_scale,
+                 in_channels=descriptor_channels(config.descriptor))

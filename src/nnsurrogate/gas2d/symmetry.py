@@ -13,7 +13,7 @@ import torch
 
 from nnsurrogate.gas2d.descriptor import cell_centres
 
-__all__ = ["D4_MATRICES", "class_probability_back", "image_permutations", "transform_images"]
+__all__ = ["D4_MATRICES", "class_probability_back", "image_permutations", "transform_descriptors", "transform_images"]
 
 
 def _group() -> np.ndarray:
@@ -47,13 +47,27 @@ def image_permutations(grid: int) -> np.ndarray:
     return np.array(perms)
 
 
+def transform_descriptors(images: torch.Tensor, which: torch.Tensor, perms: torch.Tensor) -> torch.Tensor:
+    """Apply group element ``which[b]`` to descriptor *b*: count images (B, n, n), or sub-cell descriptors
+    (B, 3, n, n) whose channels 1–2 (the offsets within the cell) turn as a vector as well as move."""
+    b, n = images.shape[0], images.shape[-1]
+    if images.ndim == 3:
+        return torch.gather(images.reshape(b, n * n), 1, perms[which]).reshape(b, n, n)
+    c = images.shape[1]
+    flat = torch.gather(images.reshape(b, c, n * n), 2, perms[which][:, None, :].expand(b, c, n * n))
+    mats = torch.as_tensor(D4_MATRICES, dtype=images.dtype, device=images.device)[which]
+    turned = torch.einsum("bij,bjp->bip", mats, flat[:, 1:3])
+    return torch.cat([flat[:, :1], turned, flat[:, 3:]], dim=1).reshape(images.shape)
+
+
 def transform_images(images: torch.Tensor, forces: torch.Tensor, which: torch.Tensor,
                      perms: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Apply group element ``which[b]`` to sample *b*.
 
     Parameters
     ----------
-    images : torch.Tensor, shape (B, grid, grid)
+    images : torch.Tensor, shape (B, grid, grid) or (B, 3, grid, grid)
+        Count images or sub-cell descriptors (:mod:`~nnsurrogate.gas2d.descriptor`).
     forces : torch.Tensor, shape (B, 2)
         Force, eV/Å (any scaling).
     which : torch.Tensor of int64, shape (B,)
@@ -61,10 +75,8 @@ def transform_images(images: torch.Tensor, forces: torch.Tensor, which: torch.Te
     perms : torch.Tensor of int64, shape (8, grid²)
         From :func:`image_permutations`.
     """
-    b, n, _ = images.shape
-    flat = torch.gather(images.reshape(b, n * n), 1, perms[which])
     mats = torch.as_tensor(D4_MATRICES, dtype=forces.dtype, device=forces.device)[which]
-    return flat.reshape(b, n, n), torch.einsum("bij,bj->bi", mats, forces)
+    return transform_descriptors(images, which, perms), torch.einsum("bij,bj->bi", mats, forces)
 
 
 def class_probability_back(probs: torch.Tensor, g: int) -> torch.Tensor:

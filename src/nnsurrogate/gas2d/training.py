@@ -1,6 +1,7 @@
-"""Training the 2D-gas LeNet: two recipes, D4 augmentation, checkpoints that resume.
+"""Training the 2D-gas force models: two recipes, D4 augmentation, checkpoints that resume.
 
-Recipes (the input is always the paper's count image; only how the network is trained differs):
+Recipes (how the network is trained; the input is the paper's count image unless the settings ask
+for the sub-cell descriptor, and the network a LeNet unless they ask for the radial pair sum):
 
 * ``"paper"`` — as close to Zharikov, Zavyalov & Sivashova (2022) as their text allows: one K-way
   soft-max per force component (they train one network per component; here the two share the trunk),
@@ -31,7 +32,7 @@ from nnsurrogate.core.engine import Budget, Checkpoint, EpochTask, Progress, run
 from nnsurrogate.core.errors import UserInputError
 from nnsurrogate.core.threads import torch_threads
 from nnsurrogate.gas2d.classes import resolve_fmax
-from nnsurrogate.gas2d.model import Gas2DForceModel, ModelConfig
+from nnsurrogate.gas2d.model import Gas2DForceModel, ModelConfig, check_model_kind
 from nnsurrogate.gas2d.symmetry import D4_MATRICES, image_permutations, transform_images
 
 __all__ = ["RECIPES", "Recipe", "TrainSettings", "fit", "fmax_rule", "make_config"]
@@ -87,6 +88,11 @@ class TrainSettings:
     time_limit : float or None
         Training wall time after which no further epoch is begun, s (``None``: no limit; not part
         of the checkpoint signature, so a run may resume under another limit).
+    descriptor : str
+        ``"counts"`` (the paper's image) or ``"subcell"`` (counts and the offsets within the cells).
+    network : str
+        ``"lenet"`` or ``"pairsum"`` (learned radial pair force on the sub-cell descriptor; regression
+        head; exactly equivariant, so the recipe's augmentation and symmetrisation are not used).
     """
 
     head: str = "classify"
@@ -98,6 +104,8 @@ class TrainSettings:
     seed: int = 0
     threads: int | None = 1
     time_limit: float | None = None
+    descriptor: str = "counts"
+    network: str = "lenet"
 
     def __post_init__(self) -> None:
         if self.recipe not in RECIPES:
@@ -106,6 +114,7 @@ class TrainSettings:
             raise UserInputError(f"epochs must be a positive integer, got {self.epochs}", "epochs")
         if self.time_limit is not None and not self.time_limit > 0:
             raise UserInputError(f"the time limit must be positive seconds, got {self.time_limit}", "time_limit")
+        check_model_kind(self.descriptor, self.network, self.head)
 
     def resolved_recipe(self) -> Recipe:
         return RECIPES[self.recipe]
@@ -126,12 +135,14 @@ def make_config(train, settings: TrainSettings) -> ModelConfig:
     scale = float(np.sqrt(np.mean(np.var(train.forces, axis=0)))) or 1.0
     return ModelConfig(head=settings.head, grid=settings.grid, n_classes=settings.n_classes, f_max=f_max,
                        window=train.window, force_scale=scale, joint=recipe.joint,
-                       symmetrize=recipe.symmetrize, data=dict(train.spec, fmax_rule=rule))
+                       symmetrize=recipe.symmetrize and settings.network == "lenet",
+                       data=dict(train.spec, fmax_rule=rule), descriptor=settings.descriptor,
+                       network=settings.network)
 
 
 def fit(train, settings: TrainSettings, progress: Progress | None = None,
         checkpoint: str | os.PathLike | None = None) -> tuple[Gas2DForceModel, list[dict]]:
-    """Train a LeNet on *train* (a :class:`~nnsurrogate.gas2d.dataset.Gas2DData`).
+    """Train a force model on *train* (a :class:`~nnsurrogate.gas2d.dataset.Gas2DData`).
 
     The run ends after ``settings.epochs`` epochs, or after the first epoch that ends past
     ``settings.time_limit`` seconds of training (set-up not counted, so a fresh run trains at least
@@ -158,7 +169,7 @@ def fit(train, settings: TrainSettings, progress: Progress | None = None,
     """
     config = make_config(train, settings)
     recipe = settings.resolved_recipe()
-    images = torch.from_numpy(train.images(settings.grid))
+    images = torch.from_numpy(train.descriptor(settings.grid, settings.descriptor))
     targets = torch.from_numpy(train.forces / config.force_scale).float()
     with torch_threads(settings.threads), torch.random.fork_rng(devices=[]):
         torch.manual_seed(settings.seed)
@@ -180,7 +191,7 @@ class _Gas2DTask(EpochTask):
     recipe : Recipe
     settings : TrainSettings
     images : torch.Tensor
-        (N, grid, grid) count images.
+        (N, grid, grid) count images or (N, 3, grid, grid) sub-cell descriptors.
     targets : torch.Tensor
         (N, 2) forces over the force scale (dimensionless).
     progress : callable or None
@@ -212,7 +223,7 @@ class _Gas2DTask(EpochTask):
         for step in range(self.steps_per_epoch):
             idx = order[step * bs:(step + 1) * bs]
             x, y = self.images[idx], self.targets[idx]
-            if self.recipe.augment:
+            if self.recipe.augment and self.model.config.network == "lenet":
                 which = torch.randint(0, len(D4_MATRICES), (idx.numel(),), generator=self.generator)
                 x, y = transform_images(x, y, which, self.perms)
             loss = self._loss(net(x), y)

@@ -64,7 +64,7 @@ def generate_folder(out: str, spec: GasSpec, n_samples: int, test_fraction: floa
 def evaluate_model(model, train: Gas2DData, test: Gas2DData) -> tuple[dict, dict]:
     """Scores of *model* on *test* with the majority-class baseline from *train* beside them, and its predictions."""
     c = model.config
-    pred = model.predict(test.images(c.grid))
+    pred = model.predict(test.descriptor(c.grid, c.descriptor))
     metrics = score(pred["classes"], pred["forces"], test.forces, c.f_max, c.n_classes)
     metrics["majority_class"] = majority_baseline(train.forces, test.forces, c.f_max, c.n_classes)
     metrics["paper_accuracy_both"] = PAPER_ACCURACY_BOTH
@@ -83,7 +83,9 @@ def train_folder(data_dir: str, out: str, settings: TrainSettings, resume: bool 
         The metrics written to ``metrics.json``.
     """
     train, test = load_data(data_dir, "train"), load_data(data_dir, "test")
-    lenet_feature_size(make_config(train, settings).grid)  # bad settings fail before anything is written
+    config = make_config(train, settings)  # bad settings fail before anything is written
+    if config.network == "lenet":
+        lenet_feature_size(config.grid)
     out_dir = Path(out)
     ckpt_dir = out_dir / CHECKPOINT_DIR
     if not resume and ckpt_dir.exists():
@@ -94,7 +96,7 @@ def train_folder(data_dir: str, out: str, settings: TrainSettings, resume: bool 
     fit_s = time.perf_counter() - start
     metrics, pred = evaluate_model(model, train, test)
     c = model.config
-    metrics.update(head=c.head, recipe=settings.recipe, grid=c.grid, n_classes=c.n_classes, f_max=c.f_max,
+    metrics.update(head=c.head, recipe=settings.recipe, descriptor=c.descriptor, network=c.network, grid=c.grid, n_classes=c.n_classes, f_max=c.f_max,
                    fmax_rule=c.data.get("fmax_rule"), n_train=train.n_samples, n_test=test.n_samples,
                    settings=asdict(settings), data=train.spec, history=history, fit_seconds=round(fit_s, 3),
                    units={"force_mae": "eV/Å", "force_rmse": "eV/Å", "force_std": "eV/Å", "f_max": "eV/Å"})
