@@ -14,11 +14,18 @@ engine owns everything around it:
 * :mod:`~nnsurrogate.core.engine.optimizers` — optimizer strategies chosen from a registry.
 """
 
-from nnsurrogate.core.engine.budget import Budget
-from nnsurrogate.core.engine.checkpoint import Checkpoint, signature_of
-from nnsurrogate.core.engine.loop import EpochTask, RunResult, run_epochs
-from nnsurrogate.core.engine.progress import Progress, fan_out, progress_bar
-from nnsurrogate.core.engine.tracking import BestTracker
+import importlib
 
-__all__ = ["BestTracker", "Budget", "Checkpoint", "EpochTask", "Progress", "RunResult", "fan_out",
-           "progress_bar", "run_epochs", "signature_of"]
+#: Public names and the submodule that defines each: loaded on first use, so that importing the
+#: engine for its progress protocol (as the command line does) does not import torch.
+_EXPORTS = {"Budget": "budget", "Checkpoint": "checkpoint", "signature_of": "checkpoint", "EpochTask": "loop",
+            "RunResult": "loop", "run_epochs": "loop", "Progress": "progress", "fan_out": "progress",
+            "progress_bar": "progress", "BestTracker": "tracking"}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
