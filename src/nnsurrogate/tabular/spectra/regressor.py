@@ -46,9 +46,9 @@ class SpectrumRegressor(SurrogateRegressor):
         Per-spectrum normalisation before the network.
     hidden : tuple of int, default=(64,)
         Head widths after global mean and max pooling.
-
-    The remaining parameters are those of :class:`SurrogateRegressor` (``activation`` default
-    ``"silu"``, ``max_epochs`` 300, ``batch_size`` 32, ``learning_rate`` 1e-3, ``patience`` 40).
+    activation, ensemble, max_epochs, batch_size, learning_rate, weight_decay, validation_fraction, patience, log_target, log_inputs, dropout, mc_samples, bootstrap, loss, n_threads, random_state, verbose : as in SurrogateRegressor
+        Those of :class:`SurrogateRegressor`, with other defaults here: ``activation`` ``"silu"``,
+        ``max_epochs`` 300, ``batch_size`` 32, ``learning_rate`` 1e-3, ``patience`` 40.
     """
 
     def __init__(self, channels=(16, 32, 64), kernel=9, shift=3.0, broaden=1.5, noise=0.02, normalize="max",
