@@ -94,7 +94,7 @@ def _chromium() -> str | None:
 @pytest.mark.skipif(_chromium() is None, reason="headless Chromium not installed (Debian package chromium)")
 def test_chromium_renders_the_home_page_and_every_tutorial(tmp_path):
     for page in [SITE / "index.html", *_tutorials()]:
-        shot = tmp_path / f"{page.parent.name or 'home'}.png"
+        shot = tmp_path / f"{'home' if page.parent == SITE else page.parent.name}.png"
         subprocess.run([_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
                         "--window-size=1280,1600", f"--screenshot={shot}", page.resolve().as_uri()],
                        check=True, capture_output=True, timeout=120)

@@ -40,13 +40,6 @@ def _root(version: bool = typer.Option(False, "--version", help="Print the versi
         raise typer.Exit()
 
 
-def __getattr__(name: str):
-    """``click_app``: the click command behind the typer app (for the generated CLI reference)."""
-    if name == "click_app":
-        return typer.main.get_command(app)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 _SHOWN: set[str] = set()
 
 
