@@ -30,3 +30,37 @@ def test_help_of_every_group_loads_no_heavy_library():
 def test_the_engine_still_exports_its_names_on_first_use():
     assert _loaded_after("from nnsurrogate.core.engine import progress_bar") == []
     assert "torch" in _loaded_after("from nnsurrogate.core.engine import Checkpoint")
+
+
+def _leaf_commands():
+    import typer
+
+    from nnsurrogate.cli.main import app
+
+    def walk(path, command):
+        if hasattr(command, "commands"):
+            for name, sub in command.commands.items():
+                yield from walk([*path, name], sub)
+        else:
+            yield path
+
+    return list(walk([], typer.main.get_command(app)))
+
+
+def test_no_help_page_shows_a_value_type_beside_a_flag(capsys):
+    from nnsurrogate.cli.main import run
+
+    commands = _leaf_commands()
+    assert len(commands) > 30
+    for path in commands:
+        assert run([*path, "--help"]) == 0
+        out = capsys.readouterr().out
+        assert "<bool>" not in out and "Usage" in out, path
+
+
+def test_version_prints_the_package_version(capsys):
+    from nnsurrogate import __version__
+    from nnsurrogate.cli.main import run
+
+    assert run(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"nnsurrogate {__version__}"

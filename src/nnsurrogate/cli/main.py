@@ -20,6 +20,22 @@ from nnsurrogate.cli import symbolic as symbolic_cli
 from nnsurrogate.cli import gas2d as gas2d_cli
 from nnsurrogate.cli import spectra as spectra_cli
 
+def _no_flag_metavar() -> None:
+    """Show no ``<bool>`` value type beside an on/off flag in ``--help`` (typer ≥ 0.25 prints one for
+    ``--quiet`` as if it took a value)."""
+    original = typer.core.TyperOption.display_type
+    if getattr(original, "_flags_bare", False):
+        return
+
+    def display_type(self, ctx):
+        return "" if self.is_flag else original(self, ctx)
+
+    display_type._flags_bare = True
+    typer.core.TyperOption.display_type = display_type
+
+
+_no_flag_metavar()
+
 app = typer.Typer(help="Neural-network surrogates for expensive physics.", no_args_is_help=True,
                   add_completion=False, pretty_exceptions_enable=False)
 app.add_typer(data.app, name="data")
@@ -33,11 +49,16 @@ app.add_typer(spectra_cli.app, name="spectra")
 app.command("demo")(demo.demo)
 
 
-@app.callback()
-def _root(version: bool = typer.Option(False, "--version", help="Print the version and exit.")) -> None:
-    if version:
+def _print_version(value: bool) -> None:
+    if value:
         typer.echo(f"nnsurrogate {__version__}")
         raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version,
+                                       help="Print the version and exit.")) -> None:
+    """Neural-network surrogates for expensive physics."""
 
 
 _SHOWN: set[str] = set()
