@@ -58,7 +58,11 @@ def test_train_predict_evaluate_round_trip(tmp_path, perov_small, model):
     pred_path = tmp_path / "pred.csv"
     assert _cli("crystal", "predict", out, perov_small, "--out", pred_path) == 0
     pred = pd.read_csv(pred_path, dtype={"id": str})
-    assert list(pred.columns) == ["id", "heat_all_pred"] and len(pred) == 40
+    columns = list(pred.columns)
+    assert columns[0] == "id" and columns[-1] == "heat_all_pred" and len(pred) == 40
+    assert "cif" not in columns and {"formula", "heat_ref", "dir_gap"} <= set(columns)  # the table's own columns
+    source = pd.read_csv(perov_small)
+    assert pred["formula"].tolist() == source["formula"].tolist()
     # the saved model reproduces the training run's predictions and the CLI's
     loaded, _ = load_crystal_model(out / "model")
     again = loaded.predict(read_crystals(perov_small).crystals)

@@ -45,7 +45,8 @@ def test_train_predict_evaluate_round_trip(tmp_path, films_csv):
     pred_path = tmp_path / "pred.csv"
     assert _cli("table", "predict", out, films_csv, "--out", pred_path) == 0
     pred = pd.read_csv(pred_path)
-    assert list(pred.columns) == ["thickness_nm", "roughness_nm", "temperature_K", "kappa_W_mK_pred", "kappa_W_mK_std", "in_domain"]
+    assert list(pred.columns) == ["thickness_nm", "roughness_nm", "temperature_K", "kappa_W_mK",  # every input column
+                                  "kappa_W_mK_pred", "kappa_W_mK_std", "in_domain"]
     assert (pred["kappa_W_mK_std"] > 0).all() and (pred["kappa_W_mK_pred"] > 0).all()
 
     # loading the saved model gives exactly the predictions the CLI wrote
@@ -233,3 +234,20 @@ def test_conformal_intervals_around_a_multi_fidelity_model(tmp_path):
     assert _cli("table", "predict", out, low, "--out", tmp_path / "p.csv", "--level", "0.8") == 0
     pred = pd.read_csv(tmp_path / "p.csv")
     assert (pred["value_low_80"] < pred["value_pred"]).all() and (pred["value_pred"] < pred["value_high_80"]).all()
+
+
+def test_predict_keeps_every_input_column_and_replaces_old_predictions(tmp_path, films_csv):
+    out = tmp_path / "run"
+    assert _cli("table", "train", films_csv, "--target", "kappa_W_mK", "--log-target", "--members", "2", "--epochs", "20",
+                "--out", out, "--quiet") == 0
+    frame = pd.read_csv(films_csv).head(12)
+    frame.insert(0, "film_id", [f"F{i:03d}" for i in range(len(frame))])
+    frame["note"] = "batch A"
+    frame["kappa_W_mK_pred"] = -1.0  # a stale prediction from an earlier run
+    source = tmp_path / "new.csv"
+    frame.to_csv(source, index=False)
+    pred_path = tmp_path / "pred.csv"
+    assert _cli("table", "predict", out, source, "--out", pred_path) == 0
+    pred = pd.read_csv(pred_path)
+    assert pred["film_id"].tolist() == frame["film_id"].tolist() and (pred["note"] == "batch A").all()
+    assert list(pred.columns).count("kappa_W_mK_pred") == 1 and (pred["kappa_W_mK_pred"] > 0).all()

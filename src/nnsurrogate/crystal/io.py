@@ -201,6 +201,17 @@ def _row_ids(frame: pd.DataFrame) -> list[str]:
     return [f"row {i + 1}" for i in range(len(frame))]
 
 
+def table_columns(path: str | os.PathLike) -> tuple[list[str], pd.DataFrame] | None:
+    """For a table of structures: the entry ids and every column but the structures (``cif``), one row
+    per entry in file order; ``None`` for other kinds of crystal data."""
+    path = Path(path)
+    if path.is_dir() or not path.name.lower().endswith((".csv", ".parquet", ".pq")):
+        return None
+    frame = read_table(path)
+    keep = [c for c in frame.columns if str(c).lower() != "cif"]
+    return _row_ids(frame), frame[keep].reset_index(drop=True)
+
+
 def _read_table(path: Path, collector: _Collector) -> None:
     frame = read_table(path)
     lower = {str(c).lower(): c for c in frame.columns}

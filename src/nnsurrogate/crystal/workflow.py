@@ -32,7 +32,7 @@ from nnsurrogate.core.plots import parity_plot
 from nnsurrogate.core.splits import holdout, kfold, parse_split
 from nnsurrogate.core.tables import write_table
 from nnsurrogate.core.units import unit_from_name
-from nnsurrogate.crystal.io import read_crystals
+from nnsurrogate.crystal.io import read_crystals, table_columns
 from nnsurrogate.crystal.model_file import load_crystal_model, save_crystal_model
 from nnsurrogate.crystal.prepare import PreparedCrystals, prepare_crystals
 from nnsurrogate.crystal.regressor import CrystalRegressor
@@ -192,7 +192,11 @@ def _model_folder(model_dir: str) -> Path:
 
 
 def predict_crystal(model_dir: str, data: str, out: str, skip_bad: bool = False) -> pd.DataFrame:
-    """Predict every structure in *data*; write ``id, <target>_pred`` to *out* (CSV or Parquet)."""
+    """Predict every structure in *data*; write ``id, <target>_pred`` to *out* (CSV or Parquet).
+
+    For a table of structures, every other column of it (labels, notes; not the ``cif`` text) comes along
+    after ``id``, on the rows of the structures that were predicted.
+    """
     model, header = load_crystal_model(_model_folder(model_dir))
     target = header["target"]["name"]
     if not str(out).lower().endswith((".csv", ".parquet", ".pq")):
@@ -200,9 +204,22 @@ def predict_crystal(model_dir: str, data: str, out: str, skip_bad: bool = False)
     refuse_overwriting(out, data)
     items = load_labelled(data, None, model.cutoff, model.max_neighbors, skip_bad)
     result = pd.DataFrame({"id": items.data.ids, f"{target}_pred": model.predict(items.data)})
+    result = _with_input_columns(result, table_columns(data), {i for i, _ in items.data.skipped})
     write_table(result, out)
     result.attrs["skipped"] = items.data.skipped
     return result
+
+
+def _with_input_columns(result: pd.DataFrame, table, skipped: set[str]) -> pd.DataFrame:
+    """*result* with the input table's own columns between ``id`` and the predictions."""
+    if table is None:
+        return result
+    ids, frame = table
+    rows = [k for k, entry in enumerate(ids) if entry not in skipped]
+    if len(rows) != len(result):  # an id skipped and repeated: the rows cannot be matched by position
+        return result
+    extra = frame.iloc[rows].drop(columns=[c for c in frame.columns if c in result.columns]).reset_index(drop=True)
+    return pd.concat([result[["id"]], extra, result.drop(columns=["id"])], axis=1)
 
 
 def evaluate_crystal(model_dir: str, data: str, out: str, skip_bad: bool = False) -> dict:

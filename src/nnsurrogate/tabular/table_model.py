@@ -201,32 +201,32 @@ class TableModel:
         return out
 
     def predict_frame(self, frame: pd.DataFrame, where: str, levels: tuple[float, ...] = ()) -> pd.DataFrame:
-        """Input columns plus predictions and ``in_domain``, one row per input row.
+        """Every column of *frame* (IDs, labels, notes kept as they are) plus predictions and ``in_domain``.
 
         Regression adds ``<target>_pred`` and ``<target>_std`` and, for every level in *levels* (e.g. 0.9),
         ``<target>_low_90`` and ``<target>_high_90`` (see :meth:`interval`); classification adds ``p_<class>``
         for every class and ``<target>_pred`` (the most probable class).
         """
         X, known = self._inputs_and_known(frame, where)
-        out = frame[self.required_columns()].copy()
+        added: dict[str, np.ndarray] = {}
         if self.task == "classify":
             if levels:
                 raise UserInputError("prediction intervals need a regression model; this one classifies", "level")
             proba, in_domain = self.estimator.predict_full(X)
             for j, label in enumerate(self.estimator.classes_):
-                out[f"p_{label}"] = proba[:, j]
-            out[f"{self.target}_pred"] = self.estimator.classes_[np.argmax(proba, axis=1)]
+                added[f"p_{label}"] = proba[:, j]
+            added[f"{self.target}_pred"] = self.estimator.classes_[np.argmax(proba, axis=1)]
         else:
             pred = self.estimator.predict_full(X)
-            out[f"{self.target}_pred"] = pred.mean
-            out[f"{self.target}_std"] = pred.std
+            added[f"{self.target}_pred"], added[f"{self.target}_std"] = pred.mean, pred.std
             for level in levels:
                 low, high = self.interval(pred, level)
-                out[f"{self.target}_low_{level_tag(level)}"] = low
-                out[f"{self.target}_high_{level_tag(level)}"] = high
+                added[f"{self.target}_low_{level_tag(level)}"] = low
+                added[f"{self.target}_high_{level_tag(level)}"] = high
             in_domain = pred.in_domain
-        out["in_domain"] = np.asarray(in_domain, dtype=bool) & known
-        return out
+        added["in_domain"] = np.asarray(in_domain, dtype=bool) & known
+        out = frame.drop(columns=[c for c in frame.columns if c in added])  # an earlier run's predictions
+        return out.assign(**added)
 
 
 def representation_network(estimator):

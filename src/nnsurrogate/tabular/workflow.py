@@ -232,7 +232,7 @@ def _axis_label(model: TableModel) -> str:
 def predict_table(model_dir: str, data: str, out: str, levels: tuple[float, ...] = ()) -> pd.DataFrame:
     """Predict every row of *data* with the model in *model_dir*; write the table to *out* (CSV/Parquet).
 
-    The output holds the input columns plus ``<target>_pred`` and ``<target>_std`` (regression) or
+    The output holds every column of *data* plus ``<target>_pred`` and ``<target>_std`` (regression) or
     ``p_<class>`` per class and ``<target>_pred`` (classification), and ``in_domain``. Every level in
     *levels* adds the interval columns ``<target>_low_<pct>`` and ``<target>_high_<pct>`` (conformal for a
     model trained with ``conformal``, else Gaussian from the σ).
