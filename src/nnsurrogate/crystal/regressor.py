@@ -238,8 +238,9 @@ class CrystalRegressor(RegressorMixin, BaseEstimator):
     def embed(self, X: Any) -> np.ndarray:
         """Learned material vectors, shape (n, dim): the mean atom vector that the network's head reads.
 
-        Structures with similar vectors are similar to the network; a supercell of a crystal has the
-        vector of the crystal itself.
+        Structures with similar vectors are similar to the network. A supercell of a crystal has nearly
+        its vector: three of SA-GAT's atom features describe the cell as given (log of its atom count,
+        lattice-length ratios, angle deviation), so the two differ where the network weighs those.
         """
         check_is_fitted(self, "network_")
         data = self._prepared(X)
