@@ -15,6 +15,8 @@ are those of the SA-GAT / CGCNN rows of the crystal section. Models on every fol
 * ``composition_nn`` / ``composition_rf`` — :class:`CompositionFeaturizer` + the default
   :class:`SurrogateRegressor` / a 500-tree random forest (the composition-only baselines of
   ``benchmarks/crystal.py``);
+* ``composition_xrd_rf`` — the same random forest on the composition features and the pattern
+  pooled to 1° bins (80 intensities): whether the pattern adds to what the formula tells;
 * ``crystal_sagat`` (K_VRH only) — the SA-GAT crystal graph with the settings of the crystal
   section, seed 0, fitted again here on the same folds: the model that sees the whole structure.
 Each (data, model, fold) result is kept in ``benchmarks/_work/spectra/`` as it finishes.
@@ -48,11 +50,15 @@ DATA = HERE.parents[1] / "shared" / "data" / "crystals" / "mp_matminer"
 WORK = HERE / "_work" / NAME
 SETS = {"K_VRH": ("elastic_tensor_2015.json.gz", "K_VRH", True), "band_gap": ("dielectric_constant.json.gz", "band_gap", False)}
 GRID, FWHM = SpectrumGrid(10.0, 90.0, 0.1), 0.3
-MODELS = ("xrd_cnn", "composition_nn", "composition_rf", "crystal_sagat")
+MODELS = ("xrd_cnn", "composition_nn", "composition_rf", "composition_xrd_rf", "crystal_sagat")
+#: Grid points pooled into one input of the composition + pattern forest (0.1° × 10 = 1°).
+POOL = 10
 #: Models fitted on one set only.
 ONLY = {"crystal_sagat": "K_VRH"}
 LABELS = {"xrd_cnn": "XRD 1D-CNN (nnsurrogate spectra)", "composition_nn": "composition-only SurrogateRegressor",
-          "composition_rf": "composition-only random forest", "crystal_sagat": "SA-GAT crystal graph (nnsurrogate)"}
+          "composition_rf": "composition-only random forest",
+          "composition_xrd_rf": "random forest on composition + pattern (1° bins)",
+          "crystal_sagat": "SA-GAT crystal graph (nnsurrogate)"}
 
 
 def _data(key: str, quick: bool):
@@ -85,11 +91,28 @@ def _sagat(y, tr, te, quick: bool, console: Console) -> tuple[np.ndarray, float,
     return pred, info["fit_s"], info["fit_cpu_s"], {"epochs": info["epochs"], "best_epoch": info["best_epoch"]}
 
 
+def _composition_xrd(X, y, formulas, tr, te):
+    """The composition forest with the pooled pattern appended to its features."""
+    from sklearn.ensemble import RandomForestRegressor
+
+    from crystal import RF_PARAMS
+    from nnsurrogate.tabular.composition import CompositionFeaturizer
+
+    n = X.shape[1] // POOL * POOL
+    inputs = np.hstack([CompositionFeaturizer().fit_transform(np.asarray(formulas, dtype=object)),
+                        X[:, :n].reshape(len(X), -1, POOL).mean(axis=2)])
+    forest = RandomForestRegressor(random_state=0, **RF_PARAMS)
+    _, wall, cpu = timed_cpu(lambda: forest.fit(inputs[tr], y[tr]))
+    return forest.predict(inputs[te]), wall, cpu, {}
+
+
 def _fit(model: str, X, y, formulas, tr, te, quick: bool, console: Console | None = None) -> dict:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if model == "crystal_sagat":
             pred, wall, cpu, extra = _sagat(y, tr, te, quick, console or Console())
+        elif model == "composition_xrd_rf":
+            pred, wall, cpu, extra = _composition_xrd(X, y, formulas, tr, te)
         elif model == "xrd_cnn":
             est = SpectrumRegressor(random_state=0, **({"ensemble": 2, "max_epochs": 20} if quick else {}))
             _, wall, cpu = timed_cpu(lambda: est.fit(X[tr], y[tr]))

@@ -57,8 +57,16 @@ def _print_version(value: bool) -> None:
 
 @app.callback()
 def _root(version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version,
-                                       help="Print the version and exit.")) -> None:
+                                       help="Print the version and exit."),
+          threads: int = typer.Option(None, "--threads", min=1,
+                                      help="Threads of every pool in the process together (PyTorch, OpenMP, BLAS); "
+                                           "default: the cores this process may use (affinity mask and cgroup "
+                                           "quota), or OMP_NUM_THREADS when set. Goes before the command: "
+                                           "nnsurrogate --threads 2 table cv …")) -> None:
     """Neural-network surrogates for expensive physics."""
+    from nnsurrogate.core.threads import set_process_threads
+
+    set_process_threads(threads)
 
 
 _SHOWN: set[str] = set()

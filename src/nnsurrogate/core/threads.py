@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import math
+import os
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
-__all__ = ["single_blas_thread", "torch_threads"]
+__all__ = ["available_cores", "set_process_threads", "single_blas_thread", "torch_threads"]
+
+#: Environment variables that size the OpenMP, MKL and OpenBLAS pools of libraries loaded later.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+_CGROUP = Path("/sys/fs/cgroup")
 
 _BLAS_LIMIT = None
 
@@ -28,6 +36,57 @@ def torch_threads(n_threads: int | None) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(previous)
+
+
+def _cgroup_quota(root: Path = _CGROUP) -> float | None:
+    """CPUs the process's cgroup may use (cgroup v2 ``cpu.max``, v1 ``cpu.cfs_quota_us``), or None."""
+    try:
+        fields = (root / "cpu.max").read_text().split()
+        if fields and fields[0] != "max":
+            return float(fields[0]) / float(fields[1])
+        return None
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        quota = float((root / "cpu" / "cpu.cfs_quota_us").read_text())
+        period = float((root / "cpu" / "cpu.cfs_period_us").read_text())
+        return quota / period if quota > 0 and period > 0 else None
+    except (OSError, ValueError):
+        return None
+
+
+def available_cores(cgroup_root: Path = _CGROUP) -> int:
+    """Cores this process may run on: the affinity mask, capped by the cgroup CPU quota (not the host's count)."""
+    try:
+        n = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        n = os.cpu_count() or 1
+    quota = _cgroup_quota(cgroup_root)
+    if quota is not None:
+        n = min(n, max(1, math.ceil(quota - 1e-9)))
+    return max(1, n)
+
+
+def set_process_threads(n_threads: int | None = None) -> int:
+    """Size every thread pool of the process together: PyTorch, OpenMP (scikit-learn's trees) and BLAS.
+
+    ``None`` takes :func:`available_cores`, unless the environment already sets ``OMP_NUM_THREADS``
+    (then that is kept). Libraries imported later read the environment variables; those already
+    loaded are limited through threadpoolctl and ``torch.set_num_threads``. Returns the count used.
+    """
+    if n_threads is None:
+        given = os.environ.get("OMP_NUM_THREADS", "")
+        n_threads = int(given) if given.isdigit() and int(given) > 0 else available_cores()
+    n_threads = int(n_threads)
+    for name in THREAD_VARIABLES:
+        os.environ[name] = str(n_threads)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(n_threads)
+    if any(name in sys.modules for name in ("numpy", "sklearn", "scipy")):
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(n_threads)
+    return n_threads
 
 
 def single_blas_thread() -> None:
