@@ -251,3 +251,12 @@ def test_predict_keeps_every_input_column_and_replaces_old_predictions(tmp_path,
     pred = pd.read_csv(pred_path)
     assert pred["film_id"].tolist() == frame["film_id"].tolist() and (pred["note"] == "batch A").all()
     assert list(pred.columns).count("kappa_W_mK_pred") == 1 and (pred["kappa_W_mK_pred"] > 0).all()
+
+
+def test_training_writes_a_report_that_embeds_its_plots(tmp_path, films_csv):
+    out = tmp_path / "run"
+    assert _cli("table", "train", films_csv, "--target", "kappa_W_mK", "--log-target", "--members", "2",
+                "--epochs", "20", "--out", out, "--quiet") == 0
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert page.count("data:image/png;base64,") >= 1 and ">mae<" in page and ">coverage_1sigma<" in page
+    assert ">log_target<" in page  # the settings of the run

@@ -129,6 +129,7 @@ def configurable(command: str, out: str = "out") -> Callable[[Callable], Callabl
             with output_lock(kwargs[out]), removed_on_failure(kwargs[out], keep=(typer.Exit,)):
                 result = func(**{**kwargs, **values})
                 write_config(Path(kwargs[out]) / CONFIG_FILE, command, values)
+                _report(Path(kwargs[out]), command, values)
             return result
 
         params = [p.replace(default=_optional(p.default)) if n in required else p
@@ -144,6 +145,15 @@ def configurable(command: str, out: str = "out") -> Callable[[Callable], Callabl
         return wrapper
 
     return decorate
+
+
+def _report(folder: Path, command: str, values: dict) -> None:
+    """``OUT/report.html`` for a run that wrote ``metrics.json`` (see :mod:`nnsurrogate.core.report`)."""
+    from nnsurrogate.core.report import write_report
+
+    if folder.is_dir():
+        write_report(folder, command, {k: v for k, v in values.items() if isinstance(v, (int, float, str, bool,
+                                                                                           type(None)))})
 
 
 def _describe(param: inspect.Parameter) -> str:

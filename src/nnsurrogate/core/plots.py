@@ -26,6 +26,21 @@ def save_figure(fig, path: str | os.PathLike, fmt: str = "png") -> None:
         fig.savefig(tmp, format=fmt)
 
 
+def _log_axes(ax) -> None:
+    """Logarithmic x and y with plain-number labels at 1-2-5 steps and unlabelled minor ticks (matplotlib's
+    default labels every minor tick of a short log axis as 2×10¹, 3×10¹, …, which run into each other)."""
+    from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
+
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        formatter = ScalarFormatter()
+        formatter.set_scientific(False)
+        axis.set_major_formatter(formatter)
+        axis.set_minor_formatter(NullFormatter())
+
+
 def parity_plot(path: str | os.PathLike, y_true: np.ndarray, y_pred: np.ndarray, y_std: np.ndarray | None = None,
                 label: str = "target", log: bool = False, title: str = "") -> None:
     """Predicted vs true values with ±1σ error bars and the y = x line, saved as PNG.
@@ -48,8 +63,7 @@ def parity_plot(path: str | os.PathLike, y_true: np.ndarray, y_pred: np.ndarray,
     lo, hi = float(min(y_true.min(), y_pred.min())), float(max(y_true.max(), y_pred.max()))
     ax.plot([lo, hi], [lo, hi], "k--", lw=1)
     if log and lo > 0:
-        ax.set_xscale("log")
-        ax.set_yscale("log")
+        _log_axes(ax)
     ax.set_xlabel(f"true {label}")
     ax.set_ylabel(f"predicted {label}")
     if title:
