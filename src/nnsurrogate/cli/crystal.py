@@ -142,6 +142,10 @@ def distill(
                           compare_all=compare_all, seed=seed, out=out, verbose=0 if quiet else 1,
                           generations=generations)
     _distill_table(outcome.report)
+    from nnsurrogate.core.report import write_report
+
+    write_report(outcome.folder, "crystal distill", {"run_dir": str(run_dir), "top_k": top_k, "max_length": max_length,
+                                                     "fit_to": fit_to, "seed": seed})
     console.print(f"written to {outcome.folder}/ (metrics.json, Pareto fronts with test scores, formula_*.py and "
                   "formula_*.tex)")
 

@@ -8,6 +8,7 @@ import typer
 
 from nnsurrogate.cli import options
 from nnsurrogate.cli.common import console, metrics_table
+from nnsurrogate.cli.settings_file import configurable
 
 app = typer.Typer(help="Spectra → properties: powder XRD from structures, 1D-CNN training and prediction.",
                   no_args_is_help=True)
@@ -37,6 +38,7 @@ def xrd(
 
 
 @app.command()
+@configurable("spectra train")
 def train(
     data: Path = typer.Argument(..., help=_SPECTRA_HELP),
     target: str = typer.Option(..., "--target", help="Column to predict."),
