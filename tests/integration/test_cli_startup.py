@@ -64,3 +64,22 @@ def test_version_prints_the_package_version(capsys):
 
     assert run(["--version"]) == 0
     assert capsys.readouterr().out.strip() == f"nnsurrogate {__version__}"
+
+
+def test_predicting_with_a_numeric_table_model_loads_no_tree_plot_or_chemistry_library(tmp_path, films_csv):
+    from nnsurrogate.cli.main import run
+
+    out = tmp_path / "run"
+    assert run(["table", "train", str(films_csv), "--target", "kappa_W_mK", "--members", "2", "--epochs", "5",
+                "--out", str(out), "--quiet"]) == 0
+    code = (f"from nnsurrogate.cli.main import run\n"
+            f"assert run(['table', 'predict', {str(out)!r}, {str(films_csv)!r}, '--out', "
+            f"{str(tmp_path / 'pred.csv')!r}]) == 0\n")
+    probe = f"import sys\n{code}\nprint('LOADED:' + ' '.join(m for m in {PREDICT_NEEDS_NOT!r} if m in sys.modules))"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    loaded = [line for line in result.stdout.splitlines() if line.startswith("LOADED:")]
+    assert loaded == ["LOADED:"], result.stdout
+
+
+PREDICT_NEEDS_NOT = ("sklearn.ensemble", "matplotlib", "pymatgen", "ase", "sympy", "nnsurrogate.tabular.tree_models",
+                     "nnsurrogate.tabular.classifier", "nnsurrogate.tabular.fidelity")

@@ -156,7 +156,7 @@ def predict(
                                       "model trained with --conformal, else Gaussian from the σ."),
 ) -> None:
     """Predict new rows: <target>_pred with <target>_std (or p_<class> per class) and in_domain."""
-    from nnsurrogate.tabular.workflow import predict_table
+    from nnsurrogate.tabular.predict import predict_table
 
     result = predict_table(str(model_dir), str(data), str(out), tuple(level or ()))
     n_out = int((~result["in_domain"]).sum())

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
-from scipy import stats
 
 #: The 1σ and 2σ levels of a normal distribution, the levels reported beside every σ.
 SIGMA_LEVELS = (0.6827, 0.9545)
@@ -35,7 +35,7 @@ def check_level(level: float) -> float:
 
 def gaussian_interval(mean: np.ndarray, std: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
     """ŷ ± z·σ with z = Φ⁻¹((1 + level)/2); both arrays shape (n,), in target units."""
-    z = float(stats.norm.ppf(0.5 + 0.5 * check_level(level)))
+    z = NormalDist().inv_cdf(0.5 + 0.5 * check_level(level))  # the standard library: no scipy at start-up
     mean, std = np.asarray(mean, dtype=np.float64), np.asarray(std, dtype=np.float64)
     return mean - z * std, mean + z * std
 

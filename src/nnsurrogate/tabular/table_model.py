@@ -26,8 +26,7 @@ from nnsurrogate.core.uncertainty import DomainCheck
 from nnsurrogate.core.units import unit_from_name
 from nnsurrogate.tabular.composition import CompositionFeaturizer
 from nnsurrogate.tabular.conformal import ConformalRegressor
-from nnsurrogate.tabular.gap_model import TwoStageRegressor
-from nnsurrogate.tabular.registry import kind_of, kinds
+from nnsurrogate.tabular.registry import kind_class, kind_of
 
 KIND = "tabular.SurrogateRegressor"
 _WIDE = 1e300  # an open bound that JSON can store (it has no infinity)
@@ -107,7 +106,7 @@ class TableModel:
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelFileError(f"model.json lacks inputs, target or featurizer: {exc}", str(directory)) from None
         try:
-            estimator = kinds()[kind].from_state(tensors, header)
+            estimator = kind_class(kind).from_state(tensors, header)
         except ModelFileError as exc:
             raise ModelFileError(exc.what, exc.where or str(directory)) from None
         n_formula = len(featurizer.get_feature_names_out()) if featurizer else 0
@@ -236,6 +235,7 @@ def representation_network(estimator):
     """
     from nnsurrogate.tabular.blend import BlendClassifier, BlendRegressor
     from nnsurrogate.tabular.fidelity import MultiFidelityRegressor
+    from nnsurrogate.tabular.gap_model import TwoStageRegressor
 
     if isinstance(estimator, ConformalRegressor):
         return representation_network(estimator.estimator_)
@@ -256,6 +256,7 @@ def level_tag(level: float) -> str:
 def _stages(estimator) -> list:
     """The estimators inside *estimator* that hold a ``domain_`` (both stages of a hurdle model)."""
     from nnsurrogate.tabular.fidelity import MultiFidelityRegressor
+    from nnsurrogate.tabular.gap_model import TwoStageRegressor
 
     if isinstance(estimator, ConformalRegressor):
         return _stages(estimator.estimator_)
@@ -281,4 +282,4 @@ def _peek_kind(directory: Path) -> str:
         kind = json.loads((directory / HEADER_FILE).read_text(encoding="utf-8")).get("kind")
     except (OSError, ValueError, AttributeError):
         return KIND  # load_model reports the missing or broken file precisely
-    return kind if kind in kinds() else KIND
+    return kind if kind_class(kind) is not None else KIND

@@ -19,11 +19,11 @@ import numpy as np
 import pandas as pd
 
 from nnsurrogate.core.errors import DataWarning, UserInputError
-from nnsurrogate.core.files import checkpoint_dir, refuse_overwriting, write_json
+from nnsurrogate.core.files import checkpoint_dir, write_json
 from nnsurrogate.core.metrics import classification_report, conformal_report, regression_report
 from nnsurrogate.core.plots import parity_plot
 from nnsurrogate.core.splits import SplitSpec, holdout, kfold, parse_split
-from nnsurrogate.core.tables import numeric_column, read_table, require_columns, write_table
+from nnsurrogate.core.tables import numeric_column, read_table, require_columns
 from nnsurrogate.tabular.cv import fit_table_model
 from nnsurrogate.tabular.dataset import Dataset, TableSpec, load_dataset
 from nnsurrogate.tabular.estimators import ModelOptions
@@ -229,27 +229,6 @@ def _axis_label(model: TableModel) -> str:
     return f"{model.target} [{unit}]" if unit else model.target
 
 
-def predict_table(model_dir: str, data: str, out: str, levels: tuple[float, ...] = ()) -> pd.DataFrame:
-    """Predict every row of *data* with the model in *model_dir*; write the table to *out* (CSV/Parquet).
-
-    The output holds every column of *data* plus ``<target>_pred`` and ``<target>_std`` (regression) or
-    ``p_<class>`` per class and ``<target>_pred`` (classification), and ``in_domain``. Every level in
-    *levels* adds the interval columns ``<target>_low_<pct>`` and ``<target>_high_<pct>`` (conformal for a
-    model trained with ``conformal``, else Gaussian from the σ).
-    """
-    levels = check_levels(levels)
-    refuse_overwriting(out, data)
-    model = TableModel.load(Path(model_dir) / "model")
-    frame = read_table(data)
-    result = model.predict_frame(frame, data, levels)
-    write_table(result, out)
-    n_out = int((~result["in_domain"]).sum())
-    if n_out:
-        warnings.warn(f"{n_out} of {len(result)} rows are outside the training domain (in_domain = false); "
-                      "their predictions are extrapolations", DataWarning, stacklevel=2)
-    return result
-
-
 def evaluate_table(model_dir: str, data: str, out: str) -> dict:
     """Score the model in *model_dir* on the labelled table *data*; write ``out/metrics.json`` and a plot."""
     model = TableModel.load(Path(model_dir) / "model")
@@ -278,16 +257,6 @@ def evaluate_table(model_dir: str, data: str, out: str) -> dict:
                     title=f"MAE {metrics['mae']:.4g}, R² {metrics['r2']:.4f}")
     write_json(out_dir / "metrics.json", metrics)
     return metrics
-
-
-def check_levels(levels) -> tuple[float, ...]:
-    """Interval levels as floats in (0, 1); a bad one is a :class:`UserInputError` naming ``level``."""
-    from nnsurrogate.core.conformal import check_level
-
-    try:
-        return tuple(check_level(v) for v in levels)
-    except (TypeError, ValueError) as exc:
-        raise UserInputError(str(exc), "level") from None
 
 
 def embed_table(model_dir: str, data: str, out: str, neighbors: int = 5, map_method: str = "auto",
