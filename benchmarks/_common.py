@@ -160,6 +160,15 @@ def rich_table(title: str, headers: Sequence[str], rows: Sequence[Sequence[str]]
     return table
 
 
+def section_markdown(title: str, intro: str, table: tuple, target_lines: Sequence[str], result: dict, name: str) -> str:
+    """A benchmark's BENCHMARKS.md section: title, protocol text, table, targets and the machine line."""
+    headers, rows = table
+    lines = [title, "", intro, "", *markdown_table(headers, rows), "", "Targets:", "", *(f"- {t}" for t in target_lines),
+             "", f"Machine: {machine_line(result['machine'])}. Run {result['created']}, {result['runtime_s']:.0f} s; "
+             f"every number in `benchmarks/results/{name}.json`."]
+    return "\n".join(lines)
+
+
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     """The lines of a Markdown table."""
     return ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers), *("| " + " | ".join(r) + " |" for r in rows)]

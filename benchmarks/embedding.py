@@ -36,7 +36,7 @@ from sklearn.model_selection import KFold, cross_val_predict, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
-from _common import machine_info, machine_line, markdown_table, now_iso, publish, standalone_outputs
+from _common import machine_info, now_iso, publish, section_markdown, standalone_outputs
 from crystal import ELASTIC, KFOLD_SEED, N_FOLDS, WORK, _formula, load_keep, rebuild_kvrh_keep
 from nnsurrogate.core import metrics as M
 from nnsurrogate.core.embedding import nearest_neighbors
@@ -146,17 +146,14 @@ def _table(result: dict):
 
 
 def markdown(result: dict) -> str:
-    headers, rows = _table(result)
-    lines = [f"## Material embeddings (`benchmarks/{NAME}.py`)", "", __doc__.split("\n\n", 1)[1].strip(), "",
-             *markdown_table(headers, rows), "", "Targets:", ""]
+    lines = []
     for t in result["targets"].values():
         value = t["value"] if not isinstance(t["value"], list) else ", ".join(f"{v:.3f}" for v in t["value"])
         value = f"{value:.3f}" if isinstance(value, float) else value
         extra = f" (random network {t['untrained']:.3f})" if "untrained" in t else ""
-        lines.append(f"- {t['target']}: {'met' if t['met'] else 'MISSED'} — {value}{extra}")
-    lines += ["", f"Machine: {machine_line(result['machine'])}. Run {result['created']}, {result['runtime_s']:.0f} s; "
-              f"every number in `benchmarks/results/{NAME}.json`."]
-    return "\n".join(lines)
+        lines.append(f"{t['target']}: {'met' if t['met'] else 'MISSED'} — {value}{extra}")
+    return section_markdown(f"## Material embeddings (`benchmarks/{NAME}.py`)", __doc__.split("\n\n", 1)[1].strip(),
+                            _table(result), lines, result, NAME)
 
 
 if __name__ == "__main__":

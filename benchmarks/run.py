@@ -23,7 +23,7 @@ if str(HERE) not in sys.path:  # the modules import each other by plain name (_c
     sys.path.insert(0, str(HERE))
 
 #: Benchmark modules in this folder, in the order they run.
-BENCHMARKS = ("thin_film", "conformal", "symbolic", "gas2d", "crystal", "spectra", "multifidelity", "steels", "embedding", "nep", "nep_finetune", "nep_alloy", "nep_md", "matbench", "bp_al", "pde",
+BENCHMARKS = ("thin_film", "conformal", "symbolic", "gas2d", "crystal", "spectra", "multifidelity", "steels", "embedding", "cli", "nep", "nep_finetune", "nep_alloy", "nep_md", "matbench", "bp_al", "pde",
               "pretrained_finetune", "potential_kinds_md", "mace_mlearn", "mace_ethanol", "al_wide")
 
 

@@ -17,8 +17,8 @@ are those of the SA-GAT / CGCNN rows of the crystal section. Models on every fol
   ``benchmarks/crystal.py``);
 * ``composition_xrd_rf`` — the same random forest on the composition features and the pattern
   pooled to 1° bins (80 intensities): whether the pattern adds to what the formula tells;
-* ``crystal_sagat`` (K_VRH only) — the SA-GAT crystal graph with the settings of the crystal
-  section, seed 0, fitted again here on the same folds: the model that sees the whole structure.
+* ``crystal_sagat`` — the SA-GAT crystal graph with the settings of the crystal section, seed 0,
+  fitted here on the same folds: the model that sees the whole structure.
 Each (data, model, fold) result is kept in ``benchmarks/_work/spectra/`` as it finishes.
 """
 
@@ -37,7 +37,7 @@ from sklearn.model_selection import KFold
 
 from _common import (machine_info, machine_line, markdown_table, now_iso, publish, standalone_outputs, timed_cpu,
                      write_json)
-from crystal import ELASTIC, KFOLD_SEED, N_FOLDS, _fit_gnn, _formula, _prepared, composition_models
+from crystal import KFOLD_SEED, N_FOLDS, _fit_gnn, _formula, _prepared, composition_models
 from nnsurrogate.core import metrics as M
 from nnsurrogate.crystal.io import read_crystals
 from nnsurrogate.recipes.xrd import xrd_peaks
@@ -53,8 +53,8 @@ GRID, FWHM = SpectrumGrid(10.0, 90.0, 0.1), 0.3
 MODELS = ("xrd_cnn", "composition_nn", "composition_rf", "composition_xrd_rf", "crystal_sagat")
 #: Grid points pooled into one input of the composition + pattern forest (0.1° × 10 = 1°).
 POOL = 10
-#: Models fitted on one set only.
-ONLY = {"crystal_sagat": "K_VRH"}
+#: Models fitted on one set only (none at present).
+ONLY: dict[str, str] = {}
 LABELS = {"xrd_cnn": "XRD 1D-CNN (nnsurrogate spectra)", "composition_nn": "composition-only SurrogateRegressor",
           "composition_rf": "composition-only random forest",
           "composition_xrd_rf": "random forest on composition + pattern (1° bins)",
@@ -82,10 +82,12 @@ def _data(key: str, quick: bool):
     return X, y, formulas
 
 
-def _sagat(y, tr, te, quick: bool, console: Console) -> tuple[np.ndarray, float, float, dict]:
-    """SA-GAT on the elastic set's graphs (the crystal benchmark's cache), same targets as the XRD rows."""
-    graphs, k_vrh, _ = _prepared(ELASTIC, "K_VRH", quick, console)
-    if not np.allclose(np.log10(np.maximum(k_vrh, 1.0)), y):
+def _sagat(key: str, y, tr, te, quick: bool, console: Console) -> tuple[np.ndarray, float, float, dict]:
+    """SA-GAT on the set's crystal graphs (the crystal benchmark's cache), on the same targets as the XRD rows."""
+    file, target, log = SETS[key]
+    graphs, values, _ = _prepared(DATA / file, target, quick, console)
+    values = np.asarray(values, dtype=np.float64)
+    if not np.allclose(np.log10(np.maximum(values, 1.0)) if log else values, y):
         raise SystemExit("the crystal graphs and the XRD patterns do not hold the same structures in the same order")
     _, pred, info = _fit_gnn("sagat", 0, quick, graphs.subset(tr), y[tr], graphs.subset(te))
     return pred, info["fit_s"], info["fit_cpu_s"], {"epochs": info["epochs"], "best_epoch": info["best_epoch"]}
@@ -106,11 +108,11 @@ def _composition_xrd(X, y, formulas, tr, te):
     return forest.predict(inputs[te]), wall, cpu, {}
 
 
-def _fit(model: str, X, y, formulas, tr, te, quick: bool, console: Console | None = None) -> dict:
+def _fit(model: str, X, y, formulas, tr, te, quick: bool, console: Console | None = None, key: str = "K_VRH") -> dict:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if model == "crystal_sagat":
-            pred, wall, cpu, extra = _sagat(y, tr, te, quick, console or Console())
+            pred, wall, cpu, extra = _sagat(key, y, tr, te, quick, console or Console())
         elif model == "composition_xrd_rf":
             pred, wall, cpu, extra = _composition_xrd(X, y, formulas, tr, te)
         elif model == "xrd_cnn":
@@ -147,7 +149,7 @@ def run(quick: bool, results_dir: Path, markdown_path: Path, console: Console, s
                 path = work / f"{key}_{model}_fold{k}.json"
                 if path.is_file() or (only_folds is not None and k not in only_folds):
                     continue
-                row = _fit(model, X, y, formulas, tr, te, quick, console)
+                row = _fit(model, X, y, formulas, tr, te, quick, console, key)
                 write_json(path, {"fold": k, **row})
                 console.print(Text(f"  {NAME}: {key} {model} fold {k}: MAE {row['mae']:.4f} ({row['fit_cpu_s']:.0f} s CPU)"))
     per_fold = {}
