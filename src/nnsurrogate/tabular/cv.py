@@ -199,18 +199,22 @@ def _run_folds(ds: Dataset, folds: Folds, options: ModelOptions, target: str, ck
     n = len(ds)
     oof = {"fold": np.full(n, -1), "pred": np.full(n, np.nan), "std": np.full(n, np.nan), "proba": None,
            "bounds": np.full((n, 4), np.nan)}
-    reports = []
+    reports, fitted = [], []
     for k, (train, test) in enumerate(folds):
-        done = ckpt / f"fold{k}.npz"
+        done, took = ckpt / f"fold{k}.npz", " (kept from the interrupted run)"
         if done.is_file():
             saved = np.load(done, allow_pickle=False)
             pred, second, bounds = saved["pred"], saved["second"], saved["bounds"] if "bounds" in saved.files else np.full((len(test), 4), np.nan)
         else:
+            log(f"fold {k + 1}/{len(folds)}: fitting on {len(train)} rows …")
+            started = time.perf_counter()
             model = fit_table_model(ds, train, options, target, checkpoint=str(ckpt / f"fold{k}.pt"), groups=groups)
             pred, second, bounds = _predict(model, ds, test)
             with atomic_path(done) as tmp:
                 with open(tmp, "wb") as fh:
                     np.savez(fh, pred=pred, second=second, bounds=bounds)
+            fitted.append(time.perf_counter() - started)
+            took = f" in {_duration(fitted[-1])}"
         oof["fold"][test] = k
         if ds.task == "classify":
             oof["proba"] = np.zeros((n, second.shape[1])) if oof["proba"] is None else oof["proba"]
@@ -220,8 +224,18 @@ def _run_folds(ds: Dataset, folds: Folds, options: ModelOptions, target: str, ck
             oof["pred"][test], oof["std"][test], oof["bounds"][test] = pred, second, bounds
             reports.append({**regression_report(ds.y[test], pred, second), **conformal_report(ds.y[test], bounds)})
         key = "roc_auc" if ds.task == "classify" else "mae"
-        log(f"fold {k + 1}/{len(folds)}: {len(train)} train, {len(test)} test rows, {key} {reports[-1][key]:.4g}")
+        left = len(folds) - k - 1
+        eta = f"; about {_duration(np.mean(fitted) * left)} left" if fitted and left else ""
+        log(f"fold {k + 1}/{len(folds)}: {len(train)} train, {len(test)} test rows, {key} {reports[-1][key]:.4g}"
+            f"{took}{eta}")
     return oof, reports
+
+
+def _duration(seconds: float) -> str:
+    """``"40 s"``, ``"3.5 min"``, ``"1.2 h"``."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.1f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
 
 
 def _predict(model: TableModel, ds: Dataset, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
