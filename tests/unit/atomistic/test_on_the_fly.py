@@ -128,7 +128,7 @@ def test_cli_on_the_fly_and_uncertainty_stop(committee, tmp_path, capsys):
     # on the fly: labels, retrains, finishes (the training frames found beside the committee)
     out = tmp_path / "fly"
     assert run([*md, "--out", str(out), "--uncertainty-stop", "0.05", "--label-on-the-fly", "emt", "--max-labels",
-                "12", "--retrain-steps", "200", "--retrain-lr", "4e-3"]) == 0
+                "40", "--retrain-steps", "200", "--retrain-lr", "4e-3"]) == 0
     summary = json.loads((out / "md.json").read_text())
     assert summary["status"] == "finished" and summary["n_labels"] >= 1
     capsys.readouterr()
