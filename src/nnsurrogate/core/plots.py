@@ -9,7 +9,10 @@ import numpy as np
 
 from nnsurrogate.core.files import atomic_path
 
-__all__ = ["new_figure", "parity_plot", "save_figure"]
+__all__ = ["new_figure", "parity_plot", "save_figure", "tidy_log_axes"]
+
+#: A log axis spanning at most this ratio gets plain-number labels at 1-2-5 steps.
+PLAIN_LOG_SPAN = 1e3
 
 
 def new_figure(figsize: tuple[float, float] = (4.6, 4.4), dpi: int = 120, nrows: int = 1, ncols: int = 1, **kwargs):
@@ -20,25 +23,34 @@ def new_figure(figsize: tuple[float, float] = (4.6, 4.4), dpi: int = 120, nrows:
     return fig, fig.subplots(nrows, ncols, **kwargs)
 
 
-def save_figure(fig, path: str | os.PathLike, fmt: str = "png") -> None:
-    """Write *fig* to *path* atomically (PNG by default)."""
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format=fmt)
+def tidy_log_axes(fig) -> None:
+    """Make every logarithmic axis of *fig* read at a glance.
 
-
-def _log_axes(ax) -> None:
-    """Logarithmic x and y with plain-number labels at 1-2-5 steps and unlabelled minor ticks (matplotlib's
-    default labels every minor tick of a short log axis as 2×10¹, 3×10¹, …, which run into each other)."""
+    matplotlib labels the minor ticks of a log axis that spans less than a decade or so
+    (``2×10¹ 3×10¹ 4×10¹ 6×10¹``), and the labels run into each other. Here minor ticks are never
+    labelled; an axis spanning at most :data:`PLAIN_LOG_SPAN` gets major ticks at 1-2-5 steps written
+    as plain numbers (20, 50, 100), a wider one keeps its decades.
+    """
     from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
 
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    for axis in (ax.xaxis, ax.yaxis):
-        axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-        formatter = ScalarFormatter()
-        formatter.set_scientific(False)
-        axis.set_major_formatter(formatter)
-        axis.set_minor_formatter(NullFormatter())
+    for ax in fig.get_axes():
+        for axis, scale in ((ax.xaxis, ax.get_xscale()), (ax.yaxis, ax.get_yscale())):
+            if scale != "log":
+                continue
+            lo, hi = sorted(axis.get_view_interval())
+            if lo > 0 and hi / lo <= PLAIN_LOG_SPAN:
+                axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+                formatter = ScalarFormatter()
+                formatter.set_scientific(False)
+                axis.set_major_formatter(formatter)
+            axis.set_minor_formatter(NullFormatter())
+
+
+def save_figure(fig, path: str | os.PathLike, fmt: str = "png") -> None:
+    """Write *fig* to *path* atomically (PNG by default), log axes tidied (:func:`tidy_log_axes`)."""
+    tidy_log_axes(fig)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format=fmt)
 
 
 def parity_plot(path: str | os.PathLike, y_true: np.ndarray, y_pred: np.ndarray, y_std: np.ndarray | None = None,
@@ -63,7 +75,8 @@ def parity_plot(path: str | os.PathLike, y_true: np.ndarray, y_pred: np.ndarray,
     lo, hi = float(min(y_true.min(), y_pred.min())), float(max(y_true.max(), y_pred.max()))
     ax.plot([lo, hi], [lo, hi], "k--", lw=1)
     if log and lo > 0:
-        _log_axes(ax)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
     ax.set_xlabel(f"true {label}")
     ax.set_ylabel(f"predicted {label}")
     if title:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from nnsurrogate.core.files import atomic_path
+from nnsurrogate.core.plots import tidy_log_axes
 
 __all__ = ["REPORT_FILE", "metric_rows", "write_report"]
 
@@ -90,6 +91,7 @@ def _loss_png(history: list[dict]) -> bytes:
         ax.set_yscale("log")
     ax.set(xlabel="epoch", ylabel="loss", title="training history")
     ax.legend(frameon=False)
+    tidy_log_axes(fig)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110)
     plt.close(fig)

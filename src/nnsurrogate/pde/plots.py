@@ -18,7 +18,10 @@ def _figure(**kwargs):
 
 
 def _save(fig, path: str | os.PathLike) -> None:
+    from nnsurrogate.core.plots import tidy_log_axes
+
     fig.tight_layout()
+    tidy_log_axes(fig)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png")
 

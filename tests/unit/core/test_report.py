@@ -36,3 +36,21 @@ def test_no_metrics_no_report(tmp_path):
 def test_metric_rows_flatten_nested_scalars_only():
     rows = dict(metric_rows({"a": 1.0, "b": {"c": 2, "d": {"e": "x"}}, "f": [1, 2], "g": [{"h": 1}], "i": None}))
     assert rows == {"a": "1", "b.c": "2", "b.d.e": "x", "f": "1, 2", "i": "—"}
+
+
+def test_log_axes_read_at_a_glance(tmp_path):
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
+
+    from nnsurrogate.core.plots import new_figure, save_figure
+
+    fig, (narrow, wide) = new_figure(nrows=1, ncols=2)
+    narrow.plot([6, 10, 13, 15], [34.3, 21.2, 13.1, 12.5])
+    narrow.set_yscale("log")
+    wide.plot([1, 2, 3], [1e-8, 1e-4, 1.0])
+    wide.set_yscale("log")
+    save_figure(fig, tmp_path / "curves.png")
+    assert isinstance(narrow.yaxis.get_major_formatter(), ScalarFormatter)  # 20, 50 — not 2×10¹, 5×10¹
+    assert isinstance(narrow.yaxis.get_minor_formatter(), NullFormatter)
+    assert not isinstance(wide.yaxis.get_major_formatter(), ScalarFormatter)  # ten decades keep 10⁻⁸ … 10⁰
+    labels = [t.get_text() for t in narrow.yaxis.get_ticklabels() if t.get_text()]
+    assert labels and all("10" not in label or label == "10" for label in labels), labels
