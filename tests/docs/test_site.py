@@ -64,7 +64,7 @@ def _target(page: Path, ref: str) -> Path | None:
 def test_site_has_the_home_page_and_every_tutorial():
     assert (SITE / "index.html").is_file()
     names = {p.parent.name for p in _tutorials()}
-    assert {"thin_film", "heat_rod", "gas2d", "nep", "crystal"} <= names, names
+    assert {"thin_film", "band_gap", "heat_rod", "gas2d", "nep", "crystal"} <= names, names
 
 
 @pytest.mark.parametrize("kind", ["links", "images"])
