@@ -48,6 +48,20 @@ def cell_index(delta: np.ndarray, window: float, grid: int) -> np.ndarray:
     return idx[..., ::-1]  # (x, y) → (row = y, column = x)
 
 
+def _window_cells(delta: np.ndarray, offsets: np.ndarray, window: float, grid: int):
+    """The neighbours inside their target's window: (n_targets, flat cell index over all targets' grids,
+    their offsets (m, 2), their (row, column) cells (m, 2))."""
+    _check(window, grid)
+    delta = np.asarray(delta, dtype=np.float64).reshape(-1, 2)
+    offsets = np.asarray(offsets, dtype=np.int64)
+    n_targets = offsets.size - 1
+    owner = np.repeat(np.arange(n_targets), np.diff(offsets))
+    half = 0.5 * window
+    keep = np.all((delta >= -half) & (delta < half), axis=1)
+    rc = cell_index(delta[keep], window, grid)
+    return n_targets, (owner[keep] * grid + rc[:, 0]) * grid + rc[:, 1], delta[keep], rc
+
+
 def grid_images(delta: np.ndarray, offsets: np.ndarray, window: float, grid: int,
                 dtype=np.float32) -> np.ndarray:
     """Count images of many targets from their neighbours stored back to back.
@@ -68,15 +82,7 @@ def grid_images(delta: np.ndarray, offsets: np.ndarray, window: float, grid: int
     numpy.ndarray, shape (n_targets, grid, grid)
         Particle counts per cell.
     """
-    _check(window, grid)
-    delta = np.asarray(delta, dtype=np.float64).reshape(-1, 2)
-    offsets = np.asarray(offsets, dtype=np.int64)
-    n_targets = offsets.size - 1
-    owner = np.repeat(np.arange(n_targets), np.diff(offsets))
-    half = 0.5 * window
-    keep = np.all((delta >= -half) & (delta < half), axis=1)
-    rc = cell_index(delta[keep], window, grid)
-    flat = (owner[keep] * grid + rc[:, 0]) * grid + rc[:, 1]
+    n_targets, flat, _, _ = _window_cells(delta, offsets, window, grid)
     counts = np.bincount(flat, minlength=n_targets * grid * grid)
     return counts.reshape(n_targets, grid, grid).astype(dtype)
 
@@ -97,17 +103,10 @@ def subcell_images(delta: np.ndarray, offsets: np.ndarray, window: float, grid: 
         (Δx − x_c)/h and (Δy − y_c)/h, where (x_c, y_c) is the cell centre and h = W/n the cell side
         (dimensionless, each term in [−½, ½)).
     """
-    _check(window, grid)
-    delta = np.asarray(delta, dtype=np.float64).reshape(-1, 2)
-    offsets = np.asarray(offsets, dtype=np.int64)
-    n_targets = offsets.size - 1
-    owner = np.repeat(np.arange(n_targets), np.diff(offsets))
-    half, h = 0.5 * window, window / grid
-    keep = np.all((delta >= -half) & (delta < half), axis=1)
-    rc = cell_index(delta[keep], window, grid)
-    flat = (owner[keep] * grid + rc[:, 0]) * grid + rc[:, 1]
-    centre = -half + (rc[:, ::-1] + 0.5) * h  # (x, y) of each neighbour's cell centre
-    sub = (delta[keep] - centre) / h
+    n_targets, flat, inside, rc = _window_cells(delta, offsets, window, grid)
+    h = window / grid
+    centre = -0.5 * window + (rc[:, ::-1] + 0.5) * h  # (x, y) of each neighbour's cell centre
+    sub = (inside - centre) / h
     size = n_targets * grid * grid
     out = np.stack([np.bincount(flat, minlength=size), np.bincount(flat, weights=sub[:, 0], minlength=size),
                     np.bincount(flat, weights=sub[:, 1], minlength=size)], axis=1)
