@@ -78,8 +78,8 @@ def _probe(vectors: np.ndarray, y: np.ndarray) -> dict:
     return {"probe_r2": M.r2(y, pred), "probe_mae": M.mae(y, pred), "soft_hard_accuracy": float(np.mean(acc))}
 
 
-def _retrieval(embed, everything: list[Crystal], test_index: np.ndarray) -> dict:
-    reference = embed(everything)
+def _retrieval(embed, reference: np.ndarray, everything: list[Crystal], test_index: np.ndarray) -> dict:
+    """Top-1 self-retrieval of each test structure's supercell and strained copy among *reference* (n, d)."""
     out = {}
     for name, make in (("supercell", _supercell), ("strained", _strained)):
         query = embed([make(everything[i]) for i in test_index])
@@ -108,13 +108,13 @@ def run(quick: bool, results_dir: Path, markdown_path: Path, console: Console) -
         featurizer = CompositionFeaturizer().fit([_formula(c) for c in crystals])
         embeds = {"trained": trained.embed, "untrained": untrained.embed,
                   "composition": lambda cs: featurizer.transform([_formula(c) for c in cs])}
-        test = [crystals[i] for i in test_index]
         rows = {}
         for arm, embed in embeds.items():
             console.print(f"  {NAME}: {arm} …", style="dim")
-            vectors = embed(test)
+            reference = embed(crystals)  # every structure once; the test rows' vectors are among them
+            vectors = reference[test_index]
             rows[arm] = {"label": ARMS[arm], "dim": int(vectors.shape[1]), **_probe(vectors, y_all[test_index]),
-                         "retrieval": _retrieval(embed, crystals, test_index)}
+                         "retrieval": _retrieval(embed, reference, crystals, test_index)}
     t, u = rows["trained"], rows["untrained"]
     targets = {"probe_beats_random": {"target": "linear probe of the trained vectors beats a random network's",
                                       "value": t["probe_r2"], "untrained": u["probe_r2"],

@@ -53,8 +53,6 @@ GRID, FWHM = SpectrumGrid(10.0, 90.0, 0.1), 0.3
 MODELS = ("xrd_cnn", "composition_nn", "composition_rf", "composition_xrd_rf", "crystal_sagat")
 #: Grid points pooled into one input of the composition + pattern forest (0.1° × 10 = 1°).
 POOL = 10
-#: Models fitted on one set only (none at present).
-ONLY: dict[str, str] = {}
 LABELS = {"xrd_cnn": "XRD 1D-CNN (nnsurrogate spectra)", "composition_nn": "composition-only SurrogateRegressor",
           "composition_rf": "composition-only random forest",
           "composition_xrd_rf": "random forest on composition + pattern (1° bins)",
@@ -143,8 +141,6 @@ def run(quick: bool, results_dir: Path, markdown_path: Path, console: Console, s
         X, y, formulas = _data(key, quick)
         folds = list(KFold(N_FOLDS, shuffle=True, random_state=KFOLD_SEED).split(np.arange(len(y))))[: 1 if quick else N_FOLDS]
         for model in models:
-            if ONLY.get(model, key) != key:
-                continue
             for k, (tr, te) in enumerate(folds):
                 path = work / f"{key}_{model}_fold{k}.json"
                 if path.is_file() or (only_folds is not None and k not in only_folds):
