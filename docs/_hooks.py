@@ -1,8 +1,21 @@
-"""MkDocs hook: the command-line reference, generated from the typer application at build time."""
+"""MkDocs hooks: the tutorials' shared helper on the kernels' path, and the command-line reference
+generated from the typer application at build time."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 MARKER = "<!-- cli-reference -->"
+TUTORIALS = Path(__file__).resolve().parent / "tutorials"
+
+
+def on_config(config):
+    """Put ``docs/tutorials`` on the path of the kernels that execute the notebooks (they start in the
+    build's working directory), so ``from _shell import …`` works wherever ``mkdocs`` is run from."""
+    paths = [str(TUTORIALS), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    os.environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
+    return config
 
 
 def _cell(text) -> str:

@@ -8,36 +8,13 @@
 # Settings are cut down (2 members, 60 epochs, 3 folds) so the page builds in a minute.
 
 # %%
-import os
-import re
-import shutil
-import subprocess
-import sys
-import tempfile
-from pathlib import Path
-
 import pandas as pd
 from IPython.display import Image, display
 
-CLI = str(Path(sys.executable).with_name("nnsurrogate"))
-work = Path(tempfile.mkdtemp(prefix="gap_tutorial_"))
-# the table lies in docs/data/ of the repository, wherever the notebook is run from
-here = Path.cwd().resolve()
-source = next(p / "data" / "expt_gap_400.csv" for p in (here, *here.parents, here / "docs", *(q / "docs" for q in here.parents))
-              if (p / "data" / "expt_gap_400.csv").is_file())
-shutil.copy(source, work / "gaps.csv")
-ENV = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "CLICOLOR_FORCE")} | {"NO_COLOR": "1"}
+from _shell import sh, workdir
 
-
-def sh(*args, tail=8):
-    """Run one nnsurrogate command in the work folder; print its last lines (progress bars left out)."""
-    done = subprocess.run([CLI, *args], cwd=work, capture_output=True, text=True, env=ENV)
-    assert done.returncode == 0, done.stderr
-    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", done.stdout + "\n" + done.stderr)
-    print("\n".join([line for line in text.splitlines() if line.strip() and "━" not in line][-tail:]))
-
-
-pd.read_csv(work / "gaps.csv").head()
+work = workdir("gap_tutorial_", "expt_gap_400.csv")
+pd.read_csv(work / "expt_gap_400.csv").head()
 
 # %% [markdown]
 # ## Cross-validation that does not leak
@@ -47,7 +24,7 @@ pd.read_csv(work / "gaps.csv").head()
 # folds would score memory, not prediction.
 
 # %%
-sh("table", "cv", "gaps.csv", "--target", "target", "--formula-column", "formula", "--groups", "formula",
+sh(work, "table", "cv", "expt_gap_400.csv", "--target", "target", "--formula-column", "formula", "--groups", "formula",
    "--folds", "3", "--members", "2", "--epochs", "60", "--out", "cv/", tail=20)
 display(Image(filename=str(work / "cv" / "plots" / "parity.png"), width=420))
 
@@ -55,8 +32,8 @@ display(Image(filename=str(work / "cv" / "plots" / "parity.png"), width=420))
 # ## Train once, predict new compounds with their uncertainty and domain flag
 
 # %%
-sh("table", "train", "gaps.csv", "--target", "target", "--formula-column", "formula", "--members", "2",
+sh(work, "table", "train", "expt_gap_400.csv", "--target", "target", "--formula-column", "formula", "--members", "2",
    "--epochs", "60", "--out", "run/", "--quiet", tail=2)
 pd.DataFrame({"formula": ["GaN", "ZnO", "NaCl", "Cu", "PuO2"]}).to_csv(work / "new.csv", index=False)
-sh("table", "predict", "run/", "new.csv", "--out", "pred.csv", tail=2)
+sh(work, "table", "predict", "run/", "new.csv", "--out", "pred.csv", tail=2)
 pd.read_csv(work / "pred.csv")

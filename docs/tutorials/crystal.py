@@ -9,12 +9,6 @@
 # %%
 import io
 import json
-import os
-import re
-import subprocess
-import sys
-import tempfile
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -24,17 +18,9 @@ from ase.calculators.emt import EMT
 from ase.io import write
 from IPython.display import Image, display
 
-CLI = str(Path(sys.executable).with_name("nnsurrogate"))
-work = Path(tempfile.mkdtemp(prefix="crystal_tutorial_"))
-ENV = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "CLICOLOR_FORCE")} | {"NO_COLOR": "1"}
+from _shell import sh, workdir
 
-
-def sh(*args, tail=6):
-    """Run one nnsurrogate command in the work folder; print its last lines (progress bars left out)."""
-    done = subprocess.run([CLI, *args], cwd=work, capture_output=True, text=True, env=ENV)
-    assert done.returncode == 0, done.stderr
-    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", done.stdout + "\n" + done.stderr)
-    print("\n".join([line for line in text.splitlines() if line.strip() and "━" not in line][-tail:]))
+work = workdir("crystal_tutorial_")
 
 
 LATTICE = {"Cu": 3.61, "Ag": 4.09, "Au": 4.08, "Ni": 3.52, "Pd": 3.89, "Pt": 3.92}  # Å, fcc
@@ -64,8 +50,8 @@ pd.DataFrame(rows)[["id", "formula", "e_mix_eV_atom"]].head()
 # ## Train SA-GAT on the structures
 
 # %%
-sh("crystal", "train", "alloys.csv", "--target", "e_mix_eV_atom", "--model", "sagat", "--epochs", "40", "--out", "run/",
-   "--quiet")
+sh(work, "crystal", "train", "alloys.csv", "--target", "e_mix_eV_atom", "--model", "sagat", "--epochs", "40", "--out", "run/",
+   "--quiet", tail=6)
 display(Image(filename=str(work / "run" / "plots" / "parity.png"), width=420))
 
 # %% [markdown]
@@ -91,7 +77,7 @@ plt.show()
 # LaTeX (`run/distill/formula_top_k.tex`) and a NumPy function (`run/distill/formula_top_k.py`).
 
 # %%
-sh("crystal", "distill", "run/", "--top-k", "8", "--generations", "60", "--quiet", tail=2)
+sh(work, "crystal", "distill", "run/", "--top-k", "8", "--generations", "60", "--quiet", tail=2)
 report = json.loads((work / "run" / "distill" / "metrics.json").read_text())
 pick = report["top_k"]
 print(f"complexity {pick['complexity']}, test R² {pick['r2_test']:.3f} (network {report['network']['r2_test']:.3f})")

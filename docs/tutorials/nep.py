@@ -7,30 +7,12 @@
 
 # %%
 import json
-import os
-import re
-import subprocess
-import sys
-import tempfile
-from pathlib import Path
 
 from IPython.display import Image, display
 
-CLI = str(Path(sys.executable).with_name("nnsurrogate"))
-work = Path(tempfile.mkdtemp(prefix="nep_tutorial_"))
+from _shell import sh, workdir
 
-
-ENV = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "CLICOLOR_FORCE")} | {"NO_COLOR": "1"}
-
-
-def sh(*args, ok=(0,)):
-    """Run one nnsurrogate command in the work folder; print its last lines (progress bars left out)."""
-    done = subprocess.run([CLI, *args], cwd=work, capture_output=True, text=True, env=ENV)
-    assert done.returncode in ok, done.stderr
-    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", done.stdout + "\n" + done.stderr)
-    lines = [line for line in text.splitlines() if line.strip() and "━" not in line and "⠋" not in line]
-    print("\n".join(lines[-8:]))
-    return done.returncode if len(ok) > 1 else None  # the exit code only where more than one is expected
+work = workdir("nep_tutorial_")
 
 
 # %% [markdown]
@@ -40,12 +22,12 @@ def sh(*args, ok=(0,)):
 # with EMT (energies, forces, virials in extended XYZ); a second, independent set for testing.
 
 # %%
-sh("potential", "sample", "Cu", "--cubic", "--supercell", "2,2,2", "--n-rattle", "8", "--calculator", "emt",
+sh(work, "potential", "sample", "Cu", "--cubic", "--supercell", "2,2,2", "--n-rattle", "8", "--calculator", "emt",
    "--temperatures", "300,900", "--md-steps", "100", "--md-every", "10", "--out", "configs.xyz")
-sh("potential", "label", "configs.xyz", "--calculator", "emt", "--out", "train.xyz")
-sh("potential", "sample", "Cu", "--cubic", "--supercell", "2,2,2", "--n-rattle", "6", "--calculator", "emt",
+sh(work, "potential", "label", "configs.xyz", "--calculator", "emt", "--out", "train.xyz")
+sh(work, "potential", "sample", "Cu", "--cubic", "--supercell", "2,2,2", "--n-rattle", "6", "--calculator", "emt",
    "--temperatures", "600", "--md-steps", "60", "--md-every", "20", "--seed", "1", "--out", "test_configs.xyz")
-sh("potential", "label", "test_configs.xyz", "--calculator", "emt", "--out", "test.xyz")
+sh(work, "potential", "label", "test_configs.xyz", "--calculator", "emt", "--out", "test.xyz")
 
 # %% [markdown]
 # ## 2. Train a NEP and test it on frames it never saw
@@ -54,9 +36,9 @@ sh("potential", "label", "test_configs.xyz", "--calculator", "emt", "--out", "te
 # l = 4, one small network per element), trained with gradients in PyTorch; 40 epochs here.
 
 # %%
-sh("potential", "train", "train.xyz", "--valid-fraction", "0.1", "--model", "nep", "--cutoff", "5,4", "--n-max", "4,4",
+sh(work, "potential", "train", "train.xyz", "--valid-fraction", "0.1", "--model", "nep", "--cutoff", "5,4", "--n-max", "4,4",
    "--basis-size", "8,8", "--l-max", "4,2,0", "--neurons", "20", "--epochs", "40", "--out", "run/", "--quiet")
-sh("potential", "test", "run/", "test.xyz", "--out", "eval/")
+sh(work, "potential", "test", "run/", "test.xyz", "--out", "eval/")
 display(Image(filename=str(work / "eval" / "plots" / "parity_force.png"), width=420))
 
 # %% [markdown]
@@ -65,7 +47,7 @@ display(Image(filename=str(work / "eval" / "plots" / "parity_force.png"), width=
 # The trained model is an ASE calculator; `potential md` runs NVT at 600 K on a 256-atom supercell.
 
 # %%
-sh("potential", "md", "run/", "test.xyz", "--ensemble", "nvt", "--temperature", "600", "--steps", "300",
+sh(work, "potential", "md", "run/", "test.xyz", "--ensemble", "nvt", "--temperature", "600", "--steps", "300",
    "--supercell", "2,2,2", "--out", "md/", "--quiet")
 display(Image(filename=str(work / "md" / "plots" / "thermo.png"), width=520))
 
@@ -79,7 +61,7 @@ display(Image(filename=str(work / "md" / "plots" / "thermo.png"), width=520))
 # 1 meV/atom; the output below says what this run gives. More frames, or active learning, is the cure.
 
 # %%
-code = sh("potential", "audit", "run/", "test.xyz", "--out", "audit/", ok=(0, 1))
+code = sh(work, "potential", "audit", "run/", "test.xyz", "--out", "audit/", ok=(0, 1))
 audit = json.loads((work / "audit" / "audit.json").read_text())
 print(f"exit code {code}: {audit['n_failed']} of {audit['n_checks']} checks failed —",
       [f"{c['title']}: {c['value']:.3g} {c['unit']} (limit {c['limit']:g})" for c in audit["checks"]
@@ -107,7 +89,7 @@ print("\n".join((work / "run" / "nep.txt").read_text().splitlines()[:6]))
 from ase.io import read, write  # noqa: E402
 
 write(work / "init.xyz", read(work / "train.xyz", ":6"), format="extxyz")
-sh("potential", "active-learn", "--initial", "init.xyz", "--calculator", "emt", "--model", "nep", "--members", "3",
+sh(work, "potential", "active-learn", "--initial", "init.xyz", "--calculator", "emt", "--model", "nep", "--members", "3",
    "--temperatures", "300,900", "--iterations", "3", "--per-iteration", "5", "--md-steps", "100", "--epochs", "30",
    "--test", "test.xyz", "--out", "al/", "--quiet")
 display(Image(filename=str(work / "al" / "plots" / "learning_curve.png"), width=520))
