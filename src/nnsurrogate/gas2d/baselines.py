@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from nnsurrogate.gas2d.classes import force_classes
-from nnsurrogate.gas2d.descriptor import cell_centres, cell_index, subcell_images
+from nnsurrogate.gas2d.descriptor import cell_centres, cell_index, subcell_images, window_cells
 
 __all__ = ["bayes_predictions", "cell_centre_forces", "centroid_forces", "posterior_forces",
            "subcell_posterior_forces"]
@@ -175,11 +175,8 @@ def centroid_forces(data, grid: int) -> np.ndarray:
 def _shared_cells(data, grid: int, k: int) -> tuple[np.ndarray, list[np.ndarray]]:
     """Neighbours of sample *k* alone in their cell (m₁, 2), and the groups sharing a cell (list of (n_c, 2))."""
     near = data.neighbours(k)
-    half = 0.5 * data.window
-    near = near[np.all((near >= -half) & (near < half), axis=1)]
-    rc = cell_index(near, data.window, grid)
-    flat = rc[:, 0] * grid + rc[:, 1]
-    cells, inverse, counts = np.unique(flat, return_inverse=True, return_counts=True)
+    _, flat, near, _ = window_cells(near, np.array([0, len(near)]), data.window, grid)
+    _, inverse, counts = np.unique(flat, return_inverse=True, return_counts=True)
     alone = near[counts[inverse] == 1]
     groups = [near[inverse == c] for c in np.flatnonzero(counts > 1)]
     return alone, groups

@@ -22,7 +22,8 @@ import numpy as np
 
 from nnsurrogate.core.errors import UserInputError
 
-__all__ = ["DESCRIPTORS", "cell_centres", "cell_index", "descriptor_channels", "grid_images", "subcell_images"]
+__all__ = ["DESCRIPTORS", "cell_centres", "cell_index", "descriptor_channels", "grid_images", "subcell_images",
+           "window_cells"]
 
 #: Descriptor kinds: the paper's count image, and counts with the neighbours' sub-cell offsets.
 DESCRIPTORS = ("counts", "subcell")
@@ -48,7 +49,7 @@ def cell_index(delta: np.ndarray, window: float, grid: int) -> np.ndarray:
     return idx[..., ::-1]  # (x, y) → (row = y, column = x)
 
 
-def _window_cells(delta: np.ndarray, offsets: np.ndarray, window: float, grid: int):
+def window_cells(delta: np.ndarray, offsets: np.ndarray, window: float, grid: int):
     """The neighbours inside their target's window: (n_targets, flat cell index over all targets' grids,
     their offsets (m, 2), their (row, column) cells (m, 2))."""
     _check(window, grid)
@@ -82,7 +83,7 @@ def grid_images(delta: np.ndarray, offsets: np.ndarray, window: float, grid: int
     numpy.ndarray, shape (n_targets, grid, grid)
         Particle counts per cell.
     """
-    n_targets, flat, _, _ = _window_cells(delta, offsets, window, grid)
+    n_targets, flat, _, _ = window_cells(delta, offsets, window, grid)
     counts = np.bincount(flat, minlength=n_targets * grid * grid)
     return counts.reshape(n_targets, grid, grid).astype(dtype)
 
@@ -103,7 +104,7 @@ def subcell_images(delta: np.ndarray, offsets: np.ndarray, window: float, grid: 
         (Δx − x_c)/h and (Δy − y_c)/h, where (x_c, y_c) is the cell centre and h = W/n the cell side
         (dimensionless, each term in [−½, ½)).
     """
-    n_targets, flat, inside, rc = _window_cells(delta, offsets, window, grid)
+    n_targets, flat, inside, rc = window_cells(delta, offsets, window, grid)
     h = window / grid
     centre = -0.5 * window + (rc[:, ::-1] + 0.5) * h  # (x, y) of each neighbour's cell centre
     sub = (inside - centre) / h
