@@ -37,7 +37,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from _common import machine_info, now_iso, publish, section_markdown, standalone_outputs
-from crystal import ELASTIC, KFOLD_SEED, N_FOLDS, WORK, _formula, load_keep, rebuild_kvrh_keep
+from crystal import ELASTIC, KFOLD_SEED, N_FOLDS, _formula, _keep_path, load_keep, rebuild_kvrh_keep
 from nnsurrogate.core import metrics as M
 from nnsurrogate.core.embedding import nearest_neighbors
 from nnsurrogate.crystal.io import read_crystals
@@ -92,8 +92,7 @@ def _retrieval(embed, reference: np.ndarray, everything: list[Crystal], test_ind
 
 def run(quick: bool, results_dir: Path, markdown_path: Path, console: Console) -> dict:
     started = time.perf_counter()
-    path = WORK / f"kvrh_sagat_keep{'.quick' if quick else ''}.pkl"
-    keep = load_keep("kvrh", quick) if path.is_file() else rebuild_kvrh_keep(quick, console)
+    keep = load_keep("kvrh", quick) if _keep_path("kvrh", quick).is_file() else rebuild_kvrh_keep(quick, console)
     data = read_crystals(ELASTIC, "K_VRH")
     crystals = data.crystals[:300] if quick else data.crystals
     y_all = np.log10(np.maximum(np.asarray(data.targets[: len(crystals)], dtype=float), 1.0))
