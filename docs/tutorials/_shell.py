@@ -16,8 +16,8 @@ import tempfile
 from pathlib import Path
 
 CLI = str(Path(sys.executable).with_name("nnsurrogate"))
-#: Example tables shipped with the docs (see data/README.md).
-DATA = Path(__file__).resolve().parent.parent / "data"
+#: Example files shipped in the repository (see examples/README.md).
+DATA = Path(__file__).resolve().parents[2] / "examples"
 #: The kernel's environment without the variables that force colour, so the output is plain text.
 ENV = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "CLICOLOR_FORCE")} | {"NO_COLOR": "1"}
 _ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")

@@ -1,8 +1,8 @@
 # %% [markdown]
 # # Formulas → band gap: composition features, leak-aware cross-validation, new compounds
 #
-# 400 experimental band gaps from Matbench's `matbench_expt_gap` (a random sample shipped with these
-# docs, `docs/data/expt_gap_400.csv`; about half are metals with a gap of 0). A formula column turns
+# 400 experimental band gaps from Matbench's `matbench_expt_gap` (a random sample shipped in the
+# repository, `examples/expt_gap_400.csv`; about half are metals with a gap of 0). A formula column turns
 # on the composition features (Magpie-style element statistics, element fractions, valence-orbital
 # and ionic-character features) and the default blend of a network ensemble with tree ensembles.
 # Settings are cut down (2 members, 60 epochs, 3 folds) so the page builds in a minute.
