@@ -3,7 +3,10 @@ generated from the typer application at build time."""
 
 from __future__ import annotations
 
+import json
 import os
+import sys
+import tempfile
 from pathlib import Path
 
 MARKER = "<!-- cli-reference -->"
@@ -15,7 +18,24 @@ def on_config(config):
     build's working directory), so ``from _shell import …`` works wherever ``mkdocs`` is run from."""
     paths = [str(TUTORIALS), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
     os.environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
+    _quiet_kernel()
     return config
+
+
+def _quiet_kernel() -> None:
+    """A ``python3`` kernel spec, first on ``JUPYTER_PATH``, whose kernel logs errors only.
+
+    The build's kernels talk over local TCP, and ipykernel warns about that on every start ("running
+    over TCP without encryption"): noise in a build that must show zero warnings, about a connection
+    that never leaves the machine. The spec is otherwise the standard one, run by this interpreter.
+    """
+    root = Path(tempfile.mkdtemp(prefix="nnsurrogate_kernels_"))
+    spec = root / "kernels" / "python3"
+    spec.mkdir(parents=True)
+    argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}", "--IPKernelApp.log_level=ERROR"]
+    (spec / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": "Python 3", "language": "python"}))
+    paths = [str(root), *filter(None, os.environ.get("JUPYTER_PATH", "").split(os.pathsep))]
+    os.environ["JUPYTER_PATH"] = os.pathsep.join(paths)
 
 
 def _cell(text) -> str:

@@ -57,3 +57,42 @@ def killed_training():
         return read_checkpoint(checkpoint)["state"]["budget"]["epoch"]
 
     return kill
+
+
+def _check_report(out, metrics=(), images=()) -> str:
+    """Assert that *out*/report.html is a self-contained page of the run in *out*; return its text.
+
+    It embeds every PNG the run wrote (``plots/**/*.png``, ``*.png``; at least one) as base64 data that
+    decodes to a PNG, fetches nothing (no ``src``/``href``/``url(`` outside ``data:``), and names every
+    scalar of the final ``metrics.json`` (so it was written after the last change to it), the dotted
+    metric names in *metrics* and the images in *images* (paths relative to *out*, as captioned).
+    """
+    import base64
+    import html
+    import json
+    import re
+    from pathlib import Path
+
+    from nnsurrogate.core.report import metric_rows
+
+    out = Path(out)
+    page = (out / "report.html").read_text(encoding="utf-8")
+    payloads = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
+    assert payloads and all(base64.b64decode(p)[:8] == b"\x89PNG\r\n\x1a\n" for p in payloads), len(payloads)
+    assert not re.search(r'(src|href)="(?!data:)|url\(', page)  # nothing to fetch when the page is opened
+    written = [p.relative_to(out).as_posix() for p in sorted(out.glob("plots/**/*.png")) + sorted(out.glob("*.png"))]
+    assert written and len(payloads) >= len(written)
+    captions = set(re.findall(r"<figcaption>([^<]*)</figcaption>", page))
+    missing = [name for name in [*written, *images] if html.escape(name) not in captions]
+    assert not missing, f"not in the report: {missing}"
+    named = [k for k, _ in metric_rows(json.loads((out / "metrics.json").read_text(encoding="utf-8")))]
+    absent = [name for name in [*named, *metrics] if f">{html.escape(name)}<" not in page]
+    assert not absent, f"metrics not named in the report: {absent}"
+    return page
+
+
+@pytest.fixture
+def check_report():
+    """``check_report(out, metrics=(), images=())``: assert that a run's report.html embeds its plots
+    and names its metrics (see :func:`_check_report`); returns the page."""
+    return _check_report

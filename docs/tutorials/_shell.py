@@ -22,6 +22,8 @@ DATA = Path(__file__).resolve().parents[2] / "examples"
 ENV = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "CLICOLOR_FORCE")} | {"NO_COLOR": "1"}
 _ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _PROGRESS = ("━", "⠋")
+#: A progress line as the CLI writes it when stderr is not a terminal: ``training: 12/40  0:00:05  …``
+_LOG_LINE = re.compile(r"^[^:]+: \d+(/\d+)?  \d+:\d\d:\d\d")
 
 
 def workdir(prefix: str, *examples: str) -> Path:
@@ -40,6 +42,7 @@ def sh(work: Path, *args: str, ok: tuple[int, ...] = (0,), tail: int = 8) -> int
     done = subprocess.run([CLI, *args], cwd=work, capture_output=True, text=True, env=ENV)
     assert done.returncode in ok, done.stderr
     text = _ESCAPE.sub("", done.stdout + "\n" + done.stderr)
-    lines = [line for line in text.splitlines() if line.strip() and not any(mark in line for mark in _PROGRESS)]
+    lines = [line for line in text.splitlines() if line.strip() and not any(mark in line for mark in _PROGRESS)
+             and not _LOG_LINE.match(line)]
     print("\n".join(lines[-tail:]))
     return done.returncode if len(ok) > 1 else None

@@ -228,6 +228,8 @@ GOOD_ROWS = "".join(f"{k},{2 * k + 1},{k % 3}\n" for k in range(12))
 
 TABLE_TRAIN: dict[str, Case] = {
     "epochs-negative": _table("--epochs", "-5"),
+    "time-limit-negative": _table("--time-limit", "-1"),
+    "time-limit-zero": _table("--time-limit", "0"),
     "epochs-zero": _table("--epochs", "0"),
     "members-zero": _table("--members", "0"),
     "members-negative": _table("--members", "-2"),
@@ -292,6 +294,7 @@ def _cv(*extra) -> Case:
 TABLE_CV: dict[str, Case] = {
     "cv-members-zero": _cv("--members", "0"),
     "cv-epochs-negative": _cv("--epochs", "-1"),
+    "cv-time-limit-zero": _cv("--time-limit", "0"),
     "cv-scheme-unknown": _cv("--scheme", "loo"),
     "cv-groups-missing": _cv("--groups", "nowhere"),
     "cv-activation": _cv("--activation", "cube"),
@@ -468,6 +471,10 @@ OTHER_POTENTIAL: dict[str, Case] = {
                                                "--out", tmp / "c"], tmp / "c"),
     "committee-model-unknown": lambda env, tmp: (["potential", "committee", env["cu"], "--model", "schnet",
                                                   "--out", tmp / "c"], tmp / "c"),
+    "committee-time-limit-zero": lambda env, tmp: (["potential", "committee", env["cu"], "--time-limit", "0",
+                                                    "--out", tmp / "c"], tmp / "c"),
+    "active-learn-time-limit-negative": lambda env, tmp: (["potential", "active-learn", "--initial", env["cu"],
+                                                           "--time-limit", "-1", "--out", tmp / "al"], tmp / "al"),
     "active-learn-strategy": lambda env, tmp: (["potential", "active-learn", "--initial", env["cu"], "--strategy",
                                                 "greedy", "--out", tmp / "al"], tmp / "al"),
     "active-learn-calibration-frames-negative": lambda env, tmp: (["potential", "active-learn", "--initial", env["cu"],
@@ -560,6 +567,9 @@ CRYSTAL: dict[str, Case] = {
     "spectra-grid-malformed": lambda env, tmp: _spectra_table(tmp) and (["spectra", "train", tmp / "s.csv",
                                                                          "--target", "y", "--grid", "10:90",
                                                                          "--out", tmp / "sp"], tmp / "sp"),
+    "spectra-time-limit-zero": lambda env, tmp: _spectra_table(tmp) and (["spectra", "train", tmp / "s.csv",
+                                                                          "--target", "y", "--time-limit", "0",
+                                                                          "--out", tmp / "sp"], tmp / "sp"),
     "spectra-kind-unknown": lambda env, tmp: _spectra_table(tmp) and (["spectra", "train", tmp / "s.csv", "--target",
                                                                        "y", "--kind", "image", "--out", tmp / "sp"],
                                                                       tmp / "sp"),
@@ -638,6 +648,8 @@ PDE: dict[str, Case] = {
     "heat-iterations-negative": _pde("heat1d", "--method", "pinn", "--iterations", "-1"),
     "heat-corner-unknown": _pde("heat1d", "--method", "pinn", "--corner", "sharp"),
     "heat-dtype-unknown": _pde("heat1d", "--method", "pinn", "--dtype", "float16"),
+    "heat-time-limit-zero": _pde("heat1d", "--method", "pinn", "--time-limit", "0"),
+    "burgers-time-limit-negative": _pde("burgers", "--time-limit", "-1"),
     "burgers-hidden-zero": _pde("burgers", "--hidden", "0"),
     "burgers-points-negative": _pde("burgers", "--points", "-10"),
     "inverse-data-missing": _inverse(data=lambda tmp: tmp / "absent.csv"),
@@ -646,6 +658,7 @@ PDE: dict[str, Case] = {
     "inverse-outside-rod": _inverse(data=lambda tmp: (pd.DataFrame({"x": [0.1, 2.0], "t": [0.1, 0.2], "T": [0, 1]})
                                                       .to_csv(tmp / "m.csv", index=False) or True) and tmp / "m.csv"),
     "inverse-members-zero": _inverse("--members", "0"),
+    "inverse-time-limit-zero": _inverse("--time-limit", "0"),
     "inverse-alpha-guess-negative": _inverse("--alpha-guess", "-1"),
 }
 

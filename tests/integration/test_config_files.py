@@ -69,6 +69,8 @@ def copper(tmp_path_factory) -> Path:
     return path
 
 
+#: What a committee's report shows (of the test set, or of the training / labelled frames without one).
+COMMITTEE_PLOTS = ("parity_energy", "parity_force", "force_error_by_element", "error_by_config_type", "calibration")
 NEP_SMALL = ["--neurons", "4", "--n-max", "2,2", "--basis-size", "4,4", "--l-max", "4,0,0", "--cutoff", "4.0,3.5",
              "--quiet"]
 
@@ -84,9 +86,10 @@ def test_table_train_round_trip_and_override(films_csv, tmp_path):
     assert yaml.safe_load((tmp_path / "short" / "config.yaml").read_text())["settings"]["epochs"] == 3
 
 
-def test_table_cv_round_trip(films_csv, tmp_path):
+def test_table_cv_round_trip(films_csv, tmp_path, check_report):
     _repeat_and_compare(["table", "cv", films_csv, "--target", "kappa_W_mK", "--folds", "2", "--members", "1",
                          "--epochs", "5", "--quiet"], tmp_path / "run", tmp_path)
+    check_report(tmp_path / "run", metrics=("mae_mean", "pooled.mae"), images=("plots/parity.png",))
 
 
 def test_potential_train_round_trip(copper, tmp_path):
@@ -187,16 +190,18 @@ def test_gas2d_train_round_trip(tmp_path):
                          "--epochs", "1", "--quiet"], tmp_path / "run", tmp_path)
 
 
-def test_potential_committee_round_trip(copper, tmp_path, capsys):
+def test_potential_committee_round_trip(copper, tmp_path, capsys, check_report):
     settings = _repeat_and_compare(["potential", "committee", copper, "--members", "2", "--epochs", "2",
                                     "--neurons", "4", "--cutoff", "4.0,3.5", "--n-max", "3,2", "--lambda-v", "0",
                                     "--batch", "4", "--quiet"], tmp_path / "run", tmp_path)
     assert "hint: --batch is now --batch-size" in capsys.readouterr().err
     assert settings["settings"]["members"] == 2 and settings["settings"]["batch_size"] == 4
     assert settings["settings"]["n_max"] == "3,2" and settings["settings"]["lambda_v"] == 0.0
+    check_report(tmp_path / "run", metrics=("train.force_mae_meV_A", "train.force_rmse_meV_A_per_element.Cu"),
+                 images=[f"plots/{name}.png" for name in COMMITTEE_PLOTS])
 
 
-def test_potential_active_learn_round_trip(copper, tmp_path, capsys):
+def test_potential_active_learn_round_trip(copper, tmp_path, capsys, check_report):
     settings = _repeat_and_compare(["potential", "active-learn", "--initial", copper, "--calculator", "emt",
                                     "--committee", "2", "--temperatures", "300", "--iterations", "1",
                                     "--per-iteration", "2", "--md-steps", "10", "--sample-every", "2",
@@ -204,3 +209,8 @@ def test_potential_active_learn_round_trip(copper, tmp_path, capsys):
                                     "--cutoff", "4.0,3.5", "--seed", "1", "--quiet"], tmp_path / "run", tmp_path)
     assert "hint: --committee is now --members" in capsys.readouterr().err
     assert settings["settings"]["members"] == 2 and settings["settings"]["calculator"] == "emt"
+    final = json.loads((tmp_path / "run" / "metrics.json").read_text())["final_committee"]  # no --test: labelled frames
+    assert final["frames"].startswith("labelled") and final["n_frames"] == 12 + 2
+    assert set(final["by_config_type"]) == {"(none)", "al_md_300K"}  # the initial frames and those picked by MD
+    check_report(tmp_path / "run", metrics=("n_labels", "final_committee.force_mae_meV_A_per_element.Cu"),
+                 images=[f"plots/{name}.png" for name in COMMITTEE_PLOTS])

@@ -38,7 +38,7 @@ def _error_line(capsys, argv):
 
 
 @pytest.mark.parametrize("model", ["cgcnn", "sagat"])
-def test_train_predict_evaluate_round_trip(tmp_path, perov_small, model):
+def test_train_predict_evaluate_round_trip(tmp_path, perov_small, model, check_report):
     from nnsurrogate.crystal.model_file import load_crystal_model
     from nnsurrogate.crystal.io import read_crystals
 
@@ -48,6 +48,7 @@ def test_train_predict_evaluate_round_trip(tmp_path, perov_small, model):
     assert {"mae", "rmse", "r2", "n_train", "n_test", "skipped"} <= metrics.keys()
     assert metrics["n_train"] + metrics["n_test"] == 40 and metrics["skipped"] == []
     assert (out / "plots" / "parity.png").read_bytes()[:4] == b"\x89PNG"
+    check_report(out, metrics=("mae", "r2", "n_train"), images=("plots/parity.png",))
     table = pd.read_csv(out / "predictions.csv")
     held = table[table["split"] == "test"]
     assert metrics["mae"] == pytest.approx(M.mae(held["target"], held["prediction"]), rel=1e-9)
@@ -207,7 +208,7 @@ def test_embed_finds_a_supercell_and_a_strained_copy_of_a_structure_first(tmp_pa
     assert "plotly" in (emb / "map.html").read_text()[:100000].lower()
 
 
-def test_xrd_patterns_train_and_predict_through_the_spectra_commands(tmp_path, perov_small):
+def test_xrd_patterns_train_and_predict_through_the_spectra_commands(tmp_path, perov_small, check_report):
     spectra = tmp_path / "xrd.parquet"
     assert _cli("spectra", "xrd", perov_small, "--target", "heat_all", "--target", "ind_gap", "--out", spectra) == 0
     table = pd.read_parquet(spectra)
@@ -220,6 +221,7 @@ def test_xrd_patterns_train_and_predict_through_the_spectra_commands(tmp_path, p
     assert metrics["n_train"] + metrics["n_test"] == 40
     held = pd.read_csv(out / "predictions.csv").query("split == 'test'")
     assert metrics["mae"] == pytest.approx(M.mae(held["target"], held["prediction"]), rel=1e-9)
+    check_report(out, metrics=("mae", "n_test"))
     assert _cli("spectra", "predict", out, spectra, "--out", tmp_path / "p.csv") == 0
     pred = pd.read_csv(tmp_path / "p.csv")
     all_rows = pd.read_csv(out / "predictions.csv")

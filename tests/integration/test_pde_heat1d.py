@@ -23,7 +23,7 @@ def heat_run(tmp_path_factory):
     return out
 
 
-def test_outputs_and_columns(heat_run):
+def test_outputs_and_columns(heat_run, check_report):
     assert {p.name for p in heat_run.iterdir()} >= {"metrics.json", "solution.csv", "plots", "model"}
     assert not (heat_run / ".checkpoint").exists()
     assert {p.name for p in (heat_run / "plots").iterdir()} >= {"fields.png", "errors.png", "profiles.png",
@@ -35,6 +35,8 @@ def test_outputs_and_columns(heat_run):
     assert nx == 20 and nt == 100 and len(table) == (nx + 1) * (nt + 1)  # nt: max(100, stable count 80)
     for method in ("pinn", "fd", "cn"):
         assert set(metrics[method]) >= {"rel_l2", "rel_l2_t_ge_1pct", "max_abs_error", "wall_s"}
+    check_report(heat_run, metrics=("pinn.rel_l2", "cn.max_abs_error"),  # the fields and their errors
+                 images=("plots/fields.png", "plots/errors.png", "plots/pinn_loss.png"))
 
 
 def test_metrics_agree_with_the_written_solution(heat_run):

@@ -70,16 +70,25 @@ def trained(data, tmp_path_factory):
     return out
 
 
-def test_train_writes_the_run_folder(trained):
+def test_train_writes_the_run_folder(trained, check_report):
     metrics = json.loads((trained / "metrics.json").read_text())
     for part in ("train", "valid"):
         for key in ("energy_rmse_meV_atom", "energy_mae_meV_atom", "force_rmse_meV_A",
                     "force_mae_meV_A", "virial_rmse_meV_atom"):
             assert np.isfinite(metrics[part][key]) and metrics[part][key] > 0
     assert metrics["train"]["n_frames"] == 18 and metrics["valid"]["n_frames"] == 6
-    for name in ("parity_energy", "parity_force", "loss"):
+    plots = ("parity_energy", "parity_force", "loss", "force_error_by_element", "error_by_config_type")
+    for name in plots:
         assert (trained / "plots" / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
     assert (trained / "model" / "model.json").exists() and (trained / "model" / "weights.safetensors").exists()
+    valid = metrics["valid"]  # the per-element errors add up to the error over all atoms
+    rmse, count = valid["force_rmse_meV_A_per_element"], valid["n_atoms_per_element"]
+    assert list(rmse) == ["Cu", "Au"] and sum(count.values()) == valid["n_atoms"]
+    mean_square = sum(count[e] * rmse[e] ** 2 for e in rmse) / valid["n_atoms"]
+    assert mean_square == pytest.approx(valid["force_rmse_meV_A"] ** 2)
+    assert "by_config_type" not in valid  # the frames carry none: one "all frames" bar in the plot
+    check_report(trained, metrics=("valid.force_rmse_meV_A", "valid.force_rmse_meV_A_per_element.Au"),
+                 images=[f"plots/{name}.png" for name in plots])
 
 
 def test_exported_nep_txt_runs_in_cpunep(trained, data):
@@ -186,7 +195,7 @@ def test_resume_after_a_killed_training(data, tmp_path, killed_training):
     assert metrics["epochs_run"] == done + 2 and [row[0] for row in history] == list(range(1, done + 3))
 
 
-def test_files_with_their_own_key_names_train_and_test_per_config_type(tmp_path, capsys):
+def test_files_with_their_own_key_names_train_and_test_per_config_type(tmp_path, capsys, check_report):
     """Labels under names of the user's choosing (--energy-key, --forces-key) and errors per config_type."""
     frames = _alloy_frames(8, 2)
     lines = []
@@ -202,12 +211,18 @@ def test_files_with_their_own_key_names_train_and_test_per_config_type(tmp_path,
     keys = ["--energy-key", "dft_energy", "--forces-key", "dft_forces"]
     assert _cli("potential", "train", custom, *keys, "--epochs", "2", "--valid-fraction", "0", *SMALL,
                 "--out", tmp_path / "run") == 0
+    trained = json.loads((tmp_path / "run" / "metrics.json").read_text())["train"]  # no validation: the training set
+    assert set(trained["by_config_type"]) == {"bulk", "hot"}
+    assert set(trained["force_mae_meV_A_per_element"]) == {"Cu", "Au"}
+    check_report(tmp_path / "run", metrics=("train.force_mae_meV_A_per_element.Cu",),
+                 images=("plots/error_by_config_type.png", "plots/force_error_by_element.png"))
     assert _cli("potential", "test", tmp_path / "run", custom, *keys, "--out", tmp_path / "t") == 0
     metrics = json.loads((tmp_path / "t" / "metrics.json").read_text())
     parts = metrics["by_config_type"]
     assert set(parts) == {"bulk", "hot"} and parts["bulk"]["n_frames"] == parts["hot"]["n_frames"] == 4
     total = (parts["bulk"]["force_mae_meV_A"] + parts["hot"]["force_mae_meV_A"]) / 2  # equal atom counts
     assert metrics["force_mae_meV_A"] == pytest.approx(total, rel=1e-12)
+    assert (tmp_path / "t" / "plots" / "error_by_config_type.png").is_file()
 
 
 def test_element_only_in_validation_frames(data, tmp_path, capsys):

@@ -52,6 +52,7 @@ from ase import Atoms
 from nnsurrogate.atomistic import _al_explore as X
 from nnsurrogate.atomistic.committee import CommitteeCalculator, load_committee, save_committee, train_committee
 from nnsurrogate.atomistic.models import TRAINABLE
+from nnsurrogate.core.engine.budget import time_limit_scope
 from nnsurrogate.core.engine.progress import Progress
 from nnsurrogate.core.errors import UserInputError
 from nnsurrogate.core.files import atomic_path, write_json
@@ -259,23 +260,31 @@ def _train_json(train_config) -> dict:
     data = asdict(train_config)
     data.pop("checkpoint", None)
     data.pop("resume", None)
+    data.pop("time_limit", None)  # a run may resume under another limit
     return data
 
 
 # ---------------------------------------------------------------------------------------- one step
 def _committee(it_dir: Path, data: list[Atoms], config: ALConfig, train_config, previous, say: Say):
-    """Train (or, after an interruption, reload) this iteration's committee."""
+    """Train (or, after an interruption, reload) this iteration's committee; also the wall time, s, and
+    per member the epochs run and what ended the training (kept in ``committee.json``).
+
+    ``train_config.time_limit`` bounds the round's training, featurization included: each member still
+    to train gets an equal part of the time left when it starts."""
     folder = it_dir / "committee"
     if (folder / "committee.json").is_file():
-        return load_committee(folder), 0.0
+        meta = json.loads((folder / "committee.json").read_text(encoding="utf-8"))
+        return load_committee(folder), 0.0, meta.get("training")
     say(f"training {config.committee} {config.model.upper()} models on {len(data)} frames")
     warm = config.warm_start and previous is not None
     cfg = round_config(train_config, config, len(data), warm)
     start = time.perf_counter()
-    members, _ = train_committee(data, _builder(config, data), config.committee, cfg, bootstrap=config.bootstrap,
-                                 start=[m for m in previous] if warm else None)
-    save_committee(members, folder, {"n_train": len(data)})
-    return members, time.perf_counter() - start
+    with time_limit_scope(cfg.time_limit):
+        members, results = train_committee(data, _builder(config, data), config.committee, cfg,
+                                           bootstrap=config.bootstrap, start=[m for m in previous] if warm else None)
+    training = {"epochs_run": [r.epochs_run for r in results], "stopped_by": [r.stopped_by for r in results]}
+    save_committee(members, folder, {"n_train": len(data), "training": training})
+    return members, time.perf_counter() - start, training
 
 
 def round_config(train_config, config: ALConfig, n_frames: int, warm: bool):
@@ -550,13 +559,13 @@ def run_active_learning(initial: Sequence[Atoms], config: ALConfig, train_config
     while True:
         stages.begin(k, len(data), state.iterations[-1]["test"] if state.iterations else None)
         it_dir = out / f"iter_{k:03d}"
-        members, train_s = _committee(it_dir, data, config, train_config, previous, stages)
+        members, train_s, training = _committee(it_dir, data, config, train_config, previous, stages)
         calculator = CommitteeCalculator(members)
         stages("test errors")
         kept: dict = {}
         rejected = sum(r.get("n_rejected", 0) for r in state.iterations)  # labels spent but not learnt
         record = {"iteration": k, "n_train": len(data), "n_labels": len(data) + rejected, "train_wall_s": train_s,
-                  "test": test_errors(calculator, test_frames, kept)}
+                  "training": training, "test": test_errors(calculator, test_frames, kept)}
         if k >= config.iterations:
             state.data["stop_reason"] = (f"budget spent: {config.iterations} labelling rounds without the "
                                          "uncertainty falling below the threshold")
@@ -631,7 +640,8 @@ def _summary(state: _State, out: Path) -> dict:
                                             "coverage_1sigma", "coverage_2sigma")
                   if k in r["test"]} if r.get("test") else {}),
               "max_force_std_eV_A": (r.get("exploration") or {}).get("max_force_std_eV_A"),
-              "md_stable": (r.get("exploration") or {}).get("md_stable"), "rule_fired": bool(r.get("rule_fired"))}
+              "md_stable": (r.get("exploration") or {}).get("md_stable"), "rule_fired": bool(r.get("rule_fired")),
+              **{key: (r.get("training") or {}).get(key) for key in ("epochs_run", "stopped_by")}}
              for r in rows]
     summary = {"status": state.data["status"], "stop_reason": state.data.get("stop_reason"),
                "strategy": state.data["settings"]["active_learning"]["strategy"],

@@ -30,6 +30,7 @@ import torch
 from nnsurrogate.atomistic.calculator import PotentialCalculator, committee_statistics
 from nnsurrogate.atomistic.calculator import feature_key as _feature_key
 from nnsurrogate.atomistic.models import TRAINABLE, load_potential, resolve_dtype, save_potential
+from nnsurrogate.core.engine.budget import time_share
 from nnsurrogate.core.engine.progress import Progress
 from nnsurrogate.core.errors import ModelFileError, UserInputError
 from nnsurrogate.core.files import atomic_dir, write_json
@@ -174,10 +175,11 @@ def train_committee(train_frames: Sequence, build: Callable[[int], object], n_me
 
     Notes
     -----
-    Members of one architecture share the featurization, computed once.
+    Members of one architecture share the featurization, computed once. Inside a
+    :func:`~nnsurrogate.core.engine.budget.time_limit_scope` each member still to train gets an equal
+    part of the time left when it starts (its featurization included); outside one,
+    ``config.time_limit`` bounds each member.
     """
-    from nnsurrogate.atomistic.training import make_batch, prepare_frames, train_potential
-
     models = [start[k] if start is not None and k < len(start) else build(config.seed + k) for k in range(n_members)]
     dtype = resolve_dtype(config.dtype)
     frames = list(train_frames) + list(valid_frames or [])
@@ -185,17 +187,9 @@ def train_committee(train_frames: Sequence, build: Callable[[int], object], n_me
     subsets = member_subsets(len(train_frames), n_members, bootstrap, config.seed)
     results = []
     for k, model in enumerate(models):
-        key = _feature_key(model)
-        if key not in cache:
-            cache[key] = prepare_frames(model, frames, None, dtype)
-        data = cache[key]
-        train = data.subset(subsets[k])
-        valid = data.subset(range(len(train_frames), len(frames))) if valid_frames else None
-        fresh = start is None or k >= len(start)
-        if fresh:
-            batch, _ = make_batch(model, train, range(len(train)), torch.device("cpu"), torch.float64)
-            model.initialize(batch, float((train.energy / train.n_atoms).mean()))
-        results.append(train_potential(model, train, valid, replace(config, seed=config.seed + k, checkpoint=None)))
+        with time_share(n_members - k):
+            results.append(_train_member(model, k, frames, len(train_frames), bool(valid_frames), subsets[k], cache,
+                                         dtype, start, config))
         models[k] = model.to(dtype=torch.float64, device="cpu").eval()
         if progress is not None:
             progress(k + 1, n_members, {"member": k, "best_loss": results[-1].best_loss,
@@ -203,18 +197,36 @@ def train_committee(train_frames: Sequence, build: Callable[[int], object], n_me
     return models, results
 
 
+def _train_member(model, k: int, frames: list, n_train: int, has_valid: bool, rows, cache: dict, dtype, start,
+                  config):
+    """Featurize (once per architecture), initialize a fresh member and train member *k* on *rows*."""
+    from nnsurrogate.atomistic.training import make_batch, prepare_frames, train_potential
+
+    key = _feature_key(model)
+    if key not in cache:
+        cache[key] = prepare_frames(model, frames, None, dtype)
+    data = cache[key]
+    train = data.subset(rows)
+    valid = data.subset(range(n_train, len(frames))) if has_valid else None
+    if start is None or k >= len(start):  # a fresh member
+        batch, _ = make_batch(model, train, range(len(train)), torch.device("cpu"), torch.float64)
+        model.initialize(batch, float((train.energy / train.n_atoms).mean()))
+    return train_potential(model, train, valid, replace(config, seed=config.seed + k, checkpoint=None))
+
+
 def fit_committee(frames: Sequence, model: str, hyper: dict | None, n_members: int, config, reference: str = "fit",
-                  bootstrap: bool = False, progress: Progress | None = None) -> list:
+                  bootstrap: bool = False, progress: Progress | None = None, with_results: bool = False):
     """Train a committee of *n_members* fresh NEP, BP or MACE models (``model`` = ``"nep"``/``"bp"``/``"mace"``) on *frames*.
 
     Hyperparameters as in :class:`~nnsurrogate.atomistic.workflow.TrainInputs`; member k uses seed
-    ``config.seed + k``; *progress* as in :func:`train_committee`. Returns the members (float64, CPU).
+    ``config.seed + k``; *progress* as in :func:`train_committee`. Returns the members (float64, CPU),
+    with *with_results* also their :class:`~nnsurrogate.atomistic.training.TrainResult` list.
     """
     from nnsurrogate.atomistic.workflow import TrainInputs, build_model
 
     if model not in TRAINABLE:
         raise UserInputError(f"unknown model '{model}' (choose {', '.join(TRAINABLE)})", "model")
     inputs = TrainInputs(train=Path("-"), hyper=dict(hyper or {}), reference=reference, model=model)
-    members, _ = train_committee(list(frames), lambda seed: build_model(inputs, list(frames), seed)[0], n_members,
-                                 config, bootstrap=bootstrap, progress=progress)
-    return members
+    members, results = train_committee(list(frames), lambda seed: build_model(inputs, list(frames), seed)[0],
+                                       n_members, config, bootstrap=bootstrap, progress=progress)
+    return (members, results) if with_results else members

@@ -33,6 +33,7 @@ from nnsurrogate.atomistic.train_body import EpochBody, Fit
 from nnsurrogate.atomistic.train_gradient import BIAS_DAMPING, AdamEpochs, LBFGSEpochs
 from nnsurrogate.atomistic.train_snes import SNESEpochs
 from nnsurrogate.core.engine import Budget, Checkpoint, EpochTask, run_epochs, signature_of
+from nnsurrogate.core.engine.budget import budget_for
 from nnsurrogate.core.engine.snes import SNES_SIGMA0, snes_update, snes_utilities
 from nnsurrogate.core.errors import UserInputError
 
@@ -56,7 +57,9 @@ class PotentialTrainConfig:
     epochs : int
         Passes over the training frames (an upper bound when ``time_limit`` is set).
     time_limit : float or None
-        Stop after this much training wall time, seconds (checked after every batch).
+        Stop after this much wall time, seconds (checked after every batch), the set-up of the run
+        included (inside a :func:`~nnsurrogate.core.engine.budget.time_limit_scope`, such as that of
+        the ``potential train`` workflow, the scope's clock, which began before the frames were read).
     batch_size : int
         Frames per mini-batch.
     learning_rate, min_learning_rate : float
@@ -120,7 +123,7 @@ class PotentialTrainConfig:
                                  "min_learning_rate, learning_rate")
         if self.epochs < 1 or self.batch_size < 1:
             raise UserInputError("epochs and batch size must be at least 1", "epochs, batch_size")
-        if self.time_limit is not None and self.time_limit <= 0:
+        if self.time_limit is not None and not self.time_limit > 0:  # NaN too
             raise UserInputError("the time limit must be positive", "time_limit")
         if min(self.lambda_e, self.lambda_f, self.lambda_v, self.lambda_1, self.lambda_2) < 0:
             raise UserInputError("loss weights must be non-negative",
@@ -138,6 +141,7 @@ class TrainResult:
     best_loss: float
     elapsed_s: float
     history: list[tuple[float, ...]] = field(default_factory=list)
+    stopped_by: str = "epochs"  #: "epochs", "time limit" or "non-finite loss"
 
     HISTORY_COLUMNS = ("epoch", "elapsed_s", "learning_rate", "train_energy_rmse", "train_force_rmse",
                        "train_virial_rmse", "valid_energy_rmse", "valid_force_rmse", "valid_virial_rmse",
@@ -245,11 +249,10 @@ def train_potential(model: PotentialModel, train: FrameSet, valid: FrameSet | No
               torch.Generator().manual_seed(config.seed))
     task = PotentialTask(fit, EPOCH_BODIES[config.optimizer](fit), valid)
     checkpoint = _checkpoint(model, train, config, ctx)
-    budget = Budget(config.epochs, config.time_limit)
-    budget.spend(time.perf_counter() - setup_started)  # optimizer set-up counts against the time limit
+    budget = budget_for(config.epochs, config.time_limit, setup_started)  # the set-up counts against the limit
     result = run_epochs(task, budget, checkpoint=checkpoint, progress=progress, stop_on_nonfinite=True,
                         is_main=ctx.is_main)
     if config.lambda_e > 0:
         solve_energy_shift(model, train, config.batch_size, env)
     return TrainResult(result.epochs_run, result.best_epoch, result.best_score, result.elapsed_s,
-                       [_history_row(row) for row in result.history])
+                       [_history_row(row) for row in result.history], result.stopped_by)

@@ -2,8 +2,10 @@
 
 ``train_workflow`` reads and checks the data, builds (or loads, to fine-tune) a NEP model, trains
 it with checkpoints, and writes ``OUT/model/``, ``OUT/nep.txt``, ``OUT/metrics.json`` and
-``OUT/plots/{parity_energy,parity_force,loss}.png``; ``test_workflow`` writes the same metrics and
-parity plots for any labelled file.
+``OUT/plots/{parity_energy,parity_force,loss,force_error_by_element,error_by_config_type}.png`` (all
+but the loss on the validation frames, or on the training frames without them; their metrics also get
+the per-element and per-config_type errors of :mod:`~nnsurrogate.atomistic.error_breakdown`);
+``test_workflow`` writes the same metrics and plots for any labelled file.
 """
 
 from __future__ import annotations
@@ -17,12 +19,14 @@ import numpy as np
 import torch
 
 from nnsurrogate.atomistic.data import read_frames, species_of
+from nnsurrogate.atomistic.error_breakdown import write_breakdown
 from nnsurrogate.atomistic.evaluation import (error_metrics, loss_plot, parity_plots, predict_frames,
                                               predict_with_calculator)
 from nnsurrogate.atomistic.models import load_potential, save_potential
 from nnsurrogate.atomistic.references import reference_energies
 from nnsurrogate.atomistic.training import (PotentialTrainConfig, TrainResult, make_batch, prepare_frames,
                                             train_potential)
+from nnsurrogate.core.engine.budget import time_limit_scope
 from nnsurrogate.core.errors import UserInputError
 from nnsurrogate.core.files import CHECKPOINT_DIR, write_json
 from nnsurrogate.core.training import torch_threads
@@ -180,7 +184,7 @@ def train_workflow(inputs: TrainInputs, config: PotentialTrainConfig, out: str |
                    progress: Callable | None = None) -> dict:
     """Train a NEP potential and write the run folder (see the module docstring); returns metrics.json."""
     out = Path(out)
-    with torch_threads(inputs.threads):
+    with torch_threads(inputs.threads), time_limit_scope(config.time_limit):  # reading, featurizing count
         init_model = load_potential(inputs.init) if inputs.init is not None else None
         cutoff = init_model.cutoff if init_model is not None else model_cutoff(inputs)
         train_frames, valid_frames = load_data(inputs, config.seed, cutoff, init_model.species if init_model else None)
@@ -210,22 +214,6 @@ def shortest_training_distance(frames, cutoff: float = 3.0) -> float | None:
 
     found = [pair[0] for pair in (shortest_distance(f, cutoff) for f in frames) if pair is not None]
     return min(found) if found else None
-
-
-def errors_by_config_type(pred, frames) -> dict[str, dict]:
-    """:func:`~nnsurrogate.atomistic.evaluation.error_metrics` per ``config_type`` (empty if no frame has one)."""
-    from nnsurrogate.atomistic import keys
-    from nnsurrogate.atomistic.evaluation import Predictions
-
-    types = [str(f.info.get(keys.CONFIG_TYPE, "")) for f in frames]
-    if not any(types):
-        return {}
-    out = {}
-    for name in sorted(set(types)):
-        rows = [k for k, t in enumerate(types) if t == name]
-        part = Predictions(pred.energy[rows], [pred.forces[k] for k in rows], pred.virial[rows])
-        out[name or "(none)"] = error_metrics(part, [frames[k] for k in rows])
-    return out
 
 
 def model_cutoff(inputs: TrainInputs) -> float:
@@ -258,7 +246,8 @@ def finish_run(model, result: TrainResult, train_frames, valid_frames, out: Path
     if is_nep:
         round_to_file_precision(model)
     report = {"model": model.kind, "species": list(model.species), "epochs_run": result.epochs_run,
-              "best_epoch": result.best_epoch, "training_time_s": result.elapsed_s,
+              "best_epoch": result.best_epoch, "stopped_by": result.stopped_by, "time_limit": config.time_limit,
+              "training_time_s": result.elapsed_s,
               "reference_energies_eV": dict(zip(model.species, model.reference_energies))}
     sets = [("train", train_frames)] + ([("valid", valid_frames)] if valid_frames else [])
     plots = out / "plots"
@@ -267,6 +256,7 @@ def finish_run(model, result: TrainResult, train_frames, valid_frames, out: Path
         report[name] = error_metrics(pred, frames)
         if name == sets[-1][0]:
             parity_plots(plots, pred, frames, title=f"{name} set")
+            report[name].update(write_breakdown(plots, pred, frames, title=f"{name} set"))
     loss_plot(plots / "loss.png", result.history)
     report["shortest_distance_A"] = model.shortest_training_distance = shortest_training_distance(train_frames)
     save_potential(model, out / "model", {"training": {"config": _config_json(config), "metrics": report}})
@@ -292,7 +282,8 @@ def test_workflow(model_path: str | os.PathLike, data: str | os.PathLike, out: s
     name) on a labelled file; write metrics and plots.
 
     The metrics are those of :func:`~nnsurrogate.atomistic.evaluation.error_metrics` over all
-    frames and, when the frames carry a ``config_type``, the same per type under ``by_config_type``.
+    frames, the per-element force errors and, when the frames carry a ``config_type``, the same per
+    type under ``by_config_type`` (:mod:`~nnsurrogate.atomistic.error_breakdown`, with its two plots).
     """
     from nnsurrogate.atomistic.labelers import labeler, pretrained_name
 
@@ -306,9 +297,7 @@ def test_workflow(model_path: str | os.PathLike, data: str | os.PathLike, out: s
             frames = read_frames(data, species=model.species, cutoff=model.cutoff, label_keys=label_keys)
             pred = predict_frames(model, frames, where=str(data))
         report = {"model": str(model_path), "data": str(data), **error_metrics(pred, frames)}
-        by_type = errors_by_config_type(pred, frames)
-        if by_type:
-            report["by_config_type"] = by_type
         parity_plots(out / "plots", pred, frames, title=Path(data).name)
+        report.update(write_breakdown(out / "plots", pred, frames, title=Path(data).name))
     write_json(out / "metrics.json", report)
     return report

@@ -52,7 +52,9 @@ def train(
     seed: int = options.seed("Random seed for split, initialisation and shuffling."),
     out: Path = options.out_dir("Output folder: model/, metrics.json, config.yaml, plots/parity.png, predictions.csv."),
     resume: bool = options.resume(),
-    time_limit: float = options.time_limit("Stop each fit after this many seconds of training (the best epoch so far is kept)."),
+    time_limit: float = options.time_limit("Wall-clock limit of the run, s, reading the structures and building "
+                                           "their graphs included; the best epoch so far is kept. With kfold:K each "
+                                           "of the K+1 fits gets an equal part of the time left when it starts."),
     quiet: bool = options.quiet(),
 ) -> None:
     """Train a crystal graph network and report metrics on held-out structures."""
@@ -68,7 +70,8 @@ def train(
     title = f"{target} ({model}): {metrics['n_test']} test structures, {metrics['n_train']} training structures"
     console.print(metrics_table(metrics, title, metrics.get("unit")))
     extra = ", feature_importance.csv" if model == "sagat" else ""
-    console.print(f"model, metrics and predictions{extra} written to {out}/ ({metrics['fit_seconds']:.1f} s)")
+    console.print(f"model, metrics and predictions{extra} written to {out}/ ({metrics['fit_seconds']:.1f} s, "
+                  f"{metrics['epochs_run']} epochs, {metrics['stopped_by']})")
 
 
 @app.command()

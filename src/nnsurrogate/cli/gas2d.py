@@ -68,8 +68,9 @@ def train(
     epochs: int = typer.Option(8, "--epochs", help="Passes over the training samples."),
     seed: int = typer.Option(0, "--seed", help="Random seed for initialisation, shuffling, augmentation."),
     threads: int = typer.Option(1, "--threads", help="PyTorch threads."),
-    time_limit: float = options.time_limit("Begin no further epoch after this many seconds (the last weights are "
-                                           "kept)."),
+    time_limit: float = options.time_limit("Wall-clock limit of the run, s, reading the data and building the "
+                                           "descriptors included: no further epoch begins after it (the last "
+                                           "weights are kept; a fresh run trains at least one epoch)."),
     out: Path = typer.Option(..., "--out", help="Output folder: model/, metrics.json, config.yaml, plots/."),
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run from OUT/.checkpoint."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
@@ -91,7 +92,8 @@ def train(
                   f"majority class {maj:.3f}, paper's best {m['paper_accuracy_both']:.2f})")
     console.print(f"force MAE {m['force_mae']:.4g} eV/Å = {m['force_mae_over_std']:.3f} × spread "
                   f"({m['force_std']:.4g} eV/Å), R² {m['force_r2']:.4f}")
-    console.print(f"model and metrics written to {out}/ ({m['fit_seconds']:.0f} s)")
+    console.print(f"model and metrics written to {out}/ ({m['fit_seconds']:.0f} s, {m['epochs_run']} epochs, "
+                  f"{m['stopped_by']})")
 
 
 def _render_step(metrics) -> str:

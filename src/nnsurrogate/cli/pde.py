@@ -11,6 +11,10 @@ from nnsurrogate.cli import options
 from nnsurrogate.cli.common import console, parse_int_list
 from nnsurrogate.cli.settings_file import configurable
 
+_PINN_TIME_HELP = ("Wall-clock limit of the PINN training, s, building its network and collocation points "
+                   "included: Adam stops after the iteration during which it runs out, L-BFGS between chunks of at "
+                   "most 250 iterations; metrics.json notes it (default: none, the iteration counts decide).")
+
 app = typer.Typer(help="PDEs: physics-informed networks beside analytic and finite-difference solutions.",
                   no_args_is_help=True)
 
@@ -55,6 +59,7 @@ def heat1d(
     auto_dt: bool = typer.Option(False, "--auto-dt", help="Refine Δt of the explicit scheme instead of refusing γ > 1/2."),
     iterations: int = typer.Option(1000, "--iterations", help="PINN Adam iterations."),
     lbfgs: int = typer.Option(1000, "--lbfgs-iterations", help="PINN L-BFGS iterations (at most)."),
+    time_limit: float = options.time_limit(_PINN_TIME_HELP),
     hidden: str = typer.Option("20,20,20", "--hidden", help="PINN hidden-layer widths."),
     points: int = typer.Option(2540, "--points", help="PINN collocation points."),
     corner: str = typer.Option("erfc", "--corner", help="erfc: corner jump carried by erfc terms; none: left to the network."),
@@ -75,9 +80,13 @@ def heat1d(
     methods = parse_methods(method)
     pinn = PINNOptions(adam_iterations=iterations, lbfgs_iterations=lbfgs, hidden=parse_int_list(hidden, "--hidden"),
                        n_domain=points, corner=corner, hard=not soft, scaled=not no_scaling,
-                       adaptive_weights=adaptive_weights, rar=rar, dtype=dtype, seed=seed)
+                       adaptive_weights=adaptive_weights, rar=rar, dtype=dtype, seed=seed, time_limit=time_limit)
     metrics = run_heat1d(rod, str(out), methods, nx, nt, auto_dt, pinn, resume, verbose=not quiet)
     console.print(_error_table(metrics, [m for m in ("pinn", "fd", "cn") if m in metrics]))
+    if "pinn" in metrics:
+        p = metrics["pinn"]
+        console.print(f"PINN: {p['adam_iterations']} Adam + {p['lbfgs_iterations']} L-BFGS iterations "
+                      f"({p['stopped_by']})")
     console.print(f"grid {metrics['grid']['nx']} × {metrics['grid']['nt']} intervals; results written to {out}/")
 
 
@@ -96,6 +105,9 @@ def inverse_heat(
     iterations: int = typer.Option(1000, "--iterations", help="Adam iterations per fit."),
     lbfgs: int = typer.Option(1000, "--lbfgs-iterations", help="L-BFGS iterations per fit (at most)."),
     points: int = typer.Option(1000, "--points", help="Collocation points per fit."),
+    time_limit: float = options.time_limit("Wall-clock limit of all fits, s, reading the measurements included: "
+                                           "each member still to fit gets an equal part of the time left when it "
+                                           "starts (default: none, the iteration counts decide)."),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
     out: Path = options.out_dir("Output folder: metrics.json (alpha, alpha_std), config.yaml, fit.csv, plots/."),
     quiet: bool = options.quiet(),
@@ -104,10 +116,11 @@ def inverse_heat(
     from nnsurrogate.pde.workflow_inverse import InverseOptions, run_inverse_heat
 
     rod = _rod(1.0, length, t_end, t_left, t_right, t_initial)
-    settings = InverseOptions(members, alpha_guess, alpha_field, iterations, lbfgs, seed, points)
+    settings = InverseOptions(members, alpha_guess, alpha_field, iterations, lbfgs, seed, points, time_limit)
     metrics = run_inverse_heat(str(data), rod, str(out), settings, verbose=not quiet)
     console.print(f"alpha = {metrics['alpha']:.5g} ± {metrics['alpha_std']:.2g} (ensemble of {members}; "
-                  f"data RMSE {metrics['data_rmse']:.3g}); results written to {out}/")
+                  f"data RMSE {metrics['data_rmse']:.3g}; fits ended by {', '.join(metrics['stopped_by'])}); "
+                  f"results written to {out}/")
 
 
 @app.command()
@@ -118,6 +131,7 @@ def burgers(
     points: int = typer.Option(4000, "--points", help="Collocation points (RAR adds more)."),
     iterations: int = typer.Option(1000, "--iterations", help="Adam iterations."),
     lbfgs: int = typer.Option(6000, "--lbfgs-iterations", help="L-BFGS iterations (at most)."),
+    time_limit: float = options.time_limit(_PINN_TIME_HELP),
     no_rar: bool = typer.Option(False, "--no-rar", help="No residual-based adaptive refinement."),
     dtype: str = typer.Option("float32", "--dtype", help="float32 or float64."),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
@@ -127,7 +141,9 @@ def burgers(
     """Viscous Burgers (ν = 0.01/π) by PINN, scored against a Cole–Hopf reference solution."""
     from nnsurrogate.pde.workflow_inverse import BurgersOptions, run_burgers
 
-    settings = BurgersOptions(parse_int_list(hidden, "--hidden"), points, iterations, lbfgs, not no_rar, True, seed, dtype)
+    settings = BurgersOptions(parse_int_list(hidden, "--hidden"), points, iterations, lbfgs, not no_rar, True, seed,
+                              dtype, time_limit)
     metrics = run_burgers(str(out), settings, resume, verbose=not quiet)
     console.print(f"Burgers PINN: rel. L2 error {metrics['rel_l2']:.3e}, max |error| {metrics['max_abs_error']:.3g}, "
-                  f"{metrics['wall_s']:.0f} s; results written to {out}/")
+                  f"{metrics['wall_s']:.0f} s, {metrics['adam_iterations']} Adam + {metrics['lbfgs_iterations']} "
+                  f"L-BFGS iterations ({metrics['stopped_by']}); results written to {out}/")

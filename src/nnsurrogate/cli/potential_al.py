@@ -72,6 +72,9 @@ def active_learn(
     bootstrap: bool = typer.Option(False, "--bootstrap", help="Train each member on a bootstrap resample."),
     warm_start: bool = typer.Option(True, "--warm-start/--no-warm-start", help="Continue last round's models."),
     epochs: int = typer.Option(100, "--epochs", help="Training epochs per member (fresh start)."),
+    time_limit: float = options.time_limit("Wall-clock limit of each round's committee training, s, featurizing "
+                                           "the frames included: each member still to train gets an equal part of "
+                                           "the time left when it starts (default: none, the epochs decide)."),
     warm_epochs: int = typer.Option(None, "--warm-epochs", help="Epochs of a warm-started member (default --epochs)."),
     train_steps: int = typer.Option(None, "--train-steps", help="Budget in Adam steps instead of epochs (fresh members)."),
     warm_steps: int = typer.Option(None, "--warm-steps", help="Budget in Adam steps of a warm-started member."),
@@ -93,6 +96,7 @@ def active_learn(
     from nnsurrogate.atomistic.data import read_frames
     from nnsurrogate.atomistic.training import PotentialTrainConfig
     from nnsurrogate.core.training import torch_threads
+    from nnsurrogate.recipes.committee import score_active_learning
 
     settings = {"pyscf_xc": pyscf_xc, "pyscf_basis": pyscf_basis} if calculator == "pyscf" else {}
     config = ALConfig(calculator=calculator, labeler_settings=settings, model=model,
@@ -107,8 +111,8 @@ def active_learn(
                       warm_start=warm_start, warm_epochs=warm_epochs, train_steps=train_steps, warm_steps=warm_steps,
                       warm_learning_rate=warm_lr, seed=seed, workers=workers, scheduler=scheduler)
     config.validate()
-    train_config = PotentialTrainConfig(epochs=epochs, batch_size=batch_size, learning_rate=lr, seed=seed,
-                                        **loss_options)
+    train_config = PotentialTrainConfig(epochs=epochs, time_limit=time_limit, batch_size=batch_size, learning_rate=lr,
+                                        seed=seed, **loss_options)
     rc = config_cutoff(config)
     frames = read_frames(initial, cutoff=rc)
     test_frames = read_frames(test, cutoff=rc, species=sorted({s for a in frames for s in a.get_chemical_symbols()})) \
@@ -117,6 +121,7 @@ def active_learn(
     with torch_threads(1), progress_bar("active learning", not quiet, _round_text) as progress:
         summary = run_active_learning(frames, config, train_config, out, test_frames, resume=resume,
                                       progress=progress, pool=pool_frames)
+        summary = score_active_learning(out, summary, test_frames)
     _report(summary)
     console.print(f"state.json, data.xyz, committee/, metrics.json and plots/ written to {out}/")
 
@@ -159,12 +164,15 @@ def _report(summary: dict) -> None:
 @MODEL.attach
 def committee(
     data: Path = typer.Argument(..., help="Training frames: extended XYZ with energy and forces."),
-    out: Path = typer.Option(..., "--out", help="Output folder: committee/, metrics.json."),
+    out: Path = typer.Option(..., "--out", help="Output folder: committee/, metrics.json, plots/."),
     members: int = options.members(4, "Models in the committee."),
     model: str = typer.Option("nep", "--model", help="nep, bp or mace."),
     bootstrap: bool = typer.Option(False, "--bootstrap", help="Train each member on a bootstrap resample."),
     test: Path = typer.Option(None, "--test", help="Labelled frames to score the mean and the σ calibration on."),
     epochs: int = typer.Option(100, "--epochs", help="Training epochs per member."),
+    time_limit: float = options.time_limit("Wall-clock limit of the run, s, reading the frames included: each "
+                                           "member still to train gets an equal part of the time left when it "
+                                           "starts (default: none, the epochs decide)."),
     batch_size: int = options.batch_size(8, "Frames per mini-batch."),
     lr: float = options.lr(4e-3, "Adam learning rate."),
     seed: int = options.seed("Member k uses seed + k."),
@@ -176,7 +184,8 @@ def committee(
     from nnsurrogate.atomistic.training import PotentialTrainConfig
     from nnsurrogate.recipes.committee import committee_run
 
-    config = PotentialTrainConfig(epochs=epochs, batch_size=batch_size, learning_rate=lr, seed=seed, **loss_options)
+    config = PotentialTrainConfig(epochs=epochs, time_limit=time_limit, batch_size=batch_size, learning_rate=lr,
+                                  seed=seed, **loss_options)
     with progress_bar("training members", not quiet) as progress:
         report = committee_run(data, out, model, model_hyper(model, hyper_options), members, config, test,
                                bootstrap, progress)
@@ -186,7 +195,10 @@ def committee(
             console.print(f"{name}: energy MAE {r['energy_mae_meV_atom']:.3g} meV/atom, force MAE "
                           f"{r['force_mae_meV_A']:.3g} meV/Å, mean σ_F {r['mean_force_std_meV_A']:.3g} meV/Å, "
                           f"RMS error / RMS σ {r['calibration_rms_error_over_rms_std']:.2f}")
-    console.print(f"committee/ and metrics.json written to {out}/ (use {out}/committee with potential md/audit)")
+    runs = zip(report["epochs_run"], report["stopped_by"])
+    console.print("members: " + ", ".join(f"{e} epochs ({s})" for e, s in runs))
+    console.print(f"committee/, metrics.json and plots/ written to {out}/ "
+                  f"(use {out}/committee with potential md/audit)")
 
 
 def join(

@@ -65,7 +65,8 @@ def train(
     valid_fraction: float = options.valid_fraction(0.1, "Fraction of the training frames held out."),
     model: str = typer.Option("nep", "--model", help="Model kind: nep, bp (Behler–Parrinello) or mace (equivariant message passing)."),
     epochs: int = options.epochs(None, "Epochs (default 100, or unlimited with --time-limit)."),
-    time_limit: float = options.time_limit("Stop after this many seconds of training."),
+    time_limit: float = options.time_limit("Wall-clock limit of the run, s, reading the frames and building their "
+                                           "neighbour lists included (the best weights so far are kept)."),
     batch_size: int = options.batch_size(4, "Frames per mini-batch."),
     lr: float = options.lr(4e-3, "Initial Adam learning rate."),
     min_lr: float = typer.Option(1e-5, "--min-lr", help="Final (exponential) or smallest (plateau) learning rate."),
@@ -115,7 +116,7 @@ def train(
     labels = {"atomistic.nep": "NEP", "atomistic.bp": "BP", "atomistic.mace": "MACE", "atomistic.sevennet": "SevenNet",
               "atomistic.chgnet": "CHGNet"}
     _report(metrics, f"{labels.get(metrics['model'], model.upper())} on {data.name}: {metrics['epochs_run']} epochs "
-                     f"(best {metrics['best_epoch']}), {metrics['training_time_s']:.0f} s")
+                     f"(best {metrics['best_epoch']}; {metrics['stopped_by']}), {metrics['training_time_s']:.0f} s")
     console.print(f"model/, {'nep.txt, ' if metrics['model'] == 'atomistic.nep' else ''}metrics.json and plots/ "
                   f"written to {out}/")
 

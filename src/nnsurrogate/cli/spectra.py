@@ -48,6 +48,9 @@ def train(
     normalize: str = typer.Option("max", "--normalize", help="Per-spectrum normalisation: max, area or none."),
     members: int = options.members(5, "Number of CNNs in the ensemble."),
     epochs: int = options.epochs(300, "Maximum epochs (early stopping ends sooner)."),
+    time_limit: float = options.time_limit("Wall-clock limit of the run, s, reading the spectra and putting them "
+                                           "on the grid included; the CNNs keep their best weights so far "
+                                           "(default: none, the epochs and early stopping decide)."),
     test_fraction: float = options.test_fraction(0.2, "Held-out test fraction."),
     seed: int = options.seed("Random seed for split, initialisation, shuffling and augmentation."),
     out: Path = options.out_dir("Output folder: model/, metrics.json, predictions.csv, plots/parity.png."),
@@ -59,10 +62,11 @@ def train(
 
     settings = SpectraTrainOptions(target=target, grid=grid, fwhm=fwhm, kind=kind, normalize=normalize,
                                    members=members, epochs=epochs, test_size=test_fraction, seed=seed, resume=resume,
-                                   verbose=0 if quiet else 1)
+                                   verbose=0 if quiet else 1, time_limit=time_limit)
     metrics = train_spectra(str(data), str(out), settings)
     console.print(metrics_table(metrics, f"{target}: {metrics['n_test']} test spectra, {metrics['n_train']} training"))
-    console.print(f"model, metrics and predictions written to {out}/ ({metrics['fit_seconds']:.1f} s)")
+    console.print(f"model, metrics and predictions written to {out}/ ({metrics['fit_seconds']:.1f} s, "
+                  f"{metrics['epochs_run']} epochs, {metrics['stopped_by']})")
 
 
 @app.command()

@@ -23,8 +23,8 @@ def fit(
     max_length: int = typer.Option(30, "--max-length", help="Most nodes of a searched expression tree."),
     generations: int = typer.Option(None, "--generations", help="Generations of search (default: the back end's, "
                                     "Operon 200, gplearn 20); the same seed then gives the same formula on any machine."),
-    time_limit: float = typer.Option(None, "--time-limit", help="Also stop after this many seconds of search "
-                                     "(the formula then depends on the machine's speed)."),
+    time_limit: float = typer.Option(None, "--time-limit", help="Also stop after this many seconds, reading the "
+                                     "table included (the formula then depends on the machine's speed)."),
     seed: int = typer.Option(0, "--seed", help="Random seed for the test split and the search."),
     backend: str = typer.Option("operon", "--backend", help="operon (fast, fitted constants) or gplearn."),
     functions: str = typer.Option(None, "--functions", help="Allowed operators, e.g. add,sub,mul,div,sqrt,exp,log (the default)."),

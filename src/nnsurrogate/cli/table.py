@@ -21,6 +21,11 @@ _HIDDEN_HELP = "Hidden-layer widths of the network (default 64,64)."
 _ACT_HELP = "tanh, relu, gelu or silu (default tanh)."
 _LOW_HELP = ("Table of cheap, lower-fidelity values of the same property (e.g. DFT band gaps beside measured "
              "ones), with the same formula column: one multi-fidelity model predicts at the fidelity of --target.")
+_TRAIN_TIME_HELP = ("Wall-clock limit of the run, s, reading and featurizing the table included; the networks keep "
+                    "their best weights so far (default: none, the epochs and early stopping decide). With kfold:K "
+                    "each of the K+1 fits gets an equal part of the time left when it starts.")
+_CV_TIME_HELP = ("Wall-clock limit of the whole cross-validation, s, reading the table included: each fold still to "
+                 "fit gets an equal part of the time left when it starts (default: none).")
 _CONFORMAL_HELP = ("Calibrate conformal prediction intervals: split (hold out 20 % of the training rows) or cv "
                    "(5-fold cross-conformal, 6 fits); their coverage holds at any level, unlike the Gaussian σ's.")
 
@@ -43,6 +48,7 @@ def train(
     activation: str = typer.Option(None, "--activation", help=_ACT_HELP),
     members: int = options.members(5, "Number of ensemble members."),
     epochs: int = options.epochs(None, "Maximum epochs (default 1500; early stopping ends sooner)."),
+    time_limit: float = options.time_limit(_TRAIN_TIME_HELP),
     split: str = typer.Option("random", "--split", help="random, kfold:K, group:COL or time:COL."),
     test_fraction: float = options.test_fraction(0.2, "Held-out test fraction for random, group and time splits."),
     conformal: str = typer.Option(None, "--conformal", help=_CONFORMAL_HELP),
@@ -64,11 +70,13 @@ def train(
                            split=split, test_size=test_fraction, seed=seed, resume=resume, verbose=0 if quiet else 1,
                            formula_column=formula_column, task=task, duplicates=duplicates, conformal=conformal,
                            low_fidelity=str(low_fidelity) if low_fidelity else None,
-                           low_fidelity_target=low_fidelity_target, fidelity_method=fidelity_method)
+                           low_fidelity_target=low_fidelity_target, fidelity_method=fidelity_method,
+                           time_limit=time_limit)
     metrics = train_table(str(data), str(out), train_options)
     title = f"{target}: {metrics['n_test']} test rows, {metrics['n_train']} training rows"
     _print_metrics(metrics, title, metrics["units"].get(target))
-    console.print(f"model and metrics written to {out}/ ({metrics['fit_seconds']:.1f} s)")
+    console.print(f"model and metrics written to {out}/ ({metrics['fit_seconds']:.1f} s, "
+                  f"{_epochs_text(metrics['epochs_run'], metrics['stopped_by'])})")
 
 
 @app.command()
@@ -89,6 +97,7 @@ def cv(
     activation: str = typer.Option(None, "--activation", help=_ACT_HELP),
     members: int = options.members(5, "Number of ensemble members."),
     epochs: int = options.epochs(None, "Maximum epochs per fold."),
+    time_limit: float = options.time_limit(_CV_TIME_HELP),
     conformal: str = typer.Option(None, "--conformal", help=_CONFORMAL_HELP),
     seed: int = typer.Option(0, "--seed", help="Seed for the folds (not matbench's), initialisation and shuffling."),
     resume: bool = typer.Option(False, "--resume", help="Skip the folds an interrupted run finished."),
@@ -109,9 +118,17 @@ def cv(
     spec = TableSpec(target, tuple(columns) if columns else None, formula_column, task, duplicates)
     model_options = ModelOptions(_hidden(hidden), activation, members, epochs, log_target, seed, 0, conformal)
     metrics = cross_validate(str(data), str(out), spec, model_options, CVOptions(scheme, groups), resume,
-                             lambda m: console.print(m, highlight=False), verbose=not quiet)
+                             lambda m: console.print(m, highlight=False), verbose=not quiet, time_limit=time_limit)
     _print_cv(metrics)
-    console.print(f"metrics and out-of-fold predictions written to {out}/ ({metrics['cpu_seconds']:.0f} s CPU)")
+    console.print(f"metrics and out-of-fold predictions written to {out}/ ({metrics['cpu_seconds']:.0f} s CPU; "
+                  f"epochs per fold {_epochs_text(metrics['epochs_run'], metrics['stopped_by'])})")
+
+
+def _epochs_text(epochs, stopped_by) -> str:
+    """``"412 epochs, early stopping"``; per fold ``"300 (epochs), 41 (time limit)"``."""
+    if isinstance(epochs, list):
+        return ", ".join(f"{e if e is not None else '—'} ({s or '—'})" for e, s in zip(epochs, stopped_by))
+    return f"{epochs if epochs is not None else '—'} epoch{'' if epochs == 1 else 's'}, {stopped_by or '—'}"
 
 
 def _print_cv(metrics: dict) -> None:

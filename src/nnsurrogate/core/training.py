@@ -12,6 +12,7 @@ so an interrupted run resumes where it stopped and ends with the same result.
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +22,7 @@ import torch
 from torch import nn
 
 from nnsurrogate.core.engine import Budget, Checkpoint, EpochTask, run_epochs, signature_of
+from nnsurrogate.core.engine.budget import budget_for, check_time_limit
 from nnsurrogate.core.engine.optimizers import fusable, make_optimizer
 from nnsurrogate.core.engine.progress import Progress as ProgressFn  # (step, total, metrics)
 from nnsurrogate.core.engine.tracking import BestTracker
@@ -61,6 +63,9 @@ class TrainConfig:
         File to write the resumable state to; an existing compatible file is resumed from.
     checkpoint_every : int
         Epochs between checkpoint writes.
+    time_limit : float or None
+        Training wall time, s (``None``: no limit; inside a
+        :func:`~nnsurrogate.core.engine.budget.time_limit_scope` the scope's clock applies instead).
     """
 
     max_epochs: int = 2000
@@ -73,6 +78,7 @@ class TrainConfig:
     bootstrap: bool = False
     checkpoint: str | None = None
     checkpoint_every: int = 10
+    time_limit: float | None = None
 
 
 @dataclass
@@ -87,12 +93,16 @@ class TrainResult:
         Each member's best validation loss (the training loss without validation rows).
     epochs_run : int
     history : list of (epoch, mean train loss, mean validation loss)
+    stopped_by : str
+        What ended the run for the whole ensemble: ``"early stopping"`` (every member stopped
+        improving), ``"epochs"`` or ``"time limit"`` (see :attr:`~nnsurrogate.core.engine.loop.RunResult.stopped_by`).
     """
 
     best_epoch: np.ndarray
     best_val_loss: np.ndarray
     epochs_run: int
     history: list[tuple[int, float, float]] = field(default_factory=list)
+    stopped_by: str = "epochs"
 
 
 def per_member_mse(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -203,8 +213,9 @@ class EnsembleEpochs(EpochTask):
 
 def _signature(model: nn.Module, config: TrainConfig, *data: torch.Tensor | None) -> str:
     """What a resumed run must share with the one that wrote the checkpoint: the settings (without the
-    checkpoint path and the epoch budget, which a resume may extend), the data and weight shapes."""
-    settings = {k: v for k, v in dataclasses.asdict(config).items() if k not in ("checkpoint", "max_epochs")}
+    checkpoint path and the epoch and time budgets, which a resume may change), the data and weight shapes."""
+    settings = {k: v for k, v in dataclasses.asdict(config).items()
+                if k not in ("checkpoint", "max_epochs", "time_limit")}
     shapes = [None if t is None else list(t.shape) for t in data]
     weights = [[name, list(value.shape)] for name, value in model.state_dict().items()]
     return signature_of(settings, shapes, weights)
@@ -244,17 +255,19 @@ def train_ensemble(
     Raises
     ------
     UserInputError
-        ``max_epochs`` below 1, or ``checkpoint`` names a file written by another kind of run or with
-        other settings, data shapes or network shapes.
+        ``max_epochs`` below 1, a time limit that is not positive, or ``checkpoint`` names a file
+        written by another kind of run or with other settings, data shapes or network shapes.
     """
+    setup_started = time.perf_counter()
     if int(config.max_epochs) < 1:
         raise UserInputError(f"max_epochs must be ≥ 1, got {config.max_epochs}", "max_epochs")
     task = EnsembleEpochs(model, X, Y, X_val, Y_val, config, generator, per_member_mse if loss is None else loss)
     checkpoint = None
     if config.checkpoint:
         checkpoint = Checkpoint(config.checkpoint, "ensemble", _signature(model, config, X, Y, X_val, Y_val))
-    run = run_epochs(task, Budget(int(config.max_epochs)), checkpoint=checkpoint,
-                     checkpoint_every=int(config.checkpoint_every), progress=progress)
+    budget = budget_for(int(config.max_epochs), check_time_limit(config.time_limit), setup_started)
+    run = run_epochs(task, budget, checkpoint=checkpoint, checkpoint_every=int(config.checkpoint_every),
+                     progress=progress)
     history = [(int(row["epoch"]), float(row["train_loss"]), float(row["valid_loss"])) for row in run.history]
     best_val = run.best_score.astype(torch.empty(0, dtype=Y.dtype).numpy().dtype)  # the loss's dtype (exact)
-    return TrainResult(run.best_epoch, best_val, run.epochs_run, history)
+    return TrainResult(run.best_epoch, best_val, run.epochs_run, history, run.stopped_by)

@@ -95,6 +95,8 @@ class CrystalRegressor(RegressorMixin, BaseEstimator):
     binning_ : QuantileBinning or None
     target_mean_, target_scale_ : float
     n_epochs_, best_epoch_ : int
+    stopped_by_ : str
+        What ended the training: ``"epochs"``, ``"time limit"`` or ``"early stopping"`` (not saved).
     history_ : list of (epoch, train loss, validation MAE in standardised units)
     feature_importances_ : numpy.ndarray, shape (178,), or None
         SA-GAT: mean attention weight of each feature over the training atoms (sums to one).
@@ -182,7 +184,12 @@ class CrystalRegressor(RegressorMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ fit / predict
     def fit(self, X: Any, y: Sequence[float], checkpoint: str | None = None) -> "CrystalRegressor":
-        """Train on structures *X* (n) and targets *y* (n,); *checkpoint* makes the run resumable."""
+        """Train on structures *X* (n) and targets *y* (n,); *checkpoint* makes the run resumable.
+
+        With ``time_limit`` the graph building of *X* counts against it (inside a
+        :func:`~nnsurrogate.core.engine.budget.time_limit_scope`, the scope's clock applies instead).
+        """
+        setup_started = time.perf_counter()
         self._check_params()
         data = self._prepared(X)
         y = np.asarray(y, dtype=np.float64).reshape(-1)
@@ -210,9 +217,10 @@ class CrystalRegressor(RegressorMixin, BaseEstimator):
             with epoch_bar(f"training {self.model}", enabled=bool(self.verbose)) as progress:
                 result = train_graph_model(self.network_, store, target, train_ids, val_ids, config,
                                            torch.Generator().manual_seed(seed), self.loss, progress,
-                                           self.schedule, self._time_limit())
+                                           self.schedule, self._time_limit(), setup_started)
             self.feature_importances_ = self._importances(store, train_ids)
         self.n_epochs_, self.best_epoch_, self.history_ = result.epochs_run, result.best_epoch, result.history
+        self.stopped_by_ = result.stopped_by
         self.fit_seconds_ = time.perf_counter() - start
         return self
 

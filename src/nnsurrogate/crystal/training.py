@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from nnsurrogate.core.engine import Budget, Checkpoint, EpochTask, run_epochs, signature_of
+from nnsurrogate.core.engine.budget import budget_for
 from nnsurrogate.core.engine.optimizers import make_optimizer
 from nnsurrogate.core.engine.progress import Progress
 from nnsurrogate.core.engine.tracking import BestTracker
@@ -40,6 +41,7 @@ class GraphTrainResult:
     best_val_mae: float
     epochs_run: int
     history: list[tuple[int, float, float]] = field(default_factory=list)
+    stopped_by: str = "epochs"  #: "epochs", "time limit" or "early stopping" (patience)
 
 
 def loss_function(name: str):
@@ -176,7 +178,8 @@ def _signature(model: nn.Module, store: GraphStore, y: torch.Tensor, train_ids: 
 def train_graph_model(model: nn.Module, store: GraphStore, y: torch.Tensor, train_ids: np.ndarray,
                       val_ids: np.ndarray, config: TrainConfig, generator: torch.Generator,
                       loss: str = "mse", progress: Progress | None = None,
-                      schedule: str = "cosine", time_limit: float | None = None) -> GraphTrainResult:
+                      schedule: str = "cosine", time_limit: float | None = None,
+                      setup_started: float | None = None) -> GraphTrainResult:
     """Fit *model* to the standardised targets *y* of the graphs *train_ids*, early-stopped on *val_ids*.
 
     Parameters
@@ -207,7 +210,11 @@ def train_graph_model(model: nn.Module, store: GraphStore, y: torch.Tensor, trai
         best validation epoch are kept, and training stops early after ``patience`` epochs without one.
     time_limit : float or None
         Training wall time, s: the run ends after the mini-batch during which it runs out (the cosine
-        schedule stays planned over ``max_epochs``); ``None``: no limit.
+        schedule stays planned over ``max_epochs``); ``None``: no limit. Inside a
+        :func:`~nnsurrogate.core.engine.budget.time_limit_scope` the scope's clock applies instead.
+    setup_started : float, optional
+        ``time.perf_counter()`` value at which the set-up (graph building) began: with *time_limit*
+        the time since then counts against it.
 
     Returns
     -------
@@ -224,8 +231,8 @@ def train_graph_model(model: nn.Module, store: GraphStore, y: torch.Tensor, trai
     if config.checkpoint:
         checkpoint = Checkpoint(config.checkpoint, kind="graph",
                                 signature=_signature(model, store, y, train_ids, val_ids, config, loss, schedule))
-    result = run_epochs(task, Budget(config.max_epochs, time_limit), checkpoint=checkpoint,
+    result = run_epochs(task, budget_for(config.max_epochs, time_limit, setup_started), checkpoint=checkpoint,
                         checkpoint_every=config.checkpoint_every, progress=progress)
     model.eval()
     history = [(int(row["epoch"]), float(row["train_loss"]), float(row["valid_loss"])) for row in result.history]
-    return GraphTrainResult(result.best_epoch, result.best_score, result.epochs_run, history)
+    return GraphTrainResult(result.best_epoch, result.best_score, result.epochs_run, history, result.stopped_by)

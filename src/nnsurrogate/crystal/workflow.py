@@ -5,13 +5,15 @@ listing, bad entries), trains on a hold-out split (``random``, or a separate ``t
 K-fold cross-validation (out-of-fold metrics, final model on all rows), and writes
 
 - ``OUT/model/``: weights and header (:mod:`nnsurrogate.crystal.model_file`);
-- ``OUT/metrics.json``: ``mae``, ``rmse``, ``r2`` … on the held-out structures, sizes, skipped entries;
+- ``OUT/metrics.json``: ``mae``, ``rmse``, ``r2`` … on the held-out structures, sizes, skipped entries,
+  ``epochs_run`` and ``stopped_by`` (what ended the training: epochs, time limit or early stopping);
 - ``OUT/plots/parity.png`` and ``OUT/predictions.csv`` (id, split, target, prediction);
 - for SA-GAT, ``OUT/feature_importance.csv`` (rank, feature, group, importance; sums to one) and
   ``OUT/structure_features.parquet`` (per-structure means of the 178 features with split, target and
   the network's prediction) for ``crystal distill``.
 
-Everything is validated before outputs are written, and each output is written atomically.
+Everything is validated before outputs are written, and each output is written atomically. A time
+limit counts from the moment the structures are read (graph building included).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from nnsurrogate.core.engine.budget import overall_stop, time_limit_scope, time_share
 from nnsurrogate.core.errors import UserInputError
 from nnsurrogate.core.files import checkpoint_dir, refuse_overwriting, write_json
 from nnsurrogate.core.metrics import regression_report
@@ -110,19 +113,22 @@ def train_crystal(data: str, out: str, options: CrystalTrainOptions) -> dict:
     spec = parse_split(options.split)
     if spec.kind not in ("random", "kfold"):
         raise UserInputError(f"crystal training supports the split random or kfold:K, not '{options.split}'", "split")
-    train = load_labelled(data, options.target, options.cutoff, options.max_neighbors, options.skip_bad)
-    test = None
-    if options.test_data:
-        test = load_labelled(options.test_data, options.target, options.cutoff, options.max_neighbors, options.skip_bad)
-    out_dir = Path(out)
-    ckpt = checkpoint_dir(out_dir, options.resume)
-    start = time.perf_counter()
-    if test is not None:
-        model, table = _fit_with_test(regressor, train, test, ckpt)
-    elif spec.kind == "kfold":
-        model, table = _fit_kfold(regressor, train, spec.folds, options.seed, ckpt)
-    else:
-        model, table = _fit_holdout(regressor, train, options.test_size, options.seed, ckpt)
+    with time_limit_scope(options.time_limit):  # reading the structures and building graphs count
+        train = load_labelled(data, options.target, options.cutoff, options.max_neighbors, options.skip_bad)
+        test = None
+        if options.test_data:
+            test = load_labelled(options.test_data, options.target, options.cutoff, options.max_neighbors,
+                                 options.skip_bad)
+        out_dir = Path(out)
+        ckpt = checkpoint_dir(out_dir, options.resume)
+        start = time.perf_counter()
+        stops: list[str] = []
+        if test is not None:
+            model, table = _fit_with_test(regressor, train, test, ckpt)
+        elif spec.kind == "kfold":
+            model, table, stops = _fit_kfold(regressor, train, spec.folds, options.seed, ckpt)
+        else:
+            model, table = _fit_holdout(regressor, train, options.test_size, options.seed, ckpt)
     held = table[table["split"] == "test"]
     metrics = regression_report(held["target"], held["prediction"])
     skipped = train.data.skipped + (test.data.skipped if test is not None else [])
@@ -130,6 +136,7 @@ def train_crystal(data: str, out: str, options: CrystalTrainOptions) -> dict:
                    n_train=int((table["split"] == "train").sum()), n_test=int(len(held)),
                    split="test file" if test is not None else options.split, seed=options.seed,
                    epochs_run=int(model.n_epochs_), best_epoch=int(model.best_epoch_),
+                   stopped_by=overall_stop([*stops, model.stopped_by_]), time_limit=options.time_limit,
                    fit_seconds=round(time.perf_counter() - start, 3),
                    skipped=[{"id": i, "reason": r} for i, r in skipped])
     _write_training_outputs(out_dir, model, options.target, metrics, table, train, test)
@@ -160,11 +167,14 @@ def _fit_kfold(regressor: CrystalRegressor, train: Labelled, folds: int, seed: i
     from sklearn.base import clone
 
     pred = np.empty(len(train.y))
+    stops = []
     for k, (tr, te) in enumerate(kfold(len(train.y), folds, seed)):
-        fold = clone(regressor).fit(train.data.subset(tr), train.y[tr], checkpoint=str(ckpt / f"fold{k}.pt"))
+        with time_share(folds + 1 - k):  # under a time limit: an equal part of the time left
+            fold = clone(regressor).fit(train.data.subset(tr), train.y[tr], checkpoint=str(ckpt / f"fold{k}.pt"))
         pred[te] = fold.predict(train.data.subset(te))
+        stops.append(fold.stopped_by_)
     model = clone(regressor).fit(train.data, train.y, checkpoint=str(ckpt / "all.pt"))
-    return model, _table(train.data.ids, "test", train.y, pred)
+    return model, _table(train.data.ids, "test", train.y, pred), stops
 
 
 def _write_training_outputs(out_dir: Path, model: CrystalRegressor, target: str, metrics: dict,

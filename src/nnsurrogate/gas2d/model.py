@@ -106,11 +106,18 @@ class Gas2DForceModel:
     config : ModelConfig
     net : LeNet or PairSumNet, optional
         Trained network; a freshly initialised one when omitted.
+
+    Attributes
+    ----------
+    stopped_by : str or None
+        What ended the training that made the model (``"epochs"`` or ``"time limit"``, see
+        :func:`~nnsurrogate.gas2d.training.fit`); ``None`` for a loaded or untrained model.
     """
 
     def __init__(self, config: ModelConfig, net: LeNet | PairSumNet | None = None) -> None:
         self.config = config
         self.net = net if net is not None else build_network(config)
+        self.stopped_by: str | None = None
         self._perms = torch.as_tensor(image_permutations(config.grid))
 
     # ------------------------------------------------------------------ prediction

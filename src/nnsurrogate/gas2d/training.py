@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -28,7 +29,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from nnsurrogate.core.engine import Budget, Checkpoint, EpochTask, Progress, run_epochs
+from nnsurrogate.core.engine import Checkpoint, EpochTask, Progress, run_epochs
+from nnsurrogate.core.engine.budget import budget_for
 from nnsurrogate.core.errors import UserInputError
 from nnsurrogate.core.threads import torch_threads
 from nnsurrogate.gas2d.classes import resolve_fmax
@@ -86,8 +88,8 @@ class TrainSettings:
     threads : int or None
         PyTorch threads while training (``None``: leave as is).
     time_limit : float or None
-        Training wall time after which no further epoch is begun, s (``None``: no limit; not part
-        of the checkpoint signature, so a run may resume under another limit).
+        Wall time after which no further epoch is begun, s, building the descriptors included
+        (``None``: no limit; not part of the checkpoint signature, so a run may resume under another limit).
     descriptor : str
         ``"counts"`` (the paper's image) or ``"subcell"`` (counts and the offsets within the cells).
     network : str
@@ -145,9 +147,10 @@ def fit(train, settings: TrainSettings, progress: Progress | None = None,
     """Train a force model on *train* (a :class:`~nnsurrogate.gas2d.dataset.Gas2DData`).
 
     The run ends after ``settings.epochs`` epochs, or after the first epoch that ends past
-    ``settings.time_limit`` seconds of training (set-up not counted, so a fresh run trains at least
-    one epoch); the model keeps the weights of its last epoch (there is no
-    validation set to pick the best one by).
+    ``settings.time_limit`` seconds (building the descriptors counts; a fresh run still trains at
+    least one epoch; inside a :func:`~nnsurrogate.core.engine.budget.time_limit_scope` the scope's
+    clock applies); the model keeps the weights of its last epoch (there is no
+    validation set to pick the best one by) and says what ended the run in ``model.stopped_by``.
 
     Parameters
     ----------
@@ -167,6 +170,7 @@ def fit(train, settings: TrainSettings, progress: Progress | None = None,
     history : list of dict
         Per epoch: ``epoch``, ``loss`` (mean training loss), ``learning_rate``.
     """
+    setup_started = time.perf_counter()
     config = make_config(train, settings)
     recipe = settings.resolved_recipe()
     images = torch.from_numpy(train.descriptor(settings.grid, settings.descriptor))
@@ -177,7 +181,9 @@ def fit(train, settings: TrainSettings, progress: Progress | None = None,
         task = _Gas2DTask(model, recipe, settings, images, targets, progress)
         ckpt = None if checkpoint is None else Checkpoint(checkpoint, kind="gas2d",
                                                           signature=_signature(train, settings), global_rng=False)
-        result = run_epochs(task, Budget(settings.epochs, settings.time_limit), checkpoint=ckpt, restore_best=False)
+        budget = budget_for(settings.epochs, settings.time_limit, setup_started)
+        result = run_epochs(task, budget, checkpoint=ckpt, restore_best=False)
+    model.stopped_by = result.stopped_by
     history = [{key: row[key] for key in ("epoch", "loss", "learning_rate")} for row in result.history]
     return model, history
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nnsurrogate.core.engine.budget import time_limit_scope
 from nnsurrogate.core.engine.progress import Progress
 from nnsurrogate.core.errors import UserInputError
 from nnsurrogate.core.files import CHECKPOINT_DIR, write_json
@@ -82,23 +83,25 @@ def train_folder(data_dir: str, out: str, settings: TrainSettings, resume: bool 
     dict
         The metrics written to ``metrics.json``.
     """
-    train, test = load_data(data_dir, "train"), load_data(data_dir, "test")
-    config = make_config(train, settings)  # bad settings fail before anything is written
-    if config.network == "lenet":
-        lenet_feature_size(config.grid)
-    out_dir = Path(out)
-    ckpt_dir = out_dir / CHECKPOINT_DIR
-    if not resume and ckpt_dir.exists():
-        shutil.rmtree(ckpt_dir)
-    ckpt_dir.mkdir(parents=True, exist_ok=True)
-    start = time.perf_counter()
-    model, history = fit(train, settings, progress, ckpt_dir / "gas2d.pt")
+    with time_limit_scope(settings.time_limit):  # reading the data counts against the limit
+        train, test = load_data(data_dir, "train"), load_data(data_dir, "test")
+        config = make_config(train, settings)  # bad settings fail before anything is written
+        if config.network == "lenet":
+            lenet_feature_size(config.grid)
+        out_dir = Path(out)
+        ckpt_dir = out_dir / CHECKPOINT_DIR
+        if not resume and ckpt_dir.exists():
+            shutil.rmtree(ckpt_dir)
+        ckpt_dir.mkdir(parents=True, exist_ok=True)
+        start = time.perf_counter()
+        model, history = fit(train, settings, progress, ckpt_dir / "gas2d.pt")
     fit_s = time.perf_counter() - start
     metrics, pred = evaluate_model(model, train, test)
     c = model.config
     metrics.update(head=c.head, recipe=settings.recipe, descriptor=c.descriptor, network=c.network, grid=c.grid, n_classes=c.n_classes, f_max=c.f_max,
                    fmax_rule=c.data.get("fmax_rule"), n_train=train.n_samples, n_test=test.n_samples,
-                   settings=asdict(settings), data=train.spec, history=history, fit_seconds=round(fit_s, 3),
+                   settings=asdict(settings), data=train.spec, history=history, epochs_run=len(history),
+                   stopped_by=model.stopped_by, time_limit=settings.time_limit, fit_seconds=round(fit_s, 3),
                    units={"force_mae": "eV/Å", "force_rmse": "eV/Å", "force_std": "eV/Å", "f_max": "eV/Å"})
     model.save(out_dir / "model", extra={"training": {"settings": asdict(settings), "n_train": train.n_samples}})
     write_json(out_dir / "metrics.json", metrics)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from nnsurrogate.core.engine.budget import time_share
 from nnsurrogate.core.engine.progress import Progress
 from nnsurrogate.core.errors import UserInputError
 from nnsurrogate.pde.conditions import PointData
@@ -164,6 +165,9 @@ def estimate_alpha(rod: HeatRod, data: Measurements, n_members: int = 5, alpha_g
     progress : callable, optional
         ``progress(iteration, total, metrics)`` over all members: iterations of the members one after
         another, *metrics* those of :meth:`PINNSolver.solve` plus ``member`` (0-based).
+
+    Inside a :func:`~nnsurrogate.core.engine.budget.time_limit_scope` each member still to fit gets an
+    equal part of the time left when it starts.
     """
     if n_members < 1:
         raise UserInputError(f"need at least one ensemble member, got {n_members}", "n_members")
@@ -181,7 +185,8 @@ def estimate_alpha(rod: HeatRod, data: Measurements, n_members: int = 5, alpha_g
         problem = inverse_problem(rod, data, start, rows, alpha_field)
         member_progress = None if progress is None else (
             lambda i, n, metrics, m=m: progress(m * per_member + i, n_members * per_member, {**metrics, "member": m}))
-        fits.append(PINNSolver(cfg, seed=seed + 1000 * m).solve(problem, member_progress))
+        with time_share(n_members - m):  # under a time limit: an equal part of the time left
+            fits.append(PINNSolver(cfg, seed=seed + 1000 * m).solve(problem, member_progress))
     return _summarise(fits, data, rod, alpha_field, time.perf_counter() - started)
 
 

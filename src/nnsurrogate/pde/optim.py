@@ -7,6 +7,11 @@ engine writes a :class:`~nnsurrogate.core.engine.checkpoint.Checkpoint` (kind ``
 every epoch — weights, optimiser, collocation points, loss weights, history — so an interrupted run
 resumes where it stopped and ends with the same result. The PINN keeps its last weights (no
 best-weights restore).
+
+A time limit (``SolverConfig.time_limit``, or the clock of an enclosing
+:func:`~nnsurrogate.core.engine.budget.time_limit_scope`) counts the set-up (network, collocation
+points) and stops the Adam phase after the iteration during which it runs out, the L-BFGS phase
+between chunks. :func:`run` says what ended the training (:func:`stop_reason`).
 """
 
 from __future__ import annotations
@@ -21,7 +26,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from nnsurrogate.core.engine import Budget, Checkpoint, EpochTask, run_epochs, signature_of
+from nnsurrogate.core.engine import Checkpoint, EpochTask, run_epochs, signature_of
+from nnsurrogate.core.engine.budget import budget_for
 from nnsurrogate.core.engine.optimizers import GradientStrategy, make_optimizer
 from nnsurrogate.core.engine.progress import Progress
 from nnsurrogate.core.errors import UserInputError
@@ -31,7 +37,7 @@ from nnsurrogate.pde.terms import Term, prepare_static, residual_magnitude, samp
 #: Most L-BFGS iterations in one chunk (one epoch of the L-BFGS phase).
 LBFGS_CHUNK = 250
 #: Solver settings that do not have to match for a resume.
-_UNSIGNED = ("threads", "checkpoint")
+_UNSIGNED = ("threads", "checkpoint", "time_limit")
 #: Phases, in order; the name tags the progress metrics and the saved optimiser state.
 ADAM, LBFGS = "adam", "lbfgs"
 
@@ -103,18 +109,36 @@ def run_signature(model: PINNModel, terms: Sequence[Term], cfg) -> str:
 
 
 def run(model: PINNModel, terms: list[Term], jets: bool, cfg, state: TrainState,
-        progress: Progress | None) -> TrainState:
+        progress: Progress | None, setup_started: float | None = None) -> tuple[TrainState, str]:
     """Adam for ``cfg.adam_iterations``, then L-BFGS for up to ``cfg.lbfgs_iterations`` iterations.
 
     Resumes from ``cfg.checkpoint`` when it exists (a file of another run is a :class:`UserInputError`).
     *progress* is called as ``progress(iteration, total_iterations, {"loss": ..., "phase": ...})``.
+    With ``cfg.time_limit`` the set-up since *setup_started* (a ``time.perf_counter()`` value) counts.
+
+    Returns
+    -------
+    state : TrainState
+    stopped_by : str
+        What ended the training, see :func:`stop_reason`.
     """
     checkpoint = None
     if cfg.checkpoint:  # the PINN draws from its own seeded generators only: leave the global one alone
         checkpoint = Checkpoint(cfg.checkpoint, "pinn", run_signature(model, terms, cfg), global_rng=False)
     task = PINNTraining(model, terms, jets, cfg, state, progress)
-    run_epochs(task, Budget(task.max_epochs()), checkpoint=checkpoint, restore_best=False)
-    return task.state
+    result = run_epochs(task, budget_for(task.max_epochs(), cfg.time_limit, setup_started), checkpoint=checkpoint,
+                        restore_best=False)
+    return task.state, stop_reason(result.stopped_by, task.state, cfg)
+
+
+def stop_reason(engine_reason: str, state: TrainState, cfg) -> str:
+    """``"time limit"``, ``"iterations"`` (both phases ran their budgets) or ``"converged"`` (L-BFGS ended
+    before its budget: the gradient or the step fell below tolerance, or a line search failed)."""
+    if engine_reason == "time limit":
+        return "time limit"
+    if state.adam_done >= cfg.adam_iterations and state.lbfgs_finished and state.lbfgs_done < cfg.lbfgs_iterations:
+        return "converged"
+    return "iterations"
 
 
 class PINNTraining(EpochTask):
@@ -158,7 +182,7 @@ class PINNTraining(EpochTask):
     def train_epoch(self, deadline: float | None) -> dict[str, Any]:
         started = time.perf_counter()
         if self.in_adam():
-            loss = self._adam_interval()
+            loss = self._adam_interval(deadline)
             self.state.adam_s += time.perf_counter() - started
             return {"loss": loss, "phase": ADAM}
         loss = self._lbfgs_chunk()
@@ -206,8 +230,9 @@ class PINNTraining(EpochTask):
             return loss
         return closure
 
-    def _adam_interval(self) -> float:
-        """Adam iterations up to the next multiple of ``checkpoint_every`` (or the end); the last loss."""
+    def _adam_interval(self, deadline: float | None = None) -> float:
+        """Adam iterations up to the next multiple of ``checkpoint_every`` (or the end, or the iteration
+        during which ``perf_counter()`` passes *deadline*); the last loss."""
         cfg, state, model, terms, jets = self.cfg, self.state, self.module, self.terms, self.jets
         opt = self._start_phase(ADAM)
         closure = self._closure()
@@ -220,11 +245,14 @@ class PINNTraining(EpochTask):
                 _update_weights(model, terms, jets, cfg.adaptive_weights.beta, state.lam)
             loss = opt.step(closure)
             state.adam_done = it + 1
-            if it % cfg.log_every == 0 or state.adam_done == cfg.adam_iterations:
+            out_of_time = deadline is not None and time.perf_counter() >= deadline
+            if it % cfg.log_every == 0 or state.adam_done == cfg.adam_iterations or out_of_time:
                 state.history.append((it, loss.item()))
                 _check_finite(loss.item(), it)
             if self.progress is not None:
                 self.progress(state.adam_done, self.total, {"loss": loss.item(), "phase": ADAM})
+            if out_of_time:
+                break
         return loss.item()
 
     def _lbfgs_chunk(self) -> float:

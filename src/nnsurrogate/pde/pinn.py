@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from nnsurrogate.core.engine.budget import check_time_limit
 from nnsurrogate.core.engine.progress import Progress
 from nnsurrogate.core.errors import UserInputError
 from nnsurrogate.core.threads import torch_threads
@@ -86,7 +87,11 @@ class Resampling:
 @dataclass(frozen=True)
 class SolverConfig:
     """Network, sampling and optimiser settings of :class:`PINNSolver` (DeepXDE's default recipe
-    for the network: 3 × 20 tanh; Adam at 10⁻³, then L-BFGS)."""
+    for the network: 3 × 20 tanh; Adam at 10⁻³, then L-BFGS).
+
+    ``time_limit`` (s, ``None``: none) bounds the wall time of :meth:`PINNSolver.solve`, building the
+    network and the collocation points included; it is not part of a checkpoint's signature.
+    """
 
     hidden: tuple[int, ...] = (20, 20, 20)
     activation: str = "tanh"
@@ -109,6 +114,7 @@ class SolverConfig:
     checkpoint: str | None = None
     checkpoint_every: int = 500
     log_every: int = 50
+    time_limit: float | None = None
 
     def validate(self) -> None:
         """Raise :class:`UserInputError` for settings that cannot work."""
@@ -131,6 +137,7 @@ class SolverConfig:
             raise UserInputError(f"hidden widths must be positive, got {self.hidden}", "solver")
         if self.resampling is not None and self.resampling.mode not in ("rar", "rad"):
             raise UserInputError(f"resampling mode must be rar or rad, got '{self.resampling.mode}'", "solver")
+        check_time_limit(self.time_limit)
 
 
 @dataclass
@@ -151,6 +158,9 @@ class PINNResult:
         Iterations actually run.
     n_collocation : int
         Collocation points in the PDE term at the end (grows with RAR).
+    stopped_by : str
+        What ended the training: ``"iterations"`` (both phases ran their budgets), ``"converged"``
+        (L-BFGS ended sooner) or ``"time limit"``.
     """
 
     model: PINNModel
@@ -162,6 +172,7 @@ class PINNResult:
     adam_iterations: int = 0
     lbfgs_iterations: int = 0
     n_collocation: int = 0
+    stopped_by: str = "iterations"
 
     def predict(self, points: np.ndarray | Mapping[str, np.ndarray]) -> np.ndarray:
         """The field at *points*: an array (n, d) in the domain's column order or a mapping name → (n,).
@@ -231,6 +242,7 @@ class PINNSolver:
             ``progress(iteration, total_iterations, {"loss": total loss, "phase": "adam" | "lbfgs"})``
             after every Adam iteration and every L-BFGS chunk (L-BFGS iterations follow the Adam ones).
         """
+        setup_started = time.perf_counter()
         cfg = self.config
         cfg.validate()
         if not isinstance(problem, Problem):
@@ -244,8 +256,8 @@ class PINNSolver:
                 prepare_static(model, term, jets)
             state = optim.TrainState.fresh(terms)
             started = time.perf_counter()
-            state = optim.run(model, terms, jets, cfg, state, progress)
+            state, stopped_by = optim.run(model, terms, jets, cfg, state, progress, setup_started)
             result = PINNResult(model, state.history, state.weight_dict(terms), time.perf_counter() - started,
                                 state.adam_s, state.lbfgs_s, state.adam_done, state.lbfgs_done,
-                                int(terms[0].X.shape[0]) if terms and terms[0].name == "pde" else 0)
+                                int(terms[0].X.shape[0]) if terms and terms[0].name == "pde" else 0, stopped_by)
         return result

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from nnsurrogate.core.engine.budget import check_time_limit
 from nnsurrogate.core.engine.progress import Progress, progress_bar
 from nnsurrogate.core.errors import UserInputError
 from nnsurrogate.core.files import CHECKPOINT_DIR, write_json
@@ -50,6 +51,7 @@ class PINNOptions:
     rar: bool = False
     dtype: str = "float32"
     seed: int = 0
+    time_limit: float | None = None
 
     def solver(self, checkpoint: str | None = None) -> PINNSolver:
         return PINNSolver(SolverConfig(
@@ -57,7 +59,7 @@ class PINNOptions:
             lbfgs_iterations=self.lbfgs_iterations, dtype=self.dtype, scale_inputs=self.scaled, seed=self.seed,
             adaptive_weights=AdaptiveWeights() if self.adaptive_weights else None,
             resampling=Resampling(every=max(self.adam_iterations // 5, 1)) if self.rar else None,
-            checkpoint=checkpoint))
+            checkpoint=checkpoint, time_limit=self.time_limit))
 
 
 def parse_methods(text: str) -> tuple[str, ...]:
@@ -128,9 +130,11 @@ def run_heat1d(rod: HeatRod, out: str, methods: tuple[str, ...] = METHODS, nx: i
     -------
     dict
         The metrics written to ``out/metrics.json``: per method ``rel_l2``, ``rel_l2_t_ge_1pct``,
-        ``max_abs_error``, ``wall_s`` (and details), plus the problem and the grid.
+        ``max_abs_error``, ``wall_s`` (and details: for the PINN the iterations each phase ran and
+        ``stopped_by``, what ended its training), plus the problem and the grid.
     """
     pinn = pinn or PINNOptions()
+    check_time_limit(pinn.time_limit)
     nt = plan_time_steps(rod, nx, nt, methods, auto_dt)
     if "pinn" in methods:  # every check before any work or output
         problem = heat_problem(rod, pinn.corner, pinn.hard, pinn.scaled)
@@ -162,7 +166,8 @@ def _rod_dict(rod: HeatRod) -> dict:
 def _pinn_info(result: PINNResult, options: PINNOptions) -> dict:
     return {"wall_s": result.wall_s, "adam_s": result.adam_s, "lbfgs_s": result.lbfgs_s,
             "adam_iterations": result.adam_iterations, "lbfgs_iterations": result.lbfgs_iterations,
-            "final_loss": result.final_loss, "n_collocation": result.n_collocation,
+            "stopped_by": result.stopped_by, "time_limit": options.time_limit, "final_loss": result.final_loss,
+            "n_collocation": result.n_collocation,
             "options": {**dataclasses.asdict(options), "hidden": list(options.hidden)}}
 
 

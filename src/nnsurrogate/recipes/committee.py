@@ -5,21 +5,27 @@ resamples) through :func:`nnsurrogate.atomistic.committee.fit_committee`, and wr
 
 - ``OUT/committee/``: the members, loadable by every command that takes a model
   (:func:`nnsurrogate.atomistic.calculator.load_calculator`);
-- ``OUT/metrics.json``: ``model``, ``members``, ``bootstrap`` and, for ``train`` (and ``test``), the
+- ``OUT/metrics.json``: ``model``, ``members``, ``bootstrap``, per member the epochs it ran
+  (``epochs_run``) and what ended its training (``stopped_by``), and, for ``train`` (and ``test``), the
   errors of the committee mean (``energy_mae_meV_atom``, ``force_mae_meV_A``, …), the mean spread
   ``mean_force_std_meV_A`` and the calibration ``calibration_rms_error_over_rms_std`` (RMS error
-  over RMS σ; 1 for a calibrated spread).
+  over RMS σ; 1 for a calibrated spread); the test set (or the training set without one) also gets
+  the per-element and per-config_type errors, and ``OUT/plots/`` their plots (:func:`scored`).
+
+A time limit (``config.time_limit``) counts from the moment the frames are read; each member still to
+train gets an equal part of the time left when it starts.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from nnsurrogate.core.engine.budget import time_limit_scope
 from nnsurrogate.core.engine.progress import Progress
 from nnsurrogate.core.errors import UserInputError
 from nnsurrogate.core.files import write_json
 
-__all__ = ["calibrate_run", "committee_run", "join_run"]
+__all__ = ["calibrate_run", "committee_run", "join_run", "score_active_learning", "scored"]
 
 
 def committee_run(data: Path, out: Path, model: str, hyper: dict, n_members: int, config, test: Path | None = None,
@@ -38,7 +44,8 @@ def committee_run(data: Path, out: Path, model: str, hyper: dict, n_members: int
     n_members : int
         Members, at least 2 (one model has no spread).
     config : PotentialTrainConfig
-        Training settings of every member; member k uses seed ``config.seed + k``.
+        Training settings of every member; member k uses seed ``config.seed + k``; its ``time_limit``
+        bounds the whole run (the members share it).
     bootstrap : bool
         Train each member on a bootstrap resample of the frames.
     progress : callable, optional
@@ -53,20 +60,69 @@ def committee_run(data: Path, out: Path, model: str, hyper: dict, n_members: int
     if n_members < 2:
         raise UserInputError(f"a committee needs at least 2 members, got {n_members}", "n_members")
     cutoff = model_cutoff(TrainInputs(train=data, hyper=hyper, model=model))
-    frames = read_frames(data, cutoff=cutoff)
-    species = sorted({s for a in frames for s in a.get_chemical_symbols()})
-    test_frames = read_frames(test, cutoff=cutoff, species=species) if test is not None else None
-    with torch_threads(1):
-        models = fit_committee(frames, model, hyper, n_members, config, bootstrap=bootstrap, progress=progress)
+    with time_limit_scope(config.time_limit):  # reading the frames counts against the limit
+        frames = read_frames(data, cutoff=cutoff)
+        species = sorted({s for a in frames for s in a.get_chemical_symbols()})
+        test_frames = read_frames(test, cutoff=cutoff, species=species) if test is not None else None
+        with torch_threads(1):
+            models, results = fit_committee(frames, model, hyper, n_members, config, bootstrap=bootstrap,
+                                            progress=progress, with_results=True)
     shortest = shortest_training_distance(frames)
     for member in models:
         member.shortest_training_distance = shortest
     save_committee(models, out / "committee", {"n_train": len(frames), "bootstrap": bootstrap})
     calc = CommitteeCalculator(models)
-    report = {"model": model, "members": n_members, "bootstrap": bootstrap, "train": test_errors(calc, frames),
-              **({"test": test_errors(calc, test_frames)} if test_frames else {})}
+    report = {"model": model, "members": n_members, "bootstrap": bootstrap,
+              "epochs_run": [r.epochs_run for r in results], "stopped_by": [r.stopped_by for r in results],
+              "time_limit": config.time_limit}
+    if test_frames:
+        report.update(train=test_errors(calc, frames), test=scored(calc, test_frames, out / "plots", "test set"))
+    else:
+        report["train"] = scored(calc, frames, out / "plots", "training set")
     write_json(out / "metrics.json", report)
     return report
+
+
+def scored(calculator, frames: list, plots: Path, title: str) -> dict:
+    """The errors and σ calibration of a committee *calculator* on labelled *frames*
+    (:func:`~nnsurrogate.atomistic.active_learning.test_errors`), with their breakdown per element and
+    per config_type (:mod:`~nnsurrogate.atomistic.error_breakdown`), and the plots of them in *plots*:
+    ``parity_energy.png``, ``parity_force.png``, ``force_error_by_element.png``,
+    ``error_by_config_type.png`` and ``calibration.png`` (binned σ against the observed force error)."""
+    from nnsurrogate.atomistic.active_learning import test_errors
+    from nnsurrogate.atomistic.calibration import calibration_plot, component_errors
+    from nnsurrogate.atomistic.error_breakdown import as_predictions, write_breakdown
+    from nnsurrogate.atomistic.evaluation import parity_plots
+
+    kept: dict = {}
+    report = test_errors(calculator, frames, kept)
+    pred = as_predictions(kept["predictions"], frames)
+    parity_plots(plots, pred, frames, title=f"committee mean, {title}")
+    report.update(write_breakdown(plots, pred, frames, title=f"committee mean, {title}"))
+    if kept["predictions"].forces_std is not None:
+        calibration_plot(plots / "calibration.png", *component_errors(kept["predictions"]))
+    return report
+
+
+def score_active_learning(out: Path, summary: dict, test_frames: list | None = None) -> dict:
+    """Score the last committee of an active-learning run in *out* (``OUT/committee``) with :func:`scored`:
+    on *test_frames*, or on every labelled frame (``OUT/data.xyz``, the training frames) without them.
+
+    The result goes into *summary* (the run's ``metrics.json``, rewritten) under ``final_committee``,
+    with ``frames`` naming the set; returns *summary*.
+    """
+    from nnsurrogate.atomistic.committee import load_committee_calculator
+    from nnsurrogate.atomistic.data import read_frames
+
+    calculator = load_committee_calculator(out / "committee")
+    if test_frames:
+        frames, name = list(test_frames), "test set"
+    else:
+        frames, name = read_frames(out / "data.xyz", species=list(calculator.species),
+                                   cutoff=max(m.cutoff for m in calculator.models)), "labelled (training) frames"
+    summary = {**summary, "final_committee": {"frames": name, **scored(calculator, frames, out / "plots", name)}}
+    write_json(out / "metrics.json", summary)
+    return summary
 
 
 def join_run(models: list[str], out: Path, test: Path | None = None) -> dict:

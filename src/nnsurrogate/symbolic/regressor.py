@@ -18,6 +18,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from nnsurrogate.core.engine.budget import current_deadline
 from nnsurrogate.core.errors import DataWarning
 from nnsurrogate.symbolic.export import formula_exports
 from nnsurrogate.symbolic.expression import complexity, evaluate, formula_string, make_symbols, round_constants
@@ -181,7 +182,7 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
         if np.ptp(y) == 0:
             front, result = [self._constant(float(y[0]), X, y, fit_idx, val_idx)], None
         else:
-            result = self._search(X, y, fit_idx, val_idx, functions, seed)
+            result = self._search(X, y, fit_idx, val_idx, functions, seed, started)
             front = self._front(result.candidates, X, y, fit_idx, val_idx)
         chosen = select(front, float(self.selection_tolerance), float(self.selection_noise))
         self.sympy_expr_ = front[chosen].expr
@@ -195,11 +196,17 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
         self.fit_seconds_ = time.perf_counter() - started
         return self
 
-    def _search(self, X, y, fit_idx, val_idx, functions, seed):
+    def _search(self, X, y, fit_idx, val_idx, functions, seed, started: float | None = None):
+        """Run the search; ``time_limit`` counts from *started* (the start of ``fit``), or, inside a
+        :func:`~nnsurrogate.core.engine.budget.time_limit_scope`, the scope's clock applies."""
         search = BACKENDS[self.backend](X[fit_idx], y[fit_idx], self.symbols_, functions, int(self.max_length),
                                         int(self.population_size), seed, int(self.n_threads))
-        budget = Budget(self.generations_budget(), None if self.time_limit is None else float(self.time_limit),
-                        self.target_r2)
+        deadline = current_deadline()
+        if deadline is not None:
+            budget = Budget(self.generations_budget(), deadline.time_limit, self.target_r2, deadline.started)
+        else:
+            budget = Budget(self.generations_budget(), None if self.time_limit is None else float(self.time_limit),
+                            self.target_r2, started)
         with search_bar(f"symbolic regression ({self.backend})", self.verbose > 0) as bar:
             return run_search(search, budget, X[val_idx], y[val_idx], bar)
 

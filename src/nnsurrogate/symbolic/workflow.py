@@ -18,6 +18,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from nnsurrogate.core import metrics
+from nnsurrogate.core.engine.budget import time_limit_scope
 from nnsurrogate.core.errors import DataWarning, UserInputError
 from nnsurrogate.core.files import write_json
 from nnsurrogate.core.plots import parity_plot, tidy_log_axes
@@ -118,13 +119,14 @@ def fit_table(data: str, out: str, options: FitOptions) -> dict:
         ``mae_test``, ``rmse_test``, ``r2_train``, ``mae_train``, counts, settings and timings.
     """
     functions = options.check()
-    X, y = load_table(data, options)
-    X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=options.test_size, random_state=options.seed)
-    start = time.perf_counter()
-    model = SymbolicRegressor(backend=options.backend, functions=functions, max_length=options.max_length,
-                              generations=options.generations, time_limit=options.time_limit,
-                              random_state=options.seed, verbose=options.verbose)
-    model.fit(X_tr, y_tr)
+    with time_limit_scope(options.time_limit):  # reading the table counts against the limit
+        X, y = load_table(data, options)
+        X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=options.test_size, random_state=options.seed)
+        start = time.perf_counter()
+        model = SymbolicRegressor(backend=options.backend, functions=functions, max_length=options.max_length,
+                                  generations=options.generations, time_limit=options.time_limit,
+                                  random_state=options.seed, verbose=options.verbose)
+        model.fit(X_tr, y_tr)
     fit_seconds = time.perf_counter() - start
     pred_tr, pred_te = model.predict(X_tr), model.predict(X_te)
     report = {

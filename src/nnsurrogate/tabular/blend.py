@@ -34,6 +34,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from nnsurrogate.core.engine.budget import overall_stop, time_share
 from nnsurrogate.core.errors import ModelFileError
 from nnsurrogate.tabular.classifier import SurrogateClassifier
 from nnsurrogate.tabular._shared import delegated_domain, seeded_clone
@@ -96,18 +97,24 @@ class _Blend(BaseEstimator):
         network, members = self._templates()
         n = len(members) + 1
         self.std_scale_ = 1.0
+        stops: list[str | None] = []  # what ended each network fit
         if isinstance(self.weights, str):
             if self.weights != "auto":
                 raise ValueError(f"weights must be 'auto' or a sequence of numbers, got {self.weights!r}")
-            self.weights_ = self._choose_weights([network, *members], X, y, stratify)
+            self.weights_ = self._choose_weights([network, *members], X, y, stratify, stops)
         else:
             self.weights_ = _given_weights(self.weights, n)
-        self.network_ = network.fit(X, y, checkpoint=checkpoint)
+        self.network_ = network.fit(X, y, checkpoint=checkpoint)  # the time the selection fits left
         self.members_ = [clone(m).fit(X, y) if w > 0 else None for m, w in zip(members, self.weights_[1:])]
         self.n_epochs_ = self.network_.n_epochs_
+        self.stopped_by_ = overall_stop([*stops, getattr(self.network_, "stopped_by_", None)])
 
-    def _choose_weights(self, templates, X, y, stratify) -> np.ndarray:
-        """Weights of Eq. (1) from out-of-sample predictions (equal weights when too few rows)."""
+    def _choose_weights(self, templates, X, y, stratify, stops: list) -> np.ndarray:
+        """Weights of Eq. (1) from out-of-sample predictions (equal weights when too few rows).
+
+        Under a time limit the network's fold fits and its final fit share the time left equally
+        (:func:`~nnsurrogate.core.engine.budget.time_share`); what ended each fold fit is appended to *stops*.
+        """
         folds = _selection_folds(len(y), stratify, check_random_state(self.random_state).randint(2**31 - 1))
         if folds is None:
             return np.full(len(templates), 1.0 / len(templates))
@@ -115,8 +122,11 @@ class _Blend(BaseEstimator):
         preds, net_std = [], []
         for j, template in enumerate(templates):
             parts = []
-            for train, test in folds:
-                fitted = clone(template).fit(X[train], y[train])
+            for k, (train, test) in enumerate(folds):
+                with time_share(len(folds) + 1 - k if j == 0 else 1):
+                    fitted = clone(template).fit(X[train], y[train])
+                if j == 0:
+                    stops.append(getattr(fitted, "stopped_by_", None))
                 parts.append(self._member_output(fitted, X[test]))
                 if j == 0:
                     net_std.append(self._network_std(fitted, X[test]))

@@ -96,6 +96,8 @@ class SurrogateClassifier(ClassifierMixin, BaseEstimator):
     temperature_ : float
     domain_ : DomainCheck
     n_epochs_ : int
+    stopped_by_ : str
+        What ended the training: ``"early stopping"``, ``"epochs"`` or ``"time limit"`` (not saved).
     n_features_in_ : int
     """
 
@@ -168,6 +170,7 @@ class SurrogateClassifier(ClassifierMixin, BaseEstimator):
         with epoch_bar("training classifier ensemble", enabled=bool(self.verbose)) as progress:
             result = fit_ensemble(net, Xs, Y, train, val, config, generator, progress, per_member_cross_entropy)
         self.n_epochs_ = int(result.epochs_run)
+        self.stopped_by_ = result.stopped_by
         return net.eval()
 
     def embed(self, X) -> np.ndarray:

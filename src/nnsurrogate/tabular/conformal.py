@@ -24,6 +24,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from nnsurrogate.core.conformal import ConformalScores
+from nnsurrogate.core.engine.budget import overall_stop, time_share
 from nnsurrogate.core.errors import ModelFileError
 from nnsurrogate.tabular._shared import delegated_domain, fit_with_checkpoint, seeded_clone
 from nnsurrogate.tabular.regressor import Prediction, SurrogateRegressor, prediction_of
@@ -55,6 +56,10 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
     n_features_in_ : int
     n_epochs_ : int or None
         Epochs of the kept model, when it reports them.
+    stopped_by_ : str or None
+        What ended the training of the fits (the one they share, else the one that cut more, see
+        :func:`~nnsurrogate.core.engine.budget.overall_stop`), when they report it. Under a time limit
+        the cross-conformal fits share the time left equally.
     """
 
     def __init__(self, estimator=None, method="split", calibration_fraction=0.2, cv=5, normalize=True,
@@ -100,6 +105,7 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
         rng = check_random_state(self.random_state)
         suffix = (lambda s: f"{checkpoint}.{s}") if checkpoint else (lambda s: None)  # noqa: E731
         groups = np.arange(len(y)) if groups is None else _group_codes(groups, len(y))
+        stops: list[str | None] = []
         if self.method == "split":
             cal, train = _calibration_rows(groups, float(self.calibration_fraction), rng)
             self.estimator_ = fit_with_checkpoint(self._template(), X[train], y[train], suffix("cal"), **fit_params)
@@ -110,12 +116,15 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
                 raise ValueError(f"cv={self.cv} folds need at least as many groups, got {len(np.unique(groups))}")
             folds = GroupKFold(int(self.cv), shuffle=True, random_state=rng.randint(2**31 - 1))
             for k, (train, test) in enumerate(folds.split(X, y, groups)):
-                fold = fit_with_checkpoint(self._template(), X[train], y[train], suffix(f"fold{k}"), **fit_params)
+                with time_share(int(self.cv) + 1 - k):
+                    fold = fit_with_checkpoint(self._template(), X[train], y[train], suffix(f"fold{k}"), **fit_params)
                 residuals[test], sigma[test] = _scores(fold, X[test], y[test])
+                stops.append(getattr(fold, "stopped_by_", None))
             self.estimator_ = fit_with_checkpoint(self._template(), X, y, checkpoint, **fit_params)
         normalized = bool(self.normalize) and bool(np.all(np.isfinite(sigma)))  # σ from every model that scored
         self.conformal_ = ConformalScores.fit(residuals, sigma if normalized else None)
         self.n_epochs_ = getattr(self.estimator_, "n_epochs_", None)
+        self.stopped_by_ = overall_stop([*stops, getattr(self.estimator_, "stopped_by_", None)])
         return self
 
     # --------------------------------------------------------------- prediction

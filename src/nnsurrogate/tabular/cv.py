@@ -10,6 +10,11 @@ folds, metrics of the pooled out-of-fold predictions, the leak report, CPU time)
 ``predictions.csv`` (out-of-fold prediction of every row, with its fold) and ``plots/parity.png``
 (regression) or ``plots/reliability.png`` (classification). Finished folds are kept in
 ``OUT/.checkpoint/`` so that ``--resume`` continues an interrupted run.
+
+A time limit bounds the whole cross-validation from the moment the table is read: each fold still to
+fit gets an equal part of the time left when it starts (so time a fold did not need goes to the
+later ones). ``metrics.json`` lists per fold the epochs its network reached (``epochs_run``) and what
+ended its training (``stopped_by``).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from nnsurrogate.core.conformal import SIGMA_LEVELS
+from nnsurrogate.core.engine.budget import time_limit_scope, time_share
 from nnsurrogate.core.errors import DataWarning, UserInputError
 from nnsurrogate.core.files import atomic_path, checkpoint_dir, write_json
 from nnsurrogate.core.metrics import classification_report, conformal_report, regression_report, summarize_folds
@@ -156,13 +162,17 @@ def make_folds(ds: Dataset, cv: CVOptions, seed: int) -> Folds:
 
 
 def cross_validate(data: str, out: str, spec: TableSpec, options: ModelOptions, cv: CVOptions,
-                   resume: bool = False, log: Callable[[str], None] | None = None, verbose: bool = True) -> dict:
+                   resume: bool = False, log: Callable[[str], None] | None = None, verbose: bool = True,
+                   time_limit: float | None = None) -> dict:
     """Run the cross-validation of *data* and write ``out/{metrics.json, predictions.csv, plots/}``.
 
     Parameters
     ----------
     log : callable, optional
         Receives one-line messages: always the leak report, and each fold's score when *verbose*.
+    time_limit : float, optional
+        Wall-clock limit of the whole cross-validation, s, reading the table included; each fold
+        still to fit gets an equal part of the time left when it starts.
 
     Returns
     -------
@@ -171,19 +181,22 @@ def cross_validate(data: str, out: str, spec: TableSpec, options: ModelOptions, 
     """
     log = log or (lambda _msg: None)
     options.validate()
-    ds = load_dataset(data, spec)
-    folds = make_folds(ds, cv, options.seed)
-    leaks = leak_report(ds.groups, folds)
-    log(_leak_line(leaks, ds.formula_column is not None))
-    if leaks["n_test_rows_seen_in_train"]:
-        warnings.warn(f"{leaks['n_test_rows_seen_in_train']} test rows have their compound on the training side of their "
-                      "fold; group the folds by formula (groups) to measure the error on new compounds", DataWarning,
-                      stacklevel=2)
-    ckpt = checkpoint_dir(out, resume)
-    start_wall, start_cpu = time.perf_counter(), time.process_time()
-    groups = ds.groups if cv.groups == "formula" else None
-    oof, reports = _run_folds(ds, folds, options, spec.target, ckpt, log if verbose else (lambda _msg: None), groups)
+    with time_limit_scope(time_limit):  # checks the limit; its clock starts before the table is read
+        ds = load_dataset(data, spec)
+        folds = make_folds(ds, cv, options.seed)
+        leaks = leak_report(ds.groups, folds)
+        log(_leak_line(leaks, ds.formula_column is not None))
+        if leaks["n_test_rows_seen_in_train"]:
+            warnings.warn(f"{leaks['n_test_rows_seen_in_train']} test rows have their compound on the training side of "
+                          "their fold; group the folds by formula (groups) to measure the error on new compounds",
+                          DataWarning, stacklevel=2)
+        ckpt = checkpoint_dir(out, resume)
+        start_wall, start_cpu = time.perf_counter(), time.process_time()
+        groups = ds.groups if cv.groups == "formula" else None
+        oof, reports = _run_folds(ds, folds, options, spec.target, ckpt, log if verbose else (lambda _msg: None),
+                                  groups)
     metrics = _summary(ds, folds, oof, reports, leaks, cv, spec, options)
+    metrics.update(epochs_run=oof["epochs_run"], stopped_by=oof["stopped_by"], time_limit=time_limit)
     metrics.update(fit_seconds=round(time.perf_counter() - start_wall, 3),
                    cpu_seconds=round(time.process_time() - start_cpu, 3))
     _write_outputs(Path(out), ds, spec.target, oof, metrics)
@@ -193,28 +206,39 @@ def cross_validate(data: str, out: str, spec: TableSpec, options: ModelOptions, 
 
 def _run_folds(ds: Dataset, folds: Folds, options: ModelOptions, target: str, ckpt: Path, log,
                groups: np.ndarray | None = None) -> tuple[dict, list]:
-    """Out-of-fold predictions (``pred``, ``std`` or ``proba``, ``fold``) and each fold's metrics.
+    """Out-of-fold predictions (``pred``, ``std`` or ``proba``, ``fold``), the epochs and the reason the
+    training of each fold ended (``epochs_run``, ``stopped_by``: lists in fold order), and each fold's metrics.
 
-    *groups*: the grouping of the folds, which the conformal calibration rows follow as well."""
+    *groups*: the grouping of the folds, which the conformal calibration rows follow as well. Under a
+    time limit each fold still to fit gets an equal part of the time left when it starts."""
     n = len(ds)
     oof = {"fold": np.full(n, -1), "pred": np.full(n, np.nan), "std": np.full(n, np.nan), "proba": None,
-           "bounds": np.full((n, 4), np.nan)}
+           "bounds": np.full((n, 4), np.nan), "epochs_run": [], "stopped_by": []}
     reports, fitted = [], []
+    to_fit = [not (ckpt / f"fold{k}.npz").is_file() for k in range(len(folds))]
     for k, (train, test) in enumerate(folds):
         done, took = ckpt / f"fold{k}.npz", " (kept from the interrupted run)"
         if done.is_file():
             saved = np.load(done, allow_pickle=False)
             pred, second, bounds = saved["pred"], saved["second"], saved["bounds"] if "bounds" in saved.files else np.full((len(test), 4), np.nan)
+            epochs, stop = _saved_training(saved)
         else:
             log(f"fold {k + 1}/{len(folds)}: fitting on {len(train)} rows …")
             started = time.perf_counter()
-            model = fit_table_model(ds, train, options, target, checkpoint=str(ckpt / f"fold{k}.pt"), groups=groups)
+            with time_share(sum(to_fit[k:])):
+                model = fit_table_model(ds, train, options, target, checkpoint=str(ckpt / f"fold{k}.pt"),
+                                        groups=groups)
             pred, second, bounds = _predict(model, ds, test)
+            epochs, stop = getattr(model.estimator, "n_epochs_", None), getattr(model.estimator, "stopped_by_", None)
             with atomic_path(done) as tmp:
                 with open(tmp, "wb") as fh:
-                    np.savez(fh, pred=pred, second=second, bounds=bounds)
+                    np.savez(fh, pred=pred, second=second, bounds=bounds, epochs_run=np.array(-1 if epochs is None
+                                                                                             else int(epochs)),
+                             stopped_by=np.array(stop or ""))
             fitted.append(time.perf_counter() - started)
             took = f" in {_duration(fitted[-1])}"
+        oof["epochs_run"].append(epochs)
+        oof["stopped_by"].append(stop)
         oof["fold"][test] = k
         if ds.task == "classify":
             oof["proba"] = np.zeros((n, second.shape[1])) if oof["proba"] is None else oof["proba"]
@@ -229,6 +253,13 @@ def _run_folds(ds: Dataset, folds: Folds, options: ModelOptions, target: str, ck
         log(f"fold {k + 1}/{len(folds)}: {len(train)} train, {len(test)} test rows, {key} {reports[-1][key]:.4g}"
             f"{took}{eta}")
     return oof, reports
+
+
+def _saved_training(saved) -> tuple[int | None, str | None]:
+    """(epochs run, what ended the training) of a fold kept in a checkpoint file (``None`` where not saved)."""
+    epochs = int(saved["epochs_run"]) if "epochs_run" in saved.files else -1
+    stop = str(saved["stopped_by"]) if "stopped_by" in saved.files else ""
+    return (epochs if epochs >= 0 else None), (stop or None)
 
 
 def _duration(seconds: float) -> str:

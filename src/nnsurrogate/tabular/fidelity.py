@@ -106,6 +106,7 @@ class MultiFidelityRegressor(RegressorMixin, BaseEstimator):
             else:
                 self.high_ = fit_with_checkpoint(self._template(self.high, SurrogateRegressor), X[:, :-1], y - value, high_ckpt)
         self.n_epochs_ = getattr(self.high_, "n_epochs_", None)
+        self.stopped_by_ = getattr(self.high_, "stopped_by_", None)
         return self
 
     def low_fidelity_value(self, X) -> tuple[np.ndarray, np.ndarray]:

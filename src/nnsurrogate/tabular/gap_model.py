@@ -21,6 +21,7 @@ from scipy import stats
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from nnsurrogate.core.engine.budget import overall_stop, time_share
 from nnsurrogate.core.errors import ModelFileError
 from nnsurrogate.tabular.classifier import SurrogateClassifier
 from nnsurrogate.tabular.regressor import Prediction, SurrogateRegressor
@@ -46,6 +47,9 @@ class TwoStageRegressor(RegressorMixin, BaseEstimator):
     n_features_in_ : int
     n_epochs_ : int
         Epochs of the regressor.
+    stopped_by_ : str or None
+        What ended the training of the two stages (the one they share, else the one that cut more,
+        see :func:`~nnsurrogate.core.engine.budget.overall_stop`).
     """
 
     def __init__(self, classifier=None, regressor=None, random_state=None):
@@ -76,10 +80,13 @@ class TwoStageRegressor(RegressorMixin, BaseEstimator):
         if zero.sum() < 2 or (~zero).sum() < 2:
             raise ValueError("TwoStageRegressor needs at least 2 zero and 2 positive targets")
         self.classifier_ = self._template(self.classifier, SurrogateClassifier)
-        self.classifier_.fit(X, zero.astype(np.int64), checkpoint=f"{checkpoint}.clf" if checkpoint else None)
+        with time_share(2):  # under a time limit the two stages share the time left
+            self.classifier_.fit(X, zero.astype(np.int64), checkpoint=f"{checkpoint}.clf" if checkpoint else None)
         self.regressor_ = self._template(self.regressor, SurrogateRegressor)
         self.regressor_.fit(X[~zero], y[~zero], checkpoint=f"{checkpoint}.reg" if checkpoint else None)
         self.n_epochs_ = self.regressor_.n_epochs_
+        self.stopped_by_ = overall_stop([getattr(self.classifier_, "stopped_by_", None),
+                                         getattr(self.regressor_, "stopped_by_", None)])
         return self
 
     def predict_full(self, X) -> Prediction:

@@ -126,6 +126,9 @@ class SurrogateRegressor(RegressorMixin, BaseEstimator):
     domain_ : DomainCheck
     n_epochs_ : int
         Epochs run before every member had stopped improving.
+    stopped_by_ : str
+        What ended the training: ``"early stopping"``, ``"epochs"`` or ``"time limit"`` (a limit set by
+        :func:`~nnsurrogate.core.engine.budget.time_limit_scope` around ``fit``). Not saved with the model.
     n_features_in_ : int
     """
 
@@ -251,6 +254,7 @@ class SurrogateRegressor(RegressorMixin, BaseEstimator):
             result = fit_ensemble(net, Xs, zs, train, val, config, generator, progress, _LOSSES[self.loss])
         self.n_epochs_ = int(result.epochs_run)
         self.best_epoch_ = result.best_epoch
+        self.stopped_by_ = result.stopped_by
         return net.eval()
 
     def _calibrate(self, X, z, train, val) -> None:

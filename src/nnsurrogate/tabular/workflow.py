@@ -4,6 +4,11 @@ Everything is validated before any output is created; outputs are written atomic
 so a failed run leaves no half-written folder. Training of a hold-out split reports metrics of the
 saved model on the held-out rows; ``kfold:K`` reports out-of-fold metrics and saves a model trained
 on all rows. A formula column is featurized inside every fit (see :mod:`nnsurrogate.tabular.cv`).
+
+A time limit (``time_limit``) bounds the whole run from the moment the table is read: reading and
+featurizing count, and the network fits share what is left (with ``kfold:K`` the K fold fits and the
+final fit each get an equal part of the time left when they start). ``metrics.json`` says what ended
+the training (``stopped_by``) besides the epochs it reached (``epochs_run``).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from nnsurrogate.core.engine.budget import check_time_limit, overall_stop, time_limit_scope, time_share
 from nnsurrogate.core.errors import DataWarning, UserInputError
 from nnsurrogate.core.files import checkpoint_dir, write_json
 from nnsurrogate.core.metrics import classification_report, conformal_report, regression_report
@@ -55,6 +61,7 @@ class TrainOptions:
     low_fidelity: str | None = None
     low_fidelity_target: str | None = None
     fidelity_method: str = "stack"
+    time_limit: float | None = None
 
     def table_spec(self, split_column: str = "") -> TableSpec:
         exclude = (split_column,) if split_column and split_column != self.formula_column else ()
@@ -65,6 +72,7 @@ class TrainOptions:
         self.model_options().validate()
         if not (math.isfinite(self.test_size) and 0.0 < self.test_size < 1.0):
             raise UserInputError(f"test_size must be between 0 and 1, got {self.test_size}", "test_size")
+        check_time_limit(self.time_limit)
         check_low_fidelity_options(self.low_fidelity, self.fidelity_method, self.formula_column)
 
     def model_options(self) -> ModelOptions:
@@ -137,16 +145,19 @@ def train_table(data: str, out: str, options: TrainOptions) -> dict:
     """
     options.validate()
     spec = parse_split(options.split)
-    ds, split_values = load_training_data(data, options, spec)
-    low = (load_low_fidelity(options.low_fidelity, ds, options.low_fidelity_target or options.target,
-                             options.fidelity_method) if options.low_fidelity else None)
-    out_dir = Path(out)
-    ckpt_dir = checkpoint_dir(out_dir, options.resume)
-    start = time.perf_counter()
-    if spec.kind == "kfold":
-        model, test, (pred, second, bounds), n_train = _train_kfold(ds, options, spec, ckpt_dir, low)
-    else:
-        model, test, (pred, second, bounds), n_train = _train_holdout(ds, options, spec, split_values, ckpt_dir, low)
+    with time_limit_scope(options.time_limit):  # the clock starts before the table is read
+        ds, split_values = load_training_data(data, options, spec)
+        low = (load_low_fidelity(options.low_fidelity, ds, options.low_fidelity_target or options.target,
+                                 options.fidelity_method) if options.low_fidelity else None)
+        out_dir = Path(out)
+        ckpt_dir = checkpoint_dir(out_dir, options.resume)
+        start = time.perf_counter()
+        if spec.kind == "kfold":
+            model, test, (pred, second, bounds), n_train, stops = _train_kfold(ds, options, spec, ckpt_dir, low)
+        else:
+            model, test, (pred, second, bounds), n_train = _train_holdout(ds, options, spec, split_values, ckpt_dir,
+                                                                          low)
+            stops = []
     metrics = _report(ds, test, pred, second)
     if ds.task == "regress":
         metrics.update(conformal_report(ds.y[test], bounds), conformal=options.conformal)
@@ -157,7 +168,9 @@ def train_table(data: str, out: str, options: TrainOptions) -> dict:
     metrics.update(n_train=int(n_train), n_test=int(len(test)), split=options.split, target=options.target,
                    task=ds.task, formula_column=ds.formula_column, inputs=ds.inputs, units=model.units,
                    log_target=options.log_target, seed=options.seed, ensemble=options.ensemble,
-                   epochs_run=model.estimator.n_epochs_, fit_seconds=round(time.perf_counter() - start, 3))
+                   epochs_run=model.estimator.n_epochs_,
+                   stopped_by=overall_stop([*stops, getattr(model.estimator, "stopped_by_", None)]),
+                   time_limit=options.time_limit, fit_seconds=round(time.perf_counter() - start, 3))
     what = "held-out rows" if spec.kind != "kfold" else "out-of-fold"
     _write_outputs(out_dir, model, metrics, ds, test, pred, second, what)
     shutil.rmtree(ckpt_dir, ignore_errors=True)
@@ -188,18 +201,23 @@ def _train_holdout(ds: Dataset, options: TrainOptions, spec: SplitSpec, values, 
 
 
 def _train_kfold(ds: Dataset, options: TrainOptions, spec: SplitSpec, ckpt_dir: Path, low=None):
+    """Out-of-fold predictions of K fold fits, then a model of all rows; the last item lists what ended each
+    fold's training. Under a time limit each fit gets an equal part of the time left when it starts."""
     n = len(ds)
     preds, seconds, bounds = [None] * n, [None] * n, [None] * n
+    stops = []
     for k, (train, test) in enumerate(kfold(n, spec.folds, options.seed)):
-        fold = fit_table_model(ds, train, options.model_options(), options.target, str(ckpt_dir / f"fold{k}.pt"),
-                               low=low)
+        with time_share(spec.folds + 1 - k):
+            fold = fit_table_model(ds, train, options.model_options(), options.target, str(ckpt_dir / f"fold{k}.pt"),
+                                   low=low)
+        stops.append(getattr(fold.estimator, "stopped_by_", None))
         pred, second, bound = _predict_rows(fold, ds, test)
         for j, i in enumerate(test):
             preds[i], seconds[i], bounds[i] = pred[j], second[j], bound[j]
     model = fit_table_model(ds, np.arange(n), options.model_options(), options.target, str(ckpt_dir / "all.pt"),
                             low=low)
     oof = (np.array(preds), np.array(seconds, dtype=np.float64), np.array(bounds, dtype=np.float64))
-    return model, np.arange(n), oof, n
+    return model, np.arange(n), oof, n, stops
 
 
 def _report(ds: Dataset, rows: np.ndarray, pred: np.ndarray, second: np.ndarray) -> dict:

@@ -9,7 +9,7 @@ import pytest
 from nnsurrogate.cli.main import run
 
 
-def test_generate_then_train_writes_model_metrics_and_plots(tmp_path, capsys):
+def test_generate_then_train_writes_model_metrics_and_plots(tmp_path, capsys, check_report):
     data, out = tmp_path / "data", tmp_path / "run"
     code = run(["gas2d", "generate", "--potential", "lj", "--density", "0.2", "--n-samples", "400",
                 "--out", str(data), "--quiet"])
@@ -26,6 +26,8 @@ def test_generate_then_train_writes_model_metrics_and_plots(tmp_path, capsys):
     assert metrics["n_train"] == 320 and metrics["n_test"] == 80 and metrics["fmax_rule"] == "quantile:0.99"
     assert 0.0 <= metrics["majority_class"]["accuracy_both"] <= 1.0
     assert {p.name for p in (out / "plots").iterdir()} == {"parity.png", "confusion.png"}
+    check_report(out, metrics=("accuracy_both", "force_mae", "majority_class.accuracy_both"),
+                 images=("plots/parity.png", "plots/confusion.png"))
     assert (out / "model" / "model.json").is_file() and not (out / ".checkpoint").exists()
     assert "both-components accuracy" in capsys.readouterr().out
 

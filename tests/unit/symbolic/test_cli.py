@@ -20,7 +20,7 @@ def _run_error(capsys, argv):
     return error_lines[0]
 
 
-def test_fit_writes_metrics_front_and_plots(tmp_path, capsys, law_csv):
+def test_fit_writes_metrics_front_and_plots(tmp_path, capsys, law_csv, check_report):
     out = tmp_path / "run"
     code = run([str(a) for a in ["symbolic", "fit", law_csv, "--target", "y", "--time-limit", "3",
                                  "--max-length", "20", "--seed", "1", "--out", out, "--quiet"]])
@@ -39,6 +39,7 @@ def test_fit_writes_metrics_front_and_plots(tmp_path, capsys, law_csv):
     names = {"alpha", "beta", "gamma"}
     assert any(n in metrics["formula"] for n in names) and "x0" not in metrics["formula"]
     assert (out / "plots" / "parity.png").stat().st_size > 0 and (out / "plots" / "pareto.png").stat().st_size > 0
+    check_report(out, metrics=("formula", "r2_test", "mae_test"), images=("plots/parity.png", "plots/pareto.png"))
 
 
 @pytest.mark.parametrize(("content", "args", "expected"), [

@@ -67,7 +67,25 @@ class EpochTask:
 
 @dataclass
 class RunResult:
-    """What a run reports; the task's module holds the best weights afterwards (unless told not to)."""
+    """What a run reports; the task's module holds the best weights afterwards (unless told not to).
+
+    Attributes
+    ----------
+    epochs_run : int
+        Epochs completed (those of a resumed run's earlier processes included).
+    best_epoch, best_score
+        Of the best validation score (per member for a stacked ensemble).
+    elapsed_s : float
+        Training wall time, s (the set-up charged to the budget included).
+    history : list of dict
+        One row per epoch: ``epoch``, ``elapsed_s`` and the task's metrics.
+    stopped_nonfinite : bool
+        The run ended on a non-finite score (``stop_on_nonfinite``).
+    stopped_by : str
+        Which budget ended the run, one of :data:`~nnsurrogate.core.engine.budget.STOP_REASONS`:
+        ``"epochs"`` (the epoch budget is done), ``"time limit"``, ``"early stopping"``
+        (:meth:`EpochTask.should_stop`) or ``"non-finite loss"``.
+    """
 
     epochs_run: int
     best_epoch: Any
@@ -75,6 +93,7 @@ class RunResult:
     elapsed_s: float
     history: list[dict[str, Any]] = field(default_factory=list)
     stopped_nonfinite: bool = False
+    stopped_by: str = "epochs"
 
 
 def _resume(task: EpochTask, checkpoint: Checkpoint, tracker: BestTracker, budget: Budget) -> list[dict]:
@@ -100,6 +119,10 @@ def run_epochs(task: EpochTask, budget: Budget, *, checkpoint: Checkpoint | None
                report_total: int | None = -1, is_main: bool = True) -> RunResult:
     """Run *task* epoch by epoch until the budget is spent or the task stops early.
 
+    The epoch budget, then the time limit, then the task's early stopping are checked before every
+    epoch; a fresh run (no epoch done) always trains one epoch, even when its set-up already spent
+    the time limit. :attr:`RunResult.stopped_by` says which ended the run.
+
     Parameters
     ----------
     task : EpochTask
@@ -123,8 +146,8 @@ def run_epochs(task: EpochTask, budget: Budget, *, checkpoint: Checkpoint | None
     tracker = BestTracker(task.module, task.n_members)
     history = _resume(task, checkpoint, tracker, budget) if checkpoint is not None else []
     total = budget.epochs if report_total == -1 else report_total
-    nonfinite = False
-    while not budget.exhausted() and not task.should_stop(tracker):
+    nonfinite, stopped_by = False, ""
+    while not (stopped_by := _stop_reason(task, budget, tracker)):
         started = time.perf_counter()
         train_metrics = task.train_epoch(budget.deadline(started))
         score, metrics = task.validate(train_metrics)
@@ -139,6 +162,7 @@ def run_epochs(task: EpochTask, budget: Budget, *, checkpoint: Checkpoint | None
             progress(budget.epoch, total, history[-1])
         nonfinite = not bool(torch.isfinite(torch.as_tensor(score, dtype=torch.float64)).all())
         if stop_on_nonfinite and nonfinite:
+            stopped_by = "non-finite loss"
             break
     if checkpoint is not None and is_main:
         _save(task, checkpoint, tracker, budget, history)
@@ -146,4 +170,20 @@ def run_epochs(task: EpochTask, budget: Budget, *, checkpoint: Checkpoint | None
         tracker.restore(task.module)
     best_epoch = tracker.best_epoch.numpy().copy() if tracker.per_member else int(tracker.best_epoch)
     best_score = tracker.best_score.numpy().copy() if tracker.per_member else float(tracker.best_score)
-    return RunResult(budget.epoch, best_epoch, best_score, budget.elapsed, history, stop_on_nonfinite and nonfinite)
+    return RunResult(budget.epoch, best_epoch, best_score, budget.elapsed, history, stop_on_nonfinite and nonfinite,
+                     stopped_by)
+
+
+def _stop_reason(task: EpochTask, budget: Budget, tracker: BestTracker) -> str:
+    """Why the loop ends before the next epoch, or ``""`` to go on.
+
+    A fresh run always trains its first epoch, even when its set-up spent the time limit, so that a
+    time-limited run never returns untrained weights.
+    """
+    if budget.epochs_done():
+        return "epochs"
+    if budget.out_of_time() and budget.epoch > 0:
+        return "time limit"
+    if task.should_stop(tracker):
+        return "early stopping"
+    return ""

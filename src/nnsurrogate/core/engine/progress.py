@@ -10,10 +10,15 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 import sys
+import time
 from collections.abc import Callable, Iterator, Mapping
 
-__all__ = ["Progress", "fan_out", "format_metrics", "progress_bar"]
+__all__ = ["LOG_EVERY_S", "Progress", "fan_out", "format_metrics", "log_lines", "progress_bar"]
+
+#: Seconds between progress lines when stderr is not a terminal (``NNSURROGATE_LOG_EVERY`` overrides).
+LOG_EVERY_S = 30.0
 
 #: ``progress(step, total, metrics)`` — see the module docstring.
 Progress = Callable[[int, "int | None", Mapping[str, float]], None]
@@ -44,10 +49,57 @@ def fan_out(*callbacks: Progress | None) -> Progress | None:
     return call
 
 
+def _log_every() -> float:
+    """``NNSURROGATE_LOG_EVERY`` in seconds when it is a number ≥ 0, else :data:`LOG_EVERY_S`."""
+    try:
+        value = float(os.environ.get("NNSURROGATE_LOG_EVERY", LOG_EVERY_S))
+    except ValueError:
+        return LOG_EVERY_S
+    return value if value >= 0 else LOG_EVERY_S
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+@contextlib.contextmanager
+def log_lines(description: str, render: Callable[[Mapping[str, float]], str], stream=None,
+              every: float | None = None) -> Iterator[Progress]:
+    """Yield a :data:`Progress` callback that writes one plain line every *every* seconds, and the last.
+
+    What a bar becomes when stderr is a log file or a pipe: ``description: step/total  h:mm:ss  info``
+    — the first call, then at most one line per *every* seconds (default :data:`LOG_EVERY_S`, or the
+    environment variable ``NNSURROGATE_LOG_EVERY``), then the final state when the run ends.
+    """
+    stream = sys.stderr if stream is None else stream
+    every = _log_every() if every is None else every
+    start, state = time.perf_counter(), {"last": -math.inf, "line": None, "shown": None}
+
+    def line(step: int, total: int | None, metrics: Mapping[str, float]) -> str:
+        count = f"{step}/{total}" if total is not None else str(step)
+        info = render(metrics)
+        return f"{description}: {count}  {_clock(time.perf_counter() - start)}" + (f"  {info}" if info else "")
+
+    def update(step: int, total: int | None, metrics: Mapping[str, float]) -> None:
+        state["line"] = line(step, total, metrics)
+        now = time.perf_counter()
+        if now - state["last"] >= every:
+            print(state["line"], file=stream, flush=True)
+            state["last"], state["shown"] = now, state["line"]
+
+    yield update
+    if state["line"] is not None and state["line"] != state["shown"]:
+        print(state["line"], file=stream, flush=True)
+
+
 @contextlib.contextmanager
 def progress_bar(description: str, enabled: bool = True,
                  render: Callable[[Mapping[str, float]], str] | None = None) -> Iterator[Progress | None]:
     """Yield a :data:`Progress` callback drawing a rich bar on stderr (``None`` when not *enabled*).
+
+    When stderr is not a terminal (a log file, a pipe, a batch job) the bar becomes periodic plain
+    lines (:func:`log_lines`) instead of redraws nobody sees.
 
     Parameters
     ----------
@@ -61,10 +113,14 @@ def progress_bar(description: str, enabled: bool = True,
     if not enabled:
         yield None
         return
+    render = format_metrics if render is None else render
+    if not _is_terminal(sys.stderr):
+        with log_lines(description, render) as update:
+            yield update
+        return
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bar, TextColumn, TimeElapsedColumn
 
-    render = format_metrics if render is None else render
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                TextColumn("{task.fields[info]}"))
     with Bar(*columns, console=Console(file=sys.stderr), transient=False) as bar:
@@ -76,3 +132,12 @@ def progress_bar(description: str, enabled: bool = True,
         yield update
         done = bar.tasks[0].completed
         bar.update(task, total=max(done, 1), completed=max(done, 1))
+
+
+def _is_terminal(stream) -> bool:
+    """True when *stream* is an interactive terminal (rich's FORCE_TERMINAL / TTY_COMPATIBLE respected)."""
+    forced = os.environ.get("FORCE_TERMINAL") or os.environ.get("TTY_COMPATIBLE")
+    if forced:
+        return forced not in ("0", "false", "False")
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())

@@ -5,7 +5,9 @@ degrees, energy in eV, Raman shift in cm⁻¹), ``intensity``, and any number of
 value repeats on every row of a spectrum (``nnsurrogate spectra xrd`` writes such a file from crystal
 structures). Training puts every spectrum on one grid (:mod:`~nnsurrogate.tabular.spectra.preprocess`),
 holds out a random test fraction, trains a :class:`SpectrumRegressor` and writes ``OUT/model/``,
-``OUT/metrics.json``, ``OUT/predictions.csv`` and ``OUT/plots/parity.png``.
+``OUT/metrics.json``, ``OUT/predictions.csv`` and ``OUT/plots/parity.png``. A time limit counts from
+the moment the table is read (putting the spectra on the grid included); ``metrics.json`` says what
+ended the training (``stopped_by``) besides the epochs it reached (``epochs_run``).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from nnsurrogate.core.engine.budget import check_time_limit, time_limit_scope
 from nnsurrogate.core.errors import ModelFileError, UserInputError
 from nnsurrogate.core.files import checkpoint_dir, refuse_overwriting, write_json
 from nnsurrogate.core.metrics import regression_report
@@ -57,6 +60,7 @@ class SpectraTrainOptions:
     seed: int = 0
     resume: bool = False
     verbose: int = 0
+    time_limit: float | None = None
 
     def validate(self) -> SpectrumGrid:
         """The grid; every other setting checked (a :class:`UserInputError` naming it)."""
@@ -76,6 +80,7 @@ class SpectraTrainOptions:
                 raise UserInputError(f"{name} must be at least 1, got {value}", name)
         if not (math.isfinite(self.test_size) and 0.0 < self.test_size < 1.0):
             raise UserInputError(f"test_size must be between 0 and 1, got {self.test_size}", "test_size")
+        check_time_limit(self.time_limit)
         return grid
 
 
@@ -105,19 +110,21 @@ def read_spectra(path: str, target: str | None = None) -> Spectra:
 def train_spectra(data: str, out: str, options: SpectraTrainOptions) -> dict:
     """Train on the spectra in *data*; write model, metrics, predictions and a parity plot to *out*/."""
     grid = options.validate()
-    spectra = read_spectra(data, options.target)
-    X = spectra_on_grid(spectra.curves, grid, options.kind, options.fwhm)
-    train, test = holdout(parse_split("random"), len(spectra.ids), options.test_size, options.seed)
-    out_dir = Path(out)
-    ckpt = checkpoint_dir(out_dir, options.resume)
-    start = time.perf_counter()
-    model = SpectrumRegressor(ensemble=int(options.members), max_epochs=int(options.epochs),
-                              normalize=options.normalize, random_state=options.seed, verbose=options.verbose)
-    model.fit(X[train], spectra.y[train], checkpoint=str(ckpt / "holdout.pt"))
+    with time_limit_scope(options.time_limit):  # the clock starts before the table is read
+        spectra = read_spectra(data, options.target)
+        X = spectra_on_grid(spectra.curves, grid, options.kind, options.fwhm)
+        train, test = holdout(parse_split("random"), len(spectra.ids), options.test_size, options.seed)
+        out_dir = Path(out)
+        ckpt = checkpoint_dir(out_dir, options.resume)
+        start = time.perf_counter()
+        model = SpectrumRegressor(ensemble=int(options.members), max_epochs=int(options.epochs),
+                                  normalize=options.normalize, random_state=options.seed, verbose=options.verbose)
+        model.fit(X[train], spectra.y[train], checkpoint=str(ckpt / "holdout.pt"))
     pred, std = model.predict(X, return_std=True)
     metrics = regression_report(spectra.y[test], pred[test], std[test])
     metrics.update(target=options.target, n_train=int(len(train)), n_test=int(len(test)), grid=options.grid,
-                   fwhm=options.fwhm, kind=options.kind, epochs_run=model.n_epochs_,
+                   fwhm=options.fwhm, kind=options.kind, epochs_run=model.n_epochs_, stopped_by=model.stopped_by_,
+                   time_limit=options.time_limit,
                    fit_seconds=round(time.perf_counter() - start, 3))
     save_spectrum_model(out_dir / "model", model, options.target, options.grid, options.fwhm, options.kind)
     split = np.where(np.isin(np.arange(len(pred)), test), "test", "train")
