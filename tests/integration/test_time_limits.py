@@ -7,10 +7,6 @@ from __future__ import annotations
 import json
 
 import numpy as np
-from ase.build import bulk
-from ase.calculators.emt import EMT
-from ase.calculators.singlepoint import SinglePointCalculator
-from ase.io import write
 
 from nnsurrogate.cli.main import run
 
@@ -101,17 +97,12 @@ def test_gas2d_train_counts_the_set_up_and_says_so(tmp_path):
     assert (metrics["stopped_by"], metrics["epochs_run"]) == ("time limit", 1)
 
 
-def _copper(path, n: int = 6) -> None:
-    rng = np.random.default_rng(0)
-    frames = []
-    for _ in range(n):
-        atoms = bulk("Cu", "fcc", a=3.6, cubic=True)
-        atoms.positions += rng.normal(0, 0.08, atoms.positions.shape)
-        atoms.calc = EMT()
-        labels = {"energy": atoms.get_potential_energy(), "forces": atoms.get_forces(), "stress": atoms.get_stress()}
-        atoms.calc = SinglePointCalculator(atoms, **labels)
-        frames.append(atoms)
-    write(path, frames, format="extxyz")
+def _copper(path) -> None:
+    """Six rattled copper cells labelled with EMT, made as a user makes them (potential sample, label)."""
+    configs = path.with_name("configs.xyz")
+    assert _cli("potential", "sample", "Cu", "--cubic", "--n-rattle", "6", "--calculator", "emt", "--quiet",
+                "--out", configs) == 0
+    assert _cli("potential", "label", configs, "--calculator", "emt", "--quiet", "--out", path) == 0
 
 
 def test_potential_committee_lists_each_members_reason(tmp_path):
