@@ -9,7 +9,7 @@ import numpy as np
 
 from nnsurrogate.core.files import atomic_path
 
-__all__ = ["new_figure", "parity_plot", "save_figure", "tidy_log_axes"]
+__all__ = ["new_figure", "parity_plot", "save_figure", "thin_crowded_ticks", "tidy_axes", "tidy_log_axes"]
 
 #: A log axis spanning at most this ratio gets plain-number labels at 1-2-5 steps.
 PLAIN_LOG_SPAN = 1e3
@@ -46,9 +46,61 @@ def tidy_log_axes(fig) -> None:
             axis.set_minor_formatter(NullFormatter())
 
 
-def save_figure(fig, path: str | os.PathLike, fmt: str = "png") -> None:
-    """Write *fig* to *path* atomically (PNG by default), log axes tidied (:func:`tidy_log_axes`)."""
+#: Fewest major ticks :func:`thin_crowded_ticks` goes down to on a linear axis.
+MIN_TICKS = 3
+
+
+def _renderer(fig):
+    """The renderer of *fig*'s canvas (an Agg canvas is attached to a figure made outside pyplot)."""
+    if not hasattr(fig.canvas, "get_renderer"):
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        FigureCanvasAgg(fig)
+    fig.canvas.draw()
+    return fig.canvas.get_renderer()
+
+
+def _crowded(axis, renderer, vertical: bool) -> bool:
+    """True when two neighbouring tick labels of *axis* overlap (or nearly touch) as drawn."""
+    boxes = [t.get_window_extent(renderer) for t in axis.get_ticklabels() if t.get_visible() and t.get_text()]
+    if len(boxes) < 2:
+        return False
+    spans = sorted((b.y0, b.y1) if vertical else (b.x0, b.x1) for b in boxes)
+    gap = 2.0  # pixels
+    return any(hi + gap > lo_next for (_, hi), (lo_next, _) in zip(spans, spans[1:]))
+
+
+def thin_crowded_ticks(fig) -> None:
+    """Fewer major ticks on every linear axis of *fig* whose tick labels run into each other.
+
+    Long labels (``0.0200 0.0225 0.0250`` on a narrow parity plot) overlap at matplotlib's default
+    density; the axis is given ever fewer "nice" ticks (:class:`~matplotlib.ticker.MaxNLocator`)
+    until the labels stand apart, down to :data:`MIN_TICKS`.
+    """
+    from matplotlib.ticker import MaxNLocator
+
+    renderer = _renderer(fig)
+    for ax in fig.get_axes():
+        for axis, scale, vertical in ((ax.xaxis, ax.get_xscale(), False), (ax.yaxis, ax.get_yscale(), True)):
+            if scale != "linear" or not _crowded(axis, renderer, vertical):
+                continue
+            for bins in range(max(len(axis.get_major_locator()()) - 2, MIN_TICKS), MIN_TICKS - 1, -1):
+                axis.set_major_locator(MaxNLocator(nbins=bins, steps=[1, 2, 2.5, 5, 10]))
+                renderer = _renderer(fig)
+                if not _crowded(axis, renderer, vertical):
+                    break
+
+
+def tidy_axes(fig) -> None:
+    """Log axes labelled at a glance (:func:`tidy_log_axes`), then crowded linear labels thinned
+    (:func:`thin_crowded_ticks`): what every saved figure gets."""
     tidy_log_axes(fig)
+    thin_crowded_ticks(fig)
+
+
+def save_figure(fig, path: str | os.PathLike, fmt: str = "png") -> None:
+    """Write *fig* to *path* atomically (PNG by default), its axes tidied (:func:`tidy_axes`)."""
+    tidy_axes(fig)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format=fmt)
 

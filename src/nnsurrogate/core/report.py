@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from nnsurrogate.core.files import atomic_path
-from nnsurrogate.core.plots import tidy_log_axes
+from nnsurrogate.core.plots import tidy_axes
 
 __all__ = ["REPORT_FILE", "metric_rows", "write_report"]
 
@@ -35,7 +35,8 @@ color:#1d2330;line-height:1.45}
 h1{font-size:1.6em;margin-bottom:.2em}h2{font-size:1.2em;margin-top:1.6em;border-bottom:1px solid #dde;padding-bottom:.2em}
 table{border-collapse:collapse;font-size:.92em;margin:.5em 0}td,th{border:1px solid #dde;padding:.25em .6em;text-align:left;
 vertical-align:top}th{background:#f3f4f8}td.num{text-align:right;font-variant-numeric:tabular-nums}
-figure{display:inline-block;margin:.5em 1em .5em 0;vertical-align:top}figure img{max-width:520px;border:1px solid #eee}
+figure{display:inline-block;margin:.5em 1em .5em 0;vertical-align:top;max-width:100%}
+figure img{max-width:100%;max-height:440px;height:auto;border:1px solid #eee}
 figcaption{font-size:.85em;color:#555}.meta{color:#555;font-size:.9em}
 """
 
@@ -91,7 +92,7 @@ def _loss_png(history: list[dict]) -> bytes:
         ax.set_yscale("log")
     ax.set(xlabel="epoch", ylabel="loss", title="training history")
     ax.legend(frameon=False)
-    tidy_log_axes(fig)
+    tidy_axes(fig)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110)
     plt.close(fig)

@@ -18,10 +18,10 @@ def _figure(**kwargs):
 
 
 def _save(fig, path: str | os.PathLike) -> None:
-    from nnsurrogate.core.plots import tidy_log_axes
+    from nnsurrogate.core.plots import tidy_axes
 
     fig.tight_layout()
-    tidy_log_axes(fig)
+    tidy_axes(fig)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png")
 
@@ -62,6 +62,9 @@ def field_maps(path: str | os.PathLike, x: np.ndarray, t: np.ndarray, fields: Ma
             fig.colorbar(image, ax=ax, label=label, shrink=0.9, extend="both" if clipped else "neither")
     if shared:
         fig.colorbar(image, ax=list(axes[0]), label=label, shrink=0.9, extend="both" if any_clipped else "neither")
+    from nnsurrogate.core.plots import tidy_axes
+
+    tidy_axes(fig)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png")
 

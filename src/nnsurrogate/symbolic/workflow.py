@@ -21,7 +21,7 @@ from nnsurrogate.core import metrics
 from nnsurrogate.core.engine.budget import time_limit_scope
 from nnsurrogate.core.errors import DataWarning, UserInputError
 from nnsurrogate.core.files import write_json
-from nnsurrogate.core.plots import parity_plot, tidy_log_axes
+from nnsurrogate.core.plots import parity_plot, tidy_axes
 from nnsurrogate.core.tables import numeric_column, numeric_matrix, read_table, require_columns, write_table
 from nnsurrogate.core.units import unit_from_name
 from nnsurrogate.symbolic.distill import pareto_with_test
@@ -179,5 +179,5 @@ def pareto_plot(path: Path, front: pd.DataFrame) -> None:
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
-        tidy_log_axes(fig)
+        tidy_axes(fig)
         fig.savefig(tmp, format="png")

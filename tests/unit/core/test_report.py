@@ -54,3 +54,17 @@ def test_log_axes_read_at_a_glance(tmp_path):
     assert not isinstance(wide.yaxis.get_major_formatter(), ScalarFormatter)  # ten decades keep 10⁻⁸ … 10⁰
     labels = [t.get_text() for t in narrow.yaxis.get_ticklabels() if t.get_text()]
     assert labels and all("10" not in label or label == "10" for label in labels), labels
+
+
+def test_crowded_linear_tick_labels_are_thinned_until_they_stand_apart(tmp_path):
+    from nnsurrogate.core.plots import _crowded, _renderer, new_figure, save_figure
+
+    fig, ax = new_figure()
+    values = np.array([0.01893, 0.02781, 0.03605])  # three per-atom energies, eV: long labels on a narrow axis
+    ax.plot(values, values, "o")
+    ax.plot(values, values, "k--")
+    assert _crowded(ax.xaxis, _renderer(fig), vertical=False)  # matplotlib's default density runs them together
+    save_figure(fig, tmp_path / "parity.png")
+    renderer = _renderer(fig)
+    assert not _crowded(ax.xaxis, renderer, vertical=False) and not _crowded(ax.yaxis, renderer, vertical=True)
+    assert len([t for t in ax.get_xticklabels() if t.get_text()]) >= 3
