@@ -59,11 +59,16 @@ def test_log_axes_read_at_a_glance(tmp_path):
 def test_crowded_linear_tick_labels_are_thinned_until_they_stand_apart(tmp_path):
     from nnsurrogate.core.plots import _crowded, _renderer, new_figure, save_figure
 
-    fig, ax = new_figure()
+    from matplotlib.ticker import MaxNLocator
+
+    fig, ax = new_figure(figsize=(3.6, 3.4))
     values = np.array([0.01893, 0.02781, 0.03605])  # three per-atom energies, eV: long labels on a narrow axis
     ax.plot(values, values, "o")
     ax.plot(values, values, "k--")
-    assert _crowded(ax.xaxis, _renderer(fig), vertical=False)  # matplotlib's default density runs them together
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_locator(MaxNLocator(nbins=14))  # as dense as matplotlib gets with these fonts
+    renderer = _renderer(fig)
+    assert _crowded(ax.xaxis, renderer, vertical=False)  # 0.0180 0.0195 0.0210 … run into each other
     save_figure(fig, tmp_path / "parity.png")
     renderer = _renderer(fig)
     assert not _crowded(ax.xaxis, renderer, vertical=False) and not _crowded(ax.yaxis, renderer, vertical=True)
