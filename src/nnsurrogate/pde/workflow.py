@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import shutil
+import time
 from collections.abc import Mapping
 from contextlib import AbstractContextManager as ContextManager
 from dataclasses import dataclass
@@ -133,6 +134,7 @@ def run_heat1d(rod: HeatRod, out: str, methods: tuple[str, ...] = METHODS, nx: i
         ``max_abs_error``, ``wall_s`` (and details: for the PINN the iterations each phase ran and
         ``stopped_by``, what ended its training), plus the problem and the grid.
     """
+    started = time.perf_counter()
     pinn = pinn or PINNOptions()
     check_time_limit(pinn.time_limit)
     nt = plan_time_steps(rod, nx, nt, methods, auto_dt)
@@ -146,7 +148,7 @@ def run_heat1d(rod: HeatRod, out: str, methods: tuple[str, ...] = METHODS, nx: i
     out_dir = Path(out)
     result = None
     if "pinn" in methods:
-        solver = pinn.solver(_checkpoint(out_dir, "pinn.pt", resume))
+        solver = _left_after(pinn, started).solver(_checkpoint(out_dir, "pinn.pt", resume))
         with pinn_bar("PINN heat rod", verbose) as bar:
             result = solver.solve(problem, bar)
         fields["pinn"] = result.predict({"x": X.ravel(), "t": T.ravel()}).reshape(X.shape)
@@ -157,6 +159,14 @@ def run_heat1d(rod: HeatRod, out: str, methods: tuple[str, ...] = METHODS, nx: i
     _write_heat(out_dir, rod, x, t, exact, fields, metrics, result, pinn)
     shutil.rmtree(out_dir / CHECKPOINT_DIR, ignore_errors=True)
     return metrics
+
+
+def _left_after(options: PINNOptions, started: float) -> PINNOptions:
+    """*options* with what is left of the command's time limit since *started* (``time.perf_counter()``):
+    the exact and finite-difference solutions computed before the PINN count against ``--time-limit``."""
+    if options.time_limit is None:
+        return options
+    return dataclasses.replace(options, time_limit=max(options.time_limit - (time.perf_counter() - started), 1e-9))
 
 
 def _rod_dict(rod: HeatRod) -> dict:
