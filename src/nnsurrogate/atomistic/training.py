@@ -33,7 +33,7 @@ from nnsurrogate.atomistic.train_body import EpochBody, Fit
 from nnsurrogate.atomistic.train_gradient import BIAS_DAMPING, AdamEpochs, LBFGSEpochs
 from nnsurrogate.atomistic.train_snes import SNESEpochs
 from nnsurrogate.core.engine import Budget, Checkpoint, EpochTask, run_epochs, signature_of
-from nnsurrogate.core.engine.budget import budget_for
+from nnsurrogate.core.engine.budget import budget_for, check_time_limit
 from nnsurrogate.core.engine.snes import SNES_SIGMA0, snes_update, snes_utilities
 from nnsurrogate.core.errors import UserInputError
 
@@ -123,8 +123,7 @@ class PotentialTrainConfig:
                                  "min_learning_rate, learning_rate")
         if self.epochs < 1 or self.batch_size < 1:
             raise UserInputError("epochs and batch size must be at least 1", "epochs, batch_size")
-        if self.time_limit is not None and not self.time_limit > 0:  # NaN too
-            raise UserInputError("the time limit must be positive", "time_limit")
+        check_time_limit(self.time_limit)
         if min(self.lambda_e, self.lambda_f, self.lambda_v, self.lambda_1, self.lambda_2) < 0:
             raise UserInputError("loss weights must be non-negative",
                                  "lambda_e, lambda_f, lambda_v, lambda_1, lambda_2")

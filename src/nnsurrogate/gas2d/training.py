@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 
 from nnsurrogate.core.engine import Checkpoint, EpochTask, Progress, run_epochs
-from nnsurrogate.core.engine.budget import budget_for
+from nnsurrogate.core.engine.budget import budget_for, check_time_limit
 from nnsurrogate.core.errors import UserInputError
 from nnsurrogate.core.threads import torch_threads
 from nnsurrogate.gas2d.classes import resolve_fmax
@@ -114,8 +114,7 @@ class TrainSettings:
             raise UserInputError(f"recipe must be one of {', '.join(RECIPES)}, got '{self.recipe}'", "recipe")
         if int(self.epochs) != self.epochs or self.epochs < 1:
             raise UserInputError(f"epochs must be a positive integer, got {self.epochs}", "epochs")
-        if self.time_limit is not None and not self.time_limit > 0:
-            raise UserInputError(f"the time limit must be positive seconds, got {self.time_limit}", "time_limit")
+        check_time_limit(self.time_limit)
         check_model_kind(self.descriptor, self.network, self.head)
 
     def resolved_recipe(self) -> Recipe:

@@ -68,8 +68,7 @@ class Budget:
     def __post_init__(self) -> None:
         if int(self.epochs) != self.epochs or self.epochs < 1:
             raise UserInputError(f"epochs must be a positive integer, got {self.epochs}", "epochs")
-        if self.time_limit is not None and not self.time_limit > 0:
-            raise UserInputError(f"the time limit must be positive, got {self.time_limit}", "time_limit")
+        check_time_limit(self.time_limit)
 
     def epochs_done(self) -> bool:
         """True once the epoch budget is done."""
