@@ -79,8 +79,6 @@ class RunResult:
         Training wall time, s (the set-up charged to the budget included).
     history : list of dict
         One row per epoch: ``epoch``, ``elapsed_s`` and the task's metrics.
-    stopped_nonfinite : bool
-        The run ended on a non-finite score (``stop_on_nonfinite``).
     stopped_by : str
         Which budget ended the run, one of :data:`~nnsurrogate.core.engine.budget.STOP_REASONS`:
         ``"epochs"`` (the epoch budget is done), ``"time limit"``, ``"early stopping"``
@@ -92,8 +90,12 @@ class RunResult:
     best_score: Any
     elapsed_s: float
     history: list[dict[str, Any]] = field(default_factory=list)
-    stopped_nonfinite: bool = False
     stopped_by: str = "epochs"
+
+    @property
+    def stopped_nonfinite(self) -> bool:
+        """The run ended on a non-finite score (``stop_on_nonfinite``)."""
+        return self.stopped_by == "non-finite loss"
 
 
 def _resume(task: EpochTask, checkpoint: Checkpoint, tracker: BestTracker, budget: Budget) -> list[dict]:
@@ -146,7 +148,7 @@ def run_epochs(task: EpochTask, budget: Budget, *, checkpoint: Checkpoint | None
     tracker = BestTracker(task.module, task.n_members)
     history = _resume(task, checkpoint, tracker, budget) if checkpoint is not None else []
     total = budget.epochs if report_total == -1 else report_total
-    nonfinite, stopped_by = False, ""
+    stopped_by = ""
     while not (stopped_by := _stop_reason(task, budget, tracker)):
         started = time.perf_counter()
         train_metrics = task.train_epoch(budget.deadline(started))
@@ -160,8 +162,7 @@ def run_epochs(task: EpochTask, budget: Budget, *, checkpoint: Checkpoint | None
             _save(task, checkpoint, tracker, budget, history)
         if progress is not None and is_main:
             progress(budget.epoch, total, history[-1])
-        nonfinite = not bool(torch.isfinite(torch.as_tensor(score, dtype=torch.float64)).all())
-        if stop_on_nonfinite and nonfinite:
+        if stop_on_nonfinite and not bool(torch.isfinite(torch.as_tensor(score, dtype=torch.float64)).all()):
             stopped_by = "non-finite loss"
             break
     if checkpoint is not None and is_main:
@@ -170,8 +171,7 @@ def run_epochs(task: EpochTask, budget: Budget, *, checkpoint: Checkpoint | None
         tracker.restore(task.module)
     best_epoch = tracker.best_epoch.numpy().copy() if tracker.per_member else int(tracker.best_epoch)
     best_score = tracker.best_score.numpy().copy() if tracker.per_member else float(tracker.best_score)
-    return RunResult(budget.epoch, best_epoch, best_score, budget.elapsed, history, stop_on_nonfinite and nonfinite,
-                     stopped_by)
+    return RunResult(budget.epoch, best_epoch, best_score, budget.elapsed, history, stopped_by)
 
 
 def _stop_reason(task: EpochTask, budget: Budget, tracker: BestTracker) -> str:
