@@ -180,7 +180,7 @@ def full_pool_committee(system: str, data: dict, al: dict, train: dict, work: st
     steps = 40 if quick else FULL_POOL_STEPS
     cfg = replace(PotentialTrainConfig(**train), epochs=max(1, math.ceil(steps / math.ceil(len(frames) / train["batch_size"]))))
     wall, cpu = time.perf_counter(), time.process_time()
-    members = fit_committee(frames, "nep", dict(al["hyper"]), al["committee"], cfg)
+    members, _ = fit_committee(frames, "nep", dict(al["hyper"]), al["committee"], cfg)
     errors = test_errors(CommitteeCalculator(members), test)
     return {"n_frames": len(frames), "steps": steps, "test": errors, "wall_s": time.perf_counter() - wall,
             "cpu_s": time.process_time() - cpu, "work": work}

@@ -215,18 +215,17 @@ def _train_member(model, k: int, frames: list, n_train: int, has_valid: bool, ro
 
 
 def fit_committee(frames: Sequence, model: str, hyper: dict | None, n_members: int, config, reference: str = "fit",
-                  bootstrap: bool = False, progress: Progress | None = None, with_results: bool = False):
+                  bootstrap: bool = False, progress: Progress | None = None):
     """Train a committee of *n_members* fresh NEP, BP or MACE models (``model`` = ``"nep"``/``"bp"``/``"mace"``) on *frames*.
 
     Hyperparameters as in :class:`~nnsurrogate.atomistic.workflow.TrainInputs`; member k uses seed
-    ``config.seed + k``; *progress* as in :func:`train_committee`. Returns the members (float64, CPU),
-    with *with_results* also their :class:`~nnsurrogate.atomistic.training.TrainResult` list.
+    ``config.seed + k``; *progress* as in :func:`train_committee`. Returns, as :func:`train_committee`
+    does, the members (float64, CPU) and their :class:`~nnsurrogate.atomistic.training.TrainResult` list.
     """
     from nnsurrogate.atomistic.workflow import TrainInputs, build_model
 
     if model not in TRAINABLE:
         raise UserInputError(f"unknown model '{model}' (choose {', '.join(TRAINABLE)})", "model")
     inputs = TrainInputs(train=Path("-"), hyper=dict(hyper or {}), reference=reference, model=model)
-    members, results = train_committee(list(frames), lambda seed: build_model(inputs, list(frames), seed)[0],
-                                       n_members, config, bootstrap=bootstrap, progress=progress)
-    return (members, results) if with_results else members
+    return train_committee(list(frames), lambda seed: build_model(inputs, list(frames), seed)[0],
+                           n_members, config, bootstrap=bootstrap, progress=progress)

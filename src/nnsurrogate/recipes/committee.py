@@ -66,7 +66,7 @@ def committee_run(data: Path, out: Path, model: str, hyper: dict, n_members: int
         test_frames = read_frames(test, cutoff=cutoff, species=species) if test is not None else None
         with torch_threads(1):
             models, results = fit_committee(frames, model, hyper, n_members, config, bootstrap=bootstrap,
-                                            progress=progress, with_results=True)
+                                            progress=progress)
     shortest = shortest_training_distance(frames)
     for member in models:
         member.shortest_training_distance = shortest
