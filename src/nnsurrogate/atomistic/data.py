@@ -241,10 +241,15 @@ def frame_labels(atoms: Atoms) -> dict[str, np.ndarray]:
     results = atoms.calc.results if atoms.calc is not None else {}
     out = {k: np.asarray(results[k], dtype=np.float64) for k in (keys.ENERGY, keys.FORCES) if k in results}
     if keys.STRESS in results:
-        stress = np.asarray(results[keys.STRESS], dtype=np.float64)
-        full = stress.reshape(3, 3) if stress.size == 9 else voigt_6_to_full_3x3_stress(stress)
-        out[keys.VIRIAL] = -atoms.cell.volume * full
+        out[keys.VIRIAL] = virial_from_stress(results[keys.STRESS], atoms.cell.volume)
     return out
+
+
+def virial_from_stress(stress, volume: float) -> np.ndarray:
+    """The virial W = −V σ (3, 3), eV, of a stress σ in eV/Å³, Voigt (6,) or full (3, 3); *volume* in Å³."""
+    stress = np.asarray(stress, dtype=np.float64)
+    full = stress.reshape(3, 3) if stress.size == 9 else voigt_6_to_full_3x3_stress(stress)
+    return -float(volume) * full
 
 
 def species_of(frames: Sequence[Atoms]) -> tuple[str, ...]:

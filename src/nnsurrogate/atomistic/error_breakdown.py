@@ -21,7 +21,7 @@ import numpy as np
 from ase import Atoms
 
 from nnsurrogate.atomistic import keys
-from nnsurrogate.atomistic.data import frame_labels, species_of
+from nnsurrogate.atomistic.data import frame_labels, species_of, virial_from_stress
 from nnsurrogate.atomistic.evaluation import Predictions, error_metrics
 
 __all__ = ["ELEMENT_PLOT", "CONFIG_TYPE_PLOT", "as_predictions", "breakdown_metrics", "config_type_plot",
@@ -39,11 +39,9 @@ def as_predictions(pred, frames: Sequence[Atoms]) -> Predictions:
 
     The virial W = −V σ (eV) comes from the predicted stress where every frame has one; else it is NaN.
     """
-    from ase.stress import voigt_6_to_full_3x3_stress
-
     virial = np.full((len(frames), 3, 3), np.nan)
     if len(pred.stress_pred) == len(frames):
-        virial = np.array([-a.cell.volume * voigt_6_to_full_3x3_stress(s) for a, s in zip(frames, pred.stress_pred)])
+        virial = np.array([virial_from_stress(s, a.cell.volume) for a, s in zip(frames, pred.stress_pred)])
     return Predictions(np.asarray(pred.energy_pred, float), [np.asarray(f, float) for f in pred.forces_pred],
                        virial.reshape(-1, 3, 3))
 
