@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import shutil
-import time
 from collections.abc import Mapping
 from contextlib import AbstractContextManager as ContextManager
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from nnsurrogate.core.engine.budget import check_time_limit
+from nnsurrogate.core.engine.budget import time_limit_scope
 from nnsurrogate.core.engine.progress import Progress, progress_bar
 from nnsurrogate.core.errors import UserInputError
 from nnsurrogate.core.files import CHECKPOINT_DIR, write_json
@@ -134,39 +133,30 @@ def run_heat1d(rod: HeatRod, out: str, methods: tuple[str, ...] = METHODS, nx: i
         ``max_abs_error``, ``wall_s`` (and details: for the PINN the iterations each phase ran and
         ``stopped_by``, what ended its training), plus the problem and the grid.
     """
-    started = time.perf_counter()
     pinn = pinn or PINNOptions()
-    check_time_limit(pinn.time_limit)
-    nt = plan_time_steps(rod, nx, nt, methods, auto_dt)
-    if "pinn" in methods:  # every check before any work or output
-        problem = heat_problem(rod, pinn.corner, pinn.hard, pinn.scaled)
-        pinn.solver().config.validate()
-    x, t = regular_grid(rod, nx, nt)
-    X, T = np.meshgrid(x, t)
-    exact = heat_analytic(rod, X, T)
-    fields, info = _grid_fields(rod, nx, nt, methods, auto_dt)
-    out_dir = Path(out)
-    result = None
-    if "pinn" in methods:
-        solver = _left_after(pinn, started).solver(_checkpoint(out_dir, "pinn.pt", resume))
-        with pinn_bar("PINN heat rod", verbose) as bar:
-            result = solver.solve(problem, bar)
-        fields["pinn"] = result.predict({"x": X.ravel(), "t": T.ravel()}).reshape(X.shape)
-        info["pinn"] = _pinn_info(result, pinn)
-    metrics = {"problem": _rod_dict(rod), "grid": {"nx": nx, "nt": nt, "dx": rod.length / nx, "dt": rod.t_end / nt}}
-    for name in (m for m in METHODS if m in fields):
-        metrics[name] = {**field_errors(fields[name], exact, t, rod.t_end), **info[name]}
-    _write_heat(out_dir, rod, x, t, exact, fields, metrics, result, pinn)
-    shutil.rmtree(out_dir / CHECKPOINT_DIR, ignore_errors=True)
-    return metrics
-
-
-def _left_after(options: PINNOptions, started: float) -> PINNOptions:
-    """*options* with what is left of the command's time limit since *started* (``time.perf_counter()``):
-    the exact and finite-difference solutions computed before the PINN count against ``--time-limit``."""
-    if options.time_limit is None:
-        return options
-    return dataclasses.replace(options, time_limit=max(options.time_limit - (time.perf_counter() - started), 1e-9))
+    with time_limit_scope(pinn.time_limit):  # checks it; the exact and FD solutions before the PINN count
+        nt = plan_time_steps(rod, nx, nt, methods, auto_dt)
+        if "pinn" in methods:  # every check before any work or output
+            problem = heat_problem(rod, pinn.corner, pinn.hard, pinn.scaled)
+            pinn.solver().config.validate()
+        x, t = regular_grid(rod, nx, nt)
+        X, T = np.meshgrid(x, t)
+        exact = heat_analytic(rod, X, T)
+        fields, info = _grid_fields(rod, nx, nt, methods, auto_dt)
+        out_dir = Path(out)
+        result = None
+        if "pinn" in methods:
+            solver = pinn.solver(_checkpoint(out_dir, "pinn.pt", resume))
+            with pinn_bar("PINN heat rod", verbose) as bar:
+                result = solver.solve(problem, bar)
+            fields["pinn"] = result.predict({"x": X.ravel(), "t": T.ravel()}).reshape(X.shape)
+            info["pinn"] = _pinn_info(result, pinn)
+        metrics = {"problem": _rod_dict(rod), "grid": {"nx": nx, "nt": nt, "dx": rod.length / nx, "dt": rod.t_end / nt}}
+        for name in (m for m in METHODS if m in fields):
+            metrics[name] = {**field_errors(fields[name], exact, t, rod.t_end), **info[name]}
+        _write_heat(out_dir, rod, x, t, exact, fields, metrics, result, pinn)
+        shutil.rmtree(out_dir / CHECKPOINT_DIR, ignore_errors=True)
+        return metrics
 
 
 def _rod_dict(rod: HeatRod) -> dict:
