@@ -98,8 +98,9 @@ def progress_bar(description: str, enabled: bool = True,
                  render: Callable[[Mapping[str, float]], str] | None = None) -> Iterator[Progress | None]:
     """Yield a :data:`Progress` callback drawing a rich bar on stderr (``None`` when not *enabled*).
 
-    When stderr is not a terminal (a log file, a pipe, a batch job) the bar becomes periodic plain
-    lines (:func:`log_lines`) instead of redraws nobody sees.
+    When stderr is not an interactive terminal as rich judges it (a log file, a pipe, a batch job;
+    ``TTY_INTERACTIVE=0`` forces it) the bar becomes periodic plain lines (:func:`log_lines`) instead
+    of redraws nobody sees.
 
     Parameters
     ----------
@@ -113,17 +114,19 @@ def progress_bar(description: str, enabled: bool = True,
     if not enabled:
         yield None
         return
+    from rich.console import Console
+
     render = format_metrics if render is None else render
-    if not _is_terminal(sys.stderr):
+    console = Console(file=sys.stderr)
+    if not console.is_interactive:  # rich's test (a TTY, not Jupyter; TTY_INTERACTIVE=0/1 overrides)
         with log_lines(description, render) as update:
             yield update
         return
-    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bar, TextColumn, TimeElapsedColumn
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                TextColumn("{task.fields[info]}"))
-    with Bar(*columns, console=Console(file=sys.stderr), transient=False) as bar:
+    with Bar(*columns, console=console, transient=False) as bar:
         task = bar.add_task(description, total=None, info="")
 
         def update(step: int, total: int | None, metrics: Mapping[str, float]) -> None:
@@ -133,11 +136,3 @@ def progress_bar(description: str, enabled: bool = True,
         done = bar.tasks[0].completed
         bar.update(task, total=max(done, 1), completed=max(done, 1))
 
-
-def _is_terminal(stream) -> bool:
-    """True when *stream* is an interactive terminal (rich's FORCE_TERMINAL / TTY_COMPATIBLE respected)."""
-    forced = os.environ.get("FORCE_TERMINAL") or os.environ.get("TTY_COMPATIBLE")
-    if forced:
-        return forced not in ("0", "false", "False")
-    isatty = getattr(stream, "isatty", None)
-    return bool(isatty and isatty())
